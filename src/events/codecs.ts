@@ -1,0 +1,34 @@
+// Small io-ts building blocks shared by every event family.
+import * as t from 'io-ts'
+
+/** A non-negative safe integer (fds, sizes, offsets, pids). Plain number type: no brand to cast around. */
+export const Nat = new t.Type<number, number, unknown>(
+  'Nat',
+  (u): u is number => typeof u === 'number' && Number.isSafeInteger(u) && u >= 0,
+  (u, c) => (typeof u === 'number' && Number.isSafeInteger(u) && u >= 0 ? t.success(u) : t.failure(u, c)),
+  (n) => n,
+)
+
+/** Any safe integer (a return value, an exit status). */
+export const Int = t.refinement(t.number, Number.isSafeInteger, 'Int')
+
+/** Nanoseconds since the epoch. JSON carries it as a decimal string (it exceeds 2^53), binary as u64. */
+export const Nanos = new t.Type<bigint, string, unknown>(
+  'Nanos',
+  (u): u is bigint => typeof u === 'bigint' && u >= 0n,
+  (u, c) => {
+    if (typeof u === 'bigint') return u >= 0n ? t.success(u) : t.failure(u, c, 'negative time')
+    if (typeof u === 'string' && /^[0-9]{1,20}$/.test(u)) return t.success(BigInt(u))
+    if (typeof u === 'number' && Number.isSafeInteger(u) && u >= 0) return t.success(BigInt(u))
+    return t.failure(u, c, 'expected nanoseconds as a decimal string')
+  },
+  (b) => b.toString(),
+)
+
+/** An absolute path as the kernel names it. */
+export const AbsPath = t.refinement(t.string, (s) => s.startsWith('/'), 'AbsPath')
+
+/** Opaque file identity "dev:ino" where the source knows it; null when it does not (strace). */
+export const Inode = t.union([t.string, t.null])
+
+export const nullable = <C extends t.Mixed>(c: C) => t.union([c, t.null])

@@ -1,0 +1,52 @@
+// File descriptors: opening, duplicating, closing, and what moves a file position.
+import * as t from 'io-ts'
+import { AbsPath, Inode, Nat, nullable } from './codecs.js'
+
+/** open/openat/creat that succeeded. `flags` are Linux O_* bits; `created` is null when unknown. */
+export const FdOpen = t.type({
+  kind: t.literal('fd.open'),
+  fd: Nat,
+  path: AbsPath,
+  flags: Nat,
+  inode: Inode,
+  created: nullable(t.boolean),
+})
+export type FdOpen = t.TypeOf<typeof FdOpen>
+
+/** dup/dup2/dup3/fcntl(F_DUPFD*): newFd refers to the same open file description as fd. */
+export const FdDup = t.type({ kind: t.literal('fd.dup'), fd: Nat, newFd: Nat, cloexec: t.boolean })
+export type FdDup = t.TypeOf<typeof FdDup>
+
+export const FdClose = t.type({ kind: t.literal('fd.close'), fd: Nat })
+export type FdClose = t.TypeOf<typeof FdClose>
+
+/** close_range(first, last, flags); cloexecOnly is CLOSE_RANGE_CLOEXEC. */
+export const FdCloseRange = t.type({
+  kind: t.literal('fd.closeRange'),
+  first: Nat,
+  last: Nat,
+  cloexecOnly: t.boolean,
+})
+export type FdCloseRange = t.TypeOf<typeof FdCloseRange>
+
+/** fcntl(F_SETFD) or ioctl(FIOCLEX/FIONCLEX). */
+export const FdCloexec = t.type({ kind: t.literal('fd.cloexec'), fd: Nat, on: t.boolean })
+export type FdCloexec = t.TypeOf<typeof FdCloexec>
+
+/** lseek: the open file description's position is now `pos`. */
+export const FdSeek = t.type({ kind: t.literal('fd.seek'), fd: Nat, pos: Nat })
+export type FdSeek = t.TypeOf<typeof FdSeek>
+
+/** read/readv that returned len > 0: the position advances. */
+export const FdRead = t.type({ kind: t.literal('fd.read'), fd: Nat, len: Nat })
+export type FdRead = t.TypeOf<typeof FdRead>
+
+export const fdCodecs = {
+  'fd.open': FdOpen,
+  'fd.dup': FdDup,
+  'fd.close': FdClose,
+  'fd.closeRange': FdCloseRange,
+  'fd.cloexec': FdCloexec,
+  'fd.seek': FdSeek,
+  'fd.read': FdRead,
+} as const

@@ -1,0 +1,84 @@
+// File content and the name space. Events with bytes (`len`/`known`) keep them in the journal's
+// payload store under the event's (guest, seq): `known` bytes were seen, the rest of `len` were not.
+import * as t from 'io-ts'
+import { AbsPath, Inode, Nat, nullable } from './codecs.js'
+
+const bytes = { len: Nat, known: Nat }
+
+/** write/pwrite/writev/copy_file_range/sendfile/splice into a file. offset null: at the fd's position
+ *  (or at the end for O_APPEND). `len` is the return value. */
+export const FileWrite = t.type({ kind: t.literal('file.write'), fd: Nat, offset: nullable(Nat), ...bytes })
+export type FileWrite = t.TypeOf<typeof FileWrite>
+
+/** truncate(path) or ftruncate(fd): exactly one of path/fd is set. */
+export const FileTruncate = t.type({
+  kind: t.literal('file.truncate'),
+  path: nullable(AbsPath),
+  fd: nullable(Nat),
+  size: Nat,
+})
+export type FileTruncate = t.TypeOf<typeof FileTruncate>
+
+/** fallocate(fd, mode, offset, len). mode bits as Linux FALLOC_FL_*. */
+export const FileAllocate = t.type({
+  kind: t.literal('file.allocate'),
+  fd: Nat,
+  mode: Nat,
+  offset: Nat,
+  len: Nat,
+})
+export type FileAllocate = t.TypeOf<typeof FileAllocate>
+
+/** rename/renameat/renameat2; flags: RENAME_NOREPLACE=1, RENAME_EXCHANGE=2. */
+export const FileRename = t.type({ kind: t.literal('file.rename'), from: AbsPath, to: AbsPath, flags: Nat })
+export type FileRename = t.TypeOf<typeof FileRename>
+
+export const FileUnlink = t.type({ kind: t.literal('file.unlink'), path: AbsPath })
+export type FileUnlink = t.TypeOf<typeof FileUnlink>
+
+export const FileLink = t.type({ kind: t.literal('file.link'), from: AbsPath, to: AbsPath })
+export type FileLink = t.TypeOf<typeof FileLink>
+
+export const FileSymlink = t.type({ kind: t.literal('file.symlink'), target: t.string, path: AbsPath })
+export type FileSymlink = t.TypeOf<typeof FileSymlink>
+
+export const FileMkdir = t.type({ kind: t.literal('file.mkdir'), path: AbsPath })
+export type FileMkdir = t.TypeOf<typeof FileMkdir>
+
+export const FileRmdir = t.type({ kind: t.literal('file.rmdir'), path: AbsPath })
+export type FileRmdir = t.TypeOf<typeof FileRmdir>
+
+/** fsync/fdatasync/sync_file_range: the file's bytes so far are on disk. */
+export const FileFlush = t.type({ kind: t.literal('file.flush'), fd: Nat })
+export type FileFlush = t.TypeOf<typeof FileFlush>
+
+/** Introspection: the file at `path` held these bytes at `offset` (a pre-image, a snapshot read).
+ *  size, when known, is the whole file's size at that moment. */
+export const FileObserve = t.type({
+  kind: t.literal('file.observe'),
+  path: AbsPath,
+  inode: Inode,
+  offset: Nat,
+  size: nullable(Nat),
+  ...bytes,
+})
+export type FileObserve = t.TypeOf<typeof FileObserve>
+
+/** The scanner moved an infected file aside. */
+export const FileQuarantine = t.type({ kind: t.literal('file.quarantine'), path: AbsPath, id: t.string, to: AbsPath })
+export type FileQuarantine = t.TypeOf<typeof FileQuarantine>
+
+export const fileCodecs = {
+  'file.write': FileWrite,
+  'file.truncate': FileTruncate,
+  'file.allocate': FileAllocate,
+  'file.rename': FileRename,
+  'file.unlink': FileUnlink,
+  'file.link': FileLink,
+  'file.symlink': FileSymlink,
+  'file.mkdir': FileMkdir,
+  'file.rmdir': FileRmdir,
+  'file.flush': FileFlush,
+  'file.observe': FileObserve,
+  'file.quarantine': FileQuarantine,
+} as const

@@ -1,0 +1,26 @@
+// Linux ABI constants that events carry as numbers (x86_64/generic values).
+export const O_ACCMODE = 0o3
+export const O_RDONLY = 0
+export const O_WRONLY = 0o1
+export const O_RDWR = 0o2
+export const O_CREAT = 0o100
+export const O_EXCL = 0o200
+export const O_TRUNC = 0o1000
+export const O_APPEND = 0o2000
+export const O_DIRECTORY = 0o200000
+export const O_CLOEXEC = 0o2000000
+export const O_PATH = 0o10000000
+export const O_TMPFILE = 0o20000000 | O_DIRECTORY
+
+export const PROT_READ = 1
+export const PROT_WRITE = 2
+export const PROT_EXEC = 4
+
+export const RENAME_NOREPLACE = 1
+export const RENAME_EXCHANGE = 2
+
+export const FALLOC_FL_KEEP_SIZE = 0x01
+export const FALLOC_FL_PUNCH_HOLE = 0x02
+export const FALLOC_FL_ZERO_RANGE = 0x10
+
+export const writable = (flags: number): boolean => (flags & O_ACCMODE) !== O_RDONLY

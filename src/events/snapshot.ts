@@ -1,0 +1,43 @@
+// R(0): the one-shot state of the guest when monitoring begins.
+import * as t from 'io-ts'
+import { AbsPath, Inode, Nat, nullable } from './codecs.js'
+
+export const FdSnap = t.type({ fd: Nat, path: t.string, flags: Nat, pos: Nat, cloexec: t.boolean, inode: Inode })
+export type FdSnap = t.TypeOf<typeof FdSnap>
+
+export const MapSnap = t.type({
+  addr: Nat,
+  len: Nat,
+  prot: Nat,
+  shared: t.boolean,
+  path: AbsPath,
+  inode: Inode,
+  offset: Nat,
+})
+export type MapSnap = t.TypeOf<typeof MapSnap>
+
+export const ProcSnap = t.type({
+  pid: Nat,
+  ppid: Nat,
+  exe: t.string,
+  cwd: t.string,
+  threads: t.array(Nat),
+  fds: t.array(FdSnap),
+  maps: t.array(MapSnap),
+})
+export type ProcSnap = t.TypeOf<typeof ProcSnap>
+
+/** A file known to exist at R(0); its bytes arrive as file.observe events if they were read. */
+export const FileSnap = t.type({
+  path: AbsPath,
+  type: t.keyof({ file: null, dir: null, symlink: null }),
+  size: nullable(Nat),
+  inode: Inode,
+  target: nullable(t.string),
+})
+export type FileSnap = t.TypeOf<typeof FileSnap>
+
+export const Snapshot = t.type({ kind: t.literal('snapshot'), procs: t.array(ProcSnap), files: t.array(FileSnap) })
+export type Snapshot = t.TypeOf<typeof Snapshot>
+
+export const snapshotCodecs = { snapshot: Snapshot } as const

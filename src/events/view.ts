@@ -1,0 +1,44 @@
+// Memory-mapped views of files (mmap and friends). Anonymous memory is not tracked.
+import * as t from 'io-ts'
+import { AbsPath, Inode, Nat } from './codecs.js'
+
+/** mmap of a file: prot is PROT_* bits, shared is MAP_SHARED. */
+export const ViewMap = t.type({
+  kind: t.literal('view.map'),
+  addr: Nat,
+  len: Nat,
+  prot: Nat,
+  shared: t.boolean,
+  path: AbsPath,
+  inode: Inode,
+  offset: Nat,
+})
+export type ViewMap = t.TypeOf<typeof ViewMap>
+
+export const ViewUnmap = t.type({ kind: t.literal('view.unmap'), addr: Nat, len: Nat })
+export type ViewUnmap = t.TypeOf<typeof ViewUnmap>
+
+export const ViewRemap = t.type({ kind: t.literal('view.remap'), addr: Nat, len: Nat, newAddr: Nat, newLen: Nat })
+export type ViewRemap = t.TypeOf<typeof ViewRemap>
+
+export const ViewProtect = t.type({ kind: t.literal('view.protect'), addr: Nat, len: Nat, prot: Nat })
+export type ViewProtect = t.TypeOf<typeof ViewProtect>
+
+/** Bytes read out of a shared writable view: they are the file's content at offset. */
+export const ViewSync = t.type({
+  kind: t.literal('view.sync'),
+  path: AbsPath,
+  inode: Inode,
+  offset: Nat,
+  len: Nat,
+  known: Nat,
+})
+export type ViewSync = t.TypeOf<typeof ViewSync>
+
+export const viewCodecs = {
+  'view.map': ViewMap,
+  'view.unmap': ViewUnmap,
+  'view.remap': ViewRemap,
+  'view.protect': ViewProtect,
+  'view.sync': ViewSync,
+} as const

@@ -1,0 +1,44 @@
+// The journal: one interface, several back ends (LMDB embedded default; Kafka later).
+// seq is dense per guest and starts at 1; "state at #0" is the state before any event.
+import type { Draft, Event } from '../events/index.js'
+
+export interface GuestInfo {
+  readonly guest: string
+  readonly events: number // == last seq
+  readonly firstTs: bigint | null
+  readonly lastTs: bigint | null
+  readonly payloadBytes: number
+  readonly meta: Readonly<Record<string, string>>
+}
+
+export interface AppendResult {
+  readonly first: number
+  readonly last: number
+  /** Resolves once the batch is committed (visible to readers, durable per the back end's sync policy). */
+  readonly committed: Promise<void>
+}
+
+export interface Checkpoint {
+  readonly seq: number
+  readonly state: Uint8Array
+}
+
+export interface Journal {
+  /** Assigns seqs synchronously (in call order) and commits asynchronously in batches. */
+  append(guest: string, drafts: readonly Draft[]): AppendResult
+  /** Events with from <= seq <= to, in order, in batches. Every record is checksum-verified and decoded. */
+  read(guest: string, from: number, to: number): AsyncIterable<readonly Event[]>
+  /** The known bytes of a payload event; verified. */
+  payload(guest: string, seq: number): Promise<Uint8Array>
+  /** Highest seq whose ts <= ts (0 when none). */
+  seqAt(guest: string, ts: bigint): Promise<number>
+  lastSeq(guest: string): Promise<number>
+  guests(): Promise<readonly GuestInfo[]>
+  setMeta(guest: string, meta: Readonly<Record<string, string>>): Promise<void>
+  putCheckpoint(guest: string, seq: number, state: Uint8Array): Promise<void>
+  /** The newest valid checkpoint with seq <= seq; a corrupt one is skipped in favour of the previous. */
+  checkpointAtOrBefore(guest: string, seq: number): Promise<Checkpoint | undefined>
+  /** Waits for every append so far to commit. */
+  flush(): Promise<void>
+  close(): Promise<void>
+}
