@@ -1,0 +1,25 @@
+// A checkpoint is the whole world, serialised: R(t) = R(checkpoint <= t) + E(checkpoint, t].
+// Decoding always yields a fresh world, so the fold may own and mutate it.
+import { Packr } from 'msgpackr'
+import type { World } from './state.js'
+
+const STATE_VERSION = 1
+const packr = new Packr({ structuredClone: true, useRecords: true, mapsAsObjects: false })
+
+export const encodeWorld = (w: World): Uint8Array => {
+  const body = packr.pack(w)
+  const out = Buffer.allocUnsafe(body.length + 1)
+  out[0] = STATE_VERSION
+  body.copy(out, 1)
+  return out
+}
+
+/** Throws on a foreign version or undecodable bytes (the journal has already checked the checksum). */
+export const decodeWorld = (bytes: Uint8Array): World => {
+  if (bytes[0] !== STATE_VERSION) throw new Error(`checkpoint state version ${bytes[0]}, this eyrie reads ${STATE_VERSION}`)
+  const w: World = packr.unpack(Buffer.from(bytes.buffer, bytes.byteOffset + 1, bytes.byteLength - 1))
+  if (!(w.procs instanceof Map) || !(w.nodes instanceof Map) || typeof w.seq !== 'number') throw new Error('checkpoint state is not a world')
+  return w
+}
+
+export const cloneWorld = (w: World): World => decodeWorld(encodeWorld(w))

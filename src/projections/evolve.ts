@@ -1,0 +1,230 @@
+// evolve(world, event) -> world: the one pure fold behind every answer. Total and exhaustive: a new
+// event kind fails to compile until it is handled here. An event that refers to something eyrie
+// never saw (an fd opened before tracing) changes nothing but the anomaly count.
+import { absurd } from 'fp-ts/lib/function.js'
+import {
+  FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, O_APPEND, O_CLOEXEC, O_DIRECTORY, O_TRUNC,
+  RENAME_EXCHANGE, writable,
+  type Event, type EventOf, type Snapshot,
+} from '../events/index.js'
+import { putBytes, putZeros, truncateTo, unknownContent } from './extents.js'
+import { bindName, ensureDir, lookup, lookupOrAdopt, newNode, renamePath, resolve, unbindName } from './names.js'
+import { closeFd, exec, exit, installFd, newOfd, ofdOf, procOf, spawn, tableOf } from './procs.js'
+import type { FsNode, Proc, World } from './state.js'
+import { mapView, protectView, remapView, unmapView } from './views.js'
+
+export const evolve = (w: World, e: Event): World => {
+  w.seq = e.seq
+  switch (e.kind) {
+    case 'snapshot': return applySnapshot(w, e)
+    case 'proc.spawn': {
+      const parent = procOf(w, e.pid, e.seq)
+      if (e.thread) w.threads.set(e.child, parent.pid)
+      else spawn(w, parent, e.child, e.shareFiles, e.seq)
+      return w
+    }
+    case 'proc.exec': exec(w, procOf(w, e.pid, e.seq), e.path, e.argv); return w
+    case 'proc.exit': {
+      if (e.thread && e.tid !== e.pid) w.threads.delete(e.tid)
+      else exit(w, procOf(w, e.pid, e.seq), e.status, e.seq)
+      return w
+    }
+    case 'proc.chdir': procOf(w, e.pid, e.seq).cwd = e.path; return w
+    case 'fd.open': return openFd(w, e)
+    case 'fd.dup': {
+      const p = procOf(w, e.pid, e.seq)
+      const o = ofdOf(w, p, e.fd)
+      if (o === undefined) return anomaly(w)
+      if (e.fd !== e.newFd) installFd(w, tableOf(w, p), e.newFd, o, e.cloexec)
+      return w
+    }
+    case 'fd.close':
+      // a failed close still releases the fd on Linux, so sources report it whatever the result
+      if (!closeFd(w, tableOf(w, procOf(w, e.pid, e.seq)), e.fd)) w.anomalies++
+      return w
+    case 'fd.closeRange': {
+      const t = tableOf(w, procOf(w, e.pid, e.seq))
+      for (const [fd, entry] of [...t.fds]) {
+        if (fd < e.first || fd > e.last) continue
+        if (e.cloexecOnly) entry.cloexec = true
+        else closeFd(w, t, fd)
+      }
+      return w
+    }
+    case 'fd.cloexec': {
+      const entry = tableOf(w, procOf(w, e.pid, e.seq)).fds.get(e.fd)
+      if (entry === undefined) return anomaly(w)
+      entry.cloexec = e.on
+      return w
+    }
+    case 'fd.seek': {
+      const o = ofdOf(w, procOf(w, e.pid, e.seq), e.fd)
+      if (o === undefined) return anomaly(w)
+      o.pos = e.pos
+      return w
+    }
+    case 'fd.read': {
+      const o = ofdOf(w, procOf(w, e.pid, e.seq), e.fd)
+      if (o === undefined) return anomaly(w)
+      o.pos += e.len
+      return w
+    }
+    case 'file.write': return writeFile(w, e)
+    case 'file.truncate': {
+      const node = e.fd !== null ? nodeOfFd(w, procOf(w, e.pid, e.seq), e.fd) : e.path !== null ? lookupOrAdopt(w, e.path, null) : undefined
+      if (node === undefined) return anomaly(w)
+      truncateTo(node.content, e.size)
+      node.lastWrite = { seq: e.seq, pid: e.pid }
+      return w
+    }
+    case 'file.allocate': return allocate(w, e)
+    case 'file.rename': renamePath(w, e.from, e.to, (e.flags & RENAME_EXCHANGE) !== 0); return w
+    case 'file.unlink': unbindName(w, e.path); return w
+    case 'file.link': bindName(w, e.to, lookupOrAdopt(w, e.from, null)); return w
+    case 'file.symlink': {
+      const node = newNode(w, 'symlink', null, true)
+      node.target = e.target
+      bindName(w, e.path, node)
+      return w
+    }
+    case 'file.mkdir': ensureDir(w, e.path); return w
+    case 'file.rmdir': unbindName(w, e.path); return w
+    case 'file.flush': {
+      const node = nodeOfFd(w, procOf(w, e.pid, e.seq), e.fd)
+      if (node === undefined) return anomaly(w)
+      node.unflushed = 0
+      return w
+    }
+    case 'file.observe': {
+      const node = lookupOrAdopt(w, e.path, e.inode)
+      // the kernel is the truth: what was observed replaces what eyrie believed
+      if (e.size !== null) truncateTo(node.content, e.size)
+      putBytes(node.content, e.offset, e.len, e.seq, e.known)
+      return w
+    }
+    case 'file.quarantine': renamePath(w, e.path, e.to, false); return w
+    case 'view.map': {
+      const node = lookupOrAdopt(w, e.path, e.inode)
+      mapView(w, procOf(w, e.pid, e.seq), { addr: e.addr, len: e.len, prot: e.prot, shared: e.shared, node: node.id, path: e.path, offset: e.offset })
+      return w
+    }
+    case 'view.unmap': unmapView(w, procOf(w, e.pid, e.seq), e.addr, e.len); return w
+    case 'view.remap': remapView(w, procOf(w, e.pid, e.seq), e.addr, e.len, e.newAddr, e.newLen); return w
+    case 'view.protect': protectView(w, procOf(w, e.pid, e.seq), e.addr, e.len, e.prot); return w
+    case 'view.sync': {
+      const node = lookupOrAdopt(w, e.path, e.inode)
+      putBytes(node.content, e.offset, e.len, e.seq, e.known)
+      node.lastWrite = { seq: e.seq, pid: e.pid }
+      return w
+    }
+    case 'scan.verdict': {
+      const node = lookup(w, e.path)
+      if (node !== undefined) node.lastVerdict = { seq: e.seq, verdict: e.verdict, signature: e.signature }
+      return w
+    }
+    // a denial changes no file state: the call did not happen; the event explains why
+    case 'access.denied': return w
+    default: return absurd(e)
+  }
+}
+
+const anomaly = (w: World): World => {
+  w.anomalies++
+  return w
+}
+
+const nodeOfFd = (w: World, p: Proc, fd: number): FsNode | undefined => {
+  const o = ofdOf(w, p, fd)
+  return o === undefined ? undefined : w.nodes.get(o.node)
+}
+
+const openFd = (w: World, e: EventOf<'fd.open'>): World => {
+  const p = procOf(w, e.pid, e.seq)
+  const path = resolve(w, e.path)
+  let node: FsNode
+  if (e.created === true) {
+    // a new file: known to be empty, whatever eyrie believed the name held before
+    node = newNode(w, 'file', e.inode, true)
+    bindName(w, path, node)
+  } else {
+    node = lookupOrAdopt(w, path, e.inode)
+    if ((e.flags & O_DIRECTORY) !== 0 && node.type === 'file' && node.content.size === null) node.type = 'dir'
+  }
+  if ((e.flags & O_TRUNC) !== 0 && writable(e.flags) && node.type === 'file') truncateTo(node.content, 0)
+  // O_CREAT without `created` may or may not have made the file: its content stays unknown, not empty
+  installFd(w, tableOf(w, p), e.fd, newOfd(w, node.id, path, e.flags, 0), (e.flags & O_CLOEXEC) !== 0)
+  return w
+}
+
+const writeFile = (w: World, e: EventOf<'file.write'>): World => {
+  const o = ofdOf(w, procOf(w, e.pid, e.seq), e.fd)
+  if (o === undefined) return anomaly(w)
+  const node = w.nodes.get(o.node)
+  if (node === undefined) return anomaly(w)
+  const c = node.content
+  let offset: number
+  if (e.offset !== null) offset = e.offset
+  else if ((o.flags & O_APPEND) !== 0) {
+    if (c.size === null) {
+      // appending to a file of unknown size: the bytes land somewhere eyrie cannot place
+      node.content = unknownContent()
+      o.pos = 0
+      return anomaly(w)
+    }
+    offset = c.size
+  } else offset = o.pos
+  putBytes(c, offset, e.len, e.seq, e.known)
+  if (e.offset === null) o.pos = offset + e.len
+  node.unflushed += e.len
+  node.lastWrite = { seq: e.seq, pid: e.pid }
+  return w
+}
+
+const allocate = (w: World, e: EventOf<'file.allocate'>): World => {
+  const node = nodeOfFd(w, procOf(w, e.pid, e.seq), e.fd)
+  if (node === undefined) return anomaly(w)
+  const c = node.content
+  const keepSize = (e.mode & FALLOC_FL_KEEP_SIZE) !== 0
+  const oldSize = c.size
+  if ((e.mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) !== 0) putZeros(c, e.offset, e.len)
+  else if (c.size !== null && e.offset + e.len > c.size) putZeros(c, c.size, e.offset + e.len - c.size)
+  if (keepSize && oldSize !== null && c.size !== null && c.size > oldSize) truncateTo(c, oldSize)
+  return w
+}
+
+const applySnapshot = (w: World, e: Snapshot & { seq: number }): World => {
+  for (const f of e.files) {
+    if (f.type === 'dir') ensureDir(w, f.path)
+    else if (f.type === 'symlink') {
+      const node = newNode(w, 'symlink', f.inode, true)
+      node.target = f.target
+      bindName(w, f.path, node)
+    } else {
+      const node = lookupOrAdopt(w, f.path, f.inode)
+      if (f.size !== null && node.content.size === null && node.content.extents.length === 0) node.content.size = f.size
+    }
+  }
+  for (const s of e.procs) {
+    const p = procOf(w, s.pid, e.seq)
+    p.ppid = s.ppid
+    p.exe = s.exe
+    p.cwd = s.cwd
+    for (const tid of s.threads) if (tid !== s.pid) w.threads.set(tid, s.pid)
+    const t = tableOf(w, p)
+    for (const f of s.fds) {
+      const node = f.path.startsWith('/') ? lookupOrAdopt(w, f.path, f.inode) : newNode(w, 'file', f.inode, false)
+      installFd(w, t, f.fd, newOfd(w, node.id, f.path, f.flags, f.pos), f.cloexec)
+    }
+    for (const m of s.maps) {
+      const node = lookupOrAdopt(w, m.path, m.inode)
+      mapView(w, p, { addr: m.addr, len: m.len, prot: m.prot, shared: m.shared, node: node.id, path: m.path, offset: m.offset })
+    }
+  }
+  return w
+}
+
+/** Fold a sequence of events into a world. */
+export const fold = (w: World, events: Iterable<Event>): World => {
+  for (const e of events) evolve(w, e)
+  return w
+}

@@ -1,0 +1,117 @@
+// A file's content as an extent map: sorted, non-overlapping byte ranges whose source is either
+// journal bytes (payload of event `seq`, starting at `off`) or zeros. A gap inside [0, size) is
+// *unknown*: bytes eyrie never saw. Holes the kernel would read as zeros are explicit zero extents.
+
+export interface Extent {
+  start: number
+  end: number // exclusive
+  /** > 0: payload of that event; 0: zeros. */
+  seq: number
+  /** offset into that payload */
+  off: number
+}
+
+export const ZERO = 0
+
+export interface Content {
+  extents: Extent[]
+  /** null while the file's size is unknown (it existed before eyrie saw it). */
+  size: number | null
+}
+
+export const knownEmpty = (): Content => ({ extents: [], size: 0 })
+export const unknownContent = (): Content => ({ extents: [], size: null })
+
+/** Index of the first extent whose end > offset (binary search). */
+const firstEndingAfter = (xs: readonly Extent[], offset: number): number => {
+  let lo = 0
+  let hi = xs.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (xs[mid].end <= offset) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+/** Remove [start, end) from the map, trimming or splitting extents that straddle it. Returns the index
+ *  where the range now begins. */
+const cut = (xs: Extent[], start: number, end: number): number => {
+  let i = firstEndingAfter(xs, start)
+  const removeFrom = i
+  const keep: Extent[] = []
+  while (i < xs.length && xs[i].start < end) {
+    const x = xs[i]
+    if (x.start < start) keep.push({ start: x.start, end: start, seq: x.seq, off: x.off })
+    if (x.end > end) keep.push({ start: end, end: x.end, seq: x.seq, off: x.seq === ZERO ? 0 : x.off + (end - x.start) })
+    i++
+  }
+  xs.splice(removeFrom, i - removeFrom, ...keep)
+  // the new range goes after a kept left piece, if any
+  return removeFrom + (keep.length > 0 && keep[0].start < start ? 1 : 0)
+}
+
+const insertAt = (xs: Extent[], at: number, x: Extent): void => {
+  if (at === xs.length) xs.push(x)
+  else xs.splice(at, 0, x)
+}
+
+/** Place `known` bytes of event `seq` at offset; bytes [offset+known, offset+len) become unknown. */
+export const putBytes = (c: Content, offset: number, len: number, seq: number, known: number): void => {
+  if (len === 0) return
+  const xs = c.extents
+  const last = xs[xs.length - 1]
+  // appending past everything known is the common case: nothing to cut
+  let at = last === undefined || last.end <= offset ? xs.length : cut(xs, offset, offset + len)
+  // a write past the end of file leaves a hole that reads as zeros
+  if (c.size !== null && c.size < offset) insertAt(xs, at++, { start: c.size, end: offset, seq: ZERO, off: 0 })
+  if (known > 0) insertAt(xs, at, { start: offset, end: offset + known, seq, off: 0 })
+  if (c.size !== null && offset + len > c.size) c.size = offset + len
+}
+
+/** Known zeros over [offset, offset+len) (punch hole, zero range, extension by truncate). */
+export const putZeros = (c: Content, offset: number, len: number): void => {
+  if (len === 0) return
+  const at = cut(c.extents, offset, offset + len)
+  c.extents.splice(at, 0, { start: offset, end: offset + len, seq: ZERO, off: 0 })
+  if (c.size !== null && offset + len > c.size) c.size = offset + len
+}
+
+/** truncate/ftruncate to `size`: drops what lies beyond, extends with zeros. */
+export const truncateTo = (c: Content, size: number): void => {
+  if (c.size !== null && size > c.size) {
+    putZeros(c, c.size, size - c.size)
+    c.size = size
+    return
+  }
+  const xs = c.extents
+  const i = firstEndingAfter(xs, size)
+  if (i < xs.length && xs[i].start < size) {
+    xs[i] = { ...xs[i], end: size }
+    xs.length = i + 1
+  } else xs.length = i
+  c.size = size
+}
+
+/** A range of a read plan: either bytes from a source or a gap of unknown bytes. */
+export type Piece =
+  | { readonly start: number; readonly end: number; readonly seq: number; readonly off: number }
+  | { readonly start: number; readonly end: number; readonly unknown: true }
+
+/** The pieces that make up [0, size) (or [0, end of known) when the size is unknown). */
+export const readPlan = (c: Content): Piece[] => {
+  const out: Piece[] = []
+  const limit = c.size ?? (c.extents.length > 0 ? c.extents[c.extents.length - 1].end : 0)
+  let pos = 0
+  for (const x of c.extents) {
+    if (x.start >= limit) break
+    if (x.start > pos) out.push({ start: pos, end: x.start, unknown: true })
+    const end = Math.min(x.end, limit)
+    out.push({ start: x.start, end, seq: x.seq, off: x.off })
+    pos = end
+  }
+  if (pos < limit) out.push({ start: pos, end: limit, unknown: true })
+  return out
+}
+
+export const cloneContent = (c: Content): Content => ({ size: c.size, extents: c.extents.map((x) => ({ ...x })) })

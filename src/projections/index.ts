@@ -1,0 +1,6 @@
+export * from './state.js'
+export * from './extents.js'
+export { evolve, fold } from './evolve.js'
+export * from './queries.js'
+export * from './checkpoint.js'
+export { lookup, resolve } from './names.js'

@@ -1,0 +1,154 @@
+// The name space: absolute path -> node. Renames of directories move every name below them.
+import { knownEmpty, unknownContent } from './extents.js'
+import { newId, type FsNode, type NodeId, type World } from './state.js'
+
+const MAX_SYMLINKS = 40
+
+export const parentOf = (path: string): string => {
+  const i = path.lastIndexOf('/')
+  return i <= 0 ? '/' : path.slice(0, i)
+}
+
+/** Lexical join + normalisation of a symlink target against the link's directory. */
+export const joinPath = (dir: string, rel: string): string => {
+  const parts = (rel.startsWith('/') ? rel : `${dir}/${rel}`).split('/')
+  const out: string[] = []
+  for (const p of parts) {
+    if (p === '' || p === '.') continue
+    if (p === '..') out.pop()
+    else out.push(p)
+  }
+  return `/${out.join('/')}`
+}
+
+export const newNode = (w: World, type: FsNode['type'], inode: string | null, known: boolean): FsNode => {
+  const node: FsNode = {
+    id: newId(w),
+    type,
+    inode,
+    content: known ? knownEmpty() : unknownContent(),
+    target: null,
+    links: 0,
+    opens: 0,
+    views: 0,
+    unflushed: 0,
+    lastWrite: null,
+    lastVerdict: null,
+  }
+  w.nodes.set(node.id, node)
+  if (inode !== null) w.byInode.set(inode, node.id)
+  return node
+}
+
+/** Forget a node nothing refers to any more: no name, no open description, no view. */
+export const releaseIfUnused = (w: World, node: FsNode): void => {
+  if (node.links > 0 || node.opens > 0 || node.views > 0) return
+  w.nodes.delete(node.id)
+  if (node.inode !== null && w.byInode.get(node.inode) === node.id) w.byInode.delete(node.inode)
+}
+
+export const bindName = (w: World, path: string, node: FsNode): void => {
+  const old = w.names.get(path)
+  if (old === node.id) return
+  if (old !== undefined) unbindName(w, path)
+  w.names.set(path, node.id)
+  node.links++
+}
+
+export const unbindName = (w: World, path: string): void => {
+  const id = w.names.get(path)
+  if (id === undefined) return
+  w.names.delete(path)
+  const node = w.nodes.get(id)
+  if (node === undefined) return
+  node.links--
+  releaseIfUnused(w, node)
+}
+
+/** Follow symlinks in the last component and, when a name is missing, in its parent directories. */
+export const resolve = (w: World, path: string): string => {
+  let p = path
+  for (let hops = 0; hops < MAX_SYMLINKS; hops++) {
+    const id = w.names.get(p)
+    const node = id === undefined ? undefined : w.nodes.get(id)
+    if (node !== undefined) {
+      if (node.type !== 'symlink' || node.target === null) return p
+      p = joinPath(parentOf(p), node.target)
+      continue
+    }
+    const moved = resolveParent(w, p)
+    if (moved === p) return p
+    p = moved
+  }
+  return p
+}
+
+const resolveParent = (w: World, path: string): string => {
+  const parent = parentOf(path)
+  if (parent === path || parent === '/') return path
+  const rp = resolve(w, parent)
+  return rp === parent ? path : joinPath(rp, path.slice(parent.length + 1))
+}
+
+/** The node a path names now, or undefined. */
+export const lookup = (w: World, path: string): FsNode | undefined => {
+  const id = w.names.get(resolve(w, path))
+  return id === undefined ? undefined : w.nodes.get(id)
+}
+
+/** The node a path names, creating an unknown-content file if eyrie has never seen it. */
+export const lookupOrAdopt = (w: World, path: string, inode: string | null): FsNode => {
+  if (inode !== null) {
+    const byIno = w.byInode.get(inode)
+    const node = byIno === undefined ? undefined : w.nodes.get(byIno)
+    if (node !== undefined) {
+      if (w.names.get(path) !== node.id) bindName(w, path, node)
+      return node
+    }
+  }
+  const found = lookup(w, path)
+  if (found !== undefined) {
+    if (found.inode === null && inode !== null) {
+      found.inode = inode
+      w.byInode.set(inode, found.id)
+    }
+    return found
+  }
+  const node = newNode(w, 'file', inode, false)
+  bindName(w, resolve(w, path), node)
+  return node
+}
+
+/** Every name at or below `dir` (the directory itself included) with the node it names. */
+export const namesUnder = (w: World, dir: string): Array<readonly [string, NodeId]> => {
+  const prefix = dir === '/' ? '/' : `${dir}/`
+  const out: Array<readonly [string, NodeId]> = []
+  for (const entry of w.names) if (entry[0] === dir || entry[0].startsWith(prefix)) out.push(entry)
+  return out
+}
+
+export const renamePath = (w: World, from: string, to: string, exchange: boolean): void => {
+  if (from === to) return
+  const moving = namesUnder(w, from)
+  if (moving.length === 0) {
+    // eyrie never saw the source: the destination now names something unknown
+    unbindName(w, to)
+    bindName(w, to, newNode(w, 'file', null, false))
+    return
+  }
+  const back = exchange ? namesUnder(w, to) : []
+  for (const [n] of moving) w.names.delete(n)
+  for (const [n] of back) w.names.delete(n)
+  // a plain rename replaces whatever `to` named; that node loses its name but may live on through an fd
+  if (!exchange) for (const [n] of namesUnder(w, to)) unbindName(w, n)
+  for (const [n, id] of moving) w.names.set(to + n.slice(from.length), id)
+  for (const [n, id] of back) w.names.set(from + n.slice(to.length), id)
+}
+
+export const ensureDir = (w: World, path: string): void => {
+  const id = w.names.get(path)
+  if (id !== undefined && w.nodes.get(id)?.type === 'dir') return
+  bindName(w, path, newNode(w, 'dir', null, true))
+}
+
+export type { NodeId }

@@ -1,0 +1,164 @@
+// Read-only answers over a world: what `eyrie at T ...` prints. Pure; nothing here mutates.
+import { O_ACCMODE, O_APPEND, O_RDONLY, O_RDWR, O_WRONLY } from '../events/index.js'
+import { readPlan, type Piece } from './extents.js'
+import { lookup, namesUnder, resolve } from './names.js'
+import type { FsNode, World } from './state.js'
+
+export interface LsEntry {
+  readonly path: string
+  readonly type: FsNode['type']
+  readonly size: number | null
+  readonly unknownBytes: number | null
+  readonly target: string | null
+  readonly lastWriteSeq: number | null
+  readonly writerPid: number | null
+  readonly writerExe: string | null
+}
+
+const unknownBytes = (n: FsNode): number | null =>
+  n.content.size === null ? null : readPlan(n.content).reduce((acc, p) => acc + ('unknown' in p ? p.end - p.start : 0), 0)
+
+export const ls = (w: World, dir = '/'): LsEntry[] => {
+  const out: LsEntry[] = []
+  for (const [path, id] of namesUnder(w, dir)) {
+    const n = w.nodes.get(id)
+    if (n === undefined) continue
+    out.push({
+      path,
+      type: n.type,
+      size: n.type === 'file' ? n.content.size : null,
+      unknownBytes: n.type === 'file' ? unknownBytes(n) : null,
+      target: n.target,
+      lastWriteSeq: n.lastWrite?.seq ?? null,
+      writerPid: n.lastWrite?.pid ?? null,
+      writerExe: n.lastWrite === null ? null : (w.procs.get(n.lastWrite.pid)?.exe ?? null),
+    })
+  }
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+}
+
+export const accessMode = (flags: number): string => {
+  const acc = flags & O_ACCMODE
+  const m = acc === O_RDONLY ? 'r' : acc === O_WRONLY ? 'w' : acc === O_RDWR ? 'rw' : '?'
+  return (flags & O_APPEND) !== 0 ? `${m}a` : m
+}
+
+export interface FdRow {
+  readonly pid: number
+  readonly fd: number
+  readonly path: string
+  readonly mode: string
+  readonly pos: number
+  readonly cloexec: boolean
+  readonly deleted: boolean
+}
+
+export const fds = (w: World, pid?: number): FdRow[] => {
+  const out: FdRow[] = []
+  for (const p of w.procs.values()) {
+    if (!p.live || (pid !== undefined && p.pid !== pid)) continue
+    const t = w.tables.get(p.table)
+    if (t === undefined) continue
+    for (const [fd, e] of [...t.fds].sort((a, b) => a[0] - b[0])) {
+      const o = w.ofds.get(e.ofd)
+      if (o === undefined) continue
+      out.push({ pid: p.pid, fd, path: o.path, mode: accessMode(o.flags), pos: o.pos, cloexec: e.cloexec, deleted: w.names.get(o.path) !== o.node })
+    }
+  }
+  return out
+}
+
+export interface MapRow {
+  readonly pid: number
+  readonly start: number
+  readonly end: number
+  readonly prot: string
+  readonly shared: boolean
+  readonly offset: number
+  readonly path: string
+}
+
+const protString = (prot: number): string => `${prot & 1 ? 'r' : '-'}${prot & 2 ? 'w' : '-'}${prot & 4 ? 'x' : '-'}`
+
+export const maps = (w: World, pid?: number): MapRow[] => {
+  const out: MapRow[] = []
+  for (const p of w.procs.values()) {
+    if (!p.live || (pid !== undefined && p.pid !== pid)) continue
+    for (const v of p.views) out.push({ pid: p.pid, start: v.addr, end: v.addr + v.len, prot: protString(v.prot), shared: v.shared, offset: v.offset, path: v.path })
+  }
+  return out
+}
+
+export interface PsRow {
+  readonly pid: number
+  readonly ppid: number
+  readonly exe: string | null
+  readonly argv: readonly string[]
+  readonly cwd: string | null
+  readonly live: boolean
+  readonly status: number | null
+  readonly fds: number
+  readonly startSeq: number
+  readonly endSeq: number | null
+}
+
+export const ps = (w: World): PsRow[] =>
+  [...w.procs.values()]
+    .map((p) => ({
+      pid: p.pid,
+      ppid: p.ppid,
+      exe: p.exe,
+      argv: p.argv,
+      cwd: p.cwd,
+      live: p.live,
+      status: p.status,
+      fds: p.live ? (w.tables.get(p.table)?.fds.size ?? 0) : 0,
+      startSeq: p.startSeq,
+      endSeq: p.endSeq,
+    }))
+    .sort((a, b) => a.startSeq - b.startSeq || a.pid - b.pid)
+
+/** The paper's per-guest open-file table: every file with fds or views, and its write buffer. */
+export interface OpenFileRow {
+  readonly path: string
+  readonly deleted: boolean
+  readonly fds: ReadonlyArray<{ readonly pid: number; readonly fd: number; readonly mode: string }>
+  readonly views: ReadonlyArray<{ readonly pid: number; readonly start: number; readonly end: number; readonly shared: boolean }>
+  readonly unflushed: number
+}
+
+export const openFiles = (w: World): OpenFileRow[] => {
+  const rows = new Map<number, { path: string; fds: { pid: number; fd: number; mode: string }[]; views: { pid: number; start: number; end: number; shared: boolean }[] }>()
+  const row = (node: number, path: string) => {
+    let r = rows.get(node)
+    if (r === undefined) rows.set(node, (r = { path, fds: [], views: [] }))
+    return r
+  }
+  for (const p of w.procs.values()) {
+    if (!p.live) continue
+    for (const [fd, e] of w.tables.get(p.table)?.fds ?? []) {
+      const o = w.ofds.get(e.ofd)
+      if (o !== undefined) row(o.node, o.path).fds.push({ pid: p.pid, fd, mode: accessMode(o.flags) })
+    }
+    for (const v of p.views) row(v.node, v.path).views.push({ pid: p.pid, start: v.addr, end: v.addr + v.len, shared: v.shared })
+  }
+  return [...rows].map(([node, r]) => ({
+    path: r.path,
+    deleted: w.names.get(r.path) !== node,
+    fds: r.fds,
+    views: r.views,
+    unflushed: w.nodes.get(node)?.unflushed ?? 0,
+  })).sort((a, b) => (a.path < b.path ? -1 : 1))
+}
+
+/** What `cat` needs: the pieces of a file's content, or why there are none. */
+export type ContentPlan =
+  | { readonly ok: true; readonly path: string; readonly size: number | null; readonly pieces: readonly Piece[] }
+  | { readonly ok: false; readonly reason: string }
+
+export const contentPlan = (w: World, path: string): ContentPlan => {
+  const node = lookup(w, path)
+  if (node === undefined) return { ok: false, reason: `no file ${path} at #${w.seq}` }
+  if (node.type === 'dir') return { ok: false, reason: `${path} is a directory` }
+  return { ok: true, path: resolve(w, path), size: node.content.size, pieces: readPlan(node.content) }
+}

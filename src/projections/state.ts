@@ -1,0 +1,101 @@
+// The fold's state for one guest: R(t). Plain data (maps of records) so that a checkpoint is a
+// straightforward serialisation. The fold owns its state and mutates it in place for speed; a caller
+// that needs to keep an R(t) while folding on works from a checkpoint copy (see checkpoint.ts).
+import type { Content } from './extents.js'
+
+export type NodeId = number
+export type OfdId = number
+export type TableId = number
+
+/** A file system object (the inode). Paths are names for it; content belongs here. */
+export interface FsNode {
+  id: NodeId
+  type: 'file' | 'dir' | 'symlink'
+  /** "dev:ino" where a source knew it */
+  inode: string | null
+  content: Content
+  target: string | null // symlink target
+  links: number // names pointing here
+  opens: number // open file descriptions
+  views: number // live mapped views
+  /** bytes written since the last flush (the paper's write buffer), as a count */
+  unflushed: number
+  lastWrite: { seq: number; pid: number } | null
+  lastVerdict: { seq: number; verdict: string; signature: string | null } | null
+}
+
+/** An open file description: shared by dup'd fds and across fork. */
+export interface Ofd {
+  id: OfdId
+  node: NodeId
+  path: string // the name it was opened by
+  flags: number
+  pos: number
+  refs: number
+}
+
+export interface FdEntry {
+  ofd: OfdId
+  cloexec: boolean
+}
+
+/** A per-process fd table, shared by threads and CLONE_FILES children. */
+export interface FdTable {
+  id: TableId
+  refs: number
+  fds: Map<number, FdEntry>
+}
+
+export interface View {
+  addr: number
+  len: number
+  prot: number
+  shared: boolean
+  node: NodeId
+  path: string
+  offset: number
+}
+
+export interface Proc {
+  pid: number
+  ppid: number
+  exe: string | null
+  argv: string[]
+  cwd: string | null
+  live: boolean
+  status: number | null
+  table: TableId
+  views: View[]
+  startSeq: number
+  endSeq: number | null
+}
+
+export interface World {
+  seq: number
+  nextId: number
+  procs: Map<number, Proc>
+  /** tid -> tgid, for threads */
+  threads: Map<number, number>
+  tables: Map<TableId, FdTable>
+  ofds: Map<OfdId, Ofd>
+  names: Map<string, NodeId>
+  nodes: Map<NodeId, FsNode>
+  byInode: Map<string, NodeId>
+  /** events that referred to state eyrie never saw (an fd opened before tracing, say) */
+  anomalies: number
+}
+
+export const emptyWorld = (): World => ({
+  seq: 0,
+  nextId: 1,
+  procs: new Map(),
+  threads: new Map(),
+  tables: new Map(),
+  ofds: new Map(),
+  names: new Map(),
+  nodes: new Map(),
+  byInode: new Map(),
+  anomalies: 0,
+})
+
+export const newId = (w: World): number => w.nextId++

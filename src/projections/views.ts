@@ -1,0 +1,77 @@
+// Memory-mapped views of files, per process: mmap adds a region (replacing what it overlaps, as
+// MAP_FIXED does), munmap/mremap/mprotect split regions at their edges.
+import { releaseIfUnused } from './names.js'
+import type { Proc, View, World } from './state.js'
+
+const PAGE = 4096
+const pageUp = (n: number): number => Math.ceil(n / PAGE) * PAGE
+
+/** Views with [addr, addr+len) removed; the parts outside survive with adjusted file offsets. */
+const carve = (w: World, views: View[], addr: number, len: number): View[] => {
+  const end = addr + pageUp(len)
+  const out: View[] = []
+  for (const v of views) {
+    const vEnd = v.addr + v.len
+    if (vEnd <= addr || v.addr >= end) {
+      out.push(v)
+      continue
+    }
+    const node = w.nodes.get(v.node)
+    let pieces = 0
+    if (v.addr < addr) {
+      out.push({ ...v, len: addr - v.addr })
+      pieces++
+    }
+    if (vEnd > end) {
+      out.push({ ...v, addr: end, len: vEnd - end, offset: v.offset + (end - v.addr) })
+      pieces++
+    }
+    if (node !== undefined) {
+      node.views += pieces - 1
+      releaseIfUnused(w, node)
+    }
+  }
+  return out
+}
+
+export const mapView = (w: World, p: Proc, v: View): void => {
+  p.views = carve(w, p.views, v.addr, v.len)
+  const node = w.nodes.get(v.node)
+  if (node !== undefined) node.views++
+  p.views.push({ ...v, len: pageUp(v.len) })
+  p.views.sort((a, b) => a.addr - b.addr)
+}
+
+export const unmapView = (w: World, p: Proc, addr: number, len: number): void => {
+  p.views = carve(w, p.views, addr, len)
+}
+
+/** mremap moves/resizes the region that starts at addr (only file views are tracked). */
+export const remapView = (w: World, p: Proc, addr: number, len: number, newAddr: number, newLen: number): void => {
+  const v = p.views.find((x) => x.addr <= addr && addr < x.addr + x.len)
+  if (v === undefined) return
+  const moved: View = { ...v, addr: newAddr, len: pageUp(newLen), offset: v.offset + (addr - v.addr) }
+  const node = w.nodes.get(v.node)
+  if (node !== undefined) node.views++ // keep the node alive across the carve below
+  p.views = carve(w, p.views, addr, len)
+  p.views = carve(w, p.views, newAddr, newLen)
+  p.views.push(moved)
+  p.views.sort((a, b) => a.addr - b.addr)
+}
+
+export const protectView = (w: World, p: Proc, addr: number, len: number, prot: number): void => {
+  const end = addr + pageUp(len)
+  const inside = p.views.filter((v) => v.addr < end && v.addr + v.len > addr)
+  if (inside.length === 0) return
+  const changed = inside.map((v) => {
+    const s = Math.max(v.addr, addr)
+    const e = Math.min(v.addr + v.len, end)
+    return { ...v, addr: s, len: e - s, offset: v.offset + (s - v.addr), prot }
+  })
+  for (const v of changed) {
+    const node = w.nodes.get(v.node)
+    if (node !== undefined) node.views++
+  }
+  p.views = carve(w, p.views, addr, len).concat(changed)
+  p.views.sort((a, b) => a.addr - b.addr)
+}
