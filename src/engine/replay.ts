@@ -1,0 +1,58 @@
+// R(seq) = R(nearest checkpoint <= seq) + E(checkpoint, seq]. Memory is bounded by the world, not by
+// the journal's length: events stream through in batches.
+import type { Draft, Event } from '../events/index.js'
+import type { Journal } from '../journal/journal.js'
+import { decodeWorld, emptyWorld, encodeWorld, evolve, type World } from '../projections/index.js'
+
+export const DEFAULT_CHECKPOINT_EVERY = 50_000
+
+export const worldAt = async (j: Journal, guest: string, seq: number): Promise<World> => {
+  const cp = await j.checkpointAtOrBefore(guest, seq)
+  const w = cp === undefined ? emptyWorld() : decodeWorld(cp.state)
+  if (w.seq < seq) for await (const batch of j.read(guest, w.seq + 1, seq)) for (const e of batch) evolve(w, e)
+  return w
+}
+
+/** An event as the journal will store it: the draft's body inside its envelope. Trusted: the draft
+ *  was decoded at its boundary already. */
+export const eventOf = (guest: string, seq: number, d: Draft): Event => ({ ...d.body, guest, seq, ts: d.ts, pid: d.pid, tid: d.tid })
+
+/** Appends drafts to a guest, keeps R(now) up to date, and writes a checkpoint every N events. */
+export class Ingest {
+  private readonly world: World
+  private lastCheckpoint: number
+  private pending: Promise<void> = Promise.resolve()
+
+  private constructor(private readonly j: Journal, readonly guest: string, world: World, private readonly every: number) {
+    this.world = world
+    this.lastCheckpoint = world.seq
+  }
+
+  static async open(j: Journal, guest: string, every = DEFAULT_CHECKPOINT_EVERY): Promise<Ingest> {
+    return new Ingest(j, guest, await worldAt(j, guest, await j.lastSeq(guest)), every)
+  }
+
+  /** Appends a batch; resolves once it is committed (so a caller can hold a tracee until then). */
+  async push(drafts: readonly Draft[]): Promise<void> {
+    if (drafts.length === 0) return
+    const r = this.j.append(this.guest, drafts)
+    drafts.forEach((d, i) => evolve(this.world, eventOf(this.guest, r.first + i, d)))
+    if (this.world.seq - this.lastCheckpoint >= this.every) {
+      // encode now: the world moves on while the commit is under way
+      const seq = (this.lastCheckpoint = this.world.seq)
+      const state = encodeWorld(this.world)
+      this.pending = this.pending.then(() => r.committed).then(() => this.j.putCheckpoint(this.guest, seq, state))
+    }
+    await r.committed
+  }
+
+  /** R(now): read-only for the caller. */
+  get now(): World {
+    return this.world
+  }
+
+  async finish(): Promise<void> {
+    await this.pending
+    await this.j.flush()
+  }
+}
