@@ -163,8 +163,8 @@ const writeFile = (w: World, e: EventOf<'file.write'>): World => {
   if (node === undefined) return anomaly(w)
   const c = node.content
   let offset: number
-  if (e.offset !== null) offset = e.offset
-  else if ((o.flags & O_APPEND) !== 0) {
+  // O_APPEND wins over an explicit offset: Linux pwrite appends on such fds (pwrite(2), BUGS)
+  if ((o.flags & O_APPEND) !== 0) {
     if (c.size === null) {
       // appending to a file of unknown size: the bytes land somewhere eyrie cannot place
       node.content = unknownContent()
@@ -172,7 +172,7 @@ const writeFile = (w: World, e: EventOf<'file.write'>): World => {
       return anomaly(w)
     }
     offset = c.size
-  } else offset = o.pos
+  } else offset = e.offset ?? o.pos
   putBytes(c, offset, e.len, e.seq, e.known)
   if (e.offset === null) o.pos = offset + e.len
   node.unflushed += e.len

@@ -1,0 +1,182 @@
+// The content projection against a plain reference model: one byte array per file identity.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import fc from 'fast-check'
+import { O_APPEND, O_CREAT, O_EXCL, O_RDWR, O_TRUNC, O_WRONLY } from '../../src/events/index.js'
+import { Script, open, write } from '../support/events.js'
+
+const PATHS = ['/w/a', '/w/b', '/w/c']
+
+type Op =
+  | { op: 'open'; path: number; append: boolean; trunc: boolean }
+  | { op: 'write'; fd: number; data: Uint8Array }
+  | { op: 'pwrite'; fd: number; data: Uint8Array; offset: number }
+  | { op: 'seek'; fd: number; pos: number }
+  | { op: 'ftruncate'; fd: number; size: number }
+  | { op: 'truncate'; path: number; size: number }
+  | { op: 'rename'; from: number; to: number }
+  | { op: 'unlink'; path: number }
+  | { op: 'link'; from: number; to: number }
+  | { op: 'close'; fd: number }
+
+const bytes = fc.uint8Array({ minLength: 1, maxLength: 40 })
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ op: fc.constant('open' as const), path: fc.nat(2), append: fc.boolean(), trunc: fc.boolean() }),
+  fc.record({ op: fc.constant('write' as const), fd: fc.nat(3), data: bytes }),
+  fc.record({ op: fc.constant('pwrite' as const), fd: fc.nat(3), data: bytes, offset: fc.nat(120) }),
+  fc.record({ op: fc.constant('seek' as const), fd: fc.nat(3), pos: fc.nat(120) }),
+  fc.record({ op: fc.constant('ftruncate' as const), fd: fc.nat(3), size: fc.nat(120) }),
+  fc.record({ op: fc.constant('truncate' as const), path: fc.nat(2), size: fc.nat(120) }),
+  fc.record({ op: fc.constant('rename' as const), from: fc.nat(2), to: fc.nat(2) }),
+  fc.record({ op: fc.constant('unlink' as const), path: fc.nat(2) }),
+  fc.record({ op: fc.constant('link' as const), from: fc.nat(2), to: fc.nat(2) }),
+  fc.record({ op: fc.constant('close' as const), fd: fc.nat(3) }),
+)
+
+/** Reference: inodes are byte arrays; names and fds point at them; mirrors Linux semantics. */
+class Model {
+  inodes: Uint8Array[] = []
+  names = new Map<string, number>()
+  fds = new Map<number, { ino: number; pos: number; append: boolean }>()
+  private grow(ino: number, size: number): void {
+    const old = this.inodes[ino]
+    if (size <= old.length) return
+    const n = new Uint8Array(size)
+    n.set(old)
+    this.inodes[ino] = n
+  }
+  writeAt(ino: number, offset: number, data: Uint8Array): void {
+    this.grow(ino, offset + data.length)
+    this.inodes[ino].set(data, offset)
+  }
+  truncate(ino: number, size: number): void {
+    const n = new Uint8Array(size)
+    n.set(this.inodes[ino].subarray(0, size))
+    this.inodes[ino] = n
+  }
+}
+
+const run = (ops: Op[]) => {
+  const m = new Model()
+  const s = new Script()
+  const pid = 100
+  const check = () => {
+    const w = s.fold()
+    for (const [path, ino] of m.names) assert.deepEqual(s.bytes(w, path), m.inodes[ino], `content of ${path} after #${s.events.length}`)
+    for (const p of PATHS) if (!m.names.has(p)) assert.equal(w.names.get(p), undefined, `${p} should not exist`)
+  }
+  for (const o of ops) {
+    switch (o.op) {
+      case 'open': {
+        const path = PATHS[o.path]
+        const fd = [0, 1, 2, 3].find((f) => !m.fds.has(f))
+        if (fd === undefined) break
+        let ino = m.names.get(path)
+        const created = ino === undefined
+        if (ino === undefined) {
+          ino = m.inodes.push(new Uint8Array(0)) - 1
+          m.names.set(path, ino)
+        }
+        if (o.trunc) m.truncate(ino, 0)
+        m.fds.set(fd, { ino, pos: 0, append: o.append })
+        // a source that knows creation says so; the model starts from an empty directory
+        const flags = O_RDWR | O_CREAT | (created ? O_EXCL : 0) | (o.trunc ? O_TRUNC : 0) | (o.append ? O_APPEND : 0)
+        s.add(pid, open(fd, path, flags, created ? true : null))
+        break
+      }
+      case 'write': {
+        const f = m.fds.get(o.fd)
+        if (f === undefined) break
+        const at = f.append ? m.inodes[f.ino].length : f.pos
+        m.writeAt(f.ino, at, o.data)
+        f.pos = at + o.data.length
+        s.add(pid, write(o.fd, o.data), o.data)
+        break
+      }
+      case 'pwrite': {
+        const f = m.fds.get(o.fd)
+        if (f === undefined) break
+        // Linux: pwrite on an O_APPEND fd appends whatever the offset (pwrite(2), BUGS)
+        m.writeAt(f.ino, f.append ? m.inodes[f.ino].length : o.offset, o.data)
+        s.add(pid, write(o.fd, o.data, o.offset), o.data)
+        break
+      }
+      case 'seek': {
+        const f = m.fds.get(o.fd)
+        if (f === undefined) break
+        f.pos = o.pos
+        s.add(pid, { kind: 'fd.seek', fd: o.fd, pos: o.pos })
+        break
+      }
+      case 'ftruncate': {
+        const f = m.fds.get(o.fd)
+        if (f === undefined) break
+        m.truncate(f.ino, o.size)
+        s.add(pid, { kind: 'file.truncate', fd: o.fd, path: null, size: o.size })
+        break
+      }
+      case 'truncate': {
+        const ino = m.names.get(PATHS[o.path])
+        if (ino === undefined) break
+        m.truncate(ino, o.size)
+        s.add(pid, { kind: 'file.truncate', fd: null, path: PATHS[o.path], size: o.size })
+        break
+      }
+      case 'rename': {
+        const ino = m.names.get(PATHS[o.from])
+        if (ino === undefined) break
+        if (o.from !== o.to) {
+          m.names.delete(PATHS[o.from])
+          m.names.set(PATHS[o.to], ino)
+        }
+        s.add(pid, { kind: 'file.rename', from: PATHS[o.from], to: PATHS[o.to], flags: 0 })
+        break
+      }
+      case 'unlink': {
+        if (!m.names.delete(PATHS[o.path])) break
+        s.add(pid, { kind: 'file.unlink', path: PATHS[o.path] })
+        break
+      }
+      case 'link': {
+        const ino = m.names.get(PATHS[o.from])
+        if (ino === undefined || m.names.has(PATHS[o.to])) break
+        m.names.set(PATHS[o.to], ino)
+        s.add(pid, { kind: 'file.link', from: PATHS[o.from], to: PATHS[o.to] })
+        break
+      }
+      case 'close': {
+        if (!m.fds.delete(o.fd)) break
+        s.add(pid, { kind: 'fd.close', fd: o.fd })
+        break
+      }
+    }
+    check()
+  }
+  // the open fds still reach content whose last name is gone
+  const w = s.fold()
+  for (const [fd, f] of m.fds) {
+    const row = [...(w.tables.get(w.procs.get(pid)!.table)?.fds ?? [])].find(([n]) => n === fd)
+    assert.ok(row, `fd ${fd} open`)
+    const node = w.nodes.get(w.ofds.get(row[1].ofd)!.node)!
+    assert.equal(node.content.size, m.inodes[f.ino].length, `size through fd ${fd}`)
+  }
+}
+
+test('given random writes, pwrites, truncates, renames, links and unlinks, content equals a byte-array model after every event', () => {
+  fc.assert(fc.property(fc.array(opArb, { maxLength: 60 }), (ops) => run(ops)), { numRuns: 400 })
+})
+
+test('given a write past the end, the hole reads as zeros, not unknown', () => {
+  const s = new Script()
+  s.add(1, open(3, '/f', O_WRONLY | O_CREAT | O_EXCL, true))
+  s.add(1, write(3, new Uint8Array([7]), 4), new Uint8Array([7]))
+  assert.deepEqual(s.bytes(s.fold(), '/f'), new Uint8Array([0, 0, 0, 0, 7]))
+})
+
+test('given a file eyrie never saw created, when a process overwrites its start, the rest is unknown', () => {
+  const s = new Script()
+  s.add(1, open(3, '/old', O_WRONLY, null))
+  s.add(1, write(3, new Uint8Array([1, 2])), new Uint8Array([1, 2]))
+  const w = s.fold()
+  assert.throws(() => s.bytes(w, '/old'), /unknown size/)
+})

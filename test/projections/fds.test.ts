@@ -1,0 +1,100 @@
+// The fd-table projection: fork inheritance, dup, CLOEXEC on exec, close_range, shared tables.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { O_CLOEXEC, O_CREAT, O_EXCL, O_RDONLY, O_WRONLY } from '../../src/events/index.js'
+import { fds, ps } from '../../src/projections/index.js'
+import { Script, open, text, write } from '../support/events.js'
+
+const fdList = (s: Script, pid: number) => fds(s.fold(), pid).map((r) => `${r.fd}:${r.path}`)
+
+test('given a fork, when the child closes fd 3, the parent still has fd 3 open', () => {
+  const s = new Script()
+  s.add(1, open(3, '/f', O_WRONLY | O_CREAT | O_EXCL, true))
+  s.add(1, { kind: 'proc.spawn', child: 2, thread: false, shareFiles: false })
+  s.add(2, { kind: 'fd.close', fd: 3 })
+  assert.deepEqual(fdList(s, 1), ['3:/f'])
+  assert.deepEqual(fdList(s, 2), [])
+})
+
+test('given a fork, when the child writes through an inherited fd, the parent sees the shared position move', () => {
+  const s = new Script()
+  s.add(1, open(3, '/f', O_WRONLY | O_CREAT | O_EXCL, true))
+  s.add(1, { kind: 'proc.spawn', child: 2, thread: false, shareFiles: false })
+  s.add(2, write(3, text('child')), text('child'))
+  s.add(1, write(3, text('+parent')), text('+parent'))
+  assert.equal(new TextDecoder().decode(s.bytes(s.fold(), '/f')), 'child+parent')
+})
+
+test('given dup2 of fd 3 onto 1, when fd 3 is closed, fd 1 still writes to the file at the shared position', () => {
+  const s = new Script()
+  s.add(1, open(3, '/out', O_WRONLY | O_CREAT | O_EXCL, true))
+  s.add(1, write(3, text('ab')), text('ab'))
+  s.add(1, { kind: 'fd.dup', fd: 3, newFd: 1, cloexec: false })
+  s.add(1, { kind: 'fd.close', fd: 3 })
+  s.add(1, write(1, text('cd')), text('cd'))
+  assert.deepEqual(fdList(s, 1), ['1:/out'])
+  assert.equal(new TextDecoder().decode(s.bytes(s.fold(), '/out')), 'abcd')
+})
+
+test('given O_CLOEXEC and fcntl(F_SETFD) fds, when the process execs, only those are closed', () => {
+  const s = new Script()
+  s.add(1, open(3, '/keep', O_RDONLY))
+  s.add(1, open(4, '/gone', O_RDONLY | O_CLOEXEC))
+  s.add(1, open(5, '/gone2', O_RDONLY))
+  s.add(1, { kind: 'fd.cloexec', fd: 5, on: true })
+  s.add(1, { kind: 'proc.exec', path: '/bin/true', argv: ['true'] })
+  assert.deepEqual(fdList(s, 1), ['3:/keep'])
+  assert.equal(ps(s.fold())[0].exe, '/bin/true')
+})
+
+test('given close_range(4, ~0), fds from 4 up are closed and lower ones stay', () => {
+  const s = new Script()
+  for (const fd of [3, 4, 5, 9]) s.add(1, open(fd, `/f${fd}`, O_RDONLY))
+  s.add(1, { kind: 'fd.closeRange', first: 4, last: 0xffffffff, cloexecOnly: false })
+  assert.deepEqual(fdList(s, 1), ['3:/f3'])
+})
+
+test('given close_range with CLOSE_RANGE_CLOEXEC, the fds close only at exec', () => {
+  const s = new Script()
+  s.add(1, open(3, '/a', O_RDONLY))
+  s.add(1, open(4, '/b', O_RDONLY))
+  s.add(1, { kind: 'fd.closeRange', first: 4, last: 10, cloexecOnly: true })
+  assert.deepEqual(fdList(s, 1), ['3:/a', '4:/b'])
+  s.add(1, { kind: 'proc.exec', path: '/bin/sh', argv: ['sh'] })
+  assert.deepEqual(fdList(s, 1), ['3:/a'])
+})
+
+test('given CLONE_FILES, when the child opens a file, the parent sees the fd too; after exec the child has its own table', () => {
+  const s = new Script()
+  s.add(1, { kind: 'proc.spawn', child: 2, thread: false, shareFiles: true })
+  s.add(2, open(3, '/shared', O_RDONLY))
+  assert.deepEqual(fdList(s, 1), ['3:/shared'])
+  s.add(2, { kind: 'proc.exec', path: '/bin/x', argv: ['x'] })
+  s.add(2, { kind: 'fd.close', fd: 3 })
+  assert.deepEqual(fdList(s, 1), ['3:/shared'])
+  assert.deepEqual(fdList(s, 2), [])
+})
+
+test('given a thread, when it opens a file, the process has the fd; when the process exits, its fds are gone', () => {
+  const s = new Script()
+  s.add(1, { kind: 'proc.spawn', child: 7, thread: true, shareFiles: true })
+  s.add(1, open(3, '/t', O_RDONLY), undefined, 7)
+  assert.deepEqual(fdList(s, 1), ['3:/t'])
+  s.add(1, { kind: 'proc.exit', status: 0, thread: false })
+  assert.deepEqual(fds(s.fold()), [])
+  assert.equal(ps(s.fold())[0].live, false)
+})
+
+test('given a file unlinked while open, its content stays reachable through the fd and the fd shows it deleted', () => {
+  const s = new Script()
+  s.add(1, open(3, '/tmpfile', O_WRONLY | O_CREAT | O_EXCL, true))
+  s.add(1, { kind: 'file.unlink', path: '/tmpfile' })
+  s.add(1, write(3, text('still here')), text('still here'))
+  const w = s.fold()
+  const row = fds(w, 1)[0]
+  assert.equal(row.deleted, true)
+  const node = w.nodes.get(w.ofds.get(w.tables.get(w.procs.get(1)!.table)!.fds.get(3)!.ofd)!.node)!
+  assert.equal(node.content.size, 10)
+  s.add(1, { kind: 'fd.close', fd: 3 })
+  assert.equal(s.fold().nodes.size, 0, 'released once the last fd closes')
+})
