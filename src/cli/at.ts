@@ -1,0 +1,80 @@
+// `eyrie at T QUERY [ARG]`: answers about R(T).
+import { createHash } from 'node:crypto'
+import { materialize, UnknownBytesError } from '../engine/content.js'
+import { worldAt } from '../engine/replay.js'
+import type { Journal } from '../journal/journal.js'
+import { contentPlan, fds, ls, maps, openFiles, ps } from '../projections/index.js'
+import { CliError, UsageError } from './errors.js'
+import { openJournal, pickGuest, seqOf, type GlobalOpts } from './context.js'
+import { printJson, printTable } from './output.js'
+
+export const AT_QUERIES = ['ls', 'cat', 'fds', 'maps', 'ps', 'files'] as const
+
+export interface AtOpts extends GlobalOpts { allowUnknown?: boolean }
+
+const pidArg = (arg: string | undefined): number | undefined => {
+  if (arg === undefined) return undefined
+  if (!/^\d+$/.test(arg)) throw new UsageError(`PID must be a number, got ${JSON.stringify(arg)}`)
+  return Number(arg)
+}
+
+export const runAt = async (t: string, query: string, arg: string | undefined, o: AtOpts): Promise<void> => {
+  const j = await openJournal(o)
+  try {
+    await answer(j, t, query, arg, o)
+  } finally {
+    await j.close()
+  }
+}
+
+const answer = async (j: Journal, t: string, query: string, arg: string | undefined, o: AtOpts): Promise<void> => {
+  const guest = await pickGuest(j, o)
+  const seq = await seqOf(j, guest, t)
+  const w = await worldAt(j, guest, seq)
+  switch (query) {
+    case 'ls': {
+      const rows = ls(w, arg ?? '/')
+      if (o.json) return printJson({ guest, seq, files: rows })
+      return printTable(['path', 'type', 'size', 'unknown', 'last write', 'writer'], rows.map((r) => [
+        r.type === 'symlink' ? `${r.path} -> ${r.target}` : r.path, r.type, r.size ?? '?', r.unknownBytes ?? '?',
+        r.lastWriteSeq === null ? null : `#${r.lastWriteSeq}`, r.writerPid === null ? null : `${r.writerPid} ${r.writerExe ?? ''}`.trim(),
+      ]))
+    }
+    case 'cat': {
+      if (arg === undefined) throw new UsageError('at T cat needs a PATH')
+      const plan = contentPlan(w, arg)
+      if (!plan.ok) throw new CliError(plan.reason)
+      if (plan.size === null && !o.allowUnknown) throw new CliError(`${plan.path}: size unknown at #${seq} (the file existed before eyrie saw it); --allow-unknown prints the known bytes`)
+      const { bytes, unknown } = await materialize(j, guest, plan.pieces)
+      if (unknown.length > 0 && !o.allowUnknown) throw new CliError(`${new UnknownBytesError(plan.path, unknown).message} (at #${seq}); --allow-unknown prints them as zeros`)
+      if (o.json) return printJson({ guest, seq, path: plan.path, size: plan.size, sha256: createHash('sha256').update(bytes).digest('hex'), unknown, data: bytes.toString('base64') })
+      if (unknown.length > 0) process.stderr.write(`eyrie: ${new UnknownBytesError(plan.path, unknown).message}, printed as zeros\n`)
+      await new Promise<void>((resolve, reject) => process.stdout.write(bytes, (err) => (err ? reject(err) : resolve())))
+      return
+    }
+    case 'fds': {
+      const rows = fds(w, pidArg(arg))
+      if (o.json) return printJson({ guest, seq, fds: rows })
+      return printTable(['pid', 'fd', 'mode', 'pos', 'cloexec', 'path'], rows.map((r) => [r.pid, r.fd, r.mode, r.pos, r.cloexec ? 'yes' : '', r.deleted ? `${r.path} (deleted)` : r.path]))
+    }
+    case 'maps': {
+      const rows = maps(w, pidArg(arg))
+      if (o.json) return printJson({ guest, seq, maps: rows })
+      return printTable(['pid', 'range', 'prot', 'share', 'offset', 'path'], rows.map((r) => [r.pid, `${r.start.toString(16)}-${r.end.toString(16)}`, r.prot, r.shared ? 'shared' : 'private', r.offset, r.path]))
+    }
+    case 'ps': {
+      const rows = ps(w)
+      if (o.json) return printJson({ guest, seq, procs: rows })
+      return printTable(['pid', 'ppid', 'state', 'fds', 'exe', 'argv'], rows.map((r) => [r.pid, r.ppid, r.live ? 'live' : `exited ${r.status ?? '?'}`, r.fds, r.exe, r.argv.join(' ').slice(0, 60)]))
+    }
+    case 'files': {
+      const rows = openFiles(w)
+      if (o.json) return printJson({ guest, seq, files: rows })
+      return printTable(['path', 'fds', 'views', 'unflushed'], rows.map((r) => [
+        r.deleted ? `${r.path} (deleted)` : r.path, r.fds.map((f) => `${f.pid}:${f.fd}${f.mode}`).join(' '), r.views.map((v) => `${v.pid}:${v.shared ? 's' : 'p'}`).join(' '), r.unflushed,
+      ]))
+    }
+    default:
+      throw new UsageError(`unknown query ${JSON.stringify(query)}: use one of ${AT_QUERIES.join(', ')}`)
+  }
+}
