@@ -1,0 +1,88 @@
+// End-to-end support: run a real program under real strace, import the log into a real LMDB journal,
+// and read content back at any seq. The kernel (the disk, the workload's side copies) is the oracle.
+import { mkdtemp, readdir, readFile, lstat, rm } from 'node:fs/promises'
+import { createReadStream } from 'node:fs'
+import { createInterface } from 'node:readline'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Draft, Event } from '../../src/events/index.js'
+import { parseStrace } from '../../src/import/strace/index.js'
+import { openLmdbJournal } from '../../src/journal/lmdb.js'
+import type { Journal } from '../../src/journal/journal.js'
+import { Ingest, worldAt } from '../../src/engine/replay.js'
+import { materialize } from '../../src/engine/content.js'
+import { contentPlan } from '../../src/projections/index.js'
+import { runUnderStrace } from '../import/strace-run.js'
+
+export interface Recorded {
+  readonly journal: Journal
+  readonly guest: string
+  readonly dir: string
+  readonly events: Event[]
+  cleanup(): Promise<void>
+}
+
+export const tempDir = (prefix: string) => mkdtemp(join(tmpdir(), `eyrie-${prefix}-`))
+
+/** Runs cmd in a fresh work dir under strace and imports the log (checkpoints every `every` events). */
+export const recordWithStrace = async (cmd: string[], opts: { every?: number; setup?: (dir: string) => Promise<void> } = {}): Promise<Recorded> => {
+  const dir = await tempDir('work')
+  await opts.setup?.(dir)
+  const { log, status } = await runUnderStrace(cmd, { cwd: dir })
+  if (status !== 0) throw new Error(`workload ${cmd.join(' ')} exited ${status}`)
+  const jdir = await tempDir('journal')
+  const journal = await openLmdbJournal(jdir)
+  const guest = 'e2e'
+  const ingest = await Ingest.open(journal, guest, opts.every ?? 64)
+  const lines = createInterface({ input: createReadStream(log), crlfDelay: Infinity })
+  const drafts: Draft[] = []
+  for await (const p of parseStrace(lines, { cwd: dir })) {
+    if ('error' in p) throw new Error(`${log}:${p.line}: ${p.error}`)
+    drafts.push(...p.drafts)
+  }
+  for (let i = 0; i < drafts.length; i += 500) await ingest.push(drafts.slice(i, i + 500))
+  await ingest.finish()
+  const events: Event[] = []
+  for await (const b of journal.read(guest, 1, await journal.lastSeq(guest))) events.push(...b)
+  return {
+    journal, guest, dir, events,
+    cleanup: async () => {
+      await journal.close()
+      await Promise.all([rm(dir, { recursive: true, force: true }), rm(jdir, { recursive: true, force: true }), rm(log, { force: true })])
+    },
+  }
+}
+
+/** content(path, seq) as `eyrie at #seq cat` computes it; throws if any byte is unknown. */
+export const contentAt = async (r: Recorded, seq: number, path: string): Promise<Buffer> => {
+  const w = await worldAt(r.journal, r.guest, seq)
+  const plan = contentPlan(w, path)
+  if (!plan.ok) throw new Error(plan.reason)
+  if (plan.size === null) throw new Error(`${path}: size unknown at #${seq}`)
+  const { bytes, unknown } = await materialize(r.journal, r.guest, plan.pieces)
+  if (unknown.length > 0) throw new Error(`${path}: unknown bytes at #${seq}: ${JSON.stringify(unknown)}`)
+  return bytes
+}
+
+/** Regular files below dir on disk, by absolute path. */
+export const diskFiles = async (dir: string, skip: (p: string) => boolean = () => false): Promise<Map<string, Buffer>> => {
+  const out = new Map<string, Buffer>()
+  const walk = async (d: string): Promise<void> => {
+    for (const name of await readdir(d)) {
+      const p = join(d, name)
+      if (skip(p)) continue
+      const st = await lstat(p)
+      if (st.isDirectory()) await walk(p)
+      else if (st.isFile()) out.set(p, await readFile(p))
+    }
+  }
+  await walk(dir)
+  return out
+}
+
+/** The seq of the first successful open of `path` (a side copy marks a moment). */
+export const seqOfOpen = (r: Recorded, path: string): number => {
+  const e = r.events.find((x) => x.kind === 'fd.open' && x.path === path)
+  if (e === undefined) throw new Error(`no open of ${path} in the journal`)
+  return e.seq
+}
