@@ -1,0 +1,134 @@
+// Opening, duplicating, closing and moving file descriptors.
+import * as E from 'fp-ts/lib/Either.js'
+import { O_CLOEXEC, O_CREAT, O_EXCL, O_TRUNC, O_WRONLY } from '../../../events/flags.js'
+import { Args, type Parsed } from '../args.js'
+import type { Call } from '../call.js'
+import { draft, resolveAt, type Ctx } from '../context.js'
+import { CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_FLAGS, FD_FLAGS, OPEN_FLAGS } from '../flags.js'
+import { readFlags, type FdRef } from '../values.js'
+
+const none: Parsed = E.right([])
+
+/** The fd.open of a successful open*: the path -y shows for the new fd is the kernel's canonical
+ *  name (symlinks followed); the argument, resolved, is the fallback when -y shows none. */
+const opened = (call: Call, a: Args, ctx: Ctx, dir: FdRef | null, path: string, flags: number): Parsed =>
+  a.done(() => {
+    if (call.ret.kind !== 'ok') return [] // a failed open creates no descriptor
+    const shown = call.ret.fd?.path
+    const where = shown !== undefined && shown !== null && shown.startsWith('/') ? E.right(shown) : resolveAt(ctx, dir, path)
+    if (E.isLeft(where)) return where
+    const created = (flags & (O_CREAT | O_EXCL)) === (O_CREAT | O_EXCL) ? true : null
+    return [draft(ctx, { kind: 'fd.open', fd: call.ret.value, path: where.right, flags, inode: null, created })]
+  })
+
+export const parseOpen = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  return opened(call, a, ctx, null, a.path(0), a.flags(1, OPEN_FLAGS))
+}
+
+export const parseOpenat = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  return opened(call, a, ctx, a.fd(0), a.path(1), a.flags(2, OPEN_FLAGS))
+}
+
+export const parseOpenat2 = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  const dir = a.fd(0)
+  const path = a.path(1)
+  const how = a.struct(2)
+  const flagsText = how.get('flags')
+  if (flagsText === undefined && call.ret.kind === 'ok') a.fail('missing flags in argument 3 of openat2')
+  const flags = flagsText === undefined ? E.right(0) : readFlags(flagsText, OPEN_FLAGS)
+  if (E.isLeft(flags)) a.fail(`${flags.left} in argument 3 of openat2`)
+  return opened(call, a, ctx, dir, path, E.isRight(flags) ? flags.right : 0)
+}
+
+/** creat(path, mode) is open(path, O_CREAT|O_WRONLY|O_TRUNC, mode). */
+export const parseCreat = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  return opened(call, a, ctx, null, a.path(0), O_CREAT | O_WRONLY | O_TRUNC)
+}
+
+export const parseClose = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  const fd = a.fd(0)
+  // A close that failed with anything but EBADF still released the fd (Linux frees it before
+  // flushing); a task that never came back (`?`) tells nothing.
+  if (call.ret.kind === 'unknown') return none
+  if (call.ret.kind === 'failed' && call.ret.errno === 'EBADF') return none
+  return a.done(() => (fd.fd === null ? [] : [draft(ctx, { kind: 'fd.close', fd: fd.fd })]))
+}
+
+export const parseCloseRange = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  const first = a.nat(0)
+  const last = a.nat(1)
+  const flags = a.flags(2, CLOSE_RANGE_FLAGS)
+  if (call.ret.kind !== 'ok') return none // a failed close_range closed nothing
+  return a.done(() => [draft(ctx, { kind: 'fd.closeRange', first, last, cloexecOnly: (flags & CLOSE_RANGE_CLOEXEC) !== 0 })])
+}
+
+const duplicated = (call: Call, a: Args, ctx: Ctx, fd: FdRef, cloexec: boolean): Parsed =>
+  a.done(() => {
+    if (call.ret.kind !== 'ok') return [] // a failed dup made no new fd
+    if (fd.fd === null || fd.fd < 0) return []
+    // dup2(fd, fd) is a no-op that leaves the close-on-exec flag alone.
+    if (call.ret.value === fd.fd) return []
+    return [draft(ctx, { kind: 'fd.dup', fd: fd.fd, newFd: call.ret.value, cloexec })]
+  })
+
+export const parseDup = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  return duplicated(call, a, ctx, a.fd(0), false)
+}
+
+export const parseDup2 = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  const fd = a.fd(0)
+  a.fd(1)
+  return duplicated(call, a, ctx, fd, false)
+}
+
+export const parseDup3 = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  const fd = a.fd(0)
+  a.fd(1)
+  const flags = a.flags(2, OPEN_FLAGS)
+  return duplicated(call, a, ctx, fd, (flags & O_CLOEXEC) !== 0)
+}
+
+export const parseFcntl = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  const fd = a.fd(0)
+  const cmd = a.raw(1)
+  if (cmd === 'F_DUPFD' || cmd === 'F_DUPFD_CLOEXEC') {
+    a.nat(2)
+    return duplicated(call, a, ctx, fd, cmd === 'F_DUPFD_CLOEXEC')
+  }
+  if (cmd === 'F_SETFD') {
+    const on = (a.flags(2, FD_FLAGS) & 1) !== 0
+    if (call.ret.kind !== 'ok') return none // a failed F_SETFD left the flag as it was
+    return a.done(() => (fd.fd === null ? [] : [draft(ctx, { kind: 'fd.cloexec', fd: fd.fd, on })]))
+  }
+  // Other commands (locks, F_GETFL, F_SETFL, ...) change nothing the events describe.
+  if (!/^F_[A-Z0-9_]+$/.test(cmd) && !/^[0-9]+$/.test(cmd)) a.fail(`unknown fcntl command ${cmd} in argument 2 of fcntl`)
+  return a.done(() => [])
+}
+
+export const parseLseek = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  const fd = a.fd(0)
+  a.int(1)
+  if (call.ret.kind !== 'ok') return none // a failed lseek left the position alone
+  const pos = call.ret.value
+  return a.done(() => (fd.fd === null ? [] : [draft(ctx, { kind: 'fd.seek', fd: fd.fd, pos })]))
+}
+
+/** read/readv: only the position moves; the bytes read are not state. */
+export const parseRead = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  const fd = a.fd(0)
+  if (call.ret.kind !== 'ok' || call.ret.value === 0) return none // nothing read, nothing moved
+  const len = call.ret.value
+  return a.done(() => (fd.fd === null || !ctx.isContent(fd) ? [] : [draft(ctx, { kind: 'fd.read', fd: fd.fd, len })]))
+}

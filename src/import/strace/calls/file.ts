@@ -1,0 +1,158 @@
+// The name space and whole-file operations: truncation, allocation, renames, links, directories,
+// flushes. Relative paths resolve against a directory fd's -y path or the task's cwd.
+import * as E from 'fp-ts/lib/Either.js'
+import type { Body } from '../../../events/event.js'
+import { Args, type Parsed } from '../args.js'
+import type { Call } from '../call.js'
+import { draft, resolveAt, type Ctx } from '../context.js'
+import { AT_EMPTY_PATH, AT_FLAGS, AT_REMOVEDIR, FALLOC_FLAGS, RENAME_FLAGS } from '../flags.js'
+import type { FdRef } from '../values.js'
+
+const none: Parsed = E.right([])
+
+/** Resolve each (dirfd, path) pair, then build one body from the absolute paths. */
+const withPaths = (a: Args, ctx: Ctx, pairs: ReadonlyArray<readonly [FdRef | null, string]>, make: (paths: string[]) => Body): Parsed =>
+  a.done(() => {
+    const paths: string[] = []
+    for (const [dir, p] of pairs) {
+      const abs = resolveAt(ctx, dir, p)
+      if (E.isLeft(abs)) return abs
+      paths.push(abs.right)
+    }
+    return [draft(ctx, make(paths))]
+  })
+
+export const parseTruncate = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  const path = a.path(0)
+  const size = a.nat(1)
+  if (call.ret.kind !== 'ok') return none // a failed truncate left the file as it was
+  return withPaths(a, ctx, [[null, path]], ([p]) => ({ kind: 'file.truncate', path: p, fd: null, size }))
+}
+
+export const parseFtruncate = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  const fd = a.fd(0)
+  const size = a.nat(1)
+  if (call.ret.kind !== 'ok') return none // a failed ftruncate left the file as it was
+  return a.done(() => (fd.fd === null ? [] : [draft(ctx, { kind: 'file.truncate', path: null, fd: fd.fd, size })]))
+}
+
+export const parseFallocate = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  const fd = a.fd(0)
+  const mode = a.flags(1, FALLOC_FLAGS)
+  const offset = a.nat(2)
+  const len = a.nat(3)
+  if (call.ret.kind !== 'ok') return none // a failed fallocate allocated nothing
+  return a.done(() => (fd.fd === null ? [] : [draft(ctx, { kind: 'file.allocate', fd: fd.fd, mode, offset, len })]))
+}
+
+const renamed = (call: Call, a: Args, ctx: Ctx, from: [FdRef | null, string], to: [FdRef | null, string], flags: number): Parsed => {
+  if (call.ret.kind !== 'ok') return none // a failed rename moved nothing
+  return withPaths(a, ctx, [from, to], ([f, t]) => ({ kind: 'file.rename', from: f, to: t, flags }))
+}
+
+export const parseRename = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  return renamed(call, a, ctx, [null, a.path(0)], [null, a.path(1)], 0)
+}
+
+export const parseRenameat = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  return renamed(call, a, ctx, [a.fd(0), a.path(1)], [a.fd(2), a.path(3)], 0)
+}
+
+export const parseRenameat2 = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  const from: [FdRef, string] = [a.fd(0), a.path(1)]
+  const to: [FdRef, string] = [a.fd(2), a.path(3)]
+  return renamed(call, a, ctx, from, to, a.flags(4, RENAME_FLAGS))
+}
+
+export const parseUnlink = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  const path = a.path(0)
+  if (call.ret.kind !== 'ok') return none // a failed unlink removed nothing
+  return withPaths(a, ctx, [[null, path]], ([p]) => ({ kind: 'file.unlink', path: p }))
+}
+
+export const parseUnlinkat = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  const dir = a.fd(0)
+  const path = a.path(1)
+  const flags = a.flags(2, AT_FLAGS)
+  if (call.ret.kind !== 'ok') return none // a failed unlinkat removed nothing
+  return withPaths(a, ctx, [[dir, path]], ([p]) => ((flags & AT_REMOVEDIR) !== 0 ? { kind: 'file.rmdir', path: p } : { kind: 'file.unlink', path: p }))
+}
+
+export const parseRmdir = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  const path = a.path(0)
+  if (call.ret.kind !== 'ok') return none // a failed rmdir removed nothing
+  return withPaths(a, ctx, [[null, path]], ([p]) => ({ kind: 'file.rmdir', path: p }))
+}
+
+export const parseLink = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  const from = a.path(0)
+  const to = a.path(1)
+  if (call.ret.kind !== 'ok') return none // a failed link made no name
+  return withPaths(a, ctx, [[null, from], [null, to]], ([f, t]) => ({ kind: 'file.link', from: f, to: t }))
+}
+
+/** linkat(olddir, old, newdir, new, flags); with AT_EMPTY_PATH and "" it links the fd's file. */
+export const parseLinkat = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  const fromDir = a.fd(0)
+  const from = a.path(1)
+  const toDir = a.fd(2)
+  const to = a.path(3)
+  const flags = a.flags(4, AT_FLAGS)
+  if (call.ret.kind !== 'ok') return none // a failed linkat made no name
+  if (from === '' && (flags & AT_EMPTY_PATH) === 0) a.fail('empty path without AT_EMPTY_PATH in argument 2 of linkat')
+  return withPaths(a, ctx, [[fromDir, from], [toDir, to]], ([f, t]) => ({ kind: 'file.link', from: f, to: t }))
+}
+
+/** The target of a symlink is stored as written, never resolved: it is data, not a name. */
+export const parseSymlink = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  const target = a.path(0)
+  const path = a.path(1)
+  if (call.ret.kind !== 'ok') return none // a failed symlink made no name
+  return withPaths(a, ctx, [[null, path]], ([p]) => ({ kind: 'file.symlink', target, path: p }))
+}
+
+export const parseSymlinkat = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  const target = a.path(0)
+  const dir = a.fd(1)
+  const path = a.path(2)
+  if (call.ret.kind !== 'ok') return none // a failed symlinkat made no name
+  return withPaths(a, ctx, [[dir, path]], ([p]) => ({ kind: 'file.symlink', target, path: p }))
+}
+
+export const parseMkdir = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  const path = a.path(0)
+  a.nat(1)
+  if (call.ret.kind !== 'ok') return none // a failed mkdir made no directory
+  return withPaths(a, ctx, [[null, path]], ([p]) => ({ kind: 'file.mkdir', path: p }))
+}
+
+export const parseMkdirat = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  const dir = a.fd(0)
+  const path = a.path(1)
+  a.nat(2)
+  if (call.ret.kind !== 'ok') return none // a failed mkdirat made no directory
+  return withPaths(a, ctx, [[dir, path]], ([p]) => ({ kind: 'file.mkdir', path: p }))
+}
+
+/** fsync/fdatasync: what was written through the fd is on disk now. */
+export const parseFsync = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  const fd = a.fd(0)
+  if (call.ret.kind !== 'ok') return none // a failed fsync promises nothing
+  return a.done(() => (fd.fd === null ? [] : [draft(ctx, { kind: 'file.flush', fd: fd.fd })]))
+}

@@ -1,0 +1,159 @@
+// Writes into files: the bytes strace shows become the draft's data. A write's `len` is its return
+// value; `known` counts only the bytes strace showed, in order from the start of the write, so a
+// truncated buffer leaves an unknown tail rather than a guess.
+import * as E from 'fp-ts/lib/Either.js'
+import type { Draft } from '../../../events/event.js'
+import { Args, type Parsed } from '../args.js'
+import type { Call } from '../call.js'
+import { draft, type Ctx } from '../context.js'
+import { RWF_APPEND, RWF_FLAGS, SPLICE_FLAGS } from '../flags.js'
+import { readNat, readString, readStruct, type FdRef, type Shown } from '../values.js'
+
+const none: Parsed = E.right([])
+
+/** The file.write of a successful write of `len` bytes whose first bytes are `shown`. */
+const written = (ctx: Ctx, fd: FdRef, offset: number | null, len: number, shown: Uint8Array): Draft[] => {
+  if (fd.fd === null || len === 0 || !ctx.isContent(fd)) return []
+  const data = shown.length > len ? shown.subarray(0, len) : shown
+  return [draft(ctx, { kind: 'file.write', fd: fd.fd, offset, len, known: data.length }, data)]
+}
+
+export const parseWrite = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  const fd = a.fd(0)
+  const buf = a.string(1)
+  a.nat(2)
+  if (call.ret.kind !== 'ok') return none // a failed write wrote nothing
+  const len = call.ret.value
+  return a.done(() => written(ctx, fd, null, len, buf.bytes))
+}
+
+export const parsePwrite64 = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  const fd = a.fd(0)
+  const buf = a.string(1)
+  a.nat(2)
+  const offset = a.nat(3)
+  if (call.ret.kind !== 'ok') return none // a failed pwrite wrote nothing
+  const len = call.ret.value
+  return a.done(() => written(ctx, fd, offset, len, buf.bytes))
+}
+
+/** The bytes of an iovec array, from the start, up to the first one strace did not show whole. */
+const gather = (a: Args, i: number): Uint8Array => {
+  const arr = a.array(i)
+  const chunks: Uint8Array[] = []
+  for (const item of arr.items) {
+    const iov = readStruct(item)
+    if (E.isLeft(iov)) {
+      a.fail(`${iov.left} in argument ${i + 1} of ${a.call.name}`)
+      return new Uint8Array(0)
+    }
+    const base = iov.right.get('iov_base')
+    const lenText = iov.right.get('iov_len')
+    const shown: E.Either<string, Shown> = base === undefined ? E.left('missing iov_base') : readString(base)
+    const len = lenText === undefined ? E.left('missing iov_len') : readNat(lenText)
+    if (E.isLeft(shown) || E.isLeft(len)) {
+      a.fail(`${E.isLeft(shown) ? shown.left : E.isLeft(len) ? len.left : ''} in argument ${i + 1} of ${a.call.name}`)
+      return new Uint8Array(0)
+    }
+    chunks.push(shown.right.bytes.subarray(0, len.right))
+    // Bytes after a cut-short buffer would land at unknown offsets: the known prefix ends here.
+    if (shown.right.truncated || shown.right.bytes.length < len.right) break
+  }
+  return Buffer.concat(chunks)
+}
+
+export const parseWritev = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  const fd = a.fd(0)
+  const bytes = gather(a, 1)
+  a.nat(2)
+  if (call.ret.kind !== 'ok') return none // a failed writev wrote nothing
+  const len = call.ret.value
+  return a.done(() => written(ctx, fd, null, len, bytes))
+}
+
+export const parsePwritev = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  const fd = a.fd(0)
+  const bytes = gather(a, 1)
+  a.nat(2)
+  const offset = a.nat(3)
+  if (call.ret.kind !== 'ok') return none // a failed pwritev wrote nothing
+  const len = call.ret.value
+  return a.done(() => written(ctx, fd, offset, len, bytes))
+}
+
+export const parsePwritev2 = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  const fd = a.fd(0)
+  const bytes = gather(a, 1)
+  a.nat(2)
+  const off = a.int(3)
+  const flags = a.length > 4 ? a.flags(4, RWF_FLAGS) : 0
+  if (call.ret.kind !== 'ok') return none // a failed pwritev2 wrote nothing
+  const len = call.ret.value
+  // Offset -1 writes at the fd's position like writev; RWF_APPEND writes at the end whatever the
+  // offset: the nearest event is "at the position" (exact for O_APPEND fds).
+  const offset = off === -1 || (flags & RWF_APPEND) !== 0 ? null : off
+  if (off < -1) a.fail(`negative offset ${off} in argument 4 of pwritev2`)
+  return a.done(() => written(ctx, fd, offset, len, bytes))
+}
+
+/** An `loff_t *` argument: NULL (use and move the fd's position) or `[N]` / `[N] => [M]`. */
+const offsetPointer = (a: Args, i: number): number | null => {
+  const raw = a.raw(i)
+  if (raw === 'NULL') return null
+  const m = /^\[([0-9]+)\](?:\s*=>\s*\[[0-9]+\])?$/.exec(raw)
+  if (m === null) {
+    a.fail(`bad offset pointer ${raw} in argument ${i + 1} of ${a.call.name}`)
+    return 0
+  }
+  return Number(m[1])
+}
+
+/** Bytes moved inside the kernel: strace never sees them, so the write is all unknown (known = 0),
+ *  which is not the same as zeros. An input used at its own position moves like a read. */
+const copied = (ctx: Ctx, from: FdRef, fromOffset: number | null, to: FdRef, toOffset: number | null, len: number): Draft[] => {
+  const moved = from.fd !== null && fromOffset === null && ctx.isContent(from) ? [draft(ctx, { kind: 'fd.read', fd: from.fd, len })] : []
+  return [...moved, ...written(ctx, to, toOffset, len, new Uint8Array(0))]
+}
+
+export const parseCopyFileRange = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  const from = a.fd(0)
+  const fromOffset = offsetPointer(a, 1)
+  const to = a.fd(2)
+  const toOffset = offsetPointer(a, 3)
+  a.nat(4)
+  if (call.ret.kind !== 'ok' || call.ret.value === 0) return none // nothing copied
+  const len = call.ret.value
+  return a.done(() => copied(ctx, from, fromOffset, to, toOffset, len))
+}
+
+export const parseSplice = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  const from = a.fd(0)
+  const fromOffset = offsetPointer(a, 1)
+  const to = a.fd(2)
+  const toOffset = offsetPointer(a, 3)
+  a.nat(4)
+  a.flags(5, SPLICE_FLAGS)
+  if (call.ret.kind !== 'ok' || call.ret.value === 0) return none // nothing spliced
+  const len = call.ret.value
+  return a.done(() => copied(ctx, from, fromOffset, to, toOffset, len))
+}
+
+/** sendfile(out, in, offset, count): the offset pointer belongs to the input; the output always
+ *  writes at its own position. */
+export const parseSendfile = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  const to = a.fd(0)
+  const from = a.fd(1)
+  const fromOffset = offsetPointer(a, 2)
+  a.nat(3)
+  if (call.ret.kind !== 'ok' || call.ret.value === 0) return none // nothing sent
+  const len = call.ret.value
+  return a.done(() => copied(ctx, from, fromOffset, to, null, len))
+}

@@ -1,0 +1,107 @@
+// fd family: open*, close*, dup*, fcntl, lseek, read.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_RDWR, O_TRUNC, O_WRONLY } from '../../src/events/flags.js'
+import { at, bodiesOf, draftsOf, fdp, str, T0 } from './strace-support.js'
+
+test('given an openat relative to AT_FDCWD, when it succeeds, then fd.open carries the path -y shows for the new fd', async () => {
+  const d = await draftsOf([at(7, `openat(${fdp('AT_FDCWD', '/w')}, ${str('link')}, O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, 0644) = ${fdp(3, '/w/target')}`)])
+  assert.deepEqual(d, [{ ts: T0, pid: 7, tid: 7, body: { kind: 'fd.open', fd: 3, path: '/w/target', flags: O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, inode: null, created: null } }])
+})
+
+test('given an openat with O_CREAT|O_EXCL, when it succeeds, then the file is known to be created', async () => {
+  const b = await bodiesOf([at(7, `openat(${fdp('AT_FDCWD', '/w')}, ${str('new')}, O_RDWR|O_CREAT|O_EXCL, 0600) = ${fdp(4, '/w/new')}`)])
+  assert.deepEqual(b, [{ kind: 'fd.open', fd: 4, path: '/w/new', flags: O_RDWR | O_CREAT | O_EXCL, inode: null, created: true }])
+})
+
+test('given an open without a -y path on the result, when it succeeds, then the argument is resolved against the cwd and normalised', async () => {
+  const b = await bodiesOf([at(7, `open(${str('./a/../b//c')}, O_RDONLY|0x40000000) = 5`)], '/home/u')
+  assert.deepEqual(b, [{ kind: 'fd.open', fd: 5, path: '/home/u/b/c', flags: 0x40000000, inode: null, created: null }])
+})
+
+test('given an openat relative to a directory fd without a -y path on the result, then the dirfd path is the base', async () => {
+  const b = await bodiesOf([at(7, `openat(${fdp(3, '/data/dir')}, ${str('../x')}, O_RDONLY|O_DIRECTORY) = 4`)])
+  assert.deepEqual(b, [{ kind: 'fd.open', fd: 4, path: '/data/x', flags: O_DIRECTORY, inode: null, created: null }])
+})
+
+test('given openat2 and creat, when they succeed, then their flags come from open_how and from creat\'s definition', async () => {
+  const b = await bodiesOf([
+    at(7, `openat2(${fdp(3, '/d')}, ${str('f2')}, {flags=O_RDWR|O_CREAT, mode=0600, resolve=0}, 24) = ${fdp(5, '/d/f2')}`),
+    at(7, `creat(${str('f3')}, 0644) = ${fdp(6, '/w/f3')}`),
+  ])
+  assert.deepEqual(b, [
+    { kind: 'fd.open', fd: 5, path: '/d/f2', flags: O_RDWR | O_CREAT, inode: null, created: null },
+    { kind: 'fd.open', fd: 6, path: '/w/f3', flags: O_CREAT | O_WRONLY | O_TRUNC, inode: null, created: null },
+  ])
+})
+
+test('given a failed open, then it changes nothing', async () => {
+  const b = await bodiesOf([at(7, `openat(${fdp('AT_FDCWD', '/w')}, ${str('nope/x')}, O_RDONLY|O_CLOEXEC) = -1 ENOENT (No such file or directory)`)])
+  assert.deepEqual(b, [])
+})
+
+test('given close calls, when one fails with EBADF and one with EINTR, then only EBADF leaves the fd table alone', async () => {
+  const b = await bodiesOf([
+    at(7, `close(${fdp(3, '/w/a')}) = 0`),
+    at(7, 'close(99) = -1 EBADF (Bad file descriptor)'),
+    at(7, `close(${fdp(4, 'pipe:[12]')}) = -1 EINTR (Interrupted system call)`),
+  ])
+  assert.deepEqual(b, [{ kind: 'fd.close', fd: 3 }, { kind: 'fd.close', fd: 4 }])
+})
+
+test('given close_range with and without CLOSE_RANGE_CLOEXEC, then fd.closeRange says which', async () => {
+  const b = await bodiesOf([at(7, 'close_range(3, 4294967295, 0) = 0'), at(7, 'close_range(20, 20, CLOSE_RANGE_CLOEXEC) = 0')])
+  assert.deepEqual(b, [
+    { kind: 'fd.closeRange', first: 3, last: 4294967295, cloexecOnly: false },
+    { kind: 'fd.closeRange', first: 20, last: 20, cloexecOnly: true },
+  ])
+})
+
+test('given dup, dup2, dup3 and fcntl(F_DUPFD*), then each yields fd.dup with the right close-on-exec flag', async () => {
+  const a = fdp(4, '/w/g')
+  const b = await bodiesOf([
+    at(7, `dup(${a}) = ${fdp(9, '/w/g')}`),
+    at(7, `dup2(${a}, ${fdp(1, '/dev/pts/0')}) = ${fdp(1, '/w/g')}`),
+    at(7, `dup3(${a}, 20, O_CLOEXEC) = ${fdp(20, '/w/g')}`),
+    at(7, `fcntl(${a}, F_DUPFD, 30) = ${fdp(30, '/w/g')}`),
+    at(7, `fcntl(${a}, F_DUPFD_CLOEXEC, 0) = ${fdp(8, '/w/g')}`),
+    at(7, `dup2(${a}, ${a}) = ${a}`),
+  ])
+  assert.deepEqual(b, [
+    { kind: 'fd.dup', fd: 4, newFd: 9, cloexec: false },
+    { kind: 'fd.dup', fd: 4, newFd: 1, cloexec: false },
+    { kind: 'fd.dup', fd: 4, newFd: 20, cloexec: true },
+    { kind: 'fd.dup', fd: 4, newFd: 30, cloexec: false },
+    { kind: 'fd.dup', fd: 4, newFd: 8, cloexec: true },
+  ])
+})
+
+test('given fcntl F_SETFD and other commands, then only F_SETFD changes the close-on-exec flag', async () => {
+  const a = fdp(4, '/w/g')
+  const b = await bodiesOf([
+    at(7, `fcntl(${a}, F_SETFD, FD_CLOEXEC) = 0`),
+    at(7, `fcntl(${a}, F_SETFD, 0) = 0`),
+    at(7, `fcntl(${a}, F_GETFL) = 0x8002 (flags O_RDWR|O_LARGEFILE)`),
+    at(7, `fcntl(${a}, F_SETFL, O_RDWR|O_APPEND) = 0`),
+  ])
+  assert.deepEqual(b, [{ kind: 'fd.cloexec', fd: 4, on: true }, { kind: 'fd.cloexec', fd: 4, on: false }])
+})
+
+test('given lseek and reads, then the position events follow the return values and skip empty reads and pipes', async () => {
+  const f = fdp(3, '/w/p.py')
+  const b = await bodiesOf([
+    at(7, `lseek(${f}, -22, SEEK_END) = 1072`),
+    at(7, `read(${f}, ${str('abc')}, 4096) = 3`),
+    at(7, `read(${f}, "", 4096) = 0`),
+    at(7, `readv(${f}, [{iov_base=${str('012')}, iov_len=3}, {iov_base=${str('3456')}, iov_len=4}], 2) = 7`),
+    at(7, `read(${fdp(0, 'pipe:[99]')}, ${str('x')}, 1) = 1`),
+    at(7, `lseek(${fdp(0, 'pipe:[99]')}, 0, SEEK_CUR) = -1 ESPIPE (Illegal seek)`),
+  ])
+  assert.deepEqual(b, [{ kind: 'fd.seek', fd: 3, pos: 1072 }, { kind: 'fd.read', fd: 3, len: 3 }, { kind: 'fd.read', fd: 3, len: 7 }])
+})
+
+test('given O_APPEND among the names strace prints, then the numeric flags are Linux values', async () => {
+  const b = await bodiesOf([at(7, `openat(AT_FDCWD, ${str('/l')}, O_WRONLY|O_CREAT|O_APPEND|O_NOCTTY|O_NONBLOCK|O_SYNC|O_NOFOLLOW, 0600) = 4`)])
+  assert.equal(b[0].kind, 'fd.open')
+  if (b[0].kind === 'fd.open') assert.equal(b[0].flags, O_WRONLY | O_CREAT | O_APPEND | 0o400 | 0o4000 | 0o4010000 | 0o400000)
+})
