@@ -11,6 +11,9 @@ export const hexOf = (b: Uint8Array | string): string => {
   return s
 }
 
+/** Plain bytes (not a Buffer, so deep equality with parsed data holds). */
+export const bytes = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'utf8'))
+
 /** A C string argument: `"\x61\x62"`. */
 export const str = (b: Uint8Array | string): string => `"${hexOf(b)}"`
 

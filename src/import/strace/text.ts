@@ -137,7 +137,8 @@ export const decodeEscaped = (s: string, from: number, to: number): E.Either<str
     out[n++] = simple
     i += 2
   }
-  return E.right(out.subarray(0, n))
+  // -xx text is 4 characters a byte: keep a copy of the right size, not a view of the scratch.
+  return E.right(n === out.length ? out : out.slice(0, n))
 }
 
 const utf8 = new TextDecoder('utf-8')

@@ -61,7 +61,18 @@ const gather = (a: Args, i: number): Uint8Array => {
     // Bytes after a cut-short buffer would land at unknown offsets: the known prefix ends here.
     if (shown.right.truncated || shown.right.bytes.length < len.right) break
   }
-  return Buffer.concat(chunks)
+  return concat(chunks)
+}
+
+const concat = (chunks: readonly Uint8Array[]): Uint8Array => {
+  if (chunks.length === 1) return chunks[0]
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0))
+  let at = 0
+  for (const c of chunks) {
+    out.set(c, at)
+    at += c.length
+  }
+  return out
 }
 
 export const parseWritev = (call: Call, ctx: Ctx): Parsed => {
