@@ -42,6 +42,12 @@ export class Args {
     return this.read(i, readNumber, 0)
   }
 
+  /** A number the parser does not use (a requested count): its form is checked, not its range,
+   *  as programs pass lengths like SSIZE_MAX that do not fit a double exactly. */
+  count(i: number): void {
+    this.read(i, (raw) => (/^-?(0x[0-9a-fA-F]+|[0-9]+)$/.test(raw) ? E.right(0) : readNumber(raw)), 0)
+  }
+
   fd(i: number): FdRef {
     return this.read(i, readFd, NO_FD)
   }

@@ -102,7 +102,7 @@ export const parseFcntl = (call: Call, ctx: Ctx): Parsed => {
   const fd = a.fd(0)
   const cmd = a.raw(1)
   if (cmd === 'F_DUPFD' || cmd === 'F_DUPFD_CLOEXEC') {
-    a.nat(2)
+    a.count(2)
     return duplicated(call, a, ctx, fd, cmd === 'F_DUPFD_CLOEXEC')
   }
   if (cmd === 'F_SETFD') {
@@ -118,7 +118,7 @@ export const parseFcntl = (call: Call, ctx: Ctx): Parsed => {
 export const parseLseek = (call: Call, ctx: Ctx): Parsed => {
   const a = new Args(call)
   const fd = a.fd(0)
-  a.int(1)
+  a.count(1)
   if (call.ret.kind !== 'ok') return none // a failed lseek left the position alone
   const pos = call.ret.value
   return a.done(() => (fd.fd === null ? [] : [draft(ctx, { kind: 'fd.seek', fd: fd.fd, pos })]))

@@ -22,7 +22,7 @@ export const parseWrite = (call: Call, ctx: Ctx): Parsed => {
   const a = new Args(call)
   const fd = a.fd(0)
   const buf = a.string(1)
-  a.nat(2)
+  a.count(2)
   if (call.ret.kind !== 'ok') return none // a failed write wrote nothing
   const len = call.ret.value
   return a.done(() => written(ctx, fd, null, len, buf.bytes))
@@ -32,7 +32,7 @@ export const parsePwrite64 = (call: Call, ctx: Ctx): Parsed => {
   const a = new Args(call)
   const fd = a.fd(0)
   const buf = a.string(1)
-  a.nat(2)
+  a.count(2)
   const offset = a.nat(3)
   if (call.ret.kind !== 'ok') return none // a failed pwrite wrote nothing
   const len = call.ret.value
@@ -79,7 +79,7 @@ export const parseWritev = (call: Call, ctx: Ctx): Parsed => {
   const a = new Args(call)
   const fd = a.fd(0)
   const bytes = gather(a, 1)
-  a.nat(2)
+  a.count(2)
   if (call.ret.kind !== 'ok') return none // a failed writev wrote nothing
   const len = call.ret.value
   return a.done(() => written(ctx, fd, null, len, bytes))
@@ -89,7 +89,7 @@ export const parsePwritev = (call: Call, ctx: Ctx): Parsed => {
   const a = new Args(call)
   const fd = a.fd(0)
   const bytes = gather(a, 1)
-  a.nat(2)
+  a.count(2)
   const offset = a.nat(3)
   if (call.ret.kind !== 'ok') return none // a failed pwritev wrote nothing
   const len = call.ret.value
@@ -100,7 +100,7 @@ export const parsePwritev2 = (call: Call, ctx: Ctx): Parsed => {
   const a = new Args(call)
   const fd = a.fd(0)
   const bytes = gather(a, 1)
-  a.nat(2)
+  a.count(2)
   const off = a.int(3)
   const flags = a.length > 4 ? a.flags(4, RWF_FLAGS) : 0
   if (call.ret.kind !== 'ok') return none // a failed pwritev2 wrote nothing
@@ -137,7 +137,7 @@ export const parseCopyFileRange = (call: Call, ctx: Ctx): Parsed => {
   const fromOffset = offsetPointer(a, 1)
   const to = a.fd(2)
   const toOffset = offsetPointer(a, 3)
-  a.nat(4)
+  a.count(4)
   if (call.ret.kind !== 'ok' || call.ret.value === 0) return none // nothing copied
   const len = call.ret.value
   return a.done(() => copied(ctx, from, fromOffset, to, toOffset, len))
@@ -149,7 +149,7 @@ export const parseSplice = (call: Call, ctx: Ctx): Parsed => {
   const fromOffset = offsetPointer(a, 1)
   const to = a.fd(2)
   const toOffset = offsetPointer(a, 3)
-  a.nat(4)
+  a.count(4)
   a.flags(5, SPLICE_FLAGS)
   if (call.ret.kind !== 'ok' || call.ret.value === 0) return none // nothing spliced
   const len = call.ret.value
@@ -163,7 +163,7 @@ export const parseSendfile = (call: Call, ctx: Ctx): Parsed => {
   const to = a.fd(0)
   const from = a.fd(1)
   const fromOffset = offsetPointer(a, 2)
-  a.nat(3)
+  a.count(3)
   if (call.ret.kind !== 'ok' || call.ret.value === 0) return none // nothing sent
   const len = call.ret.value
   return a.done(() => copied(ctx, from, fromOffset, to, null, len))
