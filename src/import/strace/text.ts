@@ -2,6 +2,7 @@
 // With -xx every string byte is \xNN, but the decoder also takes the other escapes strace can print
 // so that a log written without -xx still decodes to the right bytes.
 import * as E from 'fp-ts/lib/Either.js'
+import { show } from './show.js'
 
 const CLOSER: Readonly<Record<string, string>> = { '(': ')', '[': ']', '{': '}' }
 const isWordChar = (c: number): boolean =>
@@ -113,7 +114,7 @@ export const decodeEscaped = (s: string, from: number, to: number): E.Either<str
     if (e === 'x') {
       const h1 = hexValue(s.charCodeAt(i + 2))
       const h2 = i + 3 < to ? hexValue(s.charCodeAt(i + 3)) : -1
-      if (h1 < 0 || i + 2 >= to) return E.left(`bad escape \\x${s.slice(i + 2, i + 4)}`)
+      if (h1 < 0 || i + 2 >= to) return E.left(`bad escape ${show(s.slice(i, i + 4))}`)
       if (h2 < 0) {
         out[n++] = h1
         i += 3
@@ -127,13 +128,13 @@ export const decodeEscaped = (s: string, from: number, to: number): E.Either<str
       let v = 0
       let k = i + 1
       while (k < to && k < i + 4 && s[k] >= '0' && s[k] <= '7') v = v * 8 + (s.charCodeAt(k++) - 48)
-      if (v > 255) return E.left(`bad escape \\${s.slice(i + 1, k)}`)
+      if (v > 255) return E.left(`bad escape ${show(s.slice(i, k))}`)
       out[n++] = v
       i = k
       continue
     }
     const simple = e === undefined || i + 1 >= to ? undefined : SIMPLE_ESCAPES[e]
-    if (simple === undefined) return E.left(`bad escape \\${e ?? ''}`)
+    if (simple === undefined) return E.left(`bad escape ${show(s.slice(i, i + 2))}`)
     out[n++] = simple
     i += 2
   }

@@ -3,6 +3,9 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { bytesToText, decodeEscaped, skipString, splitTop } from './text.js'
 import type { FlagTable } from './flags.js'
+import { show } from './show.js'
+
+export { show }
 
 const NUMBER = /^(-?)(?:0x([0-9a-fA-F]+)|(0[0-7]*)|([1-9][0-9]*))$/
 
@@ -115,6 +118,3 @@ export const readNamed = (args: readonly string[], name: string): string | null 
   const hit = args.find((a) => a.startsWith(prefix))
   return hit === undefined ? null : hit.slice(prefix.length)
 }
-
-/** An argument for an error message: short enough to read. */
-export const show = (raw: string): string => (raw.length > 40 ? `${raw.slice(0, 37)}...` : raw)

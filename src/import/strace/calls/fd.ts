@@ -5,7 +5,7 @@ import { Args, type Parsed } from '../args.js'
 import type { Call } from '../call.js'
 import { draft, resolveAt, type Ctx } from '../context.js'
 import { CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_FLAGS, FD_FLAGS, OPEN_FLAGS } from '../flags.js'
-import { readFlags, type FdRef } from '../values.js'
+import { readFlags, show, type FdRef } from '../values.js'
 
 const none: Parsed = E.right([])
 
@@ -111,7 +111,7 @@ export const parseFcntl = (call: Call, ctx: Ctx): Parsed => {
     return a.done(() => (fd.fd === null ? [] : [draft(ctx, { kind: 'fd.cloexec', fd: fd.fd, on })]))
   }
   // Other commands (locks, F_GETFL, F_SETFL, ...) change nothing the events describe.
-  if (!/^F_[A-Z0-9_]+$/.test(cmd) && !/^[0-9]+$/.test(cmd)) a.fail(`unknown fcntl command ${cmd} in argument 2 of fcntl`)
+  if (!/^F_[A-Z0-9_]+$/.test(cmd) && !/^[0-9]+$/.test(cmd)) a.fail(`unknown fcntl command ${show(cmd)} in argument 2 of fcntl`)
   return a.done(() => [])
 }
 

@@ -7,7 +7,7 @@ import { Args, type Parsed } from '../args.js'
 import type { Call } from '../call.js'
 import { draft, type Ctx } from '../context.js'
 import { RWF_APPEND, RWF_FLAGS, SPLICE_FLAGS } from '../flags.js'
-import { readNat, readString, readStruct, type FdRef, type Shown } from '../values.js'
+import { readNat, readString, readStruct, show, type FdRef, type Shown } from '../values.js'
 
 const none: Parsed = E.right([])
 
@@ -118,7 +118,7 @@ const offsetPointer = (a: Args, i: number): number | null => {
   if (raw === 'NULL') return null
   const m = /^\[([0-9]+)\](?:\s*=>\s*\[[0-9]+\])?$/.exec(raw)
   if (m === null) {
-    a.fail(`bad offset pointer ${raw} in argument ${i + 1} of ${a.call.name}`)
+    a.fail(`bad offset pointer ${show(raw)} in argument ${i + 1} of ${a.call.name}`)
     return 0
   }
   return Number(m[1])
