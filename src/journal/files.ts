@@ -1,0 +1,71 @@
+// Where the journal lives on disk and who may write it.
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, realpathSync, unlinkSync, writeSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { JournalError } from './errors.js'
+
+/** `$EYRIE_JOURNAL` if set, else `./journal`, resolved against cwd. */
+export const defaultJournalDir = (env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): string => {
+  const configured = env.EYRIE_JOURNAL
+  return configured !== undefined && configured !== '' ? resolve(cwd, configured) : resolve(cwd, 'journal')
+}
+
+export const DATA_FILE = 'data.mdb'
+export const WRITER_LOCK = 'writer.lock'
+/** The journal holds the bytes processes wrote: owner only. */
+export const DIR_MODE = 0o700
+export const FILE_MODE = 0o600
+
+/** Create the directory (0700) for a writer; a reader needs an existing journal. */
+export const prepareDir = (dir: string, readOnly: boolean): string => {
+  if (readOnly) {
+    if (!existsSync(join(dir, DATA_FILE))) throw new JournalError('NOT_FOUND', `no journal at ${dir} (${DATA_FILE} is missing)`)
+  } else {
+    // An existing directory keeps its mode: it may be shared (the repository's journal/ holds a README).
+    mkdirSync(dir, { recursive: true, mode: DIR_MODE })
+  }
+  return realpathSync(dir)
+}
+
+const heldHere = new Set<string>()
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** One writer per journal: seqs are assigned from counters in the writer's memory, so a second writer
+ *  would hand out the same seqs. LMDB serialises the transactions but cannot know that. The lock is a
+ *  file holding the writer's pid; a lock whose process is gone is stale and taken over. */
+export const lockWriter = (dir: string): (() => void) => {
+  const file = join(dir, WRITER_LOCK)
+  if (heldHere.has(dir)) throw new JournalError('USAGE', `journal ${dir} is already open for writing in this process`)
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fd = openSync(file, 'wx', FILE_MODE)
+      try {
+        writeSync(fd, `${process.pid}\n`)
+      } finally {
+        closeSync(fd)
+      }
+      break
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) {
+        throw new JournalError('IO', `cannot lock journal ${dir} for writing: ${(err as Error).message}`, {}, { cause: err })
+      }
+      const pid = Number.parseInt(readFileSync(file, 'utf8'), 10)
+      if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+        throw new JournalError('USAGE', `journal ${dir} is open for writing by process ${pid}`)
+      }
+      unlinkSync(file)
+    }
+  }
+  heldHere.add(dir)
+  return () => {
+    heldHere.delete(dir)
+    unlinkSync(file)
+  }
+}
