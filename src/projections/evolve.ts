@@ -3,12 +3,12 @@
 // never saw (an fd opened before tracing) changes nothing but the anomaly count.
 import { absurd } from 'fp-ts/lib/function.js'
 import {
-  FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, O_APPEND, O_CLOEXEC, O_DIRECTORY, O_TRUNC,
+  FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_TRUNC,
   RENAME_EXCHANGE, writable,
   type Event, type EventOf, type Snapshot,
 } from '../events/index.js'
 import { putBytes, putZeros, truncateTo, unknownContent } from './extents.js'
-import { bindName, ensureDir, lookup, lookupOrAdopt, newNode, renamePath, resolve, unbindName } from './names.js'
+import { absentForSure, bindName, ensureDir, lookup, lookupOrAdopt, newNode, renamePath, resolve, unbindName } from './names.js'
 import { closeFd, exec, exit, installFd, newOfd, ofdOf, procOf, spawn, tableOf } from './procs.js'
 import type { FsNode, Proc, World } from './state.js'
 import { mapView, protectView, remapView, unmapView } from './views.js'
@@ -87,7 +87,7 @@ export const evolve = (w: World, e: Event): World => {
       bindName(w, e.path, node)
       return w
     }
-    case 'file.mkdir': ensureDir(w, e.path); return w
+    case 'file.mkdir': ensureDir(w, e.path, true); return w
     case 'file.rmdir': unbindName(w, e.path); return w
     case 'file.flush': {
       const node = nodeOfFd(w, procOf(w, e.pid, e.seq), e.fd)
@@ -142,7 +142,7 @@ const openFd = (w: World, e: EventOf<'fd.open'>): World => {
   const p = procOf(w, e.pid, e.seq)
   const path = resolve(w, e.path)
   let node: FsNode
-  if (e.created === true) {
+  if (e.created === true || (e.created === null && (e.flags & O_CREAT) !== 0 && absentForSure(w, path))) {
     // a new file: known to be empty, whatever eyrie believed the name held before
     node = newNode(w, 'file', e.inode, true)
     bindName(w, path, node)
@@ -194,7 +194,7 @@ const allocate = (w: World, e: EventOf<'file.allocate'>): World => {
 
 const applySnapshot = (w: World, e: Snapshot & { seq: number }): World => {
   for (const f of e.files) {
-    if (f.type === 'dir') ensureDir(w, f.path)
+    if (f.type === 'dir') ensureDir(w, f.path, false)
     else if (f.type === 'symlink') {
       const node = newNode(w, 'symlink', f.inode, true)
       node.target = f.target

@@ -28,6 +28,7 @@ export const newNode = (w: World, type: FsNode['type'], inode: string | null, kn
     inode,
     content: known ? knownEmpty() : unknownContent(),
     target: null,
+    complete: false,
     links: 0,
     opens: 0,
     views: 0,
@@ -145,10 +146,23 @@ export const renamePath = (w: World, from: string, to: string, exchange: boolean
   for (const [n, id] of back) w.names.set(from + n.slice(to.length), id)
 }
 
-export const ensureDir = (w: World, path: string): void => {
+/** mkdir (complete: the directory starts empty, so eyrie knows all it will hold) or a directory
+ *  known from a snapshot (not complete). */
+export const ensureDir = (w: World, path: string, complete: boolean): void => {
   const id = w.names.get(path)
-  if (id !== undefined && w.nodes.get(id)?.type === 'dir') return
-  bindName(w, path, newNode(w, 'dir', null, true))
+  const old = id === undefined ? undefined : w.nodes.get(id)
+  if (old !== undefined && old.type === 'dir' && !complete) return
+  const dir = newNode(w, 'dir', null, true)
+  dir.complete = complete
+  bindName(w, path, dir)
+}
+
+/** A name absent from a complete directory does not exist: a file opened there with O_CREAT is new. */
+export const absentForSure = (w: World, path: string): boolean => {
+  if (w.names.has(path)) return false
+  const id = w.names.get(parentOf(path))
+  const dir = id === undefined ? undefined : w.nodes.get(id)
+  return dir !== undefined && dir.type === 'dir' && dir.complete
 }
 
 export type { NodeId }

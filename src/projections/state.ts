@@ -15,6 +15,8 @@ export interface FsNode {
   inode: string | null
   content: Content
   target: string | null // symlink target
+  /** a directory created during the recording: every name in it is one eyrie saw bound */
+  complete: boolean
   links: number // names pointing here
   opens: number // open file descriptions
   views: number // live mapped views

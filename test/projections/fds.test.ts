@@ -98,3 +98,13 @@ test('given a file unlinked while open, its content stays reachable through the 
   s.add(1, { kind: 'fd.close', fd: 3 })
   assert.equal(s.fold().nodes.size, 0, 'released once the last fd closes')
 })
+
+test('given a directory made during the recording, a file opened there with O_CREAT (no O_EXCL) is known to be new', () => {
+  const s = new Script()
+  s.add(1, { kind: 'file.mkdir', path: '/new' })
+  s.add(1, open(3, '/new/log', O_WRONLY | O_CREAT | 0o2000, null))
+  s.add(1, write(3, text('line\n')), text('line\n'))
+  assert.equal(new TextDecoder().decode(s.bytes(s.fold(), '/new/log')), 'line\n')
+  s.add(1, open(4, '/elsewhere/log', O_WRONLY | O_CREAT, null))
+  assert.equal(s.fold().nodes.get(s.fold().names.get('/elsewhere/log')!)!.content.size, null, 'outside such a directory it may have existed')
+})

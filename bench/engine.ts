@@ -1,0 +1,119 @@
+// Engine benchmarks (npm run bench:engine): fold rate, `at T cat` latency from a checkpoint, memory
+// while replaying a long journal. Figures are printed as a table; budgets live in the issue notes.
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { O_CREAT, O_RDWR, O_TRUNC, type Body, type Draft, type Event } from '../src/events/index.js'
+import { emptyWorld, evolve, contentPlan, encodeWorld } from '../src/projections/index.js'
+import { openLmdbJournal } from '../src/journal/lmdb.js'
+import { Ingest, worldAt } from '../src/engine/replay.js'
+import { materialize } from '../src/engine/content.js'
+
+const quick = process.argv.includes('--quick')
+const rows: Array<[string, string, string]> = []
+const report = (what: string, value: string, target: string) => {
+  rows.push([what, value, target])
+  console.log(`${what}: ${value} (target ${target})`)
+}
+
+/** Metadata events of a busy process tree: open, seek, read, dup, close cycles over 64 files. */
+const metadataBody = (i: number): Body => {
+  const fd = 3 + (i >> 3) % 16
+  switch (i % 8) {
+    case 0: return { kind: 'fd.open', fd, path: `/data/file${(i >> 3) % 64}`, flags: O_RDWR, inode: null, created: null }
+    case 1: return { kind: 'fd.seek', fd, pos: i % 4096 }
+    case 2: return { kind: 'fd.read', fd, len: 512 }
+    case 3: return { kind: 'fd.dup', fd, newFd: fd + 100, cloexec: false }
+    case 4: return { kind: 'fd.read', fd: fd + 100, len: 64 }
+    case 5: return { kind: 'fd.close', fd: fd + 100 }
+    case 6: return { kind: 'fd.seek', fd, pos: 0 }
+    default: return { kind: 'fd.close', fd }
+  }
+}
+
+const foldRate = () => {
+  const n = quick ? 200_000 : 4_000_000
+  const events: Event[] = []
+  for (let i = 0; i < n; i++) events.push({ ...metadataBody(i), guest: 'b', seq: i + 1, ts: BigInt(i), pid: 100 + (i >> 3) % 4, tid: 100 })
+  const w = emptyWorld()
+  for (let i = 0; i < Math.min(n, 100_000); i++) evolve(emptyWorld(), events[i]) // warm up the JIT
+  const t0 = performance.now()
+  for (const e of events) evolve(w, e)
+  const s = (performance.now() - t0) / 1000
+  report('fold, metadata events/s (one core)', `${(n / s / 1e6).toFixed(2)} M/s`, '>= 2 M/s')
+}
+
+const catLatency = async (dir: string) => {
+  const j = await openLmdbJournal(join(dir, 'cat'))
+  const ing = await Ingest.open(j, 'g', 1_000_000)
+  const extents = quick ? 1000 : 10_000
+  const drafts: Draft[] = [{ ts: 1n, pid: 1, tid: 1, body: { kind: 'fd.open', fd: 3, path: '/big', flags: O_RDWR | O_CREAT | O_TRUNC, inode: null, created: true } }]
+  // scattered 100-byte writes over a 4 MB file: a map of ~`extents` extents
+  for (let i = 0; i < extents; i++) {
+    const data = Buffer.alloc(100, i % 251)
+    drafts.push({ ts: BigInt(i + 2), pid: 1, tid: 1, body: { kind: 'file.write', fd: 3, offset: ((i * 7919) % extents) * 400, len: 100, known: 100 }, data })
+  }
+  await ing.push(drafts)
+  await ing.finish()
+  const last = await j.lastSeq('g')
+  await j.putCheckpoint('g', last, encodeWorld(ing.now))
+  const w0 = await worldAt(j, 'g', last)
+  const plan0 = contentPlan(w0, '/big')
+  const times: number[] = []
+  const parts = { world: [] as number[], read: [] as number[] }
+  for (let i = 0; i < (quick ? 20 : 200); i++) {
+    const t0 = performance.now()
+    const w = await worldAt(j, 'g', last)
+    const t1 = performance.now()
+    const plan = contentPlan(w, '/big')
+    if (!plan.ok) throw new Error(plan.reason)
+    await materialize(j, 'g', plan.pieces)
+    const t2 = performance.now()
+    times.push(t2 - t0)
+    parts.world.push(t1 - t0)
+    parts.read.push(t2 - t1)
+  }
+  const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
+  report(`at T cat, ${plan0.ok ? plan0.pieces.length : 0} pieces, from a checkpoint, p50`, `${p50(times).toFixed(3)} ms (checkpoint ${p50(parts.world).toFixed(3)} ms + read ${p50(parts.read).toFixed(3)} ms)`, '< 1 ms')
+  await j.close()
+}
+
+const replayMemory = async (dir: string) => {
+  const n = quick ? 200_000 : 10_000_000
+  const j = await openLmdbJournal(join(dir, 'mem'))
+  const batch = 10_000
+  const t0 = performance.now()
+  for (let i = 0; i < n; i += batch) {
+    const drafts: Draft[] = []
+    for (let k = i; k < i + batch; k++) drafts.push({ ts: BigInt(k), pid: 100 + (k >> 3) % 4, tid: 100, body: metadataBody(k) })
+    await j.append('m', drafts).committed
+  }
+  const appendS = (performance.now() - t0) / 1000
+  global.gc?.()
+  const base = process.memoryUsage().rss
+  let peak = base
+  const t1 = performance.now()
+  const w = emptyWorld()
+  let seen = 0
+  for await (const b of j.read('m', 1, n)) {
+    for (const e of b) evolve(w, e)
+    seen += b.length
+    if (seen % 500_000 < b.length) peak = Math.max(peak, process.memoryUsage().rss)
+  }
+  const replayS = (performance.now() - t1) / 1000
+  report(`replay ${n / 1e6} M events from LMDB (read + decode + fold)`, `${(n / replayS / 1e6).toFixed(2)} M/s, RSS ${(base / 2 ** 20).toFixed(0)} -> peak ${(peak / 2 ** 20).toFixed(0)} MiB`, 'flat in journal length')
+  report('append (metadata events, batches of 10k, await commit)', `${(n / appendS / 1e6).toFixed(2)} M/s`, '>= 1 M/s')
+  await j.close()
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'eyrie-bench-'))
+try {
+  foldRate()
+  await catLatency(dir)
+  await replayMemory(dir)
+} finally {
+  await rm(dir, { recursive: true, force: true })
+}
+console.log('\n| measure | value | target |\n|---|---|---|')
+for (const r of rows) console.log(`| ${r.join(' | ')} |`)
