@@ -1,6 +1,7 @@
 // Processes and threads: clone/clone3/fork/vfork, exits, exec (also from a thread), chdir/fchdir.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { StraceParser } from '../../src/import/strace/index.js'
 import { at, bodiesOf, draftsOf, fdp, parseAll, str } from './strace-support.js'
 
 const THREAD_FLAGS = 'CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID'
@@ -122,4 +123,32 @@ test('given fchdir and a failed chdir, then only the successful change is report
 test('given fork and a failed clone, then only the fork spawns', async () => {
   const b = await bodiesOf([at(10, 'fork() = 15'), at(10, 'clone(child_stack=NULL, flags=CLONE_VM|CLONE_VFORK|SIGCHLD) = -1 EAGAIN (Resource temporarily unavailable)')])
   assert.deepEqual(b, [{ kind: 'proc.spawn', child: 15, thread: false, shareFiles: false }])
+})
+
+test('given the leader blocked in a call when a thread execs, then the exec takes over without an error', async () => {
+  const d = await draftsOf([
+    at(10, clone3Thread(12)),
+    at(10, `read(${fdp(0, '/w/in')},  <unfinished ...>`),
+    at(12, `execve(${str('/bin/true')}, [${str('true')}], 0x7ffe /* 1 var */ <pid changed to 10 ...>`),
+    at(10, '+++ superseded by execve in pid 12 +++'),
+    at(10, '<... execve resumed>) = 0'),
+  ])
+  assert.deepEqual(who(d), [[10, 10, 'proc.spawn'], [10, 12, 'proc.exit'], [10, 10, 'proc.exec']])
+})
+
+test('given a log cut while a clone was unfinished, then the held lines of the unknown task come out at the end as its own process', async () => {
+  const out = await parseAll([
+    at(10, 'clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD <unfinished ...>'),
+    at(11, `mkdir(${str('m')}, 0777) = 0`),
+  ])
+  assert.deepEqual(out.map((p) => ('drafts' in p ? [p.line, p.drafts.map((x) => [x.pid, x.body.kind])] : p.error)), [[1, []], [2, [[11, 'file.mkdir']]]])
+})
+
+test('given more held lines than the limit, then they are read as tasks of their own rather than kept', async () => {
+  const parser = new StraceParser({ cwd: '/w', holdLimit: 2 })
+  assert.deepEqual(parser.feed(1, at(10, 'vfork( <unfinished ...>')), [{ line: 1, drafts: [] }])
+  assert.deepEqual(parser.feed(2, at(11, `mkdir(${str('a')}, 0777) = 0`)), [])
+  assert.deepEqual(parser.feed(3, at(11, `mkdir(${str('b')}, 0777) = 0`)), [])
+  const released = parser.feed(4, at(11, `mkdir(${str('c')}, 0777) = 0`))
+  assert.deepEqual(released.map((p) => p.line), [2, 3, 4])
 })

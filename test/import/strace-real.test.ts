@@ -3,10 +3,11 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises'
+import { execFileSync } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Draft } from '../../src/events/index.js'
-import { parseStrace, readLogLines } from '../../src/import/strace/index.js'
+import { STRACE_CALLS, parseStrace, readLogLines, straceArgv } from '../../src/import/strace/index.js'
 import { runUnderStrace } from './strace-run.js'
 
 interface Run { dir: string; drafts: Draft[] }
@@ -174,4 +175,22 @@ test('given a python program with a thread and a fork, when its log is parsed, t
   } finally {
     await rm(run.dir, { recursive: true, force: true })
   }
+})
+
+test('given the call list, when this machine\'s strace is asked for each name, then it knows all of them', () => {
+  const unknown = STRACE_CALLS.filter((call) => {
+    try {
+      execFileSync('strace', ['-o', '/dev/null', '-e', `trace=${call}`, 'true'], { stdio: 'pipe' })
+      return false
+    } catch {
+      return true
+    }
+  })
+  assert.deepEqual(unknown, [])
+})
+
+test('given a log file and a command, then the argv is the one strace line the parser reads', () => {
+  assert.deepEqual(straceArgv('/tmp/x.log', ['-weird', 'arg']), [
+    'strace', '-f', '-ttt', '-xx', '-y', '-s', '1048576', '-o', '/tmp/x.log', '-e', `trace=${STRACE_CALLS.join(',')}`, '--', '-weird', 'arg',
+  ])
 })

@@ -1,5 +1,6 @@
 // Test support: run a real program under real strace (the importer's own command line).
 import { spawn } from 'node:child_process'
+import { constants } from 'node:os'
 import { randomUUID } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -28,8 +29,4 @@ export const runUnderStrace = (cmd: string[], opts: { cwd: string }): Promise<{ 
   })
 }
 
-const signalNumberOf = (signal: NodeJS.Signals | null): number => {
-  const n = signal === null ? undefined : (os.constants.signals as Record<string, number | undefined>)[signal]
-  return n ?? 0
-}
-import * as os from 'node:os'
+const signalNumberOf = (signal: NodeJS.Signals | null): number => (signal === null ? 0 : constants.signals[signal])

@@ -93,7 +93,8 @@ export class StraceParser {
       }
       case 'unfinished': {
         const at = l.movedTo ?? l.tid
-        const clash = this.pending.get(at)
+        // An exec from a thread takes over the leader's id; whatever the old leader was doing ends.
+        const clash = l.movedTo === null ? this.pending.get(at) : undefined
         this.setPending(at, { name: l.name, head: l.head, ts: l.ts })
         if (clash !== undefined) return [{ line, error: `${l.name} started while ${clash.name} of task ${at} was unfinished` }]
         return [{ line, drafts: [] }]
