@@ -246,23 +246,27 @@ class LmdbJournal implements Journal {
 
   /** Merges: keys given replace earlier values, other keys stay. */
   setMeta(guest: string, meta: Readonly<Record<string, string>>): Promise<void> {
-    this.checkWritable()
-    checkGuest(guest)
-    const state = this.states.get(guest) ?? emptyGuest()
-    const next: GuestRecord = { ...state, meta: { ...state.meta, ...meta } }
-    this.states.set(guest, next)
-    const put = this.dbs.guests.put(guest, seal(guest, GUEST_SEQ, encodeGuest(next)))
-    return this.track(put, `setMeta guest=${guest}`, { guest })
+    return this.queued(() => {
+      this.checkWritable()
+      checkGuest(guest)
+      const state = this.states.get(guest) ?? emptyGuest()
+      const next: GuestRecord = { ...state, meta: { ...state.meta, ...meta } }
+      this.states.set(guest, next)
+      const put = this.dbs.guests.put(guest, seal(guest, GUEST_SEQ, encodeGuest(next)))
+      return this.track(put, `setMeta guest=${guest}`, { guest })
+    })
   }
 
   putCheckpoint(guest: string, seq: number, state: Uint8Array): Promise<void> {
-    this.checkWritable()
-    checkGuest(guest)
-    checkSeq(seq)
-    const last = this.states.get(guest)?.last ?? 0
-    if (seq > last) throw new JournalError('USAGE', `checkpoint guest=${guest} seq=${seq}: beyond the last appended seq ${last}`, { guest, seq })
-    const put = this.dbs.checkpoints.put([guest, seq], seal(guest, seq, state))
-    return this.track(put, `checkpoint guest=${guest} seq=${seq}`, { guest, seq })
+    return this.queued(() => {
+      this.checkWritable()
+      checkGuest(guest)
+      checkSeq(seq)
+      const last = this.states.get(guest)?.last ?? 0
+      if (seq > last) throw new JournalError('USAGE', `checkpoint guest=${guest} seq=${seq}: beyond the last appended seq ${last}`, { guest, seq })
+      const put = this.dbs.checkpoints.put([guest, seq], seal(guest, seq, state))
+      return this.track(put, `checkpoint guest=${guest} seq=${seq}`, { guest, seq })
+    })
   }
 
   async checkpointAtOrBefore(guest: string, seq: number): Promise<Checkpoint | undefined> {
@@ -314,6 +318,16 @@ class LmdbJournal implements Journal {
     done.catch(() => {}) // not unhandled: this.failure carries it to the next append/flush/close
     this.tail = done
     return done
+  }
+
+  /** Runs a write synchronously, so it is queued in call order like append, and turns a refusal into
+   *  a rejected promise, as a promise-returning method should. */
+  private queued(write: () => Promise<void>): Promise<void> {
+    try {
+      return write()
+    } catch (err) {
+      return Promise.reject(err)
+    }
   }
 
   private withSnapshot<T>(f: (transaction: Transaction) => T): T {
