@@ -1,0 +1,213 @@
+// The JavaScript face of the tracer: `new Session(config, onMessage)` starts a tracer thread; the
+// thread's messages (batches, questions, the outcome) arrive through a ThreadSafeFunction, and
+// JavaScript answers with ack(bytes), answer(id, value) and stop(mode). Arguments are checked here.
+#include <napi.h>
+
+#include <memory>
+#include <thread>
+
+#include "filter.h"
+#include "tracer.h"
+
+namespace {
+
+using eyrie::Message;
+
+void deliverToJs(Napi::Env env, Napi::Function onMessage, Message* m) {
+  std::unique_ptr<Message> own(m);
+  if (env == nullptr) {
+    delete m->batch;  // the environment is going away: nobody will read it
+    return;
+  }
+  Napi::HandleScope scope(env);
+  switch (m->type) {
+    case Message::Type::Batch: {
+      // the batch's memory becomes the Buffer's: JavaScript slices payloads out of it, no copy
+      std::vector<uint8_t>* batch = m->batch;
+      m->batch = nullptr;
+      auto buf = Napi::Buffer<uint8_t>::New(
+          env, batch->data(), batch->size(), [](Napi::Env, uint8_t*, std::vector<uint8_t>* v) { delete v; }, batch);
+      onMessage.Call({Napi::String::New(env, "batch"), buf});
+      return;
+    }
+    case Message::Type::Decide: {
+      auto o = Napi::Object::New(env);
+      o.Set("id", Napi::Number::New(env, static_cast<double>(m->id)));
+      o.Set("pid", Napi::Number::New(env, m->decide.pid));
+      o.Set("tid", Napi::Number::New(env, m->decide.tid));
+      o.Set("call", Napi::String::New(env, m->decide.call));
+      o.Set("path", Napi::String::New(env, m->decide.path));
+      o.Set("flags", Napi::Number::New(env, static_cast<double>(m->decide.flags)));
+      onMessage.Call({Napi::String::New(env, "decide"), o});
+      return;
+    }
+    case Message::Type::Snapshot: {
+      auto o = Napi::Object::New(env);
+      o.Set("id", Napi::Number::New(env, static_cast<double>(m->id)));
+      auto pids = Napi::Array::New(env, m->snapshot.pids.size());
+      for (uint32_t i = 0; i < m->snapshot.pids.size(); i++) pids.Set(i, Napi::Number::New(env, m->snapshot.pids[i]));
+      o.Set("pids", pids);
+      o.Set("record", Napi::Boolean::New(env, m->snapshot.record));
+      onMessage.Call({Napi::String::New(env, "snapshot"), o});
+      return;
+    }
+    case Message::Type::Done: {
+      auto o = Napi::Object::New(env);
+      const eyrie::Outcome& d = m->done;
+      o.Set("status", d.status >= 0 ? Napi::Number::New(env, d.status) : env.Null());
+      o.Set("signal", Napi::Number::New(env, d.signal));
+      o.Set("errorCode", d.errorCode.empty() ? env.Null() : Napi::String::New(env, d.errorCode));
+      o.Set("message", d.message.empty() ? env.Null() : Napi::String::New(env, d.message));
+      onMessage.Call({Napi::String::New(env, "done"), o});
+      return;
+    }
+  }
+}
+
+class JsSink : public eyrie::Sink {
+ public:
+  Napi::ThreadSafeFunction tsfn;
+  void deliver(Message* m) override {
+    if (tsfn.NonBlockingCall(m, deliverToJs) != napi_ok) {
+      delete m->batch;
+      delete m;
+    }
+  }
+  void close() override { tsfn.Release(); }
+};
+
+struct Core {
+  JsSink sink;
+  std::unique_ptr<eyrie::Channel> channel;
+  std::unique_ptr<eyrie::Tracer> tracer;
+  std::thread thread;
+};
+
+bool stringArray(const Napi::Value& v, std::vector<std::string>& out) {
+  if (!v.IsArray()) return false;
+  auto a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Value e = a.Get(i);
+    if (!e.IsString()) return false;
+    out.push_back(e.As<Napi::String>().Utf8Value());
+  }
+  return true;
+}
+
+class Session : public Napi::ObjectWrap<Session> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Session",
+                       {InstanceMethod("ack", &Session::Ack), InstanceMethod("answer", &Session::Answer),
+                        InstanceMethod("stop", &Session::Stop)});
+  }
+
+  explicit Session(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Session>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction()) {
+      Napi::TypeError::New(env, "Session(config, onMessage): expected an object and a function").ThrowAsJavaScriptException();
+      return;
+    }
+    eyrie::Config cfg;
+    size_t capacity = 0;
+    if (!parse(env, info[0].As<Napi::Object>(), cfg, capacity)) return;
+    core_ = std::make_shared<Core>();
+    core_->channel = std::make_unique<eyrie::Channel>(core_->sink, capacity);
+    core_->tracer = std::make_unique<eyrie::Tracer>(std::move(cfg), *core_->channel);
+    // the finalizer (on this thread, once the tracer released the function) joins the thread
+    auto* keep = new std::shared_ptr<Core>(core_);
+    core_->sink.tsfn = Napi::ThreadSafeFunction::New(
+        env, info[1].As<Napi::Function>(), "eyrie-tracer", 0, 1,
+        [](Napi::Env, std::shared_ptr<Core>* k) {
+          if ((*k)->thread.joinable()) (*k)->thread.join();
+          delete k;
+        },
+        keep);
+    Core* c = core_.get();
+    core_->thread = std::thread([c] { c->tracer->run(); });
+  }
+
+ private:
+  static bool parse(Napi::Env env, Napi::Object o, eyrie::Config& cfg, size_t& capacity) {
+    auto fail = [&](const char* what) {
+      Napi::TypeError::New(env, std::string("Session config: ") + what).ThrowAsJavaScriptException();
+      return false;
+    };
+    std::string mode = o.Get("mode").IsString() ? o.Get("mode").As<Napi::String>().Utf8Value() : "";
+    if (mode != "record" && mode != "attach") return fail("mode must be 'record' or 'attach'");
+    cfg.mode = mode == "record" ? eyrie::Config::Mode::Record : eyrie::Config::Mode::Attach;
+    if (cfg.mode == eyrie::Config::Mode::Record) {
+      if (!stringArray(o.Get("argv"), cfg.argv) || cfg.argv.empty()) return fail("argv must be a non-empty string array");
+      if (!stringArray(o.Get("env"), cfg.env)) return fail("env must be an array of NAME=value strings");
+      if (!o.Get("cwd").IsString()) return fail("cwd must be a string");
+      cfg.cwd = o.Get("cwd").As<Napi::String>().Utf8Value();
+      Napi::Value stdio = o.Get("stdio");
+      if (!stdio.IsArray() || stdio.As<Napi::Array>().Length() != 3) return fail("stdio must be three fds (-1 inherits)");
+      for (uint32_t i = 0; i < 3; i++) {
+        Napi::Value v = stdio.As<Napi::Array>().Get(i);
+        if (!v.IsNumber()) return fail("stdio must be three fds (-1 inherits)");
+        cfg.stdio[i] = v.As<Napi::Number>().Int32Value();
+      }
+    } else {
+      if (!o.Get("pid").IsNumber() || o.Get("pid").As<Napi::Number>().Int32Value() <= 0) return fail("pid must be a positive number");
+      cfg.pid = o.Get("pid").As<Napi::Number>().Int32Value();
+    }
+    if (!o.Get("bufferBytes").IsNumber() || o.Get("bufferBytes").As<Napi::Number>().Int64Value() <= 0)
+      return fail("bufferBytes must be a positive number");
+    capacity = static_cast<size_t>(o.Get("bufferBytes").As<Napi::Number>().Int64Value());
+    cfg.decideExec = o.Get("decideExec").ToBoolean();
+    cfg.decideOpens = o.Get("decideOpens").ToBoolean();
+    Napi::Value rp = o.Get("readPositions");
+    std::string positions = rp.IsString() ? rp.As<Napi::String>().Utf8Value() : "";
+    if (positions != "all" && positions != "writable") return fail("readPositions must be 'all' or 'writable'");
+    cfg.readPositionsOfReadOnly = positions == "all";
+    return true;
+  }
+
+  Napi::Value Ack(const Napi::CallbackInfo& info) {
+    if (info.Length() < 1 || !info[0].IsNumber()) {
+      Napi::TypeError::New(info.Env(), "ack(bytes): expected a number").ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
+    if (core_) core_->channel->ack(static_cast<size_t>(info[0].As<Napi::Number>().Int64Value()));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Answer(const Napi::CallbackInfo& info) {
+    if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
+      Napi::TypeError::New(info.Env(), "answer(id, value): expected two numbers").ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
+    if (core_)
+      core_->channel->answer(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()),
+                             info[1].As<Napi::Number>().Int64Value());
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    std::string mode = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+    if (mode != "detach" && mode != "kill") {
+      Napi::TypeError::New(info.Env(), "stop(mode): expected 'detach' or 'kill'").ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
+    if (core_) core_->tracer->requestStop(mode == "kill" ? eyrie::StopMode::Kill : eyrie::StopMode::Detach);
+    return info.Env().Undefined();
+  }
+
+  std::shared_ptr<Core> core_;
+};
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("Session", Session::Define(env));
+  auto kinds = Napi::Array::New(env);
+  for (const char* k : eyrie::kindNames()) kinds.Set(kinds.Length(), Napi::String::New(env, k));
+  exports.Set("kindNames", kinds);
+  auto calls = Napi::Array::New(env);
+  for (const auto& c : eyrie::tracedCalls()) calls.Set(calls.Length(), Napi::String::New(env, c.name));
+  exports.Set("tracedCalls", calls);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(eyrie_native, Init)

@@ -1,0 +1,168 @@
+// Attaching to a running process tree: seize every thread of every process, stop them all, take
+// the snapshot while nothing moves, then let them run with a stop at every system call (a seccomp
+// filter cannot be added to a running process from outside, so attach is slower than record).
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "tracer.h"
+
+namespace eyrie {
+
+namespace {
+
+std::vector<pid_t> listDir(const std::string& dir) {
+  std::vector<pid_t> out;
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return out;
+  while (dirent* e = readdir(d)) {
+    char* end;
+    long v = strtol(e->d_name, &end, 10);
+    if (*end == 0 && v > 0) out.push_back(static_cast<pid_t>(v));
+  }
+  closedir(d);
+  return out;
+}
+
+/** Children of a process, from every one of its threads. */
+std::vector<pid_t> childrenOf(pid_t pid) {
+  std::vector<pid_t> out;
+  for (pid_t tid : listDir("/proc/" + std::to_string(pid) + "/task")) {
+    std::ifstream f("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/children");
+    pid_t c;
+    while (f >> c) out.push_back(c);
+  }
+  return out;
+}
+
+/** The process and its descendants (thread group ids). */
+std::vector<pid_t> processTree(pid_t root) {
+  std::vector<pid_t> out{root};
+  for (size_t i = 0; i < out.size(); i++)
+    for (pid_t c : childrenOf(out[i])) out.push_back(c);
+  return out;
+}
+
+pid_t tracerOf(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.compare(0, 10, "TracerPid:") == 0) return static_cast<pid_t>(strtol(line.c_str() + 10, nullptr, 10));
+  return 0;
+}
+
+}  // namespace
+
+bool Tracer::startAttach(Outcome& out) {
+  pid_t pid = cfg_.pid;
+  if (kill(pid, 0) != 0 && errno == ESRCH) {
+    out.errorCode = "ESRCH";
+    out.message = "no process " + std::to_string(pid);
+    return false;
+  }
+  root_ = pid;
+  starting_ = true;
+  if (!seizeTree(out)) {
+    // let go of whatever was seized before the failure
+    for (auto& [tid, t] : tasks_) ptrace(PTRACE_DETACH, tid, 0, 0);
+    tasks_.clear();
+    return false;
+  }
+  parkUntilStopped();
+  // R(0): every task is stopped now
+  auto* snap = new Message(Message::Type::Snapshot);
+  std::set<pid_t> groups;
+  for (auto& [tid, t] : tasks_)
+    if (t.announced) groups.insert(t.tgid);  // a child whose fork is not reported yet comes as proc.spawn
+  snap->snapshot.pids.assign(groups.begin(), groups.end());
+  ch_.ask(snap, 0);
+  starting_ = false;
+  for (auto& [tid, t] : tasks_) {
+    if (t.held && !t.announced) continue;  // resumed when its parent's fork event is seen
+    t.held = false;
+    if (t.listening) ptrace(PTRACE_LISTEN, tid, 0, 0);
+    else ptrace(PTRACE_SYSCALL, tid, 0, t.pendingSignal);
+    t.pendingSignal = 0;
+  }
+  return true;
+}
+
+bool Tracer::seizeTree(Outcome& out) {
+  long opts = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE |
+              PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT;
+  // processes keep forking while we walk: walk again until a walk finds nothing new
+  for (bool added = true; added;) {
+    added = false;
+    for (pid_t proc : processTree(root_)) {
+      std::shared_ptr<FdTable> fds;
+      std::shared_ptr<Memory> mem;
+      for (auto& [tid, t] : tasks_)
+        if (t.tgid == proc) {
+          fds = t.fds;
+          mem = t.mem;
+          break;
+        }
+      for (pid_t tid : listDir("/proc/" + std::to_string(proc) + "/task")) {
+        if (tasks_.count(tid) != 0) continue;
+        if (ptrace(PTRACE_SEIZE, tid, 0, opts) != 0) {
+          int e = errno;
+          if (tid != root_) continue;  // a thread or child that exited meanwhile, or one we already trace
+          pid_t by = tracerOf(tid);
+          out.errorCode = errnoName(e);
+          if (e == ESRCH) out.message = "no process " + std::to_string(tid);
+          else if (by != 0) out.message = "process " + std::to_string(tid) + " is already traced by process " + std::to_string(by);
+          else out.message = "not permitted to trace process " + std::to_string(tid) + ": " + strerror(e);
+          return false;
+        }
+        ptrace(PTRACE_INTERRUPT, tid, 0, 0);
+        Task& t = addTask(tid);
+        t.tgid = proc;
+        t.announced = true;
+        if (!fds) {
+          fds = std::make_shared<FdTable>();
+          mem = std::make_shared<Memory>();
+        }
+        t.fds = fds;
+        t.mem = mem;
+        mem->users++;
+        added = true;
+      }
+    }
+  }
+  return true;
+}
+
+void Tracer::parkUntilStopped() {
+  auto allStopped = [this] {
+    for (auto& [tid, t] : tasks_)
+      if (!t.started) return false;
+    return true;
+  };
+  while (!tasks_.empty() && !allStopped()) {
+    int status;
+    pid_t tid = waitpid(-1, &status, __WALL | __WNOTHREAD);
+    if (tid < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (WIFEXITED(status) || WIFSIGNALED(status)) {
+      onGone(tid, status, 0);
+      continue;
+    }
+    if (!WIFSTOPPED(status)) continue;
+    auto it = tasks_.find(tid);
+    if (it != tasks_.end() && it->second.started) continue;  // parked already: cannot report again
+    onStop(tid, status, nowNs());
+  }
+}
+
+}  // namespace eyrie

@@ -1,0 +1,77 @@
+// Loads the addon built by node-gyp (build/Release/eyrie_native.node) and checks, once, that its
+// kind table is the one src/events knows: a record's kind code is a position in that table.
+import { createRequire } from 'node:module'
+import * as t from 'io-ts'
+import * as E from 'fp-ts/lib/Either.js'
+import { KINDS, formatErrors } from '../events/index.js'
+import { TraceError } from './errors.js'
+
+export interface NativeConfig {
+  readonly mode: 'record' | 'attach'
+  readonly argv?: readonly string[]
+  readonly cwd?: string
+  readonly env?: readonly string[]
+  readonly stdio?: readonly [number, number, number]
+  readonly pid?: number
+  readonly bufferBytes: number
+  readonly decideExec: boolean
+  readonly decideOpens: boolean
+  readonly readPositions: 'all' | 'writable'
+}
+
+export interface NativeSession {
+  /** JavaScript consumed a batch of this many bytes: the tracer may send more. */
+  ack(bytes: number): void
+  answer(id: number, value: number): void
+  stop(mode: 'detach' | 'kill'): void
+}
+
+export type MessageHandler = (type: string, payload: unknown) => void
+
+export interface Addon {
+  readonly Session: new (config: NativeConfig, onMessage: MessageHandler) => NativeSession
+  readonly kindNames: readonly string[]
+  readonly tracedCalls: readonly string[]
+}
+
+// The messages the tracer thread sends, checked at the boundary.
+export const DecideMessage = t.type({ id: t.number, pid: t.number, tid: t.number, call: t.string, path: t.string, flags: t.number })
+export const SnapshotMessage = t.type({ id: t.number, pids: t.array(t.number), record: t.boolean })
+export const DoneMessage = t.type({
+  status: t.union([t.number, t.null]),
+  signal: t.number,
+  errorCode: t.union([t.string, t.null]),
+  message: t.union([t.string, t.null]),
+})
+
+export const decodeMessage = <A>(codec: t.Decoder<unknown, A>, what: string, u: unknown): A => {
+  const r = codec.decode(u)
+  if (E.isLeft(r)) throw new Error(`bug: native ${what} message: ${formatErrors(r.left)}`)
+  return r.right
+}
+
+const isAddon = (u: unknown): u is Addon =>
+  typeof u === 'object' && u !== null &&
+  'Session' in u && typeof u.Session === 'function' &&
+  'kindNames' in u && Array.isArray(u.kindNames) &&
+  'tracedCalls' in u && Array.isArray(u.tracedCalls)
+
+const ADDON_PATH = '../../build/Release/eyrie_native.node'
+let loaded: Addon | undefined
+
+export const addon = (): Addon => {
+  if (loaded !== undefined) return loaded
+  let raw: unknown
+  try {
+    raw = createRequire(import.meta.url)(ADDON_PATH)
+  } catch (err) {
+    throw new TraceError('ENOADDON', `the native interceptor is not built (${ADDON_PATH}): run npm install`, { cause: err })
+  }
+  if (!isAddon(raw)) throw new TraceError('ENOADDON', `${ADDON_PATH} is not eyrie's native interceptor`)
+  const mismatch = raw.kindNames.findIndex((k, i) => KINDS[i] !== k)
+  if (mismatch >= 0 || raw.kindNames.length !== KINDS.length) {
+    throw new TraceError('ENOADDON', `the native interceptor's kind table differs from src/events at code ${mismatch}: rebuild it (npm install)`)
+  }
+  loaded = raw
+  return raw
+}

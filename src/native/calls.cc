@@ -1,0 +1,264 @@
+// One handler per system call: at entry, what must be read before the call changes it (paths,
+// old bytes) and whether its exit matters; at exit, the event when the call succeeded. A failed
+// call (negative return) changes no state and yields no event.
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/close_range.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/user.h>
+
+#include "memory.h"
+#include "procfs.h"
+#include "tracer.h"
+
+namespace eyrie {
+
+namespace {
+int asFd(uint64_t v) { return static_cast<int>(static_cast<int32_t>(v)); }
+}  // namespace
+
+std::string Tracer::pathArg(Task& t, int dirfd, uint64_t addr, bool followLast) {
+  std::string raw;
+  if (!readString(t.tid, addr, raw, PATH_MAX)) return "";
+  return resolvePath(t.tid, dirfd, raw, followLast);
+}
+
+bool Tracer::wantPositions(const FdEntry* e) const {
+  return e != nullptr && e->regular && (cfg_.readPositionsOfReadOnly || (e->flags & O_ACCMODE) != O_RDONLY);
+}
+
+FdEntry* Tracer::fdOf(Task& t, int fd) {
+  if (fd < 0 || !t.fds) return nullptr;
+  auto it = t.fds->fds.find(fd);
+  if (it != t.fds->fds.end()) return &it->second;
+  // an fd eyrie did not see opened (inherited, or made by a call it does not trace): ask /proc once
+  FdEntry e;
+  e.path = fdPath(t.tid, fd);
+  if (e.path.empty()) return nullptr;
+  struct stat st;
+  if (fdStat(t.tid, fd, st)) {
+    e.regular = S_ISREG(st.st_mode);
+    e.inode = inodeOf(st);
+  }
+  uint64_t pos;
+  int flags = 0;
+  if (fdInfo(t.tid, fd, pos, flags)) {
+    e.flags = flags & ~O_CLOEXEC;
+    e.cloexec = (flags & O_CLOEXEC) != 0;
+  }
+  e.observeWrites = e.regular && (e.flags & O_ACCMODE) != O_RDONLY && wholeKnown_.count(e.inode) == 0;
+  return &(t.fds->fds[fd] = e);
+}
+
+int Tracer::decide(Task& t, const char* call, const std::string& path, uint64_t flags) {
+  auto* m = new Message(Message::Type::Decide);
+  m->decide = DecideRequest{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(t.tid), call, path, flags};
+  // a stop request cancels the question: the tracees are being killed or let go anyway
+  return static_cast<int>(ch_.ask(m, 0));
+}
+
+void Tracer::deny(Task& t, int err, const char* call, const std::string& path, const Origin& o) {
+  user_regs_struct regs;
+  if (ptrace(PTRACE_GETREGS, t.tid, 0, &regs) != 0) return;
+  // call number -1 skips the call; the return register then is what the program sees
+  regs.orig_rax = static_cast<unsigned long long>(-1);
+  regs.rax = static_cast<unsigned long long>(-static_cast<long long>(err));
+  if (ptrace(PTRACE_SETREGS, t.tid, 0, &regs) != 0) return;
+  emit(Kind::AccessDenied, o, [&](Record& r) { r.str(path).str(call).sint(err); });
+}
+
+bool Tracer::entry(Task& t, const Origin& o) {
+  Call& c = t.call;
+  const uint64_t* a = c.args;
+  switch (c.nr) {
+    case SYS_open: return openEntry(t, o, AT_FDCWD, a[0], a[1]);
+    case SYS_openat: return openEntry(t, o, asFd(a[0]), a[1], a[2]);
+    case SYS_openat2: {
+      uint64_t flags = 0;
+      if (!readU64(t.tid, a[2], flags)) return true;
+      return openEntry(t, o, asFd(a[0]), a[1], flags);
+    }
+    case SYS_creat: return openEntry(t, o, AT_FDCWD, a[0], O_CREAT | O_WRONLY | O_TRUNC);
+    case SYS_write:
+    case SYS_writev:
+    case SYS_pwrite64:
+    case SYS_pwritev:
+    case SYS_pwritev2: return writeEntry(t, o);
+    case SYS_read:
+    case SYS_readv: return wantPositions(fdOf(t, asFd(a[0])));
+    case SYS_lseek: return wantPositions(fdOf(t, asFd(a[0])));
+    case SYS_close: return closeEntry(t, o);
+    case SYS_close_range:
+    case SYS_dup:
+    case SYS_dup2:
+    case SYS_dup3:
+    case SYS_fcntl:
+    case SYS_ioctl:
+    case SYS_ftruncate:
+    case SYS_fallocate:
+    case SYS_fsync:
+    case SYS_fdatasync:
+    case SYS_sync_file_range:
+    case SYS_chdir:
+    case SYS_fchdir:
+    case SYS_mremap:
+    case SYS_mprotect: return true;
+    case SYS_truncate: c.path = pathArg(t, AT_FDCWD, a[0], true); return true;
+    case SYS_rename:
+      c.path = pathArg(t, AT_FDCWD, a[0], false);
+      c.path2 = pathArg(t, AT_FDCWD, a[1], false);
+      return true;
+    case SYS_renameat:
+    case SYS_renameat2:
+      c.path = pathArg(t, asFd(a[0]), a[1], false);
+      c.path2 = pathArg(t, asFd(a[2]), a[3], false);
+      return true;
+    case SYS_unlink:
+    case SYS_rmdir:
+    case SYS_mkdir: c.path = pathArg(t, AT_FDCWD, a[0], false); return true;
+    case SYS_unlinkat:
+    case SYS_mkdirat: c.path = pathArg(t, asFd(a[0]), a[1], false); return true;
+    case SYS_link:
+      c.path = pathArg(t, AT_FDCWD, a[0], false);
+      c.path2 = pathArg(t, AT_FDCWD, a[1], false);
+      return true;
+    case SYS_linkat: {
+      int flags = static_cast<int>(a[4]);
+      std::string raw;
+      if ((flags & AT_EMPTY_PATH) != 0 && readString(t.tid, a[1], raw, PATH_MAX) && raw.empty())
+        c.path = fdPath(t.tid, asFd(a[0]));
+      else
+        c.path = pathArg(t, asFd(a[0]), a[1], (flags & AT_SYMLINK_FOLLOW) != 0);
+      c.path2 = pathArg(t, asFd(a[2]), a[3], false);
+      return true;
+    }
+    case SYS_symlink:
+      if (!readString(t.tid, a[0], c.path2, PATH_MAX)) return false;
+      c.path = pathArg(t, AT_FDCWD, a[1], false);
+      return true;
+    case SYS_symlinkat:
+      if (!readString(t.tid, a[0], c.path2, PATH_MAX)) return false;
+      c.path = pathArg(t, asFd(a[1]), a[2], false);
+      return true;
+    case SYS_mmap: {
+      const FdEntry* e = fdOf(t, asFd(a[4]));
+      return e != nullptr && e->regular;
+    }
+    case SYS_munmap:
+      if (t.mem && t.mem->sharedFileViews) syncViews(t, a[0], a[0] + a[1], o);
+      return true;
+    case SYS_msync:
+      // a shared view's pages are the file's page cache: what they hold now is the file's content
+      if (t.mem && t.mem->sharedFileViews) syncViews(t, a[0], a[0] + a[1], o);
+      return false;
+    case SYS_execve:
+    case SYS_execveat: return execEntry(t, o);
+    case SYS_copy_file_range:
+    case SYS_sendfile:
+    case SYS_splice: return copyEntry(t, o);
+    default: return false;
+  }
+}
+
+void Tracer::exit(Task& t, int64_t ret, const Origin& o) {
+  Call& c = t.call;
+  const uint64_t* a = c.args;
+  long nr = c.nr;
+  if (nr == SYS_open || nr == SYS_openat || nr == SYS_openat2 || nr == SYS_creat) return openExit(t, ret, o);
+  if (nr == SYS_write || nr == SYS_writev || nr == SYS_pwrite64 || nr == SYS_pwritev || nr == SYS_pwritev2)
+    return writeExit(t, ret, o);
+  if (nr == SYS_copy_file_range || nr == SYS_sendfile || nr == SYS_splice) return copyExit(t, ret, o);
+  if (nr == SYS_mmap) {
+    // mmap returns an address: only -4095..-1 are errors
+    if (static_cast<uint64_t>(ret) > static_cast<uint64_t>(-4096)) return;
+  } else if (ret < 0) {
+    return;  // a failed call changed nothing
+  }
+  int fd = asFd(a[0]);
+  switch (nr) {
+    case SYS_read:
+    case SYS_readv:
+      if (ret > 0) emit(Kind::FdRead, o, [&](Record& r) { r.num(fd).num(ret); });
+      return;
+    case SYS_lseek: emit(Kind::FdSeek, o, [&](Record& r) { r.num(fd).num(ret); }); return;
+    case SYS_close_range: return closeRangeExit(t, o);
+    case SYS_dup:
+    case SYS_dup2:
+    case SYS_dup3:
+    case SYS_fcntl:
+    case SYS_ioctl: return dupExit(t, ret, o);
+    case SYS_ftruncate:
+      emit(Kind::FileTruncate, o, [&](Record& r) { r.flag(false).flag(true).num(fd).num(a[1]); });
+      return;
+    case SYS_truncate:
+      if (!c.path.empty()) emit(Kind::FileTruncate, o, [&](Record& r) { r.flag(true).str(c.path).flag(false).num(a[1]); });
+      return;
+    case SYS_fallocate:
+      emit(Kind::FileAllocate, o, [&](Record& r) { r.num(fd).num(static_cast<uint32_t>(a[1])).num(a[2]).num(a[3]); });
+      return;
+    case SYS_fsync:
+    case SYS_fdatasync:
+    case SYS_sync_file_range: emit(Kind::FileFlush, o, [&](Record& r) { r.num(fd); }); return;
+    case SYS_chdir:
+    case SYS_fchdir: {
+      std::string cwd = cwdOf(t.tid);
+      if (!cwd.empty() && cwd[0] == '/') emit(Kind::ProcChdir, o, [&](Record& r) { r.str(cwd); });
+      return;
+    }
+    case SYS_rename:
+    case SYS_renameat:
+    case SYS_renameat2: {
+      uint64_t flags = nr == SYS_renameat2 ? static_cast<uint32_t>(a[4]) : 0;
+      if (!c.path.empty() && !c.path2.empty())
+        emit(Kind::FileRename, o, [&](Record& r) { r.str(c.path).str(c.path2).num(flags); });
+      return;
+    }
+    case SYS_unlink:
+    case SYS_unlinkat:
+    case SYS_rmdir: {
+      bool dir = nr == SYS_rmdir || (nr == SYS_unlinkat && (a[2] & AT_REMOVEDIR) != 0);
+      if (!c.path.empty()) emit(dir ? Kind::FileRmdir : Kind::FileUnlink, o, [&](Record& r) { r.str(c.path); });
+      return;
+    }
+    case SYS_mkdir:
+    case SYS_mkdirat:
+      if (!c.path.empty()) emit(Kind::FileMkdir, o, [&](Record& r) { r.str(c.path); });
+      return;
+    case SYS_link:
+    case SYS_linkat:
+      if (!c.path.empty() && !c.path2.empty()) emit(Kind::FileLink, o, [&](Record& r) { r.str(c.path).str(c.path2); });
+      return;
+    case SYS_symlink:
+    case SYS_symlinkat:
+      if (!c.path.empty()) emit(Kind::FileSymlink, o, [&](Record& r) { r.str(c.path2).str(c.path); });
+      return;
+    case SYS_mmap: {
+      FdEntry* e = fdOf(t, asFd(a[4]));
+      if (e == nullptr || !e->regular) return;
+      int type = static_cast<int>(a[3]) & MAP_TYPE;
+      bool shared = type == MAP_SHARED || type == MAP_SHARED_VALIDATE;
+      if (shared && t.mem) t.mem->sharedFileViews = true;
+      std::string path = fdPath(t.tid, asFd(a[4]));
+      if (path.empty() || path[0] != '/') return;
+      emit(Kind::ViewMap, o, [&](Record& r) {
+        r.num(static_cast<uint64_t>(ret)).num(a[1]).num(static_cast<uint32_t>(a[2])).flag(shared).str(path);
+        r.nullableStr(e->inode).num(a[5]);
+      });
+      return;
+    }
+    case SYS_munmap: emit(Kind::ViewUnmap, o, [&](Record& r) { r.num(a[0]).num(a[1]); }); return;
+    case SYS_mremap:
+      emit(Kind::ViewRemap, o, [&](Record& r) { r.num(a[0]).num(a[1]).num(static_cast<uint64_t>(ret)).num(a[2]); });
+      return;
+    case SYS_mprotect:
+      emit(Kind::ViewProtect, o, [&](Record& r) { r.num(a[0]).num(a[1]).num(static_cast<uint32_t>(a[2])); });
+      return;
+    default: return;
+  }
+}
+
+}  // namespace eyrie

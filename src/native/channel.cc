@@ -1,0 +1,121 @@
+#include "channel.h"
+
+#include <algorithm>
+
+namespace eyrie {
+
+namespace {
+// Events wait at most this long in the open batch: a quiet tracee must not hold back the last ones.
+constexpr auto kSlice = std::chrono::milliseconds(5);
+}  // namespace
+
+Channel::Channel(Sink& sink, size_t capacity)
+    : sink_(sink), capacity_(std::max<size_t>(capacity, 1)), sealAt_(std::max<size_t>(capacity_ / 2, 1)) {
+  fresh();
+  flusher_ = std::thread([this] { flusher(); });
+}
+
+Channel::~Channel() {
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    closing_ = true;
+  }
+  tick_.notify_all();
+  if (flusher_.joinable()) flusher_.join();
+  delete open_;
+}
+
+void Channel::fresh() {
+  open_ = new std::vector<uint8_t>();
+  open_->reserve(std::min<size_t>(sealAt_ + 4096, size_t(1) << 20));
+}
+
+Channel::Writer::Writer(Channel& c) : c_(c), lock_(c.mu_) {
+  if (c_.open_->empty()) c_.openedAt_ = std::chrono::steady_clock::now();
+}
+
+Channel::Writer::~Writer() {
+  if (c_.open_->size() >= c_.sealAt_) c_.sealLocked(lock_, true);
+}
+
+void Channel::sealLocked(std::unique_lock<std::mutex>& lock, bool wait) {
+  if (open_->empty()) return;
+  // One batch may exceed the capacity on its own (a large write): it goes when nothing else is out.
+  auto fits = [this] { return outstanding_ == 0 || outstanding_ + open_->size() <= capacity_; };
+  if (!fits()) {
+    if (!wait) return;
+    acked_.wait(lock, [&] { return fits(); });
+  }
+  auto* m = new Message(Message::Type::Batch);
+  m->batch = open_;
+  m->id = open_->size();
+  outstanding_ += open_->size();
+  fresh();
+  sink_.deliver(m);
+}
+
+void Channel::flusher() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!closing_) {
+    tick_.wait_for(lock, kSlice);
+    if (closing_) break;
+    if (!open_->empty() && std::chrono::steady_clock::now() - openedAt_ >= kSlice) sealLocked(lock, false);
+  }
+}
+
+int64_t Channel::ask(Message* request, int64_t fallback) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (cancelled_) {
+    delete request;
+    return fallback;
+  }
+  sealLocked(lock, true);
+  uint64_t id = request->id = nextId_++;
+  sink_.deliver(request);
+  acked_.wait(lock, [&] { return cancelled_ || answers_.count(id) > 0; });
+  auto it = answers_.find(id);
+  if (it == answers_.end()) return fallback;
+  int64_t v = it->second;
+  answers_.erase(it);
+  return v;
+}
+
+void Channel::finish(const Outcome& o) {
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    sealLocked(lock, true);
+    auto* m = new Message(Message::Type::Done);
+    m->done = o;
+    sink_.deliver(m);
+    closing_ = true;
+  }
+  tick_.notify_all();
+  if (flusher_.joinable()) flusher_.join();
+  sink_.close();
+}
+
+void Channel::ack(size_t bytes) {
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    outstanding_ -= std::min(bytes, outstanding_);
+  }
+  acked_.notify_all();
+}
+
+void Channel::answer(uint64_t id, int64_t value) {
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    answers_[id] = value;
+  }
+  acked_.notify_all();
+}
+
+void Channel::cancelAsks() {
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    cancelled_ = true;
+  }
+  acked_.notify_all();
+}
+
+}  // namespace eyrie

@@ -1,0 +1,113 @@
+// The tracer's only way to JavaScript: encoded events gathered into batches, requests that need an
+// answer (a decision, a snapshot), and the final outcome. Nothing is dropped: when the batches in
+// flight reach the capacity, the tracer waits (and so do the tracees it holds) until JavaScript
+// acknowledges one, which it does after its onBatch promise settled.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace eyrie {
+
+struct DecideRequest {
+  uint32_t pid = 0;
+  uint32_t tid = 0;
+  std::string call;
+  std::string path;
+  uint64_t flags = 0;
+};
+
+struct SnapshotRequest {
+  std::vector<pid_t> pids;
+  bool record = false;  // the starting process of a recorded command: fds 0-2 only, no maps
+};
+
+/** How the run ended. status < 0 means none (killed by a signal, or an error before the start). */
+struct Outcome {
+  int status = -1;
+  int signal = 0;
+  std::string errorCode;  // errno name when the run failed as a whole
+  std::string message;    // a readable line for errors, or for a command that could not start
+};
+
+struct Message {
+  enum class Type { Batch, Decide, Snapshot, Done };
+  explicit Message(Type t) : type(t) {}
+  Type type;
+  uint64_t id = 0;
+  std::vector<uint8_t>* batch = nullptr;  // owned by the message until JavaScript takes it
+  DecideRequest decide;
+  SnapshotRequest snapshot;
+  Outcome done;
+};
+
+/** Where messages go (a ThreadSafeFunction in the addon). deliver() must not block. */
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual void deliver(Message* m) = 0;
+  virtual void close() = 0;
+};
+
+class Channel {
+ public:
+  Channel(Sink& sink, size_t capacity);
+  ~Channel();
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
+
+  /** Exclusive access to the open batch while one record is written. */
+  class Writer {
+   public:
+    explicit Writer(Channel& c);
+    ~Writer();
+    std::vector<uint8_t>& out() { return *c_.open_; }
+
+   private:
+    Channel& c_;
+    std::unique_lock<std::mutex> lock_;
+  };
+
+  /** Sends what is buffered, then the request, and waits for JavaScript's answer; `fallback` when
+   *  the channel was cancelled first. */
+  int64_t ask(Message* request, int64_t fallback);
+  /** Sends what is buffered and the outcome, then closes the sink. */
+  void finish(const Outcome& o);
+
+  // JavaScript's side.
+  void ack(size_t bytes);
+  void answer(uint64_t id, int64_t value);
+  /** Releases a tracer waiting for an answer (stop requested); later asks get their fallback. */
+  void cancelAsks();
+
+ private:
+  friend class Writer;
+  void sealLocked(std::unique_lock<std::mutex>& lock, bool wait);
+  void flusher();
+  void fresh();
+
+  Sink& sink_;
+  const size_t capacity_;
+  const size_t sealAt_;
+  std::mutex mu_;
+  std::condition_variable acked_;
+  std::condition_variable tick_;
+  std::vector<uint8_t>* open_ = nullptr;
+  std::chrono::steady_clock::time_point openedAt_;
+  size_t outstanding_ = 0;
+  uint64_t nextId_ = 1;
+  std::map<uint64_t, int64_t> answers_;
+  bool cancelled_ = false;
+  bool closing_ = false;
+  std::thread flusher_;
+};
+
+}  // namespace eyrie

@@ -1,0 +1,133 @@
+// The batch format that crosses into JavaScript: a sequence of records, each
+//   u32 size (whole record) | u8 kind | u32 pid | u32 tid | u64 ts | fields in the kind's order
+// with numbers as u64, signed numbers as i64, booleans as u8, nullable values as a u8 tag (0 null,
+// 1 present) before the value, strings as u32 length + UTF-8 bytes, and the payload (file.write,
+// file.observe, view.sync) last as u32 length + bytes. src/native/decode.ts reads the same order.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace eyrie {
+
+/** Kind codes: positions in KINDS of src/events/event.ts (append-only there). The addon exports
+ *  kindNames so the TypeScript side checks both lists agree when it loads. */
+enum class Kind : uint8_t {
+  Snapshot,
+  ProcSpawn,
+  ProcExec,
+  ProcExit,
+  ProcChdir,
+  FdOpen,
+  FdDup,
+  FdClose,
+  FdCloseRange,
+  FdCloexec,
+  FdSeek,
+  FdRead,
+  FileWrite,
+  FileTruncate,
+  FileAllocate,
+  FileRename,
+  FileUnlink,
+  FileLink,
+  FileSymlink,
+  FileMkdir,
+  FileRmdir,
+  FileFlush,
+  FileObserve,
+  FileQuarantine,
+  ViewMap,
+  ViewUnmap,
+  ViewRemap,
+  ViewProtect,
+  ViewSync,
+  ScanVerdict,
+  AccessDenied,
+};
+
+inline const std::vector<const char*>& kindNames() {
+  static const std::vector<const char*> names = {
+      "snapshot",     "proc.spawn",    "proc.exec",   "proc.exit",      "proc.chdir",   "fd.open",
+      "fd.dup",       "fd.close",      "fd.closeRange", "fd.cloexec",   "fd.seek",      "fd.read",
+      "file.write",   "file.truncate", "file.allocate", "file.rename",  "file.unlink",  "file.link",
+      "file.symlink", "file.mkdir",    "file.rmdir",  "file.flush",     "file.observe", "file.quarantine",
+      "view.map",     "view.unmap",    "view.remap",  "view.protect",   "view.sync",    "scan.verdict",
+      "access.denied"};
+  return names;
+}
+
+/** Who did it and when: the envelope every record starts with. */
+struct Origin {
+  uint32_t pid;  // thread group id
+  uint32_t tid;
+  uint64_t ts;   // CLOCK_REALTIME ns at the stop
+};
+
+/** Appends one record to a batch; the size is patched in by end(). */
+class Record {
+ public:
+  Record(std::vector<uint8_t>& out, Kind kind, const Origin& o) : out_(out), start_(out.size()) {
+    put32(0);
+    out_.push_back(static_cast<uint8_t>(kind));
+    put32(o.pid);
+    put32(o.tid);
+    put64(o.ts);
+  }
+  Record& num(uint64_t v) { return put64(v); }
+  Record& sint(int64_t v) { return put64(static_cast<uint64_t>(v)); }
+  Record& flag(bool v) {
+    out_.push_back(v ? 1 : 0);
+    return *this;
+  }
+  Record& str(const std::string& s) {
+    put32(static_cast<uint32_t>(s.size()));
+    out_.insert(out_.end(), s.begin(), s.end());
+    return *this;
+  }
+  Record& nullableNum(bool present, uint64_t v) {
+    flag(present);
+    return present ? num(v) : *this;
+  }
+  Record& nullableStr(const std::string& s) {
+    flag(!s.empty());
+    return s.empty() ? *this : str(s);
+  }
+  /** Reserves room for a payload of up to n bytes; fill it, then call payloadDone(actual). */
+  uint8_t* payload(size_t n) {
+    lenAt_ = out_.size();
+    put32(0);
+    size_t at = out_.size();
+    out_.resize(at + n);
+    return out_.data() + at;
+  }
+  void payloadDone(size_t actual) {
+    out_.resize(lenAt_ + 4 + actual);
+    patch32(lenAt_, static_cast<uint32_t>(actual));
+  }
+  void end() { patch32(start_, static_cast<uint32_t>(out_.size() - start_)); }
+
+ private:
+  Record& put32(uint32_t v) {
+    uint8_t b[4];
+    std::memcpy(b, &v, 4);  // x86_64 is little-endian, as the format
+    out_.insert(out_.end(), b, b + 4);
+    return *this;
+  }
+  Record& put64(uint64_t v) {
+    uint8_t b[8];
+    std::memcpy(b, &v, 8);
+    out_.insert(out_.end(), b, b + 8);
+    return *this;
+  }
+  void patch32(size_t at, uint32_t v) { std::memcpy(out_.data() + at, &v, 4); }
+
+  std::vector<uint8_t>& out_;
+  size_t start_;
+  size_t lenAt_ = 0;
+};
+
+}  // namespace eyrie

@@ -1,0 +1,297 @@
+// The calls that need more than a line: opening, writing (with the bytes), copying between files,
+// exec, dup and close, and the fd table the tracer keeps to know which fds are regular files.
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/close_range.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "memory.h"
+#include "procfs.h"
+#include "tracer.h"
+
+namespace eyrie {
+
+namespace {
+
+int asFd(uint64_t v) { return static_cast<int>(static_cast<int32_t>(v)); }
+
+const char* openCallName(long nr) {
+  switch (nr) {
+    case SYS_open: return "open";
+    case SYS_openat: return "openat";
+    case SYS_openat2: return "openat2";
+    default: return "creat";
+  }
+}
+
+/** The name as the kernel will walk it for the tracee, through /proc when relative. */
+std::string walkPath(pid_t tid, int dirfd, const std::string& raw) {
+  if (!raw.empty() && raw[0] == '/') return raw;
+  char base[64];
+  if (dirfd == AT_FDCWD) snprintf(base, sizeof base, "/proc/%d/cwd/", tid);
+  else snprintf(base, sizeof base, "/proc/%d/fd/%d/", tid, dirfd);
+  return base + raw;
+}
+
+/** Total length of an iovec array in the tracee. */
+uint64_t iovLength(pid_t tid, uint64_t iov, uint64_t count) {
+  count = std::min<uint64_t>(count, IOV_MAX);
+  std::vector<iovec> v(count);
+  size_t bytes = count * sizeof(iovec);
+  if (readMemory(tid, iov, bytes, reinterpret_cast<uint8_t*>(v.data())) != bytes) return 0;
+  uint64_t total = 0;
+  for (const auto& x : v) total += x.iov_len;
+  return total;
+}
+
+}  // namespace
+
+bool Tracer::openEntry(Task& t, const Origin& o, int dirfd, uint64_t pathAddr, uint64_t flags) {
+  Call& c = t.call;
+  c.flags = flags;
+  bool tmpfile = (flags & O_TMPFILE) == O_TMPFILE;
+  // without O_CREAT nothing is created; with O_EXCL success means it was; otherwise look first
+  c.created = tmpfile ? 1 : (flags & O_CREAT) == 0 ? 0 : (flags & O_EXCL) != 0 ? 1 : -1;
+  if (c.created != -1 && !cfg_.decideOpens) return true;
+  std::string raw;
+  if (!readString(t.tid, pathAddr, raw, PATH_MAX)) return true;
+  if (c.created == -1) {
+    struct stat st;
+    std::string walk = walkPath(t.tid, dirfd, raw);
+    int r = (flags & O_NOFOLLOW) != 0 ? lstat(walk.c_str(), &st) : stat(walk.c_str(), &st);
+    c.created = r == 0 ? 0 : errno == ENOENT ? 1 : -1;
+  }
+  if (cfg_.decideOpens && !tmpfile) {
+    std::string path = resolvePath(t.tid, dirfd, raw, (flags & O_NOFOLLOW) == 0);
+    if (!path.empty()) {
+      int err = decide(t, openCallName(c.nr), path, flags);
+      if (err != 0) {
+        deny(t, err, openCallName(c.nr), path, o);
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+void Tracer::openExit(Task& t, int64_t ret, const Origin& o) {
+  if (ret < 0) return;  // a failed open created nothing and opened nothing
+  Call& c = t.call;
+  int fd = static_cast<int>(ret);
+  FdEntry e;
+  e.flags = static_cast<int>(c.flags & ~static_cast<uint64_t>(O_CLOEXEC));
+  e.cloexec = (c.flags & O_CLOEXEC) != 0;
+  e.path = fdPath(t.tid, fd);
+  struct stat st;
+  bool haveStat = fdStat(t.tid, fd, st);
+  if (haveStat) {
+    e.regular = S_ISREG(st.st_mode);
+    e.inode = inodeOf(st);
+  }
+  if (!e.path.empty() && e.path[0] == '/') {
+    emit(Kind::FdOpen, o, [&](Record& r) {
+      r.num(static_cast<uint64_t>(fd)).str(e.path).num(c.flags).nullableStr(e.inode);
+      r.flag(c.created != -1);
+      if (c.created != -1) r.flag(c.created == 1);
+    });
+  }
+  bool writable = (c.flags & O_ACCMODE) != O_RDONLY;
+  if (e.regular && writable) {
+    if (c.created == 1 || (c.flags & O_TRUNC) != 0) wholeKnown_.insert(e.inode);  // starts empty: all known
+    else if (wholeKnown_.count(e.inode) == 0) observeAtOpen(t, fd, e, haveStat ? st.st_size : 0, o);
+  }
+  t.fds->fds[fd] = e;
+}
+
+bool Tracer::locateWrite(Task& t, int fd, const FdEntry& e, uint64_t& offset) {
+  const Call& c = t.call;
+  const uint64_t* a = c.args;
+  bool positional = c.nr == SYS_write || c.nr == SYS_writev ||
+                    (c.nr == SYS_pwritev2 && static_cast<int64_t>(a[3]) == -1);
+  if ((e.flags & O_APPEND) != 0) {
+    struct stat st;  // appends land at the end, whatever the offset says (pwrite(2), BUGS)
+    if (!fdStat(t.tid, fd, st)) return false;
+    offset = static_cast<uint64_t>(st.st_size);
+    return true;
+  }
+  if (!positional) {
+    offset = a[3];
+    return true;
+  }
+  int flags;
+  return fdInfo(t.tid, fd, offset, flags);
+}
+
+bool Tracer::writeEntry(Task& t, const Origin& o) {
+  const uint64_t* a = t.call.args;
+  int fd = asFd(a[0]);
+  FdEntry* e = fdOf(t, fd);
+  if (e == nullptr || !e->regular) return false;  // pipes, sockets, ttys: no file state
+  if (e->observeWrites && wholeKnown_.count(e->inode) == 0 && locateWrite(t, fd, *e, t.call.offset)) {
+    t.call.located = true;
+    bool vector = t.call.nr == SYS_writev || t.call.nr == SYS_pwritev || t.call.nr == SYS_pwritev2;
+    uint64_t count = vector ? iovLength(t.tid, a[1], a[2]) : a[2];
+    preimage(t, fd, *e, t.call.offset, count, o);
+  }
+  return true;
+}
+
+void Tracer::writeExit(Task& t, int64_t ret, const Origin& o) {
+  if (ret < 0) return;
+  const Call& c = t.call;
+  const uint64_t* a = c.args;
+  int fd = asFd(a[0]);
+  bool positional = c.nr == SYS_write || c.nr == SYS_writev ||
+                    (c.nr == SYS_pwritev2 && static_cast<int64_t>(a[3]) == -1);
+  bool vector = c.nr == SYS_writev || c.nr == SYS_pwritev || c.nr == SYS_pwritev2;
+  size_t n = static_cast<size_t>(ret);
+  emit(Kind::FileWrite, o, [&](Record& r) {
+    r.num(static_cast<uint64_t>(fd)).nullableNum(!positional, a[3]).num(n);
+    uint8_t* p = r.payload(n);
+    // the buffers still hold what was written: read the first ret bytes of them
+    r.payloadDone(vector ? readIovecs(t.tid, a[1], a[2], n, p) : readMemory(t.tid, a[1], n, p));
+  });
+  FdEntry* e = fdOf(t, fd);
+  if (c.located && e != nullptr) noteWritten(e->inode, c.offset, n);
+}
+
+bool Tracer::copyEntry(Task& t, const Origin& o) {
+  Call& c = t.call;
+  const uint64_t* a = c.args;
+  // (in, in offset pointer, out, out offset pointer) of the three calls
+  bool sendfile = c.nr == SYS_sendfile;
+  int in = asFd(sendfile ? a[1] : a[0]), out = asFd(sendfile ? a[0] : a[2]);
+  uint64_t inOff = sendfile ? a[2] : a[1], outOff = sendfile ? 0 : a[3];
+  FdEntry* src = fdOf(t, in);
+  bool readMoves = inOff == 0 && wantPositions(src);
+  FdEntry* dst = fdOf(t, out);
+  if (dst == nullptr || !dst->regular) return readMoves;
+  // the bytes are read back from the file at exit: where they land must be known now
+  if (outOff != 0 && (dst->flags & O_APPEND) == 0) {
+    c.located = readU64(t.tid, outOff, c.offset);
+    c.explicitOffset = true;
+  } else if ((dst->flags & O_APPEND) != 0) {
+    struct stat st;
+    c.located = fdStat(t.tid, out, st);
+    c.offset = c.located ? static_cast<uint64_t>(st.st_size) : 0;
+  } else {
+    int flags;
+    c.located = fdInfo(t.tid, out, c.offset, flags);
+  }
+  if (c.located && dst->observeWrites && wholeKnown_.count(dst->inode) == 0)
+    preimage(t, out, *dst, c.offset, sendfile ? a[3] : a[4], o);
+  return true;
+}
+
+void Tracer::copyExit(Task& t, int64_t ret, const Origin& o) {
+  if (ret <= 0) return;
+  const Call& c = t.call;
+  const uint64_t* a = c.args;
+  bool sendfile = c.nr == SYS_sendfile;
+  int in = asFd(sendfile ? a[1] : a[0]), out = asFd(sendfile ? a[0] : a[2]);
+  uint64_t inOff = sendfile ? a[2] : a[1];
+  if (inOff == 0 && wantPositions(fdOf(t, in))) emit(Kind::FdRead, o, [&](Record& r) { r.num(in).num(ret); });
+  FdEntry* dst = fdOf(t, out);
+  if (dst == nullptr || !dst->regular) return;
+  size_t n = static_cast<size_t>(ret);
+  emit(Kind::FileWrite, o, [&](Record& r) {
+    r.num(static_cast<uint64_t>(out)).nullableNum(c.explicitOffset, c.offset).num(n);
+    uint8_t* p = r.payload(n);
+    size_t got = 0;
+    int f = c.located ? reopenFd(t.tid, out) : -1;
+    if (f >= 0) {
+      // the kernel moved the bytes without passing them through the tracee: read them from the file
+      while (got < n) {
+        ssize_t k = pread(f, p + got, n - got, static_cast<off_t>(c.offset + got));
+        if (k <= 0) break;
+        got += static_cast<size_t>(k);
+      }
+      close(f);
+    }
+    r.payloadDone(got);
+  });
+  if (c.located) noteWritten(dst->inode, c.offset, n);
+}
+
+bool Tracer::execEntry(Task& t, const Origin& o) {
+  Call& c = t.call;
+  const uint64_t* a = c.args;
+  bool at = c.nr == SYS_execveat;
+  int dirfd = at ? asFd(a[0]) : AT_FDCWD;
+  int flags = at ? static_cast<int>(a[4]) : 0;
+  std::string raw;
+  readString(t.tid, at ? a[1] : a[0], raw, PATH_MAX);
+  if (at && (flags & AT_EMPTY_PATH) != 0 && raw.empty()) c.path = fdPath(t.tid, dirfd);
+  else c.path = resolvePath(t.tid, dirfd, raw, (flags & AT_SYMLINK_NOFOLLOW) == 0);
+  readStringArray(t.tid, at ? a[2] : a[1], c.argv);
+  // the old memory goes away with a successful exec: its shared views hold file bytes
+  if (t.mem && t.mem->sharedFileViews) syncViews(t, 0, ~0ull, o);
+  struct stat st;
+  if (cfg_.decideExec && !c.path.empty() && stat(c.path.c_str(), &st) == 0) {
+    const char* call = at ? "execveat" : "execve";
+    int err = decide(t, call, c.path, static_cast<uint64_t>(flags));
+    if (err != 0) {
+      deny(t, err, call, c.path, o);
+      c.nr = -1;  // no exec follows
+    }
+  }
+  return false;  // success shows as PTRACE_EVENT_EXEC; a failure changes nothing
+}
+
+bool Tracer::closeEntry(Task& t, const Origin& o) {
+  int fd = asFd(t.call.args[0]);
+  // close releases the fd even when it fails (EINTR, EIO), so it is reported here, without an exit
+  // stop; an fd that is not open (EBADF) is not reported
+  bool open = t.fds && (t.fds->fds.count(fd) != 0 || !fdPath(t.tid, fd).empty());
+  if (!open) return false;
+  emit(Kind::FdClose, o, [&](Record& r) { r.num(static_cast<uint64_t>(fd)); });
+  t.fds->fds.erase(fd);
+  return false;
+}
+
+void Tracer::closeRangeExit(Task& t, const Origin& o) {
+  const uint64_t* a = t.call.args;
+  uint32_t first = static_cast<uint32_t>(a[0]), last = static_cast<uint32_t>(a[1]);
+  unsigned flags = static_cast<unsigned>(a[2]);
+  bool cloexecOnly = (flags & CLOSE_RANGE_CLOEXEC) != 0;
+  if ((flags & CLOSE_RANGE_UNSHARE) != 0) t.fds = std::make_shared<FdTable>(*t.fds);
+  emit(Kind::FdCloseRange, o, [&](Record& r) { r.num(first).num(last).flag(cloexecOnly); });
+  for (auto i = t.fds->fds.begin(); i != t.fds->fds.end();) {
+    uint32_t fd = static_cast<uint32_t>(i->first);
+    if (fd < first || fd > last) ++i;
+    else if (cloexecOnly) (i++)->second.cloexec = true;
+    else i = t.fds->fds.erase(i);
+  }
+}
+
+void Tracer::dupExit(Task& t, int64_t ret, const Origin& o) {
+  const uint64_t* a = t.call.args;
+  int fd = asFd(a[0]);
+  long nr = t.call.nr;
+  int cmd = static_cast<int>(a[1]);
+  if (nr == SYS_ioctl || (nr == SYS_fcntl && cmd == F_SETFD)) {
+    bool on = nr == SYS_ioctl ? a[1] == FIOCLEX : (a[2] & FD_CLOEXEC) != 0;
+    emit(Kind::FdCloexec, o, [&](Record& r) { r.num(static_cast<uint64_t>(fd)).flag(on); });
+    if (FdEntry* e = fdOf(t, fd)) e->cloexec = on;
+    return;
+  }
+  int newFd = static_cast<int>(ret);
+  bool cloexec = (nr == SYS_dup3 && (a[2] & O_CLOEXEC) != 0) || (nr == SYS_fcntl && cmd == F_DUPFD_CLOEXEC);
+  if (newFd == fd) return;  // dup2(fd, fd) changes nothing
+  emit(Kind::FdDup, o, [&](Record& r) { r.num(static_cast<uint64_t>(fd)).num(static_cast<uint64_t>(newFd)).flag(cloexec); });
+  FdEntry* e = fdOf(t, fd);
+  if (e == nullptr) {
+    t.fds->fds.erase(newFd);
+    return;
+  }
+  FdEntry copy = *e;
+  copy.cloexec = cloexec;
+  t.fds->fds[newFd] = copy;
+}
+
+}  // namespace eyrie

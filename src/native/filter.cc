@@ -1,0 +1,209 @@
+#include "filter.h"
+
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/seccomp.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdlib>
+#include <string>
+
+namespace eyrie {
+
+namespace {
+
+constexpr uint32_t kX32Bit = 0x40000000;
+
+// clone/clone3/fork/vfork/exit/exit_group are absent on purpose: PTRACE_O_TRACE{FORK,VFORK,CLONE}
+// and the wait statuses of exiting tasks report them without a seccomp stop.
+const std::vector<TracedCall> kCalls = {
+    {SYS_open, Rule::Always, "open"},
+    {SYS_openat, Rule::Always, "openat"},
+    {SYS_openat2, Rule::Always, "openat2"},
+    {SYS_creat, Rule::Always, "creat"},
+    {SYS_write, Rule::Always, "write"},
+    {SYS_pwrite64, Rule::Always, "pwrite64"},
+    {SYS_writev, Rule::Always, "writev"},
+    {SYS_pwritev, Rule::Always, "pwritev"},
+    {SYS_pwritev2, Rule::Always, "pwritev2"},
+    {SYS_close, Rule::Always, "close"},
+    {SYS_close_range, Rule::Always, "close_range"},
+    {SYS_dup, Rule::Always, "dup"},
+    {SYS_dup2, Rule::Always, "dup2"},
+    {SYS_dup3, Rule::Always, "dup3"},
+    {SYS_fcntl, Rule::FdControl, "fcntl"},
+    {SYS_ioctl, Rule::CloexecIoctl, "ioctl"},
+    {SYS_lseek, Rule::MovingSeek, "lseek"},
+    {SYS_read, Rule::Always, "read"},
+    {SYS_readv, Rule::Always, "readv"},
+    {SYS_ftruncate, Rule::Always, "ftruncate"},
+    {SYS_truncate, Rule::Always, "truncate"},
+    {SYS_fallocate, Rule::Always, "fallocate"},
+    {SYS_rename, Rule::Always, "rename"},
+    {SYS_renameat, Rule::Always, "renameat"},
+    {SYS_renameat2, Rule::Always, "renameat2"},
+    {SYS_unlink, Rule::Always, "unlink"},
+    {SYS_unlinkat, Rule::Always, "unlinkat"},
+    {SYS_link, Rule::Always, "link"},
+    {SYS_linkat, Rule::Always, "linkat"},
+    {SYS_symlink, Rule::Always, "symlink"},
+    {SYS_symlinkat, Rule::Always, "symlinkat"},
+    {SYS_mkdir, Rule::Always, "mkdir"},
+    {SYS_mkdirat, Rule::Always, "mkdirat"},
+    {SYS_rmdir, Rule::Always, "rmdir"},
+    {SYS_fsync, Rule::Always, "fsync"},
+    {SYS_fdatasync, Rule::Always, "fdatasync"},
+    {SYS_sync_file_range, Rule::Always, "sync_file_range"},
+    {SYS_mmap, Rule::FileMapping, "mmap"},
+    {SYS_munmap, Rule::Always, "munmap"},
+    {SYS_mremap, Rule::Always, "mremap"},
+    {SYS_mprotect, Rule::Always, "mprotect"},
+    {SYS_msync, Rule::Always, "msync"},
+    {SYS_execve, Rule::Always, "execve"},
+    {SYS_execveat, Rule::Always, "execveat"},
+    {SYS_copy_file_range, Rule::Always, "copy_file_range"},
+    {SYS_sendfile, Rule::Always, "sendfile"},
+    {SYS_splice, Rule::Always, "splice"},
+    {SYS_chdir, Rule::Always, "chdir"},
+    {SYS_fchdir, Rule::Always, "fchdir"},
+};
+
+constexpr uint32_t argLo(int i) { return offsetof(struct seccomp_data, args) + 8 * i; }
+constexpr uint32_t argHi(int i) { return argLo(i) + 4; }
+
+/** A tiny assembler: jumps name labels; offsets are resolved at the end (BPF jumps are 8 bits). */
+class Asm {
+ public:
+  enum Label : int { Next = -1, Allow = 0, Trace = 1, NoSys = 2 };
+
+  void load(uint32_t off) { emit(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, off), Next, Next); }
+  void jeq(uint32_t k, int yes, int no) { emit(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, k, 0, 0), yes, no); }
+  void jset(uint32_t k, int yes, int no) { emit(BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, k, 0, 0), yes, no); }
+  void ret(uint32_t k) { emit(BPF_STMT(BPF_RET | BPF_K, k), Next, Next); }
+  /** A fresh label to bind later. */
+  int label() {
+    at_.push_back(-1);
+    return static_cast<int>(at_.size()) - 1;
+  }
+  void bind(int l) { at_[l] = static_cast<int>(code_.size()); }
+
+  std::vector<sock_filter> finish() {
+    for (size_t pc = 0; pc < code_.size(); pc++) {
+      code_[pc].jt = offset(pc, targets_[pc].first);
+      code_[pc].jf = offset(pc, targets_[pc].second);
+    }
+    return code_;
+  }
+
+  Asm() : at_(3, -1) {}
+
+ private:
+  void emit(sock_filter f, int yes, int no) {
+    code_.push_back(f);
+    targets_.emplace_back(yes, no);
+  }
+  uint8_t offset(size_t pc, int l) {
+    if (l == Next) return 0;
+    long d = static_cast<long>(at_[l]) - static_cast<long>(pc) - 1;
+    if (at_[l] < 0 || d < 0 || d > 255) abort();  // a bug in the table layout, not a runtime condition
+    return static_cast<uint8_t>(d);
+  }
+  std::vector<sock_filter> code_;
+  std::vector<std::pair<int, int>> targets_;
+  std::vector<int> at_;
+};
+
+}  // namespace
+
+const std::vector<TracedCall>& tracedCalls() { return kCalls; }
+
+std::vector<sock_filter> buildFilter() {
+  Asm a;
+  a.load(offsetof(struct seccomp_data, arch));
+  a.jeq(AUDIT_ARCH_X86_64, Asm::Next, Asm::NoSys);
+  a.load(offsetof(struct seccomp_data, nr));
+  a.jset(kX32Bit, Asm::NoSys, Asm::Next);
+  std::vector<int> blocks;
+  for (const auto& c : kCalls) {
+    int rule = c.rule == Rule::Always ? static_cast<int>(Asm::Trace) : a.label();
+    blocks.push_back(rule);
+    a.jeq(static_cast<uint32_t>(c.nr), rule, Asm::Next);
+  }
+  a.bind(Asm::Allow);
+  a.ret(SECCOMP_RET_ALLOW);
+  a.bind(Asm::Trace);
+  a.ret(SECCOMP_RET_TRACE);
+  a.bind(Asm::NoSys);
+  a.ret(SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA));
+  // Rule blocks come after the shared returns and BPF jumps only forward: each block ends in its own.
+  for (size_t i = 0; i < kCalls.size(); i++) {
+    if (kCalls[i].rule == Rule::Always) continue;
+    a.bind(blocks[i]);
+    int allow = a.label(), trace = a.label();
+    switch (kCalls[i].rule) {
+      case Rule::FileMapping:
+        a.load(argLo(3));
+        a.jset(MAP_ANONYMOUS, allow, trace);
+        break;
+      case Rule::FdControl:
+        a.load(argLo(1));
+        a.jeq(F_DUPFD, trace, Asm::Next);
+        a.jeq(F_DUPFD_CLOEXEC, trace, Asm::Next);
+        a.jeq(F_SETFD, trace, allow);
+        break;
+      case Rule::MovingSeek:
+        a.load(argLo(2));
+        a.jeq(SEEK_CUR, Asm::Next, trace);
+        a.load(argLo(1));
+        a.jeq(0, Asm::Next, trace);
+        a.load(argHi(1));
+        a.jeq(0, allow, trace);
+        break;
+      case Rule::CloexecIoctl:
+        a.load(argLo(1));
+        a.jeq(FIOCLEX, trace, Asm::Next);
+        a.jeq(FIONCLEX, trace, allow);
+        break;
+      case Rule::Always:
+        break;
+    }
+    a.bind(allow);
+    a.ret(SECCOMP_RET_ALLOW);
+    a.bind(trace);
+    a.ret(SECCOMP_RET_TRACE);
+  }
+  return a.finish();
+}
+
+bool wantsCall(long nr, const uint64_t args[6]) {
+  for (const auto& c : kCalls) {
+    if (c.nr != nr) continue;
+    switch (c.rule) {
+      case Rule::Always: return true;
+      case Rule::FileMapping: return (static_cast<uint32_t>(args[3]) & MAP_ANONYMOUS) == 0;
+      case Rule::FdControl: {
+        uint32_t cmd = static_cast<uint32_t>(args[1]);
+        return cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC || cmd == F_SETFD;
+      }
+      case Rule::MovingSeek: return !(static_cast<uint32_t>(args[2]) == SEEK_CUR && args[1] == 0);
+      case Rule::CloexecIoctl: {
+        uint32_t req = static_cast<uint32_t>(args[1]);
+        return req == FIOCLEX || req == FIONCLEX;
+      }
+    }
+  }
+  return false;
+}
+
+const char* callName(long nr) {
+  for (const auto& c : kCalls)
+    if (c.nr == nr) return c.name;
+  return nullptr;
+}
+
+}  // namespace eyrie

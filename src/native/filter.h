@@ -1,0 +1,41 @@
+// Which system calls stop the tracee: one table drives both the seccomp-bpf program installed in a
+// recorded command and the equivalent check the tracer applies itself when it attaches (a filter
+// cannot be injected into a running process).
+#pragma once
+
+#include <linux/filter.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace eyrie {
+
+/** Argument checks that remove stops without losing state. */
+enum class Rule : uint8_t {
+  Always,
+  FileMapping,   // mmap: anonymous memory is not tracked
+  FdControl,     // fcntl: only F_DUPFD, F_DUPFD_CLOEXEC and F_SETFD change fd state we record
+  MovingSeek,    // lseek: lseek(fd, 0, SEEK_CUR) only asks for the position
+  CloexecIoctl,  // ioctl: only FIOCLEX / FIONCLEX
+};
+
+struct TracedCall {
+  long nr;
+  Rule rule;
+  const char* name;
+};
+
+const std::vector<TracedCall>& tracedCalls();
+
+/** The seccomp program: SECCOMP_RET_TRACE for the table's calls when their rule holds, ALLOW for the
+ *  rest; calls from another ABI (i386, x32) fail with ENOSYS, since their numbers differ and letting
+ *  them through untraced would lose state. */
+std::vector<sock_filter> buildFilter();
+
+/** What the filter decides for x86_64 call nr with args: true = the tracer wants this call. */
+bool wantsCall(long nr, const uint64_t args[6]);
+
+/** The table's name for nr, or nullptr. */
+const char* callName(long nr);
+
+}  // namespace eyrie

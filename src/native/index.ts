@@ -1,0 +1,199 @@
+// eyrie's native interceptor: run a command, or attach to a process tree, under ptrace and receive
+// Drafts for every state-changing file system call of every task, with the bytes written.
+//
+// record (traceCommand): the command runs under a seccomp-bpf filter that stops it only at the
+// calls that change file state (src/native/filter.cc); everything else runs at full speed.
+// attach (attachPid): a filter cannot be added to a running process from outside, so the tracer
+// stops at every system call and picks the ones that matter: attach is markedly slower.
+import { constants } from 'node:os'
+import type { Draft } from '../events/index.js'
+import { addon, decodeMessage, DecideMessage, DoneMessage, SnapshotMessage, type NativeConfig, type NativeSession } from './binding.js'
+import { decodeBatch } from './decode.js'
+import { TraceError } from './errors.js'
+import { takeSnapshot } from './snapshot.js'
+
+export { TraceError } from './errors.js'
+export { takeSnapshot, type SnapshotOptions } from './snapshot.js'
+
+/** A call waiting for a verdict: execve/execveat always (when `decide` is given), opens with
+ *  `decideOpens`. path is canonical; flags are the call's (O_* for opens, AT_* for execveat). */
+export interface DecisionRequest {
+  readonly pid: number
+  readonly tid: number
+  readonly call: string
+  readonly path: string
+  readonly flags: number
+}
+
+export interface TraceOptions {
+  readonly cwd?: string
+  readonly env?: NodeJS.ProcessEnv
+  /** Receives every Draft, in order, in batches; the next batch waits for the returned promise. */
+  onBatch(drafts: Draft[]): Promise<void> | void
+  /** Bytes of encoded events in flight to onBatch before the tracees wait (default 16 MiB). One
+   *  record larger than this (a large write) still goes, alone. */
+  readonly bufferBytes?: number
+  /** 0 lets the call run; an errno (EACCES = 13) makes it fail with that error instead. The tracee
+   *  waits for the answer; earlier batches were handed to onBatch (and settled) before the question. */
+  readonly decide?: (req: DecisionRequest) => Promise<number>
+  readonly decideOpens?: boolean
+  /** record: fds of this process to give the command as 0, 1, 2 (default: this process's own). */
+  readonly stdio?: { readonly stdin?: number; readonly stdout?: number; readonly stderr?: number }
+  /** fd.read/fd.seek for every regular-file descriptor ('all', the default), or only for writable
+   *  ones ('writable': a read-only description's position never decides where bytes land, and
+   *  skipping it halves the stops of a read-heavy program). */
+  readonly readPositions?: 'all' | 'writable'
+  /** Check every decoded body with its io-ts codec (debugging; costs time per event). */
+  readonly validate?: boolean
+}
+
+export interface TraceResult {
+  /** Exit status of the command (record) or of the root process (attach, when it exited while
+   *  traced); null when it was killed by a signal or is still running (after detach). */
+  readonly status: number | null
+  readonly signal: string | null
+  /** Drafts handed to onBatch, the snapshot included, and the payload bytes they carried. */
+  readonly events: number
+  readonly bytes: number
+  /** Why the command did not start, like a shell says it (status 127 or 126); otherwise null. */
+  readonly message: string | null
+}
+
+const DEFAULT_BUFFER = 16 * 1024 * 1024
+
+const signalName = (n: number): string | null => {
+  if (n === 0) return null
+  for (const [name, value] of Object.entries(constants.signals)) if (value === n) return name
+  return `SIG${n}`
+}
+
+const envList = (env: NodeJS.ProcessEnv): string[] =>
+  Object.entries(env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]))
+
+interface Running {
+  readonly done: Promise<TraceResult>
+  readonly session: NativeSession
+}
+
+const start = (config: NativeConfig, opts: TraceOptions): Running => {
+  const { Session } = addon()
+  const validate = opts.validate ?? false
+  let events = 0
+  let bytes = 0
+  let failure: { error: unknown } | undefined
+  let settle: { resolve: (r: TraceResult) => void; reject: (e: unknown) => void } | undefined
+  const done = new Promise<TraceResult>((resolve, reject) => {
+    settle = { resolve, reject }
+  })
+  // Messages are handled strictly in order: a batch's onBatch settles before the next message.
+  let chain: Promise<void> = Promise.resolve()
+  const fail = (error: unknown): void => {
+    if (failure !== undefined) return
+    failure = { error }
+    // a failing consumer must not leave the tree running unobserved (record) or stopped (attach)
+    session.stop(config.mode === 'record' ? 'kill' : 'detach')
+  }
+  const deliver = async (drafts: Draft[]): Promise<void> => {
+    if (failure !== undefined) return
+    events += drafts.length
+    for (const d of drafts) bytes += d.data?.length ?? 0
+    await opts.onBatch(drafts)
+  }
+  const handle = async (type: string, payload: unknown): Promise<void> => {
+    switch (type) {
+      case 'batch': {
+        if (!Buffer.isBuffer(payload)) throw new Error('bug: native batch is not a Buffer')
+        try {
+          await deliver(decodeBatch(payload, validate))
+        } finally {
+          session.ack(payload.length)
+        }
+        return
+      }
+      case 'decide': {
+        const req = decodeMessage(DecideMessage, 'decide', payload)
+        let verdict = 0
+        try {
+          if (failure === undefined && opts.decide !== undefined) {
+            const { id: _id, ...request } = req
+            verdict = await opts.decide(request)
+            if (!Number.isInteger(verdict) || verdict < 0 || verdict > 4095) {
+              throw new TypeError(`decide() must return 0 or an errno, got ${String(verdict)}`)
+            }
+          }
+        } finally {
+          session.answer(req.id, verdict)
+        }
+        return
+      }
+      case 'snapshot': {
+        const req = decodeMessage(SnapshotMessage, 'snapshot', payload)
+        try {
+          if (failure === undefined) {
+            const snap = await takeSnapshot(req.pids, req.record ? { fds: [0, 1, 2], maps: false } : { fds: 'all', maps: true })
+            await deliver([snap])
+          }
+        } finally {
+          session.answer(req.id, 0)
+        }
+        return
+      }
+      case 'done': {
+        const d = decodeMessage(DoneMessage, 'done', payload)
+        if (failure !== undefined) settle?.reject(failure.error)
+        else if (d.errorCode !== null) settle?.reject(new TraceError(d.errorCode, d.message ?? d.errorCode))
+        else settle?.resolve({ status: d.status, signal: signalName(d.signal), events, bytes, message: d.message })
+        return
+      }
+      default:
+        throw new Error(`bug: unknown native message ${type}`)
+    }
+  }
+  const session = new Session(config, (type, payload) => {
+    chain = chain.then(() => handle(type, payload)).catch(fail)
+  })
+  return { done, session }
+}
+
+const common = (opts: TraceOptions) => ({
+  bufferBytes: opts.bufferBytes ?? DEFAULT_BUFFER,
+  decideExec: opts.decide !== undefined,
+  decideOpens: opts.decide !== undefined && opts.decideOpens === true,
+  readPositions: opts.readPositions ?? 'all',
+})
+
+/** Runs argv under the tracer. Resolves with the command's exit status once every process of the
+ *  tree is gone and onBatch settled for every batch. The first Draft is a snapshot of the starting
+ *  process (fds 0-2, cwd). A command that cannot be found resolves with status 127 and a message. */
+export const traceCommand = (argv: readonly string[], opts: TraceOptions): Promise<TraceResult> => {
+  if (argv.length === 0) return Promise.reject(new TypeError('traceCommand: argv is empty'))
+  const s = opts.stdio ?? {}
+  try {
+    return start(
+      {
+        mode: 'record',
+        argv,
+        cwd: opts.cwd ?? process.cwd(),
+        env: envList(opts.env ?? process.env),
+        stdio: [s.stdin ?? -1, s.stdout ?? -1, s.stderr ?? -1],
+        ...common(opts),
+      },
+      opts,
+    ).done
+  } catch (err) {
+    return Promise.reject(err)
+  }
+}
+
+/** Attaches to pid and its descendants (every thread). The first Draft is the snapshot of the whole
+ *  tree, taken while every task is stopped. detach() lets go of every task (none is left stopped);
+ *  done resolves after that or when the tree has exited. Errors (TraceError.code): ESRCH no such
+ *  process, EPERM not permitted or already traced. cwd/env/stdio do not apply. */
+export const attachPid = (pid: number, opts: TraceOptions): { done: Promise<TraceResult>; detach(): void } => {
+  try {
+    const { done, session } = start({ mode: 'attach', pid, ...common(opts) }, opts)
+    return { done, detach: () => session.stop('detach') }
+  } catch (err) {
+    return { done: Promise.reject(err), detach: () => undefined }
+  }
+}

@@ -1,0 +1,169 @@
+#include "procfs.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace eyrie {
+
+namespace {
+
+std::string readLink(const char* path) {
+  char buf[PATH_MAX];
+  ssize_t n = readlink(path, buf, sizeof buf);
+  if (n <= 0 || static_cast<size_t>(n) >= sizeof buf) return "";
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+/** Where a relative name starts for the tracee: its cwd or the directory an fd refers to. */
+std::string baseOf(pid_t tid, int dirfd) {
+  char buf[64];
+  if (dirfd == AT_FDCWD) snprintf(buf, sizeof buf, "/proc/%d/cwd", tid);
+  else snprintf(buf, sizeof buf, "/proc/%d/fd/%d", tid, dirfd);
+  return buf;
+}
+
+/** Canonical path of an existing object, through the kernel's own walk. */
+std::string canonical(const std::string& path, bool follow, bool directory) {
+  int flags = O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW) | (directory ? O_DIRECTORY : 0);
+  int fd = open(path.c_str(), flags);
+  if (fd < 0) return "";
+  char self[64];
+  snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+  std::string out = readLink(self);
+  close(fd);
+  return out.empty() || out[0] != '/' ? "" : out;
+}
+
+std::string join(const std::string& dir, const std::string& name) {
+  return dir == "/" ? "/" + name : dir + "/" + name;
+}
+
+}  // namespace
+
+std::string fdPath(pid_t tid, int fd) {
+  char buf[64];
+  snprintf(buf, sizeof buf, "/proc/%d/fd/%d", tid, fd);
+  return readLink(buf);
+}
+
+bool fdStat(pid_t tid, int fd, struct stat& st) {
+  char buf[64];
+  snprintf(buf, sizeof buf, "/proc/%d/fd/%d", tid, fd);
+  return stat(buf, &st) == 0;
+}
+
+bool fdInfo(pid_t tid, int fd, uint64_t& pos, int& flags) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/fdinfo/%d", tid, fd);
+  int f = open(path, O_RDONLY | O_CLOEXEC);
+  if (f < 0) return false;
+  char buf[512];
+  ssize_t n = read(f, buf, sizeof buf - 1);
+  close(f);
+  if (n <= 0) return false;
+  buf[n] = 0;
+  const char* p = strstr(buf, "pos:");
+  const char* q = strstr(buf, "flags:");
+  if (p == nullptr || q == nullptr) return false;
+  pos = strtoull(p + 4, nullptr, 10);
+  flags = static_cast<int>(strtol(q + 6, nullptr, 8));
+  return true;
+}
+
+std::string cwdOf(pid_t tid) {
+  char buf[64];
+  snprintf(buf, sizeof buf, "/proc/%d/cwd", tid);
+  return readLink(buf);
+}
+
+std::string inodeOf(const struct stat& st) {
+  char buf[64];
+  snprintf(buf, sizeof buf, "%llu:%llu", static_cast<unsigned long long>(st.st_dev),
+           static_cast<unsigned long long>(st.st_ino));
+  return buf;
+}
+
+int reopenFd(pid_t tid, int fd) {
+  char buf[64];
+  snprintf(buf, sizeof buf, "/proc/%d/fd/%d", tid, fd);
+  return open(buf, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+}
+
+std::string normalise(const std::string& abs) {
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i <= abs.size()) {
+    size_t j = abs.find('/', i);
+    if (j == std::string::npos) j = abs.size();
+    std::string c = abs.substr(i, j - i);
+    if (c == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!c.empty() && c != ".") {
+      parts.push_back(c);
+    }
+    i = j + 1;
+  }
+  std::string out;
+  for (const auto& p : parts) out += "/" + p;
+  return out.empty() ? "/" : out;
+}
+
+std::string resolvePath(pid_t tid, int dirfd, const std::string& path, bool followLast) {
+  if (path.empty()) return "";
+  bool absolute = path[0] == '/';
+  // chroot is not followed: an absolute name is taken as the host's (documented limitation)
+  std::string full = absolute ? path : baseOf(tid, dirfd) + "/" + path;
+  if (followLast) {
+    std::string c = canonical(full, true, false);
+    if (!c.empty()) return c;
+  }
+  // the parent directory, through the kernel; the last name as given
+  size_t end = path.find_last_not_of('/');
+  if (end == std::string::npos) return "/";  // "/", "//": the root itself
+  size_t slash = path.rfind('/', end);
+  std::string last = path.substr(slash == std::string::npos ? 0 : slash + 1, end - (slash == std::string::npos ? 0 : slash + 1) + 1);
+  std::string dirPart = slash == std::string::npos ? "" : path.substr(0, slash + 1);
+  std::string dir = absolute ? (dirPart.empty() ? "/" : dirPart) : baseOf(tid, dirfd) + "/" + dirPart;
+  if (last == "." || last == "..") {
+    std::string c = canonical(full, true, true);
+    if (!c.empty()) return c;
+  } else {
+    std::string c = canonical(dir, true, true);
+    if (!c.empty()) return join(c, last);
+  }
+  // nothing to walk (the call will fail, or a race removed it): say what the name meant lexically
+  std::string base = absolute ? "" : readLink(baseOf(tid, dirfd).c_str());
+  if (!absolute && (base.empty() || base[0] != '/')) return "";
+  return normalise(absolute ? path : base + "/" + path);
+}
+
+std::vector<SharedView> sharedWritableViews(pid_t tid) {
+  std::vector<SharedView> out;
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/maps", tid);
+  FILE* f = fopen(path, "re");
+  if (f == nullptr) return out;
+  char* line = nullptr;
+  size_t cap = 0;
+  while (getline(&line, &cap, f) > 0) {
+    unsigned long long start, end, offset, inode;
+    char perms[8];
+    int consumed = 0;
+    if (sscanf(line, "%llx-%llx %7s %llx %*s %llu %n", &start, &end, perms, &offset, &inode, &consumed) < 5) continue;
+    if (perms[1] != 'w' || perms[3] != 's' || inode == 0) continue;
+    std::string name = line + consumed;
+    while (!name.empty() && (name.back() == '\n' || name.back() == ' ')) name.pop_back();
+    if (name.empty() || name[0] != '/') continue;
+    out.push_back({start, end, offset, name});
+  }
+  free(line);
+  fclose(f);
+  return out;
+}
+
+}  // namespace eyrie

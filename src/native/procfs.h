@@ -1,0 +1,42 @@
+// What /proc says about a tracee: its fds, its working directory, and paths resolved the way the
+// kernel resolved them for it (through /proc/TID/cwd and /proc/TID/fd/N, so symlinks and `..` come
+// out canonical).
+#pragma once
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace eyrie {
+
+/** readlink of /proc/TID/fd/FD ("" when the fd is not open). */
+std::string fdPath(pid_t tid, int fd);
+/** stat through the fd's magic link: the open file itself. */
+bool fdStat(pid_t tid, int fd, struct stat& st);
+/** pos and flags from /proc/TID/fdinfo/FD. flags include O_CLOEXEC when close-on-exec is set. */
+bool fdInfo(pid_t tid, int fd, uint64_t& pos, int& flags);
+std::string cwdOf(pid_t tid);
+std::string inodeOf(const struct stat& st);
+/** Opens the tracee's fd anew for reading (a new open file description: its own position). */
+int reopenFd(pid_t tid, int fd);
+
+/** Canonical absolute path of `path` as tracee tid sees it relative to dirfd (AT_FDCWD or an fd).
+ *  followLast: resolve a final symlink (open, truncate, exec); otherwise only the parent directory
+ *  is resolved and the last name is kept (unlink, rename, mkdir: the name itself is the subject).
+ *  A parent that does not exist falls back to lexical resolution. "" when nothing can be said. */
+std::string resolvePath(pid_t tid, int dirfd, const std::string& path, bool followLast);
+
+/** Lexically normalised absolute path (collapses //, ., ..). */
+std::string normalise(const std::string& abs);
+
+/** A shared writable file mapping from /proc/TID/maps. */
+struct SharedView {
+  uint64_t start, end, offset;
+  std::string path;
+};
+std::vector<SharedView> sharedWritableViews(pid_t tid);
+
+}  // namespace eyrie

@@ -1,0 +1,114 @@
+// R(0) of a process tree from /proc: for each process its parent, program, working directory,
+// threads, fds (position and flags from fdinfo, identity from stat) and file mappings, plus the files
+// those refer to. Taken while the tracer holds every task stopped, so the parts agree.
+import { readdir, readFile, readlink, stat } from 'node:fs/promises'
+import { O_CLOEXEC, PROT_EXEC, PROT_READ, PROT_WRITE, type Draft } from '../events/index.js'
+import type { FdSnap, FileSnap, MapSnap, ProcSnap } from '../events/index.js'
+
+export interface SnapshotOptions {
+  /** Which fds to include: every one, or only these (a recorded command's starting process: 0-2). */
+  readonly fds: 'all' | readonly number[]
+  /** Include file mappings (not for a recorded command's starting process: exec replaces them). */
+  readonly maps: boolean
+}
+
+/** `dev:ino` as the native side writes it: st_dev as the C library's dev_t, in decimal. */
+const inodeOf = (dev: bigint, ino: bigint): string => `${dev}:${ino}`
+
+/** glibc's makedev, for the "major:minor" of /proc/PID/maps. */
+const makedev = (major: bigint, minor: bigint): bigint =>
+  ((major & 0xfffff000n) << 32n) | ((major & 0xfffn) << 8n) | ((minor & 0xffffff00n) << 12n) | (minor & 0xffn)
+
+const DELETED = ' (deleted)'
+
+/** Reads that lose a race with an exiting process say so with undefined, not an exception. */
+const gone = (err: unknown): boolean =>
+  typeof err === 'object' && err !== null && 'code' in err && (err.code === 'ENOENT' || err.code === 'ESRCH' || err.code === 'EACCES')
+
+const maybe = async <A>(f: () => Promise<A>): Promise<A | undefined> => {
+  try {
+    return await f()
+  } catch (err) {
+    if (gone(err)) return undefined
+    throw err
+  }
+}
+
+const numbers = async (dir: string): Promise<number[]> =>
+  ((await maybe(() => readdir(dir))) ?? []).map(Number).filter(Number.isSafeInteger).sort((a, b) => a - b)
+
+const ppidOf = (stat: string): number => {
+  // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ')'
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return Number(rest[1])
+}
+
+const fdSnap = async (pid: number, fd: number, files: Map<string, FileSnap>): Promise<FdSnap | undefined> => {
+  const link = `/proc/${pid}/fd/${fd}`
+  const path = await maybe(() => readlink(link))
+  const info = await maybe(() => readFile(`/proc/${pid}/fdinfo/${fd}`, 'utf8'))
+  if (path === undefined || info === undefined) return undefined
+  const pos = Number(/^pos:\s*(\d+)/m.exec(info)?.[1] ?? 0)
+  const rawFlags = parseInt(/^flags:\s*([0-7]+)/m.exec(info)?.[1] ?? '0', 8)
+  const st = await maybe(() => stat(link, { bigint: true }))
+  const inode = st === undefined ? null : inodeOf(st.dev, st.ino)
+  if (st !== undefined && path.startsWith('/') && !path.endsWith(DELETED) && (st.isFile() || st.isDirectory())) {
+    files.set(path, { path, type: st.isFile() ? 'file' : 'dir', size: st.isFile() ? Number(st.size) : null, inode, target: null })
+  }
+  return { fd, path, flags: rawFlags & ~O_CLOEXEC, pos, cloexec: (rawFlags & O_CLOEXEC) !== 0, inode }
+}
+
+const MAPS_LINE = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) ([0-9a-f]+) ([0-9a-f]+):([0-9a-f]+) (\d+)\s+(.*)$/
+
+const mapSnaps = async (pid: number, files: Map<string, FileSnap>): Promise<MapSnap[]> => {
+  const text = (await maybe(() => readFile(`/proc/${pid}/maps`, 'utf8'))) ?? ''
+  const out: MapSnap[] = []
+  for (const line of text.split('\n')) {
+    const m = MAPS_LINE.exec(line)
+    if (m === null) continue
+    const [, start, end, perms, offset, major, minor, ino, path] = m
+    if (!path.startsWith('/') || path.endsWith(DELETED) || ino === '0') continue
+    const addr = parseInt(start, 16)
+    const inode = inodeOf(makedev(BigInt(`0x${major}`), BigInt(`0x${minor}`)), BigInt(ino))
+    const prot = (perms[0] === 'r' ? PROT_READ : 0) | (perms[1] === 'w' ? PROT_WRITE : 0) | (perms[2] === 'x' ? PROT_EXEC : 0)
+    out.push({ addr, len: parseInt(end, 16) - addr, prot, shared: perms[3] === 's', path, inode, offset: parseInt(offset, 16) })
+    if (!files.has(path)) {
+      const st = await maybe(() => stat(path, { bigint: true }))
+      if (st?.isFile() === true) files.set(path, { path, type: 'file', size: Number(st.size), inode: inodeOf(st.dev, st.ino), target: null })
+    }
+  }
+  return out
+}
+
+const procSnap = async (pid: number, opts: SnapshotOptions, files: Map<string, FileSnap>): Promise<ProcSnap | undefined> => {
+  const statLine = await maybe(() => readFile(`/proc/${pid}/stat`, 'utf8'))
+  if (statLine === undefined) return undefined
+  const wanted = opts.fds === 'all' ? await numbers(`/proc/${pid}/fd`) : opts.fds
+  const fds: FdSnap[] = []
+  for (const fd of wanted) {
+    const s = await fdSnap(pid, fd, files)
+    if (s !== undefined) fds.push(s)
+  }
+  return {
+    pid,
+    ppid: ppidOf(statLine),
+    exe: (await maybe(() => readlink(`/proc/${pid}/exe`))) ?? '',
+    cwd: (await maybe(() => readlink(`/proc/${pid}/cwd`))) ?? '',
+    threads: await numbers(`/proc/${pid}/task`),
+    fds,
+    maps: opts.maps ? await mapSnaps(pid, files) : [],
+  }
+}
+
+/** The snapshot Draft of these processes (thread group ids); processes that vanished are left out. */
+export const takeSnapshot = async (pids: readonly number[], opts: SnapshotOptions): Promise<Draft> => {
+  const ts = BigInt(Date.now()) * 1_000_000n  // not after the events that follow it
+  const files = new Map<string, FileSnap>()
+  const procs: ProcSnap[] = []
+  for (const pid of pids) {
+    const p = await procSnap(pid, opts, files)
+    if (p !== undefined) procs.push(p)
+  }
+  const root = pids[0] ?? 0
+  return { ts, pid: root, tid: root, body: { kind: 'snapshot', procs, files: [...files.values()] } }
+}

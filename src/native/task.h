@@ -1,0 +1,70 @@
+// What the tracer keeps per traced task: the fd table it shares or copied, the memory it shares or
+// copied, and the call it is in the middle of.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace eyrie {
+
+/** What the tracer needs to know about one fd: enough to decide whether its calls matter. */
+struct FdEntry {
+  bool regular = false;
+  int flags = 0;  // O_* as opened (access mode, O_APPEND)
+  bool cloexec = false;
+  std::string path;
+  std::string inode;
+  bool observeWrites = false;  // a file that existed before eyrie saw it: keep its old bytes
+};
+
+/** Shared by threads and CLONE_FILES children, copied by fork, unshared by exec. */
+struct FdTable {
+  std::unordered_map<int, FdEntry> fds;
+};
+
+/** Shared by threads and CLONE_VM children; only what view.sync needs. */
+struct Memory {
+  bool sharedFileViews = false;  // some MAP_SHARED file mapping was made: worth reading at unmap/exit
+  bool synced = false;           // read once more when eyrie let go of it (detach)
+  int users = 0;
+};
+
+/** The call a task is in, between its entry and exit stops. */
+struct Call {
+  long nr = -1;
+  uint64_t args[6] = {};
+  std::string path;   // resolved at entry (the subject, or the source of a rename/link)
+  std::string path2;  // the destination of a rename/link
+  int created = -1;   // fd.open's created: -1 unknown, 0, 1
+  uint64_t flags = 0;   // open flags (openat2 keeps them in memory)
+  bool located = false;  // offset below is where the write lands (pre-images, copies)
+  bool explicitOffset = false;  // a copy into the file at an offset the caller gave
+  uint64_t offset = 0;
+  std::vector<std::string> argv;
+};
+
+struct Task {
+  pid_t tid = 0;
+  pid_t tgid = 0;
+  bool started = false;    // its first stop was seen and it runs
+  bool announced = false;  // its proc.spawn was emitted (or it was there from the start)
+  bool held = false;       // stopped at its first stop, waiting for its parent's fork event
+  bool wantExit = false;   // resumed to see the exit of `call`
+  bool exiting = false;    // reported PTRACE_EVENT_EXIT: no longer a user of its memory
+  bool listening = false;  // in a group-stop, resumed with PTRACE_LISTEN
+  int pendingSignal = 0;   // attach start: a signal seen while stopping everyone, to deliver later
+  std::shared_ptr<FdTable> fds;
+  std::shared_ptr<Memory> mem;
+  Call call;
+};
+
+/** Byte ranges of a file whose content eyrie has seen (observed or written since). */
+using KnownRanges = std::map<uint64_t, uint64_t>;  // start -> end
+
+}  // namespace eyrie

@@ -1,0 +1,349 @@
+#include "tracer.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "filter.h"
+#include "memory.h"
+#include "procfs.h"
+
+namespace eyrie {
+
+uint64_t nowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+std::string errnoName(int e) {
+  const char* n = strerrorname_np(e);
+  return n != nullptr ? n : "E" + std::to_string(e);
+}
+
+void Tracer::run() {
+  Outcome out;
+  bool ok = cfg_.mode == Config::Mode::Record ? startRecord(out) : startAttach(out);
+  if (ok) {
+    loop();
+    out = outcome_;
+    if (cfg_.mode == Config::Mode::Record) readChildError(out);
+  }
+  ch_.finish(out);
+}
+
+void Tracer::requestStop(StopMode m) {
+  // a recorded command cannot be let go: its seccomp filter would fail every traced call with ENOSYS
+  if (cfg_.mode == Config::Mode::Record) m = StopMode::Kill;
+  int none = 0;
+  if (!stopMode_.compare_exchange_strong(none, static_cast<int>(m))) return;
+  ch_.cancelAsks();
+  // The tracer may sit in waitpid with every tracee running: a signal we send to one of them makes
+  // it stop, the tracer wakes, sees the request and suppresses the signal (it is recognisably ours).
+  pid_t p = wakePid_.load();
+  if (p > 0) kill(p, SIGURG);
+}
+
+Task& Tracer::addTask(pid_t tid) {
+  Task& t = tasks_[tid];
+  t.tid = tid;
+  t.tgid = tid;
+  return t;
+}
+
+void Tracer::updateWake() {
+  pid_t p = 0;
+  if (tasks_.count(root_) != 0) p = root_;
+  else if (!tasks_.empty()) p = tasks_.begin()->second.tgid;
+  wakePid_.store(p);
+}
+
+void Tracer::loop() {
+  updateWake();
+  while (!tasks_.empty()) {
+    if (stopMode_.load() != 0 && !detaching_ && !killing_) handleStopRequest();
+    if (tasks_.empty()) break;
+    int status;
+    pid_t tid = waitpid(-1, &status, __WALL | __WNOTHREAD);
+    if (tid < 0) {
+      if (errno == EINTR) continue;
+      break;  // ECHILD: nothing left that this thread traces
+    }
+    uint64_t ts = nowNs();
+    if (WIFEXITED(status) || WIFSIGNALED(status)) onGone(tid, status, ts);
+    else if (WIFSTOPPED(status)) onStop(tid, status, ts);
+  }
+}
+
+void Tracer::resume(Task& t, int sig) {
+  bool syscalls = cfg_.mode == Config::Mode::Attach || t.wantExit;
+  // ESRCH: the task was killed meanwhile; its death comes through waitpid
+  ptrace(syscalls ? PTRACE_SYSCALL : PTRACE_CONT, t.tid, 0, sig);
+}
+
+static bool isStopSignal(int sig) { return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU; }
+
+void Tracer::onStop(pid_t tid, int status, uint64_t ts) {
+  int sig = WSTOPSIG(status);
+  int event = static_cast<unsigned>(status) >> 16;
+  auto it = tasks_.find(tid);
+  if (it == tasks_.end()) {
+    // a new task whose parent's fork event has not been reported yet: hold it until it is
+    Task& t = addTask(tid);
+    t.started = true;
+    t.held = true;
+    return;
+  }
+  Task& t = it->second;
+  if (!t.started) {
+    t.started = true;
+    if (starting_) {
+      // attach: everyone stops once for the snapshot; what this stop was is delivered at resume
+      if (event == PTRACE_EVENT_STOP) t.listening = isStopSignal(sig);
+      else if (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK || event == PTRACE_EVENT_CLONE)
+        onSpawn(t, Origin{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(tid), ts});
+      else if (event == 0 && sig != (SIGTRAP | 0x80)) t.pendingSignal = sig;
+      return;
+    }
+    if (!t.announced) {
+      t.held = true;
+      return;
+    }
+    if (detaching_) return detachStopped(t, 0);
+    return resume(t, 0);
+  }
+  Origin o{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(tid), ts};
+  if (detaching_) {
+    // finish what is half done (a call's exit, a fork), then let go of the task
+    if (event == 0 && sig == (SIGTRAP | 0x80) && t.wantExit) onSyscallStop(t, ts);
+    else if (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK || event == PTRACE_EVENT_CLONE) onSpawn(t, o);
+    auto again = tasks_.find(tid);
+    if (again == tasks_.end()) return;
+    bool signalStop = event == 0 && sig != (SIGTRAP | 0x80);
+    return detachStopped(again->second, signalStop ? sig : 0);
+  }
+  if (event == PTRACE_EVENT_STOP) {
+    if (isStopSignal(sig)) {
+      // a group-stop: the tracee stays stopped, as without a tracer, until SIGCONT
+      t.listening = true;
+      ptrace(PTRACE_LISTEN, tid, 0, 0);
+      return;
+    }
+    t.listening = false;
+    return resume(t, 0);  // an interrupt, or the end of a group-stop
+  }
+  if (event != 0) {
+    switch (event) {
+      case PTRACE_EVENT_FORK:
+      case PTRACE_EVENT_VFORK:
+      case PTRACE_EVENT_CLONE: onSpawn(t, o); break;
+      case PTRACE_EVENT_EXEC: return onExec(t, ts);
+      case PTRACE_EVENT_EXIT: onExitEvent(t, ts); break;
+      case PTRACE_EVENT_SECCOMP: return onSeccomp(t, ts);
+      default: break;
+    }
+    auto again = tasks_.find(tid);
+    if (again != tasks_.end()) resume(again->second, 0);
+    return;
+  }
+  if (sig == (SIGTRAP | 0x80)) return onSyscallStop(t, ts);
+  if (sig == SIGURG) {
+    siginfo_t si;
+    if (ptrace(PTRACE_GETSIGINFO, tid, 0, &si) == 0 && si.si_pid == getpid() && si.si_code == SI_USER) {
+      return resume(t, 0);  // our wake-up call (requestStop), not the program's
+    }
+  }
+  resume(t, sig);  // signals pass through to the program
+}
+
+void Tracer::onGone(pid_t tid, int status, uint64_t ts) {
+  auto it = tasks_.find(tid);
+  if (it == tasks_.end()) return;
+  Task& t = it->second;
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  if (t.announced && !starting_) {
+    bool leader = t.tid == t.tgid;
+    // the leader's status is the process's (reported once every thread is gone); others are threads
+    emit(Kind::ProcExit, Origin{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(tid), ts},
+         [&](Record& r) { r.sint(code).flag(!leader); });
+  } else if (!t.announced) {
+    goneEarly_.insert(tid);
+  }
+  if (tid == root_) {
+    outcome_.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    outcome_.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+  }
+  if (t.mem && !t.exiting) t.mem->users--;
+  tasks_.erase(it);
+  updateWake();
+}
+
+void Tracer::onSpawn(Task& t, const Origin& o) {
+  unsigned long msg = 0;
+  ptrace(PTRACE_GETEVENTMSG, t.tid, 0, &msg);
+  pid_t child = static_cast<pid_t>(msg);
+  user_regs_struct regs;
+  uint64_t flags = 0;
+  if (ptrace(PTRACE_GETREGS, t.tid, 0, &regs) == 0) {
+    // the call is still in progress at the event stop: its arguments are in the registers
+    long nr = static_cast<long>(regs.orig_rax);
+    if (nr == SYS_clone) flags = regs.rdi;
+    else if (nr == SYS_clone3) readU64(t.tid, regs.rdi, flags);
+    else if (nr == SYS_vfork) flags = CLONE_VM | CLONE_VFORK;
+  }
+  bool thread = (flags & CLONE_THREAD) != 0;
+  bool shareFiles = (flags & CLONE_FILES) != 0;
+  bool wasHeld = tasks_.count(child) != 0;
+  Task& c = wasHeld ? tasks_[child] : addTask(child);
+  Task& p = tasks_[o.tid];  // addTask may have rehashed: look the parent up again
+  c.tgid = thread ? p.tgid : child;
+  c.fds = shareFiles ? p.fds : std::make_shared<FdTable>(*p.fds);
+  c.mem = (flags & CLONE_VM) != 0 ? p.mem : std::make_shared<Memory>(*p.mem);
+  if ((flags & CLONE_VM) == 0) c.mem->users = 0;
+  c.mem->users++;
+  c.announced = true;
+  if (!starting_) {
+    emit(Kind::ProcSpawn, o, [&](Record& r) { r.num(static_cast<uint64_t>(child)).flag(thread).flag(shareFiles); });
+  }
+  if (goneEarly_.erase(child) != 0) {
+    // it died before we heard of its birth: report both
+    if (!starting_)
+      emit(Kind::ProcExit, Origin{static_cast<uint32_t>(c.tgid), static_cast<uint32_t>(child), o.ts},
+           [&](Record& r) { r.sint(0).flag(c.tgid != child); });
+    tasks_.erase(child);
+    return;
+  }
+  if (c.held && !starting_) {
+    c.held = false;
+    if (detaching_) detachStopped(c, 0);
+    else resume(c, 0);
+  }
+}
+
+void Tracer::onExec(Task& t, uint64_t ts) {
+  unsigned long former = 0;
+  ptrace(PTRACE_GETEVENTMSG, t.tid, 0, &former);
+  pid_t tid = t.tid;
+  if (static_cast<pid_t>(former) != tid && tasks_.count(static_cast<pid_t>(former)) != 0) {
+    // a thread other than the leader called exec: it takes over the leader's tid; the old leader
+    // vanishes without a report of its own
+    Task moved = tasks_[static_cast<pid_t>(former)];
+    tasks_.erase(static_cast<pid_t>(former));
+    if (tasks_[tid].mem && !tasks_[tid].exiting) tasks_[tid].mem->users--;
+    moved.tid = tid;
+    tasks_[tid] = moved;
+  }
+  Task& x = tasks_[tid];
+  bool fromCall = x.call.nr == SYS_execve || x.call.nr == SYS_execveat;
+  std::string path = fromCall ? x.call.path : "";
+  if (path.empty()) {
+    char link[64];
+    snprintf(link, sizeof link, "/proc/%d/exe", tid);
+    char buf[4096];
+    ssize_t n = readlink(link, buf, sizeof buf);
+    if (n > 0) path.assign(buf, static_cast<size_t>(n));
+  }
+  std::vector<std::string> argv = fromCall ? x.call.argv : std::vector<std::string>{};
+  Origin o{static_cast<uint32_t>(x.tgid), static_cast<uint32_t>(tid), ts};
+  if (!starting_ && !path.empty() && path[0] == '/') {
+    emit(Kind::ProcExec, o, [&](Record& r) {
+      r.str(path).num(argv.size());
+      for (const auto& a : argv) r.str(a);
+    });
+  }
+  // exec unshares the fd table and closes close-on-exec fds; the old memory is gone
+  auto fds = std::make_shared<FdTable>(*x.fds);
+  for (auto i = fds->fds.begin(); i != fds->fds.end();) i = i->second.cloexec ? fds->fds.erase(i) : std::next(i);
+  x.fds = fds;
+  if (x.mem && !x.exiting) x.mem->users--;
+  x.mem = std::make_shared<Memory>();
+  x.mem->users = 1;
+  x.exiting = false;
+  x.call = Call{};
+  x.wantExit = false;
+  resume(x, 0);
+}
+
+void Tracer::onExitEvent(Task& t, uint64_t ts) {
+  if (t.exiting || !t.mem) return;
+  t.exiting = true;
+  // the last task of a memory is about to drop it: its shared file views still hold the bytes
+  if (--t.mem->users == 0 && t.mem->sharedFileViews && !starting_) {
+    syncViews(t, 0, ~0ull, Origin{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(t.tid), ts});
+  }
+}
+
+void Tracer::onSeccomp(Task& t, uint64_t ts) {
+  __ptrace_syscall_info info;
+  long n = ptrace(PTRACE_GET_SYSCALL_INFO, t.tid, sizeof info, &info);
+  if (n <= 0 || info.op != PTRACE_SYSCALL_INFO_SECCOMP) return resume(t, 0);
+  t.call = Call{};
+  t.call.nr = static_cast<long>(info.seccomp.nr);
+  for (int i = 0; i < 6; i++) t.call.args[i] = info.seccomp.args[i];
+  Origin o{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(t.tid), ts};
+  t.wantExit = entry(t, o);
+  auto again = tasks_.find(o.tid);
+  if (again != tasks_.end()) resume(again->second, 0);
+}
+
+void Tracer::onSyscallStop(Task& t, uint64_t ts) {
+  __ptrace_syscall_info info;
+  long n = ptrace(PTRACE_GET_SYSCALL_INFO, t.tid, sizeof info, &info);
+  Origin o{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(t.tid), ts};
+  if (n > 0 && info.op == PTRACE_SYSCALL_INFO_ENTRY) {
+    // attach mode: every call stops here; the filter's rules pick the ones that matter
+    uint64_t args[6];
+    for (int i = 0; i < 6; i++) args[i] = info.entry.args[i];
+    long nr = static_cast<long>(info.entry.nr);
+    t.wantExit = false;
+    if (wantsCall(nr, args)) {
+      t.call = Call{};
+      t.call.nr = nr;
+      for (int i = 0; i < 6; i++) t.call.args[i] = args[i];
+      t.wantExit = entry(t, o);
+    }
+  } else if (n > 0 && info.op == PTRACE_SYSCALL_INFO_EXIT && t.wantExit) {
+    t.wantExit = false;
+    exit(t, info.exit.rval, o);
+  } else {
+    t.wantExit = false;
+  }
+  if (detaching_) return;  // the caller detaches it
+  auto again = tasks_.find(o.tid);
+  if (again != tasks_.end()) resume(again->second, 0);
+}
+
+void Tracer::handleStopRequest() {
+  if (static_cast<StopMode>(stopMode_.load()) == StopMode::Kill) {
+    killing_ = true;
+    for (auto& [tid, t] : tasks_) syscall(SYS_tgkill, t.tgid, tid, SIGKILL);
+    return;
+  }
+  detaching_ = true;
+  std::vector<pid_t> held;
+  for (auto& [tid, t] : tasks_) {
+    if (t.held) held.push_back(tid);
+    else ptrace(PTRACE_INTERRUPT, tid, 0, 0);  // each reports a stop, and is let go there
+  }
+  for (pid_t tid : held) detachStopped(tasks_[tid], 0);
+}
+
+void Tracer::detachStopped(Task& t, int sig) {
+  Origin o{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(t.tid), nowNs()};
+  if (t.mem && t.mem->sharedFileViews && !t.mem->synced) {
+    t.mem->synced = true;
+    syncViews(t, 0, ~0ull, o);
+  }
+  ptrace(PTRACE_DETACH, t.tid, 0, sig);
+  tasks_.erase(t.tid);
+  updateWake();
+}
+
+}  // namespace eyrie

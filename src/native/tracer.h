@@ -1,0 +1,119 @@
+// The tracer: one thread that owns the ptrace relationship with every task of a recorded command
+// (seccomp-bpf: stops only at the calls in filter.cc) or of an attached process tree (no filter can
+// be injected there: it stops at every call, which is slower), and turns their file-state calls into
+// records on the channel.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "channel.h"
+#include "encode.h"
+#include "task.h"
+
+namespace eyrie {
+
+struct Config {
+  enum class Mode { Record, Attach } mode = Mode::Record;
+  std::vector<std::string> argv;
+  std::vector<std::string> env;  // "NAME=value"
+  std::string cwd;
+  int stdio[3] = {-1, -1, -1};  // fds of this process to install as 0-2; -1 inherits
+  pid_t pid = 0;                // attach: the root of the tree
+  bool decideExec = false;
+  bool decideOpens = false;
+  bool readPositionsOfReadOnly = true;  // fd.read/fd.seek also for read-only descriptions
+};
+
+enum class StopMode : int { None = 0, Detach = 1, Kill = 2 };
+
+class Tracer {
+ public:
+  Tracer(Config cfg, Channel& ch) : cfg_(std::move(cfg)), ch_(ch) {}
+  /** Runs on the tracer thread until no task is left; the outcome goes to the channel. */
+  void run();
+  /** From any thread: detach from (attach) or kill (record) every task, then finish. */
+  void requestStop(StopMode m);
+
+ private:
+  // starting (spawn.cc, attach.cc)
+  bool startRecord(Outcome& out);
+  bool startAttach(Outcome& out);
+  void readChildError(Outcome& out);
+  bool seizeTree(Outcome& out);
+  void parkUntilStopped();
+
+  // the loop (tracer.cc)
+  void loop();
+  void onStop(pid_t tid, int status, uint64_t ts);
+  void onGone(pid_t tid, int status, uint64_t ts);
+  void onSpawn(Task& t, const Origin& o);
+  void onExec(Task& t, uint64_t ts);
+  void onExitEvent(Task& t, uint64_t ts);
+  void onSyscallStop(Task& t, uint64_t ts);
+  void onSeccomp(Task& t, uint64_t ts);
+  void resume(Task& t, int sig);
+  void handleStopRequest();
+  void detachStopped(Task& t, int sig);
+  Task& addTask(pid_t tid);
+  void updateWake();
+
+  // system calls (calls.cc, files.cc)
+  bool entry(Task& t, const Origin& o);
+  void exit(Task& t, int64_t ret, const Origin& o);
+  bool openEntry(Task& t, const Origin& o, int dirfd, uint64_t pathAddr, uint64_t flags);
+  void openExit(Task& t, int64_t ret, const Origin& o);
+  bool writeEntry(Task& t, const Origin& o);
+  void writeExit(Task& t, int64_t ret, const Origin& o);
+  bool copyEntry(Task& t, const Origin& o);
+  void copyExit(Task& t, int64_t ret, const Origin& o);
+  bool execEntry(Task& t, const Origin& o);
+  void dupExit(Task& t, int64_t ret, const Origin& o);
+  bool closeEntry(Task& t, const Origin& o);
+  void closeRangeExit(Task& t, const Origin& o);
+  std::string pathArg(Task& t, int dirfd, uint64_t addr, bool followLast);
+  FdEntry* fdOf(Task& t, int fd);
+  bool wantPositions(const FdEntry* e) const;
+  int decide(Task& t, const char* call, const std::string& path, uint64_t flags);
+  void deny(Task& t, int err, const char* call, const std::string& path, const Origin& o);
+
+  // content fidelity (content.cc): old bytes of files that existed before, bytes of shared views
+  void observeAtOpen(Task& t, int fd, FdEntry& e, uint64_t size, const Origin& o);
+  void preimage(Task& t, int fd, FdEntry& e, uint64_t offset, uint64_t count, const Origin& o);
+  void noteWritten(const std::string& inode, uint64_t offset, uint64_t len);
+  bool locateWrite(Task& t, int fd, const FdEntry& e, uint64_t& offset);
+  void syncViews(Task& t, uint64_t lo, uint64_t hi, const Origin& o);
+
+  template <typename Fill>
+  void emit(Kind k, const Origin& o, Fill&& fill) {
+    Channel::Writer w(ch_);
+    Record r(w.out(), k, o);
+    fill(r);
+    r.end();
+  }
+
+  Config cfg_;
+  Channel& ch_;
+  std::unordered_map<pid_t, Task> tasks_;
+  std::unordered_set<pid_t> goneEarly_;  // exited before their parent's fork event was seen
+  pid_t root_ = 0;
+  bool starting_ = false;  // attach: stopping everyone for the snapshot; nothing is emitted yet
+  bool detaching_ = false;
+  bool killing_ = false;
+  Outcome outcome_;
+  int errPipe_ = -1;
+  std::atomic<int> stopMode_{0};
+  std::atomic<pid_t> wakePid_{0};
+  std::unordered_map<std::string, KnownRanges> known_;  // per inode "dev:ino"
+  std::unordered_set<std::string> wholeKnown_;          // inodes whose every byte eyrie knows
+};
+
+uint64_t nowNs();
+std::string errnoName(int e);
+
+}  // namespace eyrie
