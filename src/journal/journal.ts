@@ -32,8 +32,11 @@ export interface Journal {
   payload(guest: string, seq: number): Promise<Uint8Array>
   /** Highest seq whose ts <= ts (0 when none). */
   seqAt(guest: string, ts: bigint): Promise<number>
+  /** The last committed seq (0 when none); appends not yet committed are not counted. */
   lastSeq(guest: string): Promise<number>
+  /** Every guest with its committed counts. */
   guests(): Promise<readonly GuestInfo[]>
+  /** Merges keys into the guest's meta: a key given replaces its earlier value, others stay. */
   setMeta(guest: string, meta: Readonly<Record<string, string>>): Promise<void>
   putCheckpoint(guest: string, seq: number, state: Uint8Array): Promise<void>
   /** The newest valid checkpoint with seq <= seq; a corrupt one is skipped in favour of the previous. */

@@ -7,13 +7,13 @@
 // commits. Reads: lmdb-js read transactions are MVCC snapshots; they never block the writer, and
 // another process reads the same files.
 import { open, type Database, type RootDatabase, type RootDatabaseOptions, type Transaction } from 'lmdb'
-import * as E from 'fp-ts/lib/Either.js'
-import { decodeBinary, hasPayload, tsOf, type Draft, type Event } from '../events/index.js'
+import { hasPayload, type Draft, type Event } from '../events/index.js'
 import type { AppendResult, Checkpoint, GuestInfo, Journal } from './journal.js'
 import { JournalError } from './errors.js'
 import { seal, unseal } from './checksum.js'
 import { eventValue } from './record.js'
-import { decodeGuest, emptyGuest, encodeGuest, type GuestRecord } from './guestRecord.js'
+import { emptyGuest, encodeGuest, type GuestRecord } from './guestRecord.js'
+import { eventFromValue, guestFromValue, GUEST_SEQ, missing, payloadFromValue, tsFromValue } from './values.js'
 import { FILE_MODE, lockWriter, prepareDir } from './files.js'
 import { checkDraft, checkGuest, checkRange, checkSeq } from './checks.js'
 
@@ -21,8 +21,8 @@ export { defaultJournalDir } from './files.js'
 
 export interface LmdbJournalOptions {
   readonly readOnly?: boolean
-  /** No fsync: a commit is visible at once but may be lost (or, rarely, torn) if the machine crashes.
-   *  For tests and throw-away recordings. */
+  /** No fsync: a commit is visible at once, but a machine crash may lose recent commits or damage the
+   *  file. For tests and throw-away recordings. */
   readonly noSync?: boolean
   /** Told about damage the journal routes around (a corrupt checkpoint skipped for an older one).
    *  Default: a process warning. */
@@ -32,14 +32,12 @@ export interface LmdbJournalOptions {
   /** LMDB's MDB_WRITEMAP: commits write into the file mapping instead of copying pages out. On this
    *  project's benchmark it raises 1 MiB payload throughput (one copy fewer) and lowers the small-event
    *  rate; LMDB also warns it gives up protection against stray native writes and suits data that
-   *  fits in RAM. Off by default; every process writing one journal must agree. */
+   *  fits in RAM. Off by default; read-only openers ignore it. */
   readonly writeMap?: boolean
 }
 
 type SeqKey = [string, number]
 const READ_BATCH = 1024
-/** The guest record is checksummed as if it were at seq 0, which no event has. */
-const GUEST_SEQ = 0
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err))
 
@@ -59,14 +57,15 @@ export const openLmdbJournal = async (dir: string, opts: LmdbJournalOptions = {}
       permissionsMode: FILE_MODE,
       useWritemap: opts.writeMap === true,
     }
-    root = open(path, options)
+    const env = open(path, options)
+    root = env
     const db = (name: string): Database<Uint8Array, SeqKey> =>
-      root!.openDB<Uint8Array, SeqKey>(name, { encoding: 'binary', keyEncoding: 'ordered-binary' })
-    const journal = new LmdbJournal(path, opts, root, release, {
+      env.openDB<Uint8Array, SeqKey>(name, { encoding: 'binary', keyEncoding: 'ordered-binary' })
+    const journal = new LmdbJournal(path, opts, env, release, {
       events: db('events'),
       payloads: db('payloads'),
       checkpoints: db('checkpoints'),
-      guests: root.openDB<Uint8Array, string>('guests', { encoding: 'binary', keyEncoding: 'ordered-binary' }),
+      guests: env.openDB<Uint8Array, string>('guests', { encoding: 'binary', keyEncoding: 'ordered-binary' }),
     })
     if (!readOnly) journal.loadCounters()
     return journal
@@ -109,9 +108,9 @@ class LmdbJournal implements Journal {
   loadCounters(): void {
     this.withSnapshot((transaction) => {
       for (const { key: guest, value } of this.dbs.guests.getRange({ transaction })) {
-        const record = this.decodeGuestValue(guest, value)
-        const tail = [...this.dbs.events.getKeys({ start: [guest, Number.MAX_SAFE_INTEGER], end: [guest], reverse: true, limit: 1, transaction })]
-        const lastSeq = tail.length === 0 ? 0 : tail[0][1]
+        const record = guestFromValue(guest, value)
+        const lastKeys = [...this.dbs.events.getKeys({ start: [guest, Number.MAX_SAFE_INTEGER], end: [guest], reverse: true, limit: 1, transaction })]
+        const lastSeq = lastKeys.length === 0 ? 0 : lastKeys[0][1]
         if (lastSeq !== record.last) {
           throw new JournalError('CORRUPT', `journal guest record guest=${guest}: says last seq ${record.last} but events end at ${lastSeq}`, { guest })
         }
@@ -171,19 +170,20 @@ class LmdbJournal implements Journal {
     try {
       const last = this.committedGuest(guest, transaction)?.last ?? 0
       const end = Math.min(to, last)
+      if (end < start) return
       let expected = start
       let batch: Event[] = []
       for (const { key, value } of this.dbs.events.getRange({ start: [guest, start], end: [guest, end], inclusiveEnd: true, transaction })) {
         const seq = key[1]
-        if (seq !== expected) throw this.missing('record', guest, expected)
-        batch.push(this.decodeEvent(guest, seq, value))
+        if (seq !== expected) throw missing('record', guest, expected)
+        batch.push(eventFromValue(guest, seq, value))
         expected++
         if (batch.length >= this.readBatch) {
           yield batch
           batch = []
         }
       }
-      if (expected <= end) throw this.missing('record', guest, expected)
+      if (expected <= end) throw missing('record', guest, expected)
       if (batch.length > 0) yield batch
     } finally {
       transaction.done()
@@ -196,12 +196,10 @@ class LmdbJournal implements Journal {
     checkSeq(seq)
     return this.withSnapshot((transaction) => {
       const value = this.dbs.payloads.get([guest, seq], { transaction })
-      if (value !== undefined) {
-        const bytes = unseal(guest, seq, value)
-        if (bytes === undefined) throw this.corrupt('payload', guest, seq)
-        return bytes
-      }
-      const event = this.eventAt(guest, seq, transaction)
+      if (value !== undefined) return payloadFromValue(guest, seq, value)
+      const eventValue = this.dbs.events.get([guest, seq], { transaction })
+      if (eventValue === undefined) throw new JournalError('NOT_FOUND', `journal has no event guest=${guest} seq=${seq}`, { guest, seq })
+      const event = eventFromValue(guest, seq, eventValue)
       if (!hasPayload(event)) throw new JournalError('NOT_FOUND', `journal event guest=${guest} seq=${seq} is ${event.kind}, which carries no payload`, { guest, seq })
       if (event.known === 0) return new Uint8Array(0)
       throw new JournalError('CORRUPT', `journal payload guest=${guest} seq=${seq}: missing (the event says ${event.known} bytes are known)`, { guest, seq })
@@ -219,7 +217,9 @@ class LmdbJournal implements Journal {
       let hi = this.committedGuest(guest, transaction)?.last ?? 0 // every seq > hi has ts(seq) > ts
       while (lo < hi) {
         const mid = lo + Math.ceil((hi - lo) / 2)
-        if (this.tsAt(guest, mid, transaction) <= ts) lo = mid
+        const value = this.dbs.events.get([guest, mid], { transaction })
+        if (value === undefined) throw missing('record', guest, mid)
+        if (tsFromValue(guest, mid, value) <= ts) lo = mid
         else hi = mid - 1
       }
       return lo
@@ -237,7 +237,7 @@ class LmdbJournal implements Journal {
     return this.withSnapshot((transaction) => {
       const out: GuestInfo[] = []
       for (const { key: guest, value } of this.dbs.guests.getRange({ transaction })) {
-        const g = this.decodeGuestValue(guest, value)
+        const g = guestFromValue(guest, value)
         out.push({ guest, events: g.last, firstTs: g.firstTs, lastTs: g.lastTs, payloadBytes: g.payloadBytes, meta: g.meta })
       }
       return out
@@ -342,47 +342,7 @@ class LmdbJournal implements Journal {
 
   private committedGuest(guest: string, transaction: Transaction): GuestRecord | undefined {
     const value = this.dbs.guests.get(guest, { transaction })
-    return value === undefined ? undefined : this.decodeGuestValue(guest, value)
-  }
-
-  private decodeGuestValue(guest: string, value: Uint8Array): GuestRecord {
-    const bytes = unseal(guest, GUEST_SEQ, value)
-    if (bytes === undefined) throw new JournalError('CORRUPT', `journal guest record guest=${guest}: checksum mismatch`, { guest })
-    const record = decodeGuest(bytes)
-    if (E.isLeft(record)) throw new JournalError('DECODE', `journal guest record guest=${guest}: ${record.left}`, { guest })
-    return record.right
-  }
-
-  private eventAt(guest: string, seq: number, transaction: Transaction): Event {
-    const value = this.dbs.events.get([guest, seq], { transaction })
-    if (value === undefined) throw new JournalError('NOT_FOUND', `journal has no event guest=${guest} seq=${seq}`, { guest, seq })
-    return this.decodeEvent(guest, seq, value)
-  }
-
-  private tsAt(guest: string, seq: number, transaction: Transaction): bigint {
-    const value = this.dbs.events.get([guest, seq], { transaction })
-    if (value === undefined) throw this.missing('record', guest, seq)
-    const record = unseal(guest, seq, value)
-    if (record === undefined) throw this.corrupt('record', guest, seq)
-    const decoded = E.tryCatch(() => tsOf(record), message)
-    if (E.isLeft(decoded)) throw new JournalError('DECODE', `journal record guest=${guest} seq=${seq}: no timestamp (${decoded.left})`, { guest, seq })
-    return decoded.right
-  }
-
-  private decodeEvent(guest: string, seq: number, value: Uint8Array): Event {
-    const record = unseal(guest, seq, value)
-    if (record === undefined) throw this.corrupt('record', guest, seq)
-    const event = decodeBinary(guest, seq, record)
-    if (E.isLeft(event)) throw new JournalError('DECODE', `journal record guest=${guest} seq=${seq}: ${event.left}`, { guest, seq })
-    return event.right
-  }
-
-  private corrupt(what: string, guest: string, seq: number): JournalError {
-    return new JournalError('CORRUPT', `journal ${what} guest=${guest} seq=${seq}: checksum mismatch`, { guest, seq })
-  }
-
-  private missing(what: string, guest: string, seq: number): JournalError {
-    return new JournalError('CORRUPT', `journal ${what} guest=${guest} seq=${seq}: missing below the guest's last seq`, { guest, seq })
+    return value === undefined ? undefined : guestFromValue(guest, value)
   }
 
   private checkOpen(): void {
