@@ -1,6 +1,8 @@
 // `eyrie guests` and `eyrie log`: what the journal holds.
 import picomatch from 'picomatch'
 import type { Event } from '../events/index.js'
+import { worldAt } from '../engine/replay.js'
+import { evolve, type World } from '../projections/index.js'
 import { toJson, isoNanos, printJson, printTable } from './output.js'
 import { openJournal, pickGuest, seqOf, type GlobalOpts } from './context.js'
 import { UsageError } from './errors.js'
@@ -20,12 +22,20 @@ export const runGuests = async (o: GlobalOpts): Promise<void> => {
 
 export interface LogOpts extends GlobalOpts { pid?: string; path?: string; kind?: string; from?: string; to?: string }
 
-/** The paths an event names, for --path filtering. */
-const pathsOf = (e: Event): string[] => {
+/** The paths an event names, for --path filtering: its own path fields, or the path of the fd it uses
+ *  as the world just before it knows it (so writes and closes match their file). */
+const pathsOf = (w: World, e: Event): string[] => {
   const out: string[] = []
   for (const k of ['path', 'from', 'to'] as const) {
     const v = (e as Partial<Record<typeof k, unknown>>)[k]
     if (typeof v === 'string') out.push(v)
+  }
+  const fd = (e as Partial<Record<'fd', unknown>>).fd
+  if (typeof fd === 'number' && e.kind !== 'fd.open') {
+    const p = w.procs.get(e.pid)
+    const entry = p === undefined ? undefined : w.tables.get(p.table)?.fds.get(fd)
+    const o = entry === undefined ? undefined : w.ofds.get(entry.ofd)
+    if (o !== undefined) out.push(o.path)
   }
   return out
 }
@@ -46,13 +56,17 @@ export const runLog = async (o: LogOpts): Promise<void> => {
     const from = o.from === undefined ? 1 : (await seqOf(j, guest, o.from)) + (o.from.startsWith('#') ? 0 : 1)
     const to = o.to === undefined ? await j.lastSeq(guest) : await seqOf(j, guest, o.to)
     const rows: Array<Array<string | number>> = []
+    // fold alongside so fd-based events can be shown and filtered by the file they touch
+    const w = await worldAt(j, guest, Math.max(0, from - 1))
     for await (const batch of j.read(guest, Math.max(1, from), to)) {
       for (const e of batch) {
+        const paths = pathsOf(w, e)
+        evolve(w, e)
         if (pid !== undefined && e.pid !== pid) continue
         if (o.kind !== undefined && e.kind !== o.kind && !e.kind.startsWith(`${o.kind}.`)) continue
-        if (match !== undefined && !pathsOf(e).some((p) => match(p))) continue
-        if (o.json) process.stdout.write(`${JSON.stringify(e, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}\n`)
-        else rows.push([`#${e.seq}`, isoNanos(e.ts).slice(11), e.pid === e.tid ? String(e.pid) : `${e.pid}/${e.tid}`, e.kind, summary(e)])
+        if (match !== undefined && !paths.some((p) => match(p))) continue
+        if (o.json) process.stdout.write(`${JSON.stringify({ ...e, paths }, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}\n`)
+        else rows.push([`#${e.seq}`, isoNanos(e.ts).slice(11), e.pid === e.tid ? String(e.pid) : `${e.pid}/${e.tid}`, e.kind, `${'fd' in e && paths.length > 0 ? `${paths[0]} ` : ''}${summary(e)}`])
       }
     }
     if (!o.json) printTable(['seq', 'time', 'pid', 'kind', 'details'], rows)
