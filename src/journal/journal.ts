@@ -23,6 +23,15 @@ export interface Checkpoint {
   readonly state: Uint8Array
 }
 
+/** What live-mode retention asks a journal to forget (see `Journal.forget`). */
+export interface Forget {
+  /** Payload events whose bytes go: each record is rewritten with `known: 0`, so it reads as a write of
+   *  `len` unknown bytes, and its payload is deleted. Events already at `known: 0` are left alone. */
+  readonly payloads: readonly number[]
+  /** Checkpoints replaced in the same transaction (states that no longer refer to those payloads). */
+  readonly checkpoints: readonly Checkpoint[]
+}
+
 export interface Journal {
   /** Assigns seqs synchronously (in call order) and commits asynchronously in batches. */
   append(guest: string, drafts: readonly Draft[]): AppendResult
@@ -41,6 +50,10 @@ export interface Journal {
   putCheckpoint(guest: string, seq: number, state: Uint8Array): Promise<void>
   /** The newest valid checkpoint with seq <= seq; a corrupt one is skipped in favour of the previous. */
   checkpointAtOrBefore(guest: string, seq: number): Promise<Checkpoint | undefined>
+  /** Live-mode retention (`eyrie gc`): one transaction, so no reader sees a checkpoint that refers to a
+   *  payload already gone. Resolves with what was freed. A back end that cannot rewrite (an append-only
+   *  log) leaves it out and stays forensic: it keeps every byte. */
+  forget?(guest: string, what: Forget): Promise<{ readonly events: number; readonly bytes: number }>
   /** Waits for every append so far to commit. */
   flush(): Promise<void>
   close(): Promise<void>

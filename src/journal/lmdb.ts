@@ -8,7 +8,7 @@
 // another process reads the same files.
 import { open, type Database, type RootDatabase, type RootDatabaseOptions, type Transaction } from 'lmdb'
 import { hasPayload, type Draft, type Event } from '../events/index.js'
-import type { AppendResult, Checkpoint, GuestInfo, Journal } from './journal.js'
+import type { AppendResult, Checkpoint, Forget, GuestInfo, Journal } from './journal.js'
 import { JournalError } from './errors.js'
 import { seal, unseal } from './checksum.js'
 import { eventValue } from './record.js'
@@ -283,6 +283,42 @@ class LmdbJournal implements Journal {
     })
   }
 
+  forget(guest: string, what: Forget): Promise<{ events: number; bytes: number }> {
+    return this.queued(() => {
+      this.checkWritable()
+      checkGuest(guest)
+      const state = this.states.get(guest) ?? emptyGuest()
+      const { events, payloads, checkpoints, guests } = this.dbs
+      // Read and check everything before the first write: a bad seq throws with nothing queued.
+      const rewrites = this.withSnapshot((transaction) => what.payloads.map((seq) => {
+        checkSeq(seq)
+        const value = events.get([guest, seq], { transaction })
+        if (value === undefined) throw new JournalError('USAGE', `forget guest=${guest} seq=${seq}: no committed event`, { guest, seq })
+        const { guest: _g, seq: _s, ts, pid, tid, ...body } = eventFromValue(guest, seq, value)
+        if (!hasPayload(body)) throw new JournalError('USAGE', `forget guest=${guest} seq=${seq}: ${body.kind} carries no payload`, { guest, seq })
+        return { seq, known: body.known, value: body.known === 0 ? undefined : eventValue(guest, seq, ts, pid, tid, { ...body, known: 0 }) }
+      }))
+      for (const cp of what.checkpoints) {
+        checkSeq(cp.seq)
+        if (cp.seq > state.last) throw new JournalError('USAGE', `forget guest=${guest}: checkpoint seq=${cp.seq} beyond the last appended seq ${state.last}`, { guest, seq: cp.seq })
+      }
+      let freed = 0
+      let bytes = 0
+      for (const r of rewrites) {
+        if (r.value === undefined) continue
+        events.put([guest, r.seq], r.value)
+        payloads.remove([guest, r.seq])
+        freed++
+        bytes += r.known
+      }
+      for (const cp of what.checkpoints) checkpoints.put([guest, cp.seq], seal(guest, cp.seq, cp.state))
+      const next: GuestRecord = { ...state, payloadBytes: Math.max(0, state.payloadBytes - bytes) }
+      this.states.set(guest, next)
+      const put = guests.put(guest, seal(guest, GUEST_SEQ, encodeGuest(next)))
+      return this.track(put, `forget guest=${guest}`, { guest }).then(() => ({ events: freed, bytes }))
+    })
+  }
+
   async flush(): Promise<void> {
     await this.tail.catch(() => {}) // a failure is kept in this.failure
     if (this.failure !== undefined) throw this.failure
@@ -322,7 +358,7 @@ class LmdbJournal implements Journal {
 
   /** Runs a write synchronously, so it is queued in call order like append, and turns a refusal into
    *  a rejected promise, as a promise-returning method should. */
-  private queued(write: () => Promise<void>): Promise<void> {
+  private queued<T>(write: () => Promise<T>): Promise<T> {
     try {
       return write()
     } catch (err) {
