@@ -55,9 +55,8 @@ export const checksumRange = (guest: string, seq: number, bytes: Uint8Array, sta
 /** crc32 of guest | 0x00 | u64le(seq) | bytes. */
 export const checksum = (guest: string, seq: number, bytes: Uint8Array): number => checksumRange(guest, seq, bytes, 0, bytes.length)
 
-/** A new buffer `crc | bytes`, ready to store under (guest, seq). */
-export const seal = (guest: string, seq: number, bytes: Uint8Array): Buffer => {
-  const out = Buffer.allocUnsafe(CRC_BYTES + bytes.length)
+/** `crc | bytes`, ready to store under (guest, seq), in `out` (CRC_BYTES + bytes.length long) or a new buffer. */
+export const seal = (guest: string, seq: number, bytes: Uint8Array, out: Buffer = Buffer.allocUnsafe(CRC_BYTES + bytes.length)): Buffer => {
   out.set(bytes, CRC_BYTES)
   out.writeUInt32LE(checksum(guest, seq, bytes), 0)
   return out

@@ -10,7 +10,9 @@ import { open, type Database, type RootDatabase, type RootDatabaseOptions, type 
 import { hasPayload, type Draft, type Event } from '../events/index.js'
 import type { AppendResult, Checkpoint, Forget, GuestInfo, Journal } from './journal.js'
 import { JournalError } from './errors.js'
-import { seal, unseal } from './checksum.js'
+import { CRC_BYTES, seal, unseal } from './checksum.js'
+import { BufferPool, POOLED_FROM, type Lease } from './bufferPool.js'
+import { Commits } from './commits.js'
 import { eventValue } from './record.js'
 import { emptyGuest, encodeGuest, type GuestRecord } from './guestRecord.js'
 import { eventFromValue, guestFromValue, GUEST_SEQ, missing, payloadFromValue, tsFromValue } from './values.js'
@@ -38,6 +40,8 @@ export interface LmdbJournalOptions {
 
 type SeqKey = [string, number]
 const READ_BATCH = 1024
+/** Payload buffers kept for reuse: a few batches of large writes in flight. */
+const POOL_LIMIT = 64 * 1024 * 1024
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err))
 
@@ -87,8 +91,8 @@ interface Dbs {
 class LmdbJournal implements Journal {
   /** The writer's view: includes appends not yet committed. */
   private readonly states = new Map<string, GuestRecord>()
-  private tail: Promise<void> = Promise.resolve()
-  private failure: JournalError | undefined
+  private readonly buffers = new BufferPool(POOL_LIMIT)
+  private readonly commits: Commits
   private closed = false
   private readonly readBatch: number
   private readonly onCorruption: (error: JournalError) => void
@@ -100,6 +104,7 @@ class LmdbJournal implements Journal {
     private readonly release: () => void,
     private readonly dbs: Dbs,
   ) {
+    this.commits = new Commits(path, opts.noSync === true)
     this.readBatch = opts.readBatch ?? READ_BATCH
     this.onCorruption = opts.onCorruption ?? ((e) => process.emitWarning(e.message, { code: 'EYRIE_JOURNAL_CORRUPT' }))
   }
@@ -130,13 +135,17 @@ class LmdbJournal implements Journal {
     // nothing queued, so a batch is never partly written.
     const values = new Array<Uint8Array>(drafts.length)
     const data = new Array<Buffer | undefined>(drafts.length)
+    const leases: Lease[] = []
     let payloadBytes = 0
     for (let i = 0; i < drafts.length; i++) {
       const d = drafts[i]
       checkDraft(guest, i, d)
       values[i] = eventValue(guest, first + i, d.ts, d.pid, d.tid, d.body)
       if (d.data !== undefined && d.data.length > 0) {
-        data[i] = seal(guest, first + i, d.data)
+        const size = CRC_BYTES + d.data.length
+        const lease = size >= POOLED_FROM ? this.buffers.take(size) : undefined
+        if (lease !== undefined) leases.push(lease)
+        data[i] = seal(guest, first + i, d.data, lease?.view)
         payloadBytes += d.data.length
       }
     }
@@ -156,7 +165,9 @@ class LmdbJournal implements Journal {
     this.states.set(guest, next)
     // The guest record is the batch's last put: its commit is the batch's commit.
     const put = guests.put(guest, seal(guest, GUEST_SEQ, encodeGuest(next)))
-    return { first, last, committed: this.track(put, `append guest=${guest} seq=${first}..${last}`, { guest, seq: first }) }
+    const committed = this.commits.track(put, `append guest=${guest} seq=${first}..${last}`, { guest, seq: first })
+    if (leases.length > 0) void committed.finally(() => this.buffers.give(leases)).catch(() => {}) // commits.failure keeps it
+    return { first, last, committed }
   }
 
   async *read(guest: string, from: number, to: number): AsyncIterable<readonly Event[]> {
@@ -253,7 +264,7 @@ class LmdbJournal implements Journal {
       const next: GuestRecord = { ...state, meta: { ...state.meta, ...meta } }
       this.states.set(guest, next)
       const put = this.dbs.guests.put(guest, seal(guest, GUEST_SEQ, encodeGuest(next)))
-      return this.track(put, `setMeta guest=${guest}`, { guest })
+      return this.commits.track(put, `setMeta guest=${guest}`, { guest })
     })
   }
 
@@ -265,7 +276,7 @@ class LmdbJournal implements Journal {
       const last = this.states.get(guest)?.last ?? 0
       if (seq > last) throw new JournalError('USAGE', `checkpoint guest=${guest} seq=${seq}: beyond the last appended seq ${last}`, { guest, seq })
       const put = this.dbs.checkpoints.put([guest, seq], seal(guest, seq, state))
-      return this.track(put, `checkpoint guest=${guest} seq=${seq}`, { guest, seq })
+      return this.commits.track(put, `checkpoint guest=${guest} seq=${seq}`, { guest, seq })
     })
   }
 
@@ -315,13 +326,12 @@ class LmdbJournal implements Journal {
       const next: GuestRecord = { ...state, payloadBytes: Math.max(0, state.payloadBytes - bytes) }
       this.states.set(guest, next)
       const put = guests.put(guest, seal(guest, GUEST_SEQ, encodeGuest(next)))
-      return this.track(put, `forget guest=${guest}`, { guest }).then(() => ({ events: freed, bytes }))
+      return this.commits.track(put, `forget guest=${guest}`, { guest }).then(() => ({ events: freed, bytes }))
     })
   }
 
-  async flush(): Promise<void> {
-    await this.tail.catch(() => {}) // a failure is kept in this.failure
-    if (this.failure !== undefined) throw this.failure
+  flush(): Promise<void> {
+    return this.commits.flush()
   }
 
   async close(): Promise<void> {
@@ -336,25 +346,6 @@ class LmdbJournal implements Journal {
   }
 
   // --- helpers ---
-
-  /** Durable per the sync policy: after the fsync that follows the commit, or at commit with noSync.
-   *  A failed commit breaks the seq sequence, so it poisons the journal: later appends, flush and close
-   *  report it even if nobody awaited this promise. */
-  private track(put: Promise<boolean>, what: string, where: { guest?: string; seq?: number }): Promise<void> {
-    const flushed: unknown = Reflect.get(put, 'flushed') // set by lmdb-js when separateFlushed is on
-    const durable = this.opts.noSync === true || !isThenable(flushed) ? put : Promise.all([put, flushed])
-    const done = durable.then(
-      () => undefined,
-      (cause: unknown) => {
-        const error = new JournalError('IO', `journal ${this.path}: ${what}: commit failed: ${message(cause)}`, where, { cause })
-        this.failure ??= error
-        throw error
-      },
-    )
-    done.catch(() => {}) // not unhandled: this.failure carries it to the next append/flush/close
-    this.tail = done
-    return done
-  }
 
   /** Runs a write synchronously, so it is queued in call order like append, and turns a refusal into
    *  a rejected promise, as a promise-returning method should. */
@@ -388,9 +379,6 @@ class LmdbJournal implements Journal {
   private checkWritable(): void {
     this.checkOpen()
     if (this.opts.readOnly === true) throw new JournalError('USAGE', `journal ${this.path} is open read-only`)
-    if (this.failure !== undefined) throw this.failure
+    if (this.commits.failure !== undefined) throw this.commits.failure
   }
 }
-
-const isThenable = (u: unknown): u is PromiseLike<unknown> =>
-  typeof u === 'object' && u !== null && typeof Reflect.get(u, 'then') === 'function'
