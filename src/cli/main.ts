@@ -4,6 +4,7 @@ import { JournalError } from '../journal/errors.js'
 import { AT_QUERIES, runAt } from './at.js'
 import { CliError, UsageError } from './errors.js'
 import { runGuests, runLog } from './log.js'
+import { registerScanCommands } from './scan.js'
 import { runExport, runImport } from './transfer.js'
 
 const program = (): Command => {
@@ -58,6 +59,7 @@ Examples:
     .argument('<format>', 'jsonl')
     .option('--out <file>', 'write here instead of stdout')
     .action((format: string, o) => runExport(format, { ...g(), ...o }))
+  registerScanCommands(p, g)
   return p
 }
 

@@ -1,0 +1,204 @@
+// A private clamd for eyrie (its own config, socket and database directory, nothing written outside
+// its run directory, never freshclam), or an existing clamd reached by socket or HOST:PORT.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { ClamdClient } from './client.js'
+import { describeEndpoint, MAX_SOCKET_PATH, type ClamdEndpoint } from './endpoint.js'
+import { reasonOf, ScannerError } from './errors.js'
+
+/** File name endings clamd loads from a database directory (libclamav's CLI_DBEXT list). */
+export const DATABASE_EXTENSIONS: readonly string[] = [
+  'cvd', 'cld', 'cud', 'hdb', 'hdu', 'hsb', 'hsu', 'mdb', 'mdu', 'msb', 'msu', 'ndb', 'ndu', 'ldb', 'ldu',
+  'idb', 'cdb', 'cat', 'crb', 'cfg', 'fp', 'sfp', 'ign', 'ign2', 'ftm', 'pdb', 'gdb', 'wdb', 'info',
+  'yar', 'yara', 'pwdb', 'cbc', 'imp',
+]
+
+export interface Clamd {
+  readonly endpoint: ClamdEndpoint
+  /** sha256 over the private database's files (names and bytes); null for an external clamd, whose
+   *  VERSION line names its database version instead. Part of every verdict cache key. */
+  readonly databaseDigest: string | null
+  /** pid of a private clamd; null for an external one */
+  readonly pid: number | null
+  /** run directory of a private clamd (config, socket, database copy, log) */
+  readonly dir: string | null
+  /** Stops a private clamd (SIGTERM, then SIGKILL after 5 s) and removes what it created. No-op for an external one. */
+  stop(): Promise<void>
+}
+
+export interface StartClamdOptions {
+  /** a directory of ClamAV databases (.hdb, .ndb, .cvd, ...); copied into the run directory */
+  readonly signatures: string
+  /** run directory (created if missing); default: a new temporary directory, removed by stop() */
+  readonly dir?: string
+  /** largest stream clamd accepts and scans, bytes (StreamMaxLength, MaxFileSize); default 256 MiB */
+  readonly maxBytes?: number
+  /** clamd worker threads (MaxThreads); default 8 */
+  readonly threads?: number
+  /** how long to wait for the first PONG; default 60 s (official databases take ~20 s to load) */
+  readonly readyTimeoutMs?: number
+  /** the clamd binary; default `clamd` on PATH, then /usr/sbin/clamd */
+  readonly clamdPath?: string
+}
+
+export const DEFAULT_MAX_BYTES = 256 * 1024 * 1024
+
+const clamdBinary = (given: string | undefined): string => {
+  if (given !== undefined) return given
+  for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/usr/local/sbin'])) {
+    if (dir !== '' && existsSync(join(dir, 'clamd'))) return join(dir, 'clamd')
+  }
+  throw new ScannerError('CLAMD_NOT_FOUND', 'clamd not found (install Debian\'s clamav-daemon: scripts/setup.sh does)')
+}
+
+/** Copies the databases of `from` into `to` and returns the digest of what was copied. */
+const copyDatabases = async (from: string, to: string): Promise<string> => {
+  let names: string[]
+  try {
+    if (!(await stat(from)).isDirectory()) throw new Error('not a directory')
+    names = (await readdir(from)).filter((n) => DATABASE_EXTENSIONS.includes(n.slice(n.lastIndexOf('.') + 1))).sort()
+  } catch (err) {
+    throw new ScannerError('SIGNATURES', `signatures ${from}: ${reasonOf(err)}`, false, { cause: err })
+  }
+  if (names.length === 0) throw new ScannerError('SIGNATURES', `signatures ${from}: no ClamAV databases (${DATABASE_EXTENSIONS.slice(0, 8).map((e) => `.${e}`).join(' ')} ...)`)
+  await mkdir(to, { recursive: true, mode: 0o700 })
+  const h = createHash('sha256')
+  for (const n of names) {
+    const bytes = await readFile(join(from, n))
+    h.update(`${n}\0${bytes.length}\0`).update(bytes)
+    await copyFile(join(from, n), join(to, n))
+  }
+  return h.digest('hex')
+}
+
+const configText = (dir: string, maxBytes: number, threads: number): string => `# written by eyrie for its private clamd: everything stays in this directory
+LocalSocket ${join(dir, 'clamd.sock')}
+LocalSocketMode 600
+FixStaleSocket yes
+DatabaseDirectory ${join(dir, 'db')}
+TemporaryDirectory ${join(dir, 'tmp')}
+PidFile ${join(dir, 'clamd.pid')}
+Foreground yes
+LogFile ${join(dir, 'clamd.log')}
+LogFileMaxSize 1M
+LogTime yes
+MaxThreads ${threads}
+MaxQueue ${Math.max(100, threads * 16)}
+StreamMaxLength ${maxBytes}
+MaxFileSize ${maxBytes}
+MaxScanSize ${maxBytes * 4}
+CommandReadTimeout 30
+ReadTimeout 60
+SelfCheck 600
+ConcurrentDatabaseReload no
+`
+
+const tail = async (file: string, lines: number): Promise<string> => {
+  try {
+    return (await readFile(file, 'utf8')).trim().split('\n').slice(-lines).join(' | ')
+  } catch {
+    return '' // no log yet: the caller reports stderr and the exit status instead
+  }
+}
+
+const exited = (child: ChildProcess): Promise<number | string> =>
+  new Promise((res) => {
+    if (child.exitCode !== null || child.signalCode !== null) return res(child.exitCode ?? child.signalCode ?? -1)
+    child.once('exit', (code, signal) => res(code ?? signal ?? -1))
+  })
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Starts a private clamd on `signatures` and resolves once it answers PING. */
+export const startClamd = async (o: StartClamdOptions): Promise<Clamd> => {
+  const bin = clamdBinary(o.clamdPath)
+  const ownDir = o.dir === undefined
+  const dir = ownDir ? await mkdtemp(join(tmpdir(), 'eyrie-clamd-')) : resolve(o.dir ?? '.')
+  const socket = join(dir, 'clamd.sock')
+  if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) throw new ScannerError('CLAMD_START', `clamd run directory ${dir}: socket path would exceed ${MAX_SOCKET_PATH} bytes`)
+  const cleanup = async () => {
+    if (ownDir) await rm(dir, { recursive: true, force: true })
+  }
+  let digest: string
+  try {
+    await mkdir(join(dir, 'tmp'), { recursive: true, mode: 0o700 })
+    digest = await copyDatabases(resolve(o.signatures), join(dir, 'db'))
+    await writeFile(join(dir, 'clamd.conf'), configText(dir, o.maxBytes ?? DEFAULT_MAX_BYTES, o.threads ?? 8), { mode: 0o600 })
+  } catch (err) {
+    await cleanup()
+    throw err
+  }
+  const child = spawn(bin, ['--config-file', join(dir, 'clamd.conf')], { stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr?.setEncoding('utf8').on('data', (s: string) => {
+    if (stderr.length < 4096) stderr += s
+  })
+  let failed: { why: string; notFound: boolean } | null = null
+  child.once('error', (err) => {
+    failed ??= { why: reasonOf(err), notFound: (err as NodeJS.ErrnoException).code === 'ENOENT' }
+  })
+  child.once('exit', (code, signal) => {
+    failed ??= { why: `clamd exited (${code ?? signal})`, notFound: false }
+  })
+  // a private clamd must not outlive eyrie: an exit handler can still send a signal synchronously
+  const onExit = () => child.kill('SIGTERM')
+  process.once('exit', onExit)
+
+  const stop = async (): Promise<void> => {
+    process.removeListener('exit', onExit)
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM')
+      // a SIGSTOPped clamd ignores SIGTERM until continued
+      child.kill('SIGCONT')
+      const code = await Promise.race([exited(child), sleep(5000).then(() => 'timeout' as const)])
+      if (code === 'timeout') {
+        child.kill('SIGKILL')
+        await exited(child)
+      }
+    }
+    await rm(socket, { force: true })
+    await cleanup()
+  }
+
+  const client = await ClamdClient.create({ socket }, 1000)
+  const deadline = Date.now() + (o.readyTimeoutMs ?? 60_000)
+  for (;;) {
+    if (failed !== null) {
+      const { why, notFound } = failed
+      const log = await tail(join(dir, 'clamd.log'), 3)
+      await stop()
+      throw new ScannerError(notFound ? 'CLAMD_NOT_FOUND' : 'CLAMD_START', `private clamd (${bin}) did not start: ${why}${stderr.trim() ? `: ${stderr.trim().split('\n').slice(-2).join(' | ')}` : ''}${log ? ` (log: ${log})` : ''}`)
+    }
+    if (existsSync(socket)) {
+      try {
+        await client.ping()
+        break
+      } catch (err) {
+        if (Date.now() > deadline) {
+          await stop()
+          throw new ScannerError('CLAMD_START', `private clamd did not answer PING within ${o.readyTimeoutMs ?? 60_000} ms: ${reasonOf(err)}`)
+        }
+      }
+    } else if (Date.now() > deadline) {
+      await stop()
+      throw new ScannerError('CLAMD_START', `private clamd made no socket within ${o.readyTimeoutMs ?? 60_000} ms (log: ${await tail(join(dir, 'clamd.log'), 3)})`)
+    }
+    await sleep(20)
+  }
+  return { endpoint: { socket }, databaseDigest: digest, pid: child.pid ?? null, dir, stop }
+}
+
+/** An existing clamd: resolves once it answers PING within `timeoutMs`. */
+export const connectClamd = async (endpoint: ClamdEndpoint, timeoutMs = 5000): Promise<Clamd> => {
+  const client = await ClamdClient.create(endpoint, timeoutMs)
+  try {
+    await client.ping()
+  } catch (err) {
+    throw new ScannerError('CLAMD_UNREACHABLE', `no clamd at ${describeEndpoint(endpoint)}: ${reasonOf(err)}`, true, { cause: err })
+  }
+  return { endpoint, databaseDigest: null, pid: null, dir: null, stop: async () => {} }
+}

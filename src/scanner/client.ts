@@ -1,0 +1,158 @@
+// One clamd, spoken to through the `clamscan` package in its socket mode: PING, VERSION and INSTREAM
+// (scanStream). Bytes always travel over the socket, never as a path, so clamd judges what the guest
+// sees, not what happens to be on the disk. Every call is bounded by a timeout: a stopped or wedged
+// clamd must never hold a tracee for ever.
+import { Readable } from 'node:stream'
+import NodeClam from 'clamscan'
+import { describeEndpoint, type ClamdEndpoint } from './endpoint.js'
+import { reasonOf, ScannerError } from './errors.js'
+import { CLEAN, infected, scanError, type Verdict } from './verdict.js'
+
+/** INSTREAM chunk size: clamd reads each chunk into memory before scanning on. */
+const CHUNK = 1 << 20
+
+/** Races `p` against a timer. `onTimeout` gives (or throws) the answer when the timer wins; a late
+ *  settlement of `p` is handed to `late`: it cannot change the answer any more, and it must not
+ *  become an unhandled rejection either. */
+export const withTimeout = <T>(p: Promise<T>, ms: number, onTimeout: () => T, late: (outcome: T | Error) => void): Promise<T> =>
+  new Promise<T>((resolve, reject) => {
+    let done = false
+    const timer = setTimeout(() => {
+      done = true
+      try {
+        resolve(onTimeout())
+      } catch (err) {
+        reject(err)
+      }
+    }, ms)
+    p.then(
+      (v) => {
+        if (done) return late(v)
+        done = true
+        clearTimeout(timer)
+        resolve(v)
+      },
+      (err: unknown) => {
+        const e = err instanceof Error ? err : new Error(String(err))
+        if (done) return late(e)
+        done = true
+        clearTimeout(timer)
+        reject(e)
+      },
+    )
+  })
+
+const chunked = (bytes: Uint8Array): Readable => {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  function* pieces(): Generator<Buffer> {
+    for (let off = 0; off < buf.length; off += CHUNK) yield buf.subarray(off, Math.min(off + CHUNK, buf.length))
+  }
+  return Readable.from(pieces(), { objectMode: false })
+}
+
+/** The verdict clamd gave, as clamscan reports it. isInfected null: clamd said something else. */
+const verdictOf = (r: { isInfected: boolean | null; viruses: string[] } & { resultString?: unknown }): Verdict => {
+  if (r.isInfected === true) return infected(r.viruses.length > 0 ? r.viruses.join(', ') : 'unnamed signature')
+  if (r.isInfected === false) return CLEAN
+  return scanError(`clamd gave no verdict: ${typeof r.resultString === 'string' ? r.resultString.slice(0, 200) : 'empty reply'}`)
+}
+
+export interface ClientStats {
+  /** INSTREAM requests sent */
+  instreams: number
+  /** requests that settled after their timeout had already answered */
+  late: number
+}
+
+export class ClamdClient {
+  readonly stats: ClientStats = { instreams: 0, late: 0 }
+
+  private constructor(private readonly clam: NodeClam, readonly endpoint: ClamdEndpoint, readonly timeoutMs: number) {}
+
+  /** A client for `endpoint`; does not touch the network (use ping()). */
+  static async create(endpoint: ClamdEndpoint, timeoutMs: number): Promise<ClamdClient> {
+    const where = 'socket' in endpoint ? { socket: endpoint.socket } : { host: endpoint.host, port: endpoint.port }
+    // clamscan.active false and no clamdscan binary: clamscan must never fall back to scanning by
+    // path with a local binary; bypassTest: readiness is our ping(), bounded by our timeout.
+    const clam = await new NodeClam().init({
+      removeInfected: false,
+      quarantineInfected: false,
+      debugMode: false,
+      clamscan: { active: false },
+      clamdscan: { ...where, timeout: timeoutMs, localFallback: false, path: '', active: true, bypassTest: true },
+      preference: 'clamdscan',
+    })
+    return new ClamdClient(clam, endpoint, timeoutMs)
+  }
+
+  private bounded<T>(what: string, p: Promise<T>): Promise<T> {
+    return withTimeout<T>(
+      p,
+      this.timeoutMs,
+      () => {
+        throw new ScannerError('CLAMD_UNREACHABLE', `clamd at ${describeEndpoint(this.endpoint)}: no answer to ${what} within ${this.timeoutMs} ms`, true)
+      },
+      () => {
+        this.stats.late++
+      },
+    )
+  }
+
+  /** Resolves when clamd answers PONG; throws ScannerError otherwise. */
+  async ping(): Promise<void> {
+    try {
+      const socket = await this.bounded('PING', this.clam.ping())
+      socket.end()
+    } catch (err) {
+      if (err instanceof ScannerError) throw err
+      throw new ScannerError('CLAMD_UNREACHABLE', `clamd at ${describeEndpoint(this.endpoint)}: ${reasonOf(err)}`, true, { cause: err })
+    }
+  }
+
+  /** clamd's VERSION line, e.g. "ClamAV 1.4.3/27468/Mon Nov 23 09:00:00 2026" (the database version
+   *  after the first slash when official databases are loaded). */
+  async version(): Promise<string> {
+    try {
+      const v = await this.bounded('VERSION', this.clam.getVersion())
+      if (typeof v !== 'string' || v.trim() === '') throw new Error('empty VERSION reply')
+      return v.replace(/\0/g, '').trim()
+    } catch (err) {
+      if (err instanceof ScannerError) throw err
+      throw new ScannerError('CLAMD_UNREACHABLE', `clamd at ${describeEndpoint(this.endpoint)}: VERSION failed: ${reasonOf(err)}`, true, { cause: err })
+    }
+  }
+
+  /** Scans bytes over INSTREAM within `timeoutMs` (default: the client's). Never throws: a transport
+   *  failure or a timeout is an error verdict with answered = false; clamd's own ERROR reply (a size
+   *  limit, say) is an error verdict with answered = true. */
+  async scan(bytes: Uint8Array, timeoutMs = this.timeoutMs): Promise<Scanned> {
+    this.stats.instreams++
+    const stream = chunked(bytes)
+    const timedOut = (): Scanned => {
+      // clamscan owns the socket; ending our side stops the upload, clamd's answer (if any) is dropped
+      stream.destroy()
+      return { verdict: scanError(`no answer from clamd at ${describeEndpoint(this.endpoint)} within ${Math.round(timeoutMs)} ms`), answered: false }
+    }
+    const scanned = this.clam.scanStream(stream).then((r): Scanned => ({ verdict: verdictOf(r), answered: true }))
+    try {
+      return await withTimeout<Scanned>(scanned, Math.max(1, timeoutMs), timedOut, () => {
+        this.stats.late++
+      })
+    } catch (err) {
+      return { verdict: scanError(`clamd at ${describeEndpoint(this.endpoint)}: ${reasonOf(err)}`), answered: clamdAnswered(err) }
+    }
+  }
+}
+
+export interface Scanned {
+  readonly verdict: Verdict
+  /** false: clamd could not be reached or did not answer in time (the breaker counts these) */
+  readonly answered: boolean
+}
+
+/** clamscan rejects both for socket failures (which carry a node errno code) and for clamd's own
+ *  ERROR replies (whose text it quotes): only the latter mean clamd is alive. */
+const clamdAnswered = (err: unknown): boolean =>
+  err instanceof Error &&
+  typeof (err as NodeJS.ErrnoException).code !== 'string' &&
+  /piped-through stream: \S|Reply from server: \S/.test(err.message)

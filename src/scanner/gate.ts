@@ -1,0 +1,221 @@
+// The gate: the live recorder asks it before an exec or an open is allowed to happen, and after a
+// close that ended writes. It answers allow/deny (an errno for the interceptor), quarantines an
+// infected file, and hands back the events that explain the decision (scan.verdict, access.denied,
+// file.quarantine), which the recorder journals before it releases the tracee.
+import type { Body } from '../events/index.js'
+import { matchByName, MAGIC_BYTES, shebangOf, shouldScan, type FilterOptions } from './filter.js'
+import { DEFAULT_FAILURE_POLICY, type FailurePolicy } from './policy.js'
+import { quarantine, type QuarantineRecord } from './quarantine.js'
+import { reasonOf } from './errors.js'
+import type { Scanner } from './scanner.js'
+import { describeVerdict, scanError, type Verdict, type VerdictSource } from './verdict.js'
+
+export const EACCES = 13
+
+export type Trigger = 'exec' | 'open' | 'close'
+
+/** Content as the guest sees it, fetched only when needed. */
+export interface ContentRef {
+  /** Changes whenever the bytes may have changed (inode, size, times, last journaled write); with it,
+   *  an unchanged file is judged from memory without reading or hashing it again. */
+  readonly stamp?: string
+  /** The first n bytes, for the filter's magic; without it, read() is used. */
+  head?(n: number): Promise<Uint8Array>
+  read(): Promise<Uint8Array>
+}
+
+/** Content of a path now; null when there is no such file. */
+export type ContentSource = (path: string) => Promise<ContentRef | null>
+
+export interface GateOptions {
+  readonly scanner: Scanner
+  /** content of any path (the `#!` interpreter of a script, calls that pass no content) */
+  readonly source?: ContentSource
+  readonly failure?: FailurePolicy
+  readonly filter?: FilterOptions
+  /** journal directory whose quarantine/ receives infected files; null or absent: files stay put */
+  readonly quarantineTo?: string | null
+  /** recorded in quarantine records */
+  readonly guest?: string | null
+  /** paths remembered with their stamp and hash; default 65536 */
+  readonly memoEntries?: number
+}
+
+export interface Decision {
+  /** 0 lets the call run; otherwise the errno it fails with (EACCES) */
+  readonly errno: number
+  readonly path: string
+  readonly trigger: Trigger
+  /** null: not scanned (the filter let it through, or there is no such file) */
+  readonly verdict: Verdict | null
+  readonly sha256: string | null
+  readonly source: VerdictSource | 'memo'
+  /** to journal, in this order, before the tracee goes on */
+  readonly events: readonly Body[]
+  readonly quarantined: QuarantineRecord | null
+  /** one line for a log or the user */
+  readonly message: string
+}
+
+interface Judged {
+  readonly verdict: Verdict
+  readonly sha256: string
+  readonly source: VerdictSource | 'memo'
+  readonly head: Uint8Array | null
+}
+
+const MAX_INTERPRETERS = 4 // the kernel's limit on nested #! interpreters
+
+export class Gate {
+  private readonly memo = new Map<string, { stamp: string; sha256: string; head: Uint8Array }>()
+  private readonly moving = new Map<string, Promise<QuarantineRecord | string>>()
+  readonly failure: FailurePolicy
+
+  constructor(private readonly o: GateOptions) {
+    this.failure = o.failure ?? DEFAULT_FAILURE_POLICY
+  }
+
+  /** Before execve/execveat: always scanned, and so is the interpreter of a `#!` script. */
+  async decideExec(path: string, content?: ContentRef | null, call = 'execve'): Promise<Decision> {
+    return this.exec(path, content, call, 0)
+  }
+
+  /** Before an open for reading: scanned when the filter says so. */
+  async decideOpen(path: string, content?: ContentRef | null, call = 'openat'): Promise<Decision> {
+    const ref = content === undefined ? await this.lookup(path) : content
+    if (ref === null) return this.pass(path, 'open', 'no such file')
+    if (!matchByName(path, this.o.filter).scan) {
+      const head = await this.headOf(path, ref)
+      if (head instanceof Error) return this.decide(path, 'open', call, { verdict: scanError(reasonOf(head)), sha256: '', source: 'none', head: null })
+      if (!shouldScan(path, head, this.o.filter).scan) return this.pass(path, 'open', 'filtered out')
+    }
+    return this.decide(path, 'open', call, await this.judge(path, ref))
+  }
+
+  /** After a close that ended writes: the call cannot be refused any more, but an infected file is
+   *  quarantined before anyone else opens it, and the verdict is journaled. */
+  async afterClose(path: string, content?: ContentRef | null): Promise<Decision> {
+    const ref = content === undefined ? await this.lookup(path) : content
+    if (ref === null) return this.pass(path, 'close', 'no such file')
+    if (!matchByName(path, this.o.filter).scan) {
+      const head = await this.headOf(path, ref)
+      if (!(head instanceof Error) && !shouldScan(path, head, this.o.filter).scan) return this.pass(path, 'close', 'filtered out')
+    }
+    return this.decide(path, 'close', 'close', await this.judge(path, ref))
+  }
+
+  /** Forget what is remembered about a path (the recorder saw it change). Stamps make this optional. */
+  forget(path: string): void {
+    this.memo.delete(path)
+  }
+
+  private async exec(path: string, content: ContentRef | null | undefined, call: string, depth: number): Promise<Decision> {
+    const ref = content === undefined ? await this.lookup(path) : content
+    // the kernel will fail the call with ENOENT itself
+    if (ref === null) return this.pass(path, 'exec', 'no such file')
+    const judged = await this.judge(path, ref)
+    const own = await this.decide(path, 'exec', call, judged)
+    const interp = judged.head === null ? null : shebangOf(judged.head)
+    if (own.errno !== 0 || interp === null || depth >= MAX_INTERPRETERS || this.o.source === undefined) return own
+    const inner = await this.exec(interp, undefined, call, depth + 1)
+    if (inner.errno === 0) return { ...own, events: [...own.events, ...inner.events] }
+    return { ...inner, path, events: [...own.events, ...inner.events], message: `${path}: interpreter ${inner.message}` }
+  }
+
+  private async lookup(path: string): Promise<ContentRef | null> {
+    if (this.o.source === undefined) throw new Error('bug: Gate called without content and without a source')
+    return this.o.source(path)
+  }
+
+  private async headOf(path: string, ref: ContentRef): Promise<Uint8Array | Error> {
+    const m = ref.stamp === undefined ? undefined : this.memo.get(path)
+    if (m !== undefined && m.stamp === ref.stamp) return m.head
+    try {
+      return ref.head !== undefined ? await ref.head(MAGIC_BYTES) : (await ref.read()).subarray(0, MAGIC_BYTES)
+    } catch (err) {
+      return err instanceof Error ? err : new Error(String(err))
+    }
+  }
+
+  /** The verdict for a path's content: from the memo (unchanged stamp), the cache, or clamd. */
+  private async judge(path: string, ref: ContentRef): Promise<Judged> {
+    const scanner = this.o.scanner
+    if (ref.stamp !== undefined) {
+      const m = this.memo.get(path)
+      if (m !== undefined && m.stamp === ref.stamp) {
+        const v = scanner.cached(m.sha256)
+        if (v !== undefined) return { verdict: v, sha256: m.sha256, source: 'memo', head: m.head }
+      }
+    }
+    let bytes: Uint8Array
+    try {
+      bytes = await ref.read()
+    } catch (err) {
+      return { verdict: scanError(`cannot read ${path}: ${reasonOf(err)}`), sha256: '', source: 'none', head: null }
+    }
+    const r = await scanner.scanBytes(bytes)
+    const head = bytes.slice(0, 256)
+    if (ref.stamp !== undefined && r.verdict.kind !== 'error') this.remember(path, { stamp: ref.stamp, sha256: r.sha256, head })
+    return { verdict: r.verdict, sha256: r.sha256, source: r.source, head }
+  }
+
+  private remember(path: string, m: { stamp: string; sha256: string; head: Uint8Array }): void {
+    this.memo.delete(path)
+    this.memo.set(path, m)
+    if (this.memo.size > (this.o.memoEntries ?? 65536)) {
+      const oldest = this.memo.keys().next()
+      if (oldest.done !== true) this.memo.delete(oldest.value)
+    }
+  }
+
+  private pass(path: string, trigger: Trigger, why: string): Decision {
+    return { errno: 0, path, trigger, verdict: null, sha256: null, source: 'none', events: [], quarantined: null, message: `${path}: not scanned (${why})` }
+  }
+
+  private async decide(path: string, trigger: Trigger, call: string, j: Judged): Promise<Decision> {
+    const { verdict } = j
+    const events: Body[] = [{
+      kind: 'scan.verdict', path, sha256: j.sha256, verdict: verdict.kind,
+      signature: verdict.kind === 'infected' ? verdict.signature : null, trigger,
+    }]
+    const base = { path, trigger, verdict, sha256: j.sha256, source: j.source }
+    if (verdict.kind === 'clean') return { ...base, errno: 0, events, quarantined: null, message: `${path}: clean` }
+    if (verdict.kind === 'error') {
+      const deny = trigger !== 'close' && this.failure[trigger] === 'deny'
+      if (deny) events.push({ kind: 'access.denied', path, call, errno: EACCES })
+      return {
+        ...base, errno: deny ? EACCES : 0, events, quarantined: null,
+        message: `${path}: not scanned: ${verdict.reason}; ${trigger} ${deny ? 'denied (fail closed)' : 'allowed'} by --on-scanner-failure`,
+      }
+    }
+    if (trigger !== 'close') events.push({ kind: 'access.denied', path, call, errno: EACCES })
+    const moved = await this.quarantineOnce(path, j)
+    if (typeof moved !== 'string') events.push({ kind: 'file.quarantine', path, id: moved.id, to: moved.to })
+    const where = typeof moved === 'string' ? moved : `quarantined as ${moved.id}`
+    return {
+      ...base, errno: trigger === 'close' ? 0 : EACCES, events, quarantined: typeof moved === 'string' ? null : moved,
+      message: `${path}: ${describeVerdict(verdict)}; ${trigger === 'close' ? 'written' : `${trigger} denied`}, ${where}`,
+    }
+  }
+
+  /** One move per path at a time: many processes opening one infected file at once get one
+   *  quarantine (and one file.quarantine event); the others are told it is already on its way. */
+  private async quarantineOnce(path: string, j: Judged): Promise<QuarantineRecord | string> {
+    const to = this.o.quarantineTo
+    if (to === undefined || to === null) return 'left in place (no quarantine directory)'
+    const running = this.moving.get(path)
+    if (running !== undefined) {
+      const r = await running
+      return typeof r === 'string' ? r : `already quarantined as ${r.id}`
+    }
+    const signature = j.verdict.kind === 'infected' ? j.verdict.signature : null
+    const p = quarantine(path, to, { sha256: j.sha256, signature, guest: this.o.guest ?? null }).catch((err: unknown) => `quarantine failed: ${reasonOf(err)}`)
+    this.moving.set(path, p)
+    try {
+      return await p
+    } finally {
+      this.moving.delete(path)
+      this.memo.delete(path)
+    }
+  }
+}

@@ -1,0 +1,135 @@
+// Plugging the gate into live recording. Content comes from R(now): the bytes the journal knows
+// (writes not yet flushed, synced views, pre-images) and, for the ranges it never saw (a program that
+// existed before recording began), the file on the host. The decider has the interceptor's
+// `decide(req) -> errno` shape and journals the gate's events before the tracee is released.
+import { open, stat } from 'node:fs/promises'
+import { O_ACCMODE, O_WRONLY, type Body, type Draft } from '../events/index.js'
+import type { Journal } from '../journal/journal.js'
+import { contentPlan, lookup, type World } from '../projections/index.js'
+import { materialize } from '../engine/content.js'
+import type { ContentRef, ContentSource, Gate } from './gate.js'
+
+interface DiskStat { readonly size: number; readonly stamp: string }
+
+const diskStat = async (path: string): Promise<DiskStat | null> => {
+  try {
+    const st = await stat(path, { bigint: true })
+    if (!st.isFile()) return null
+    return { size: Number(st.size), stamp: `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}` }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return null
+    throw err
+  }
+}
+
+/** Reads [start, end) ranges of a host file into `into` (zeros past its end stay zeros). */
+const fillFromDisk = async (path: string, into: Buffer, ranges: ReadonlyArray<{ start: number; end: number }>): Promise<void> => {
+  if (ranges.length === 0) return
+  const fh = await open(path, 'r')
+  try {
+    for (const r of ranges) {
+      let pos = r.start
+      while (pos < r.end) {
+        const { bytesRead } = await fh.read(into, pos, r.end - pos, pos)
+        if (bytesRead === 0) break
+        pos += bytesRead
+      }
+    }
+  } finally {
+    await fh.close()
+  }
+}
+
+const readHead = async (path: string, n: number): Promise<Uint8Array> => {
+  const fh = await open(path, 'r')
+  try {
+    const buf = Buffer.alloc(n)
+    const { bytesRead } = await fh.read(buf, 0, n, 0)
+    return buf.subarray(0, bytesRead)
+  } finally {
+    await fh.close()
+  }
+}
+
+export interface LiveSourceOptions {
+  readonly journal: Journal
+  readonly guest: string
+  /** R(now); Ingest's `now` */
+  readonly world: () => World
+}
+
+/** content(path, now): journal bytes where known, host bytes elsewhere. The stamp changes with any
+ *  journaled write (last write seq, size, extent count) and any change on the host (inode, size,
+ *  mtime, ctime), so an unchanged binary is judged again from memory alone. */
+export const liveSource = (o: LiveSourceOptions): ContentSource => async (path: string): Promise<ContentRef | null> => {
+  const w = o.world()
+  const node = lookup(w, path)
+  const disk = await diskStat(path)
+  if (node === undefined || node.type !== 'file') {
+    if (disk === null) return null
+    return {
+      stamp: `host|${disk.stamp}`,
+      head: (n) => readHead(path, n),
+      read: async () => {
+        const buf = Buffer.alloc(disk.size)
+        await fillFromDisk(path, buf, [{ start: 0, end: disk.size }])
+        return buf
+      },
+    }
+  }
+  const plan = contentPlan(w, path)
+  if (!plan.ok) return null
+  const known = `${node.id}:${node.lastWrite?.seq ?? 0}:${node.content.size ?? '?'}:${node.content.extents.length}`
+  return {
+    stamp: `journal|${known}|${disk?.stamp ?? 'absent'}`,
+    read: async () => {
+      // the size eyrie knows wins; unknown size (a file that predates the recording): the host's
+      const size = plan.size ?? Math.max(disk?.size ?? 0, plan.pieces.length === 0 ? 0 : plan.pieces[plan.pieces.length - 1].end)
+      const pieces = plan.size === null && size > (plan.pieces.at(-1)?.end ?? 0)
+        ? [...plan.pieces, { start: plan.pieces.at(-1)?.end ?? 0, end: size, unknown: true as const }]
+        : plan.pieces
+      const { bytes, unknown } = await materialize(o.journal, o.guest, pieces)
+      if (unknown.length > 0) {
+        if (disk === null) throw new Error(`${unknown.length} range(s) of ${path} were never seen and the file is gone from the host`)
+        await fillFromDisk(path, bytes, unknown)
+      }
+      return bytes
+    },
+  }
+}
+
+/** What the interceptor asks (src/native DecisionRequest has this shape). */
+export interface GateRequest {
+  readonly pid: number
+  readonly tid: number
+  readonly call: string
+  readonly path: string
+  readonly flags: number
+}
+
+export interface DeciderOptions {
+  /** journals the decision's events and resolves once they are committed (Ingest.push) */
+  readonly append: (drafts: Draft[]) => Promise<void>
+  /** event timestamps, ns; default the wall clock */
+  readonly clock?: () => bigint
+  /** told every decision that produced events (a log line, a counter) */
+  readonly onDecision?: (message: string, events: readonly Body[]) => void
+}
+
+// the wall clock at start, advanced by the monotonic clock: ordered and near real time
+const clockBase = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint()
+const wallClock = (): bigint => clockBase + process.hrtime.bigint()
+
+/** The interceptor's `decide`: exec/execveat are judged as execs, opens that can read as opens
+ *  (write-only opens read nothing: their bytes are judged on close), anything else passes. */
+export const gateDecider = (gate: Gate, o: DeciderOptions) => async (req: GateRequest): Promise<number> => {
+  const exec = req.call === 'execve' || req.call === 'execveat'
+  if (!exec && (req.flags & O_ACCMODE) === O_WRONLY) return 0
+  const d = exec ? await gate.decideExec(req.path, undefined, req.call) : await gate.decideOpen(req.path, undefined, req.call)
+  if (d.events.length > 0) {
+    const clock = o.clock ?? wallClock
+    await o.append(d.events.map((body): Draft => ({ ts: clock(), pid: req.pid, tid: req.tid, body })))
+    o.onDecision?.(d.message, d.events)
+  }
+  return d.errno
+}
