@@ -162,6 +162,7 @@ const main = async (): Promise<void> => {
   )
   console.log(`batches of ${BATCH} events (${PAYLOAD_BATCH} MiB for payloads), ${DEPTH} in flight, ${noSync ? 'noSync' : 'durable (fsync)'}; ${EVENTS} events and ${MIB} MiB per run, ${ROUNDS} rounds; dir ${args.dir}`)
   console.log(table.toString())
+  if (noSync) console.log('note: --no-sync skips fsync for lmdb only; dd still ends with fdatasync')
 }
 
 await main()

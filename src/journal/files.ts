@@ -28,12 +28,14 @@ export const prepareDir = (dir: string, readOnly: boolean): string => {
 
 const heldHere = new Set<string>()
 
+const errnoOf = (err: unknown): unknown => (err instanceof Error ? Reflect.get(err, 'code') : undefined)
+
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0)
     return true
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
+    return errnoOf(err) === 'EPERM'
   }
 }
 
@@ -53,8 +55,8 @@ export const lockWriter = (dir: string): (() => void) => {
       }
       break
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) {
-        throw new JournalError('IO', `cannot lock journal ${dir} for writing: ${(err as Error).message}`, {}, { cause: err })
+      if (errnoOf(err) !== 'EEXIST' || attempt > 0) {
+        throw new JournalError('IO', `cannot lock journal ${dir} for writing: ${err instanceof Error ? err.message : String(err)}`, {}, { cause: err })
       }
       const pid = Number.parseInt(readFileSync(file, 'utf8'), 10)
       if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {

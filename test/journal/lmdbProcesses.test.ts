@@ -79,10 +79,12 @@ test('given a reader process polling while batches of 500 are appended, when it 
       await new Promise((r) => setTimeout(r, 3))
     }
     assert.equal(await exited, 0)
-    const report = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as { seen: number; torn: number[]; final: number }
-    assert.deepEqual(report.torn, [], 'counts that are not a whole number of batches')
-    assert.equal(report.final, batches * size)
-    assert.ok(report.seen > 2, `the reader saw ${report.seen} distinct states`)
+    const report: unknown = JSON.parse(out.trim().split('\n').at(-1) ?? '{}')
+    assert.ok(typeof report === 'object' && report !== null, out)
+    assert.deepEqual(Reflect.get(report, 'torn'), [], 'counts that are not a whole number of batches')
+    assert.equal(Reflect.get(report, 'final'), batches * size)
+    const seen: unknown = Reflect.get(report, 'seen')
+    assert.ok(typeof seen === 'number' && seen > 2, `the reader saw ${String(seen)} distinct states`)
   } finally {
     await sut.cleanup()
   }
