@@ -1,0 +1,257 @@
+// The value of one Kafka record of the journal topic (the key is the guest id). Events travel in the
+// very bytes LMDB stores (`crc | encodeBody(...)`, sealed for (guest, seq), src/journal/record.ts), so
+// every event and payload is checked end to end, and a record moved under another key fails its check.
+//
+//   events  u8 FORMAT | u8 EVENTS | u64le firstSeq | u32le count | count x slot
+//           slot  = entry | u32le CHUNKED | u32le chunk count (the entry came in chunk records before)
+//           entry = u32le n | n bytes event value | u32le m | m bytes `crc | payload` (m = 0: no bytes)
+//   chunk   u8 FORMAT | u8 CHUNK | u64le seq | u32le index | u32le count | a slice of the entry's bytes
+//   meta    u8 FORMAT | u8 META | `crc | JSON object of strings` sealed for (guest, 0)
+//
+// A record never exceeds the limit given to the encoder (the broker's message size): entries share a
+// record while they fit, and an entry too large for one record (a big write, a big snapshot) is cut
+// into chunk records that precede the events record naming it, in the same partition, so a consumer
+// has every chunk when the event arrives. The checksums inside the entry cover the joined chunks.
+import * as E from 'fp-ts/lib/Either.js'
+import * as t from 'io-ts'
+import { decodeBinary, formatErrors, hasPayload, type Draft, type Event } from '../../events/index.js'
+import { seal, unseal } from '../checksum.js'
+import { eventValue } from '../record.js'
+import { GUEST_SEQ } from '../values.js'
+
+export const MESSAGE_FORMAT = 1
+const EVENTS = 1
+const CHUNK = 2
+const META = 3
+const CHUNKED = 0xffff_ffff // no event value is 4 GiB long
+const EVENTS_HEADER = 14
+const CHUNK_HEADER = 18
+const META_HEADER = 2
+/** Smallest limit the encoder accepts: room for a header and a few bytes of a chunk. */
+export const MIN_RECORD_BYTES = 64
+
+export interface Entry {
+  readonly seq: number
+  readonly event: Event
+  /** The known bytes of a payload kind, verified; undefined for other kinds and for known = 0. */
+  readonly data: Uint8Array | undefined
+}
+
+/** An entry as the events record holds it: decoded, or sent ahead in `chunks` chunk records. */
+export type Slot = Entry | { readonly seq: number; readonly chunks: number }
+
+export type Decoded =
+  | { readonly type: 'events'; readonly first: number; readonly slots: readonly Slot[] }
+  | { readonly type: 'chunk'; readonly seq: number; readonly index: number; readonly count: number; readonly bytes: Uint8Array }
+  | { readonly type: 'meta'; readonly meta: Readonly<Record<string, string>> }
+
+// --- encoding ---
+
+const u64 = (b: Buffer, at: number, n: number): void => {
+  b.writeUInt32LE(n >>> 0, at)
+  b.writeUInt32LE(Math.floor(n / 0x1_0000_0000), at + 4)
+}
+
+interface Pending { parts: Uint8Array[]; first: number; count: number; bytes: number }
+
+const u32 = (n: number): Buffer => {
+  const b = Buffer.allocUnsafe(4)
+  b.writeUInt32LE(n, 0)
+  return b
+}
+
+const chunkRecords = (seq: number, entry: Buffer, limit: number): Buffer[] => {
+  const room = limit - CHUNK_HEADER
+  const count = Math.ceil(entry.length / room)
+  const out: Buffer[] = []
+  for (let c = 0; c < count; c++) {
+    const slice = entry.subarray(c * room, Math.min(entry.length, (c + 1) * room))
+    const b = Buffer.allocUnsafe(CHUNK_HEADER + slice.length)
+    b[0] = MESSAGE_FORMAT
+    b[1] = CHUNK
+    u64(b, 2, seq)
+    b.writeUInt32LE(c, 10)
+    b.writeUInt32LE(count, 14)
+    b.set(slice, CHUNK_HEADER)
+    out.push(b)
+  }
+  return out
+}
+
+/** The records for drafts that take seqs first, first+1, ...; each at most `limit` bytes. The drafts
+ *  must have been checked (checkDraft): this trusts known === data.length. */
+export const encodeEvents = (guest: string, first: number, drafts: readonly Draft[], limit: number): Buffer[] => {
+  if (limit < MIN_RECORD_BYTES) throw new RangeError(`record limit ${limit} is below ${MIN_RECORD_BYTES} bytes`)
+  const out: Buffer[] = []
+  let pending: Pending = { parts: [], first, count: 0, bytes: EVENTS_HEADER }
+  const close = (next: number): void => {
+    if (pending.count > 0) {
+      const b = Buffer.allocUnsafe(pending.bytes)
+      b[0] = MESSAGE_FORMAT
+      b[1] = EVENTS
+      u64(b, 2, pending.first)
+      b.writeUInt32LE(pending.count, 10)
+      let at = EVENTS_HEADER
+      for (const part of pending.parts) {
+        b.set(part, at)
+        at += part.length
+      }
+      out.push(b)
+    }
+    pending = { parts: [], first: next, count: 0, bytes: EVENTS_HEADER }
+  }
+  for (let i = 0; i < drafts.length; i++) {
+    const d = drafts[i]
+    const seq = first + i
+    const event = eventValue(guest, seq, d.ts, d.pid, d.tid, d.body)
+    const data = d.data !== undefined && d.data.length > 0 ? seal(guest, seq, d.data) : undefined
+    let parts = data === undefined ? [u32(event.length), event, u32(0)] : [u32(event.length), event, u32(data.length), data]
+    let size = 8 + event.length + (data?.length ?? 0)
+    if (EVENTS_HEADER + size > limit) {
+      // Too large for a record of its own: its chunks go first, after the records of earlier seqs.
+      close(seq)
+      out.push(...chunkRecords(seq, Buffer.concat(parts), limit))
+      parts = [u32(CHUNKED), u32(Math.ceil(size / (limit - CHUNK_HEADER)))]
+      size = 8
+    }
+    if (pending.count > 0 && pending.bytes + size > limit) close(seq)
+    pending.parts.push(...parts)
+    pending.count++
+    pending.bytes += size
+  }
+  close(first + drafts.length)
+  return out
+}
+
+export const encodeMeta = (guest: string, meta: Readonly<Record<string, string>>): Buffer => {
+  const sealed = seal(guest, GUEST_SEQ, Buffer.from(JSON.stringify(meta), 'utf8'))
+  const b = Buffer.allocUnsafe(META_HEADER + sealed.length)
+  b[0] = MESSAGE_FORMAT
+  b[1] = META
+  b.set(sealed, META_HEADER)
+  return b
+}
+
+// --- decoding: every failure is one line naming the seq it hit ---
+
+const Meta = t.record(t.string, t.string)
+
+class Reader {
+  at = 0
+  constructor(readonly b: Buffer) {}
+  need(n: number, what: string): string | undefined {
+    return this.at + n > this.b.length ? `truncated ${what} at byte ${this.at} (record is ${this.b.length} bytes)` : undefined
+  }
+  u32(): number {
+    const v = this.b.readUInt32LE(this.at)
+    this.at += 4
+    return v
+  }
+  u64(): number {
+    const lo = this.b.readUInt32LE(this.at)
+    const hi = this.b.readUInt32LE(this.at + 4)
+    this.at += 8
+    return hi * 0x1_0000_0000 + lo
+  }
+  bytes(n: number): Buffer {
+    const v = this.b.subarray(this.at, this.at + n)
+    this.at += n
+    return v
+  }
+}
+
+/** An entry's bytes at r.at; r ends after it. */
+const decodeEntry = (guest: string, r: Reader, seq: number): E.Either<string, Entry> => {
+  const noLength = r.need(4, `event length of seq ${seq}`)
+  if (noLength !== undefined) return E.left(noLength)
+  const n = r.u32()
+  const short = r.need(n + 4, `event seq ${seq}`)
+  if (short !== undefined) return E.left(short)
+  const bytes = unseal(guest, seq, r.bytes(n))
+  if (bytes === undefined) return E.left(`event seq=${seq}: checksum mismatch`)
+  const event = decodeBinary(guest, seq, bytes)
+  if (E.isLeft(event)) return E.left(`event seq=${seq}: ${event.left}`)
+  const m = r.u32()
+  const noPayload = r.need(m, `payload of seq ${seq}`)
+  if (noPayload !== undefined) return E.left(noPayload)
+  let data: Uint8Array | undefined
+  if (m > 0) {
+    data = unseal(guest, seq, r.bytes(m))
+    if (data === undefined) return E.left(`payload seq=${seq}: checksum mismatch`)
+  }
+  const e = event.right
+  const known = hasPayload(e) ? e.known : 0
+  if ((data?.length ?? 0) !== known) return E.left(`event seq=${seq}: ${e.kind} with ${known} known byte(s) comes with ${data?.length ?? 0}`)
+  return E.right({ seq, event: e, data })
+}
+
+/** One record value, verified and decoded; Left is one line (which part, which seq). */
+export const decodeRecord = (guest: string, value: Buffer | null): E.Either<string, Decoded> => {
+  if (value === null || value.length < 2) return E.left(`not an eyrie record (${value === null ? 'no value' : `${value.length} bytes`})`)
+  if (value[0] !== MESSAGE_FORMAT) return E.left(`unsupported record format ${value[0]} (this eyrie reads ${MESSAGE_FORMAT})`)
+  const r = new Reader(value)
+  r.at = 2
+  switch (value[1]) {
+    case EVENTS: {
+      const short = r.need(12, 'events header')
+      if (short !== undefined) return E.left(short)
+      const first = r.u64()
+      const count = r.u32()
+      if (!Number.isSafeInteger(first) || first < 1 || count === 0) return E.left(`events header: first seq ${first}, count ${count}`)
+      const slots: Slot[] = []
+      for (let i = 0; i < count; i++) {
+        const seq = first + i
+        const noTag = r.need(4, `entry of seq ${seq}`)
+        if (noTag !== undefined) return E.left(noTag)
+        if (value.readUInt32LE(r.at) === CHUNKED) {
+          r.at += 4
+          const noCount = r.need(4, `chunk count of seq ${seq}`)
+          if (noCount !== undefined) return E.left(noCount)
+          const chunks = r.u32()
+          if (chunks === 0) return E.left(`entry seq=${seq}: in 0 chunks`)
+          slots.push({ seq, chunks })
+          continue
+        }
+        const entry = decodeEntry(guest, r, seq)
+        if (E.isLeft(entry)) return entry
+        slots.push(entry.right)
+      }
+      if (r.at !== value.length) return E.left(`${value.length - r.at} trailing byte(s) after ${count} events from seq ${first}`)
+      return E.right({ type: 'events', first, slots })
+    }
+    case CHUNK: {
+      const short = r.need(16, 'chunk header')
+      if (short !== undefined) return E.left(short)
+      const seq = r.u64()
+      const index = r.u32()
+      const count = r.u32()
+      if (!Number.isSafeInteger(seq) || seq < 1 || index >= count) return E.left(`chunk header: seq ${seq}, chunk ${index} of ${count}`)
+      return E.right({ type: 'chunk', seq, index, count, bytes: r.bytes(value.length - r.at) })
+    }
+    case META: {
+      const bytes = unseal(guest, GUEST_SEQ, value.subarray(META_HEADER))
+      if (bytes === undefined) return E.left('meta: checksum mismatch')
+      let u: unknown
+      try {
+        u = JSON.parse(Buffer.from(bytes).toString('utf8'))
+      } catch (err) {
+        return E.left(`meta: not JSON (${err instanceof Error ? err.message : String(err)})`)
+      }
+      const meta = Meta.decode(u)
+      return E.isLeft(meta) ? E.left(`meta: ${formatErrors(meta.left)}`) : E.right({ type: 'meta', meta: meta.right })
+    }
+    default:
+      return E.left(`unknown record type ${value[1]}`)
+  }
+}
+
+/** The entry sent in chunk records (their bytes in index order), verified. */
+export const joinChunks = (guest: string, seq: number, chunks: readonly Uint8Array[]): E.Either<string, Entry> => {
+  const r = new Reader(Buffer.concat(chunks))
+  const entry = decodeEntry(guest, r, seq)
+  if (E.isLeft(entry)) return E.left(`${entry.left} (joined from ${chunks.length} chunks)`)
+  if (r.at !== r.b.length) return E.left(`entry seq=${seq}: ${r.b.length - r.at} trailing byte(s) after joining ${chunks.length} chunks`)
+  return entry
+}
+
+export const isEntry = (slot: Slot): slot is Entry => 'event' in slot
