@@ -1,9 +1,11 @@
 // The eyrie command line. Exit codes: 0 ok, 1 error, 2 usage error. Errors become one line here.
 import { Argument, Command, CommanderError, Option } from 'commander'
 import { JournalError } from '../journal/errors.js'
+import { TraceError } from '../native/errors.js'
 import { AT_QUERIES, runAt } from './at.js'
 import { CliError, UsageError } from './errors.js'
 import { runGuests, runLog } from './log.js'
+import { registerRecord } from './record.js'
 import { registerScanCommands } from './scan.js'
 import { runExport, runImport } from './transfer.js'
 
@@ -60,6 +62,7 @@ Examples:
     .option('--out <file>', 'write here instead of stdout')
     .action((format: string, o) => runExport(format, { ...g(), ...o }))
   registerScanCommands(p, g)
+  registerRecord(p, g)
   return p
 }
 
@@ -73,7 +76,7 @@ export const main = async (argv: readonly string[]): Promise<number> => {
       process.stderr.write(`eyrie: ${err.message}\n`)
       return 2
     }
-    if (err instanceof CliError || err instanceof JournalError) {
+    if (err instanceof CliError || err instanceof JournalError || err instanceof TraceError) {
       process.stderr.write(`eyrie: ${err.message}\n`)
       return 1
     }
