@@ -7,8 +7,9 @@ import { contentPlan, fds, ls, maps, openFiles, ps } from '../projections/index.
 import { CliError, UsageError } from './errors.js'
 import { openJournal, pickGuest, seqOf, type GlobalOpts } from './context.js'
 import { printJson, printTable } from './output.js'
+import { formatTree, processTree } from '../forensic/tree.js'
 
-export const AT_QUERIES = ['ls', 'cat', 'fds', 'maps', 'ps', 'files'] as const
+export const AT_QUERIES = ['ls', 'cat', 'fds', 'maps', 'ps', 'files', 'tree'] as const
 
 export interface AtOpts extends GlobalOpts { allowUnknown?: boolean }
 
@@ -73,6 +74,12 @@ const answer = async (j: Journal, t: string, query: string, arg: string | undefi
       return printTable(['path', 'fds', 'views', 'unflushed'], rows.map((r) => [
         r.deleted ? `${r.path} (deleted)` : r.path, r.fds.map((f) => `${f.pid}:${f.fd}${f.mode}`).join(' '), r.views.map((v) => `${v.pid}:${v.shared ? 's' : 'p'}`).join(' '), r.unflushed,
       ]))
+    }
+    case 'tree': {
+      const roots = processTree(w)
+      if (o.json) return printJson({ guest, seq, tree: roots })
+      process.stdout.write(roots.length === 0 ? `no live process at #${seq}\n` : `${formatTree(roots)}\n`)
+      return
     }
     default:
       throw new UsageError(`unknown query ${JSON.stringify(query)}: use one of ${AT_QUERIES.join(', ')}`)

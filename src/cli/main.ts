@@ -8,6 +8,8 @@ import { runGuests, runLog } from './log.js'
 import { registerRecord } from './record.js'
 import { registerScanCommands } from './scan.js'
 import { runExport, runImport } from './transfer.js'
+import { runExportTree } from './forensic.js'
+import { registerForensic } from './forensicCommands.js'
 
 const program = (): Command => {
   const p = new Command('eyrie')
@@ -57,10 +59,14 @@ Examples:
     .action((format: string, file: string, o) => runImport(format, file, { ...g(), ...o }))
 
   p.command('export')
-    .description('export the guest\'s events: jsonl')
-    .argument('<format>', 'jsonl')
-    .option('--out <file>', 'write here instead of stdout')
-    .action((format: string, o) => runExport(format, { ...g(), ...o }))
+    .description('export the guest\'s events (jsonl), or with --at T every file as it was at T into DIR or FILE.tar, with manifest.json listing unknown bytes')
+    .argument('<what>', 'jsonl, or with --at: DIR (new or empty) | FILE.tar')
+    .option('--out <file>', 'jsonl: write here instead of stdout')
+    .option('--at <T>', 'export the files as they were at T')
+    .option('--under <dir>', 'with --at: only names at or below this guest directory')
+    .option('--skip-unsafe', 'with --at: export the rest when some names would leave the export root (listed in the manifest)')
+    .action((what: string, o) => (o.at === undefined ? runExport(what, { ...g(), ...o }) : runExportTree(what, { ...g(), ...o })))
+  registerForensic(p, g)
   registerScanCommands(p, g)
   registerRecord(p, g)
   return p

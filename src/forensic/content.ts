@@ -1,0 +1,126 @@
+// Streaming a file's content out of the journal: diff, timeline and export read many files, some large,
+// so bytes go piece by piece to a sink (a hash, a file, a tar entry) instead of into one buffer.
+// Unknown bytes stream as zeros and are listed; a digest is only claimed when every byte is known.
+import { createHash, type Hash } from 'node:crypto'
+import type { Journal } from '../journal/journal.js'
+import { readPlan, type Content, type Piece } from '../projections/index.js'
+
+export interface Range { readonly start: number; readonly end: number }
+
+/** What a file held: size (null while unknown), sha256 of its bytes (null unless every byte is
+ *  known), and the ranges eyrie never saw. */
+export interface Digest {
+  readonly size: number | null
+  readonly sha256: string | null
+  readonly unknownBytes: number
+  readonly unknown: readonly Range[]
+}
+
+const ZEROS = Buffer.alloc(1 << 16)
+
+/** Payloads by seq, kept while under a byte budget (a file's pieces often come from one payload, and
+ *  diff hashes the same payload for both sides). */
+export class PayloadCache {
+  private readonly map = new Map<number, Uint8Array>()
+  private bytes = 0
+  constructor(private readonly j: Journal, private readonly guest: string, private readonly budget = 64 << 20) {}
+
+  async get(seq: number): Promise<Uint8Array> {
+    const hit = this.map.get(seq)
+    if (hit !== undefined) {
+      // most recently used last
+      this.map.delete(seq)
+      this.map.set(seq, hit)
+      return hit
+    }
+    const data = await this.j.payload(this.guest, seq)
+    if (data.length <= this.budget / 4) {
+      this.map.set(seq, data)
+      this.bytes += data.length
+      for (const [k, v] of this.map) {
+        if (this.bytes <= this.budget) break
+        this.map.delete(k)
+        this.bytes -= v.length
+      }
+    }
+    return data
+  }
+}
+
+/** `zeros`: the chunk is a run of zeros (a hole, or unknown bytes), which a sparse writer may skip. */
+export type ChunkSink = (chunk: Uint8Array, zeros: boolean) => void | Promise<void>
+
+/** Streams pieces in order; returns the unknown ranges (streamed as zeros). */
+export const streamPieces = async (cache: PayloadCache, pieces: readonly Piece[], sink: ChunkSink): Promise<Range[]> => {
+  const unknown: Range[] = []
+  for (const p of pieces) {
+    const gap = 'unknown' in p
+    if (gap) unknown.push({ start: p.start, end: p.end })
+    if (gap || p.seq === 0) {
+      for (let at = p.start; at < p.end; at += ZEROS.length) await sink(ZEROS.subarray(0, Math.min(ZEROS.length, p.end - at)), true)
+      continue
+    }
+    const data = await cache.get(p.seq)
+    const want = p.end - p.start
+    if (p.off + want > data.length) throw new Error(`extent [${p.start}, ${p.end}) needs bytes ${p.off}..${p.off + want} of payload #${p.seq}, which holds ${data.length}`)
+    await sink(data.subarray(p.off, p.off + want), false)
+  }
+  return unknown
+}
+
+const unknownTotal = (ranges: readonly Range[]): number => ranges.reduce((n, r) => n + r.end - r.start, 0)
+
+/** Feeds pieces into a running hash (synchronous sink: no promise per chunk). */
+export const hashPieces = async (cache: PayloadCache, pieces: readonly Piece[], hash: Hash): Promise<Range[]> =>
+  streamPieces(cache, pieces, (chunk) => {
+    hash.update(chunk)
+  })
+
+export const digestOf = async (cache: PayloadCache, content: Content): Promise<Digest> => {
+  const pieces = readPlan(content)
+  const hash = createHash('sha256')
+  const unknown = await hashPieces(cache, pieces, hash)
+  const sha256 = unknown.length === 0 && content.size !== null ? hash.digest('hex') : null
+  return { size: content.size, sha256, unknownBytes: unknownTotal(unknown), unknown }
+}
+
+/** Index of the first extent whose end > offset. */
+const firstEndingAfter = (c: Content, offset: number): number => {
+  let lo = 0
+  let hi = c.extents.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (c.extents[mid].end <= offset) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+/** The pieces of [from, to) only: O(log n + pieces in range), so appending to a long file does not
+ *  re-plan the whole file for every version. */
+export const planRange = (c: Content, from: number, to: number): Piece[] => {
+  const out: Piece[] = []
+  let pos = from
+  for (let i = firstEndingAfter(c, from); i < c.extents.length && pos < to; i++) {
+    const x = c.extents[i]
+    if (x.start >= to) break
+    if (x.start > pos) out.push({ start: pos, end: x.start, unknown: true })
+    const start = Math.max(x.start, pos)
+    const end = Math.min(x.end, to)
+    out.push({ start, end, seq: x.seq, off: x.seq === 0 ? 0 : x.off + (start - x.start) })
+    pos = end
+  }
+  if (pos < to) out.push({ start: pos, end: to, unknown: true })
+  return out
+}
+
+/** Same extents, same size: the same bytes without reading any. */
+export const sameContent = (a: Content, b: Content): boolean => {
+  if (a.size !== b.size || a.extents.length !== b.extents.length) return false
+  for (let i = 0; i < a.extents.length; i++) {
+    const x = a.extents[i]
+    const y = b.extents[i]
+    if (x.start !== y.start || x.end !== y.end || x.seq !== y.seq || x.off !== y.off) return false
+  }
+  return true
+}

@@ -1,0 +1,132 @@
+// `export --at T DIR|FILE.tar`: every file the guest's world names at T, as it was then, plus a
+// manifest of what is not known. Unknown bytes are written as zeros and listed; a file whose size is
+// unknown is written up to its last known byte.
+import { createHash } from 'node:crypto'
+import type { Journal } from '../journal/journal.js'
+import { worldAt } from '../engine/replay.js'
+import { readPlan } from '../projections/index.js'
+import { PayloadCache, streamPieces, type Range } from './content.js'
+import { planExport, type ExportPlan, type Refusal } from './exportPlan.js'
+import { ExportConflict, MANIFEST, ROOT, type ExportTarget } from './exportTargets.js'
+
+export interface ManifestFile {
+  readonly path: string
+  readonly size: number
+  /** false: the file existed before eyrie saw it and its real size was never learned */
+  readonly sizeKnown: boolean
+  /** of the exported bytes (unknown ranges exported as zeros); see `unknown` before trusting it as the file's */
+  readonly sha256: string
+  readonly unknown: readonly Range[]
+  /** a hard link: the first name of the same file in this export */
+  readonly linkOf: string | null
+}
+
+export interface Manifest {
+  readonly format: 'eyrie-export/1'
+  readonly guest: string
+  readonly seq: number
+  readonly ts: string | null
+  readonly under: string
+  readonly root: string
+  readonly files: readonly ManifestFile[]
+  readonly dirs: readonly string[]
+  readonly symlinks: ReadonlyArray<{ readonly path: string; readonly target: string }>
+  /** names not exported: unsafe (would leave the root) or conflicting (a name that is both a directory and a file) */
+  readonly refused: readonly Refusal[]
+  readonly totals: { readonly files: number; readonly bytes: number; readonly unknownBytes: number; readonly incomplete: number }
+}
+
+/** Unsafe names in the journal; nothing was written. */
+export class ExportRefused extends Error {
+  override readonly name = 'ExportRefused'
+  constructor(readonly refused: readonly Refusal[]) {
+    super(`${refused.length} name(s) would be written outside the export root, nothing written: ${refused.slice(0, 3).map((r) => `${JSON.stringify(r.path)} (${r.reason})`).join('; ')}${refused.length > 3 ? '; ...' : ''}`)
+  }
+}
+
+export interface ExportOptions {
+  /** only names at or below this guest directory (default '/') */
+  readonly under?: string
+  /** export the safe names and list the unsafe ones in the manifest, instead of refusing the export */
+  readonly skipUnsafe?: boolean
+  readonly onProgress?: (files: number, totalFiles: number, bytes: number) => void
+}
+
+export const exportAt = async (j: Journal, guest: string, seq: number, openTarget: (ts: bigint | null) => Promise<ExportTarget>, opts: ExportOptions = {}): Promise<Manifest> => {
+  const w = await worldAt(j, guest, seq)
+  const under = opts.under ?? '/'
+  const plan = planExport(w, under)
+  if (plan.refused.length > 0 && opts.skipUnsafe !== true) throw new ExportRefused(plan.refused)
+  let ts: bigint | null = null
+  if (seq > 0) for await (const b of j.read(guest, seq, seq)) ts = b[0]?.ts ?? ts
+  const target = await openTarget(ts)
+  try {
+    return await write(j, guest, seq, ts, under, plan, target, opts)
+  } finally {
+    await target.close()
+  }
+}
+
+const write = async (j: Journal, guest: string, seq: number, ts: bigint | null, under: string, plan: ExportPlan, target: ExportTarget, opts: ExportOptions): Promise<Manifest> => {
+  const refused: Refusal[] = [...plan.refused]
+  const conflict = async (path: string, f: () => Promise<void>): Promise<boolean> => {
+    try {
+      await f()
+      return true
+    } catch (err) {
+      if (!(err instanceof ExportConflict)) throw err
+      refused.push({ path, reason: err.message })
+      return false
+    }
+  }
+  const dirs: string[] = []
+  for (const d of plan.dirs) if (await conflict(d.path, () => target.dir(d.rel))) dirs.push(d.path)
+  const cache = new PayloadCache(j, guest)
+  const files: ManifestFile[] = []
+  const written = new Map<string, string>() // guest path -> rel, for hard links
+  let bytes = 0
+  let unknownBytes = 0
+  let incomplete = 0
+  for (const f of plan.files) {
+    const first = f.linkOf === null ? undefined : plan.files.find((x) => x.path === f.linkOf)
+    const firstRel = f.linkOf === null ? undefined : written.get(f.linkOf)
+    const pieces = readPlan(f.node.content)
+    const size = pieces.length === 0 ? 0 : pieces[pieces.length - 1].end
+    let unknown: Range[] = []
+    let sha256 = ''
+    if (first !== undefined && firstRel !== undefined) {
+      if (!(await conflict(f.path, () => target.link(f.rel, firstRel)))) continue
+      const m = files.find((x) => x.path === first.path)
+      unknown = m === undefined ? [] : [...m.unknown]
+      sha256 = m?.sha256 ?? ''
+    } else {
+      const hash = createHash('sha256')
+      const ok = await conflict(f.path, () => target.file(f.rel, size, async (sink) => {
+        unknown = await streamPieces(cache, pieces, (chunk, zeros) => {
+          hash.update(chunk)
+          return sink(chunk, zeros)
+        })
+      }))
+      if (!ok) continue
+      sha256 = hash.digest('hex')
+      written.set(f.path, f.rel)
+      bytes += size
+    }
+    const u = unknown.reduce((n, r) => n + r.end - r.start, 0)
+    unknownBytes += u
+    if (u > 0 || f.node.content.size === null) incomplete++
+    files.push({ path: f.path, size, sizeKnown: f.node.content.size !== null, sha256, unknown, linkOf: f.linkOf })
+    opts.onProgress?.(files.length, plan.files.length, bytes)
+  }
+  const symlinks: Array<{ path: string; target: string }> = []
+  for (const s of plan.symlinks) if (await conflict(s.path, () => target.symlink(s.rel, s.target))) symlinks.push({ path: s.path, target: s.target })
+  const manifest: Manifest = {
+    format: 'eyrie-export/1', guest, seq, ts: ts === null ? null : ts.toString(), under, root: ROOT,
+    files, dirs, symlinks, refused,
+    totals: { files: files.length, bytes, unknownBytes, incomplete },
+  }
+  await target.manifest(`${JSON.stringify(manifest, null, 2)}\n`)
+  return manifest
+}
+
+export { MANIFEST, ROOT }
