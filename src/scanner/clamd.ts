@@ -154,7 +154,9 @@ export const startClamd = async (o: StartClamdOptions): Promise<Clamd> => {
       child.kill('SIGTERM')
       // a SIGSTOPped clamd ignores SIGTERM until continued
       child.kill('SIGCONT')
-      const code = await Promise.race([exited(child), sleep(5000).then(() => 'timeout' as const)])
+      let timer: NodeJS.Timeout | undefined
+      const code = await Promise.race([exited(child), new Promise<'timeout'>((res) => (timer = setTimeout(res, 5000, 'timeout')))])
+      clearTimeout(timer)
       if (code === 'timeout') {
         child.kill('SIGKILL')
         await exited(child)

@@ -126,6 +126,9 @@ export class ClamdClient {
    *  failure or a timeout is an error verdict with answered = false; clamd's own ERROR reply (a size
    *  limit, say) is an error verdict with answered = true. */
   async scan(bytes: Uint8Array, timeoutMs = this.timeoutMs): Promise<Scanned> {
+    // clamscan sends no INSTREAM command for a stream without data (clamd answers UNKNOWN COMMAND);
+    // clamd reports an empty file clean, and so do we, without asking
+    if (bytes.length === 0) return { verdict: CLEAN, answered: true }
     this.stats.instreams++
     const stream = chunked(bytes)
     const timedOut = (): Scanned => {
