@@ -1,29 +1,32 @@
 #!/usr/bin/env bash
-# The main job on the embedded default journal: record a real workload, then ask what happened at
-# several moments. Uses the native interceptor when it is built, strace + import otherwise.
+# The main job on the embedded default journal (./journal): record a real workload with the native
+# interceptor, then ask what happened at several moments.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-eyrie() { node bin/eyrie.js "$@"; }
+top=$PWD
+eyrie() { node "$top/bin/eyrie.js" "$@"; }
 
 work=$(mktemp -d /tmp/eyrie-demo.XXXXXX)
-export EYRIE_JOURNAL=${EYRIE_JOURNAL:-$PWD/journal}
 guest="demo-$(date +%Y%m%dT%H%M%S)"
-workload='echo "draft 1" > report.txt; echo "more" >> report.txt; cp report.txt copy.txt; mv report.txt final.txt; printf PATCH | dd of=final.txt bs=1 seek=0 conv=notrunc status=none; rm copy.txt; mkdir out && tar cf out/a.tar final.txt'
+workload='echo "draft 1" > report.txt; echo "more" >> report.txt; cp report.txt copy.txt
+mv report.txt final.txt; printf PATCH | dd of=final.txt bs=1 seek=0 conv=notrunc status=none
+rm copy.txt; mkdir out; tar cf out/a.tar final.txt; exec 3>>final.txt; rm final.txt; echo "after unlink" >&3; sleep 0.2'
 
-echo "== recording in $work: $workload"
-if eyrie record --help >/dev/null 2>&1; then
-  (cd "$work" && node "$OLDPWD/bin/eyrie.js" record --guest "$guest" -- sh -c "$workload")
-else
-  log="$work.strace"
-  (cd "$work" && strace -f -ttt -xx -y -s 1048576 -o "$log" -e trace="$(node --import tsx -e "import('./src/import/strace/command.ts').then(m => console.log(m.STRACE_CALLS.join(',')))" 2>/dev/null || true)" sh -c "$workload")
-  eyrie import strace "$log" --guest "$guest" --cwd "$work"
-fi
+echo "== eyrie record -- sh -c '...'   (in $work)"
+(cd "$work" && eyrie --journal "$top/journal" record --guest "$guest" -- sh -c "$workload")
 
-echo; echo "== guests";                         eyrie guests
-echo; echo "== what the workload did to files";  eyrie log --guest "$guest" --path "$work/**" --kind file
-first_write=$(eyrie log --guest "$guest" --path "$work/report.txt" --kind file.write --json | head -1 | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).seq))')
-echo; echo "== report.txt just after its first write (#$first_write)"; eyrie at "#$first_write" cat "$work/report.txt" --guest "$guest"
-echo; echo "== files at the end";               eyrie at end ls "$work" --guest "$guest"
-echo; echo "== final.txt at the end";           eyrie at end cat "$work/final.txt" --guest "$guest"
-echo; echo "== processes";                      eyrie at end ps --guest "$guest"
-rm -rf "$work" "$work.strace"
+seq_of() { eyrie log --guest "$guest" --path "$work/$1" --kind "$2" --json | head -1 | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).seq))'; }
+first=$(seq_of report.txt file.write)
+renamed=$(seq_of final.txt file.rename)
+
+echo; echo "== eyrie guests";                              eyrie guests
+echo; echo "== eyrie log --path '$work/**' --kind file";   eyrie log --guest "$guest" --path "$work/**" --kind file
+echo; echo "== eyrie at '#$first' cat report.txt   (just after its first write)"
+eyrie at "#$first" cat "$work/report.txt" --guest "$guest"
+echo; echo "== eyrie at '#$renamed' ls   (just after the rename)"
+eyrie at "#$renamed" ls "$work" --guest "$guest"
+echo; echo "== eyrie at end ls";                           eyrie at end ls "$work" --guest "$guest"
+echo; echo "== eyrie at end cat out/a.tar | tar tv";       eyrie at end cat "$work/out/a.tar" --guest "$guest" | tar tv
+echo; echo "== eyrie at end ps";                           eyrie at end ps --guest "$guest"
+rm -rf "$work"
+echo; echo "The journal is in $top/journal; try: node bin/eyrie.js at +50ms fds --guest $guest"
