@@ -52,6 +52,18 @@ std::vector<pid_t> processTree(pid_t root) {
   return out;
 }
 
+pid_t parentOf(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  size_t close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream rest(stat.substr(close + 2));
+  std::string state;
+  pid_t ppid = 0;
+  rest >> state >> ppid;
+  return ppid;
+}
+
 pid_t tracerOf(pid_t pid) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/status");
   std::string line;
@@ -67,6 +79,18 @@ bool Tracer::startAttach(Outcome& out) {
   if (kill(pid, 0) != 0 && errno == ESRCH) {
     out.errorCode = "ESRCH";
     out.message = "no process " + std::to_string(pid);
+    return false;
+  }
+  if (pid_t by = tracerOf(pid); by != 0) {
+    out.errorCode = "EPERM";
+    out.message = "process " + std::to_string(pid) + " is already traced by process " + std::to_string(by);
+    return false;
+  }
+  if (parentOf(pid) == getpid()) {
+    // its real parent's thread group would be its tracer's: the kernel then lets node's own waitpid
+    // for the child take the ptrace stops meant for this thread (wait_consider_task)
+    out.errorCode = "EINVAL";
+    out.message = "cannot attach to process " + std::to_string(pid) + ": it is a child of this process (trace it with traceCommand)";
     return false;
   }
   root_ = pid;

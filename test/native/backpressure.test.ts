@@ -1,0 +1,45 @@
+// Nothing is dropped when JavaScript is slow: the tracer waits, and the tracees with it.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Draft } from '../../src/events/index.js'
+import { record, tempDir, text } from './support.js'
+
+const SCRIPT = 'i=0; while [ $i -lt 300 ]; do i=$((i+1)); echo line$i >> f; done'
+
+/** What a draft says, without who/when/where (pids, times, inodes and addresses differ between runs). */
+const shape = (d: Draft, dir: string): string =>
+  JSON.stringify({ ...d.body, inode: undefined, addr: undefined, newAddr: undefined, data: d.data === undefined ? undefined : text(d) }).replaceAll(dir, '<dir>')
+
+test('given an onBatch slower than the program and a 2 KiB buffer, then every draft arrives once and in order, and the program waited for the consumer', async () => {
+  const fast = await tempDir()
+  const slow = await tempDir()
+  try {
+    const reference = await record(['sh', '-c', SCRIPT], fast.dir)
+    const delay = 10
+    let calls = 0
+    let inFlight = 0
+    const seen = await record(['sh', '-c', SCRIPT], slow.dir, {
+      bufferBytes: 2048,
+      onBatch: async () => {
+        calls++
+        assert.equal(++inFlight, 1, 'onBatch calls do not overlap')
+        await sleep(delay)
+        inFlight--
+      },
+    })
+    assert.equal(seen.result.status, 0)
+    // identical streams: nothing lost, nothing reordered, nothing duplicated
+    assert.deepEqual(seen.drafts.slice(1).map((d) => shape(d, slow.dir)), reference.drafts.slice(1).map((d) => shape(d, fast.dir)))
+    const lines = seen.drafts.filter((d) => d.body.kind === 'file.write').map(text)
+    assert.deepEqual(lines, Array.from({ length: 300 }, (_, i) => `line${i + 1}\n`))
+    // the buffer held few batches: the tracer (and the shell) waited for onBatch, so the stops of the
+    // run are spread over about as long as the consumer took
+    assert.ok(calls > 40, `${calls} batches`)
+    const span = Number(seen.drafts[seen.drafts.length - 1].ts - seen.drafts[1].ts) / 1e6
+    assert.ok(span >= (calls - 4) * delay, `stops spread over ${span.toFixed(0)} ms for ${calls} batches of ${delay} ms`)
+  } finally {
+    await fast.cleanup()
+    await slow.cleanup()
+  }
+})
