@@ -22,6 +22,7 @@ export const runRecord = async (argv: readonly string[], o: RecordOpts): Promise
     // the tracees wait while a batch is being committed: nothing is dropped when the disk is slow
     const result = await traceCommand([...argv], { onBatch: (drafts) => ingest.push(drafts) })
     await ingest.finish()
+    if (result.message !== null) process.stderr.write(`eyrie: ${result.message}\n`)
     const secs = Number(process.hrtime.bigint() - started) / 1e9
     process.stderr.write(`eyrie: guest ${guest}: ${ingest.now.seq} events, ${result.bytes} bytes written, ${secs.toFixed(2)} s\n`)
     if (result.signal !== null) return 128 + signalNumber(result.signal)

@@ -13,6 +13,7 @@ import { Ingest, worldAt } from '../../src/engine/replay.js'
 import { materialize } from '../../src/engine/content.js'
 import { contentPlan } from '../../src/projections/index.js'
 import { runUnderStrace } from '../import/strace-run.js'
+import { traceCommand } from '../../src/native/index.js'
 
 export interface Recorded {
   readonly journal: Journal
@@ -52,6 +53,31 @@ export const recordWithStrace = async (cmd: string[], opts: { every?: number; se
     },
   }
 }
+
+/** Runs cmd in a fresh work dir under the native interceptor, straight into a temp LMDB journal. */
+export const recordNatively = async (cmd: string[], opts: { every?: number; setup?: (dir: string) => Promise<void> } = {}): Promise<Recorded> => {
+  const dir = await tempDir('work')
+  await opts.setup?.(dir)
+  const jdir = await tempDir('journal')
+  const journal = await openLmdbJournal(jdir)
+  const guest = 'e2e'
+  const ingest = await Ingest.open(journal, guest, opts.every ?? 64)
+  const result = await traceCommand(cmd, { cwd: dir, onBatch: (drafts) => ingest.push(drafts), stdio: { stdin: 0, stdout: 2, stderr: 2 } })
+  await ingest.finish()
+  if (result.status !== 0) throw new Error(`workload ${cmd.join(' ')} exited ${result.status ?? result.signal}: ${result.message ?? ''}`)
+  const events: Event[] = []
+  for await (const b of journal.read(guest, 1, await journal.lastSeq(guest))) events.push(...b)
+  return {
+    journal, guest, dir, events,
+    cleanup: async () => {
+      await journal.close()
+      await Promise.all([rm(dir, { recursive: true, force: true }), rm(jdir, { recursive: true, force: true })])
+    },
+  }
+}
+
+export type Recorder = typeof recordWithStrace
+export const RECORDERS: ReadonlyArray<readonly [string, Recorder]> = [['strace', recordWithStrace], ['native', recordNatively]]
 
 /** content(path, seq) as `eyrie at #seq cat` computes it; throws if any byte is unknown. */
 export const contentAt = async (r: Recorded, seq: number, path: string): Promise<Buffer> => {
