@@ -1,6 +1,7 @@
 // What every query needs: the journal, the guest, the resolved time.
 import * as E from 'fp-ts/lib/Either.js'
 import { defaultJournalDir, openLmdbJournal } from '../journal/lmdb.js'
+import { isKafkaUrl, openKafkaJournal, parseKafkaUrl } from '../journal/kafka/index.js'
 import type { Journal } from '../journal/journal.js'
 import { parseTimeRef, resolveTimeRef } from '../engine/timeref.js'
 import { UsageError, CliError } from './errors.js'
@@ -9,6 +10,11 @@ export interface GlobalOpts { journal?: string; guest?: string; json?: boolean }
 
 export const openJournal = async (o: GlobalOpts, readOnly = true): Promise<Journal> => {
   const dir = o.journal ?? defaultJournalDir()
+  if (isKafkaUrl(dir)) {
+    const target = parseKafkaUrl(dir)
+    if (E.isLeft(target)) throw new UsageError(target.left)
+    return openKafkaJournal(target.right, { readOnly })
+  }
   return openLmdbJournal(dir, { readOnly })
 }
 

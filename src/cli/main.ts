@@ -10,11 +10,12 @@ import { registerScanCommands } from './scan.js'
 import { runExport, runImport } from './transfer.js'
 import { runExportTree } from './forensic.js'
 import { registerForensic } from './forensicCommands.js'
+import { registerKafka } from './kafka.js'
 
 const program = (): Command => {
   const p = new Command('eyrie')
     .description('replicate what a process tree does to its files; ask what any file, fd table or process looked like at any time')
-    .option('--journal <dir>', 'journal directory (default: $EYRIE_JOURNAL or ./journal)')
+    .option('--journal <dir|url>', 'journal directory (default: $EYRIE_JOURNAL or ./journal) or kafka://HOST:PORT[,...]/TOPIC (docs/kafka.md)')
     .option('--guest <id>', 'guest id (default: the most recent guest)')
     .option('--json', 'machine-readable output')
     .exitOverride()
@@ -69,6 +70,7 @@ Examples:
   registerForensic(p, g)
   registerScanCommands(p, g)
   registerRecord(p, g)
+  registerKafka(p, g)
   return p
 }
 

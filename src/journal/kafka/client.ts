@@ -42,7 +42,11 @@ export const kafkaClient = (target: KafkaTarget, log: KafkaLog = stderrLog, env:
     clientId: target.clientId,
     brokers: [...target.brokers],
     logLevel: logLevel.ERROR,
-    logCreator: () => (entry: LogEntry) => log(`${entry.namespace}: ${entry.log.message}`),
+    // Connection logs every error response (a rebalance in progress, a leader moving) before the layer
+    // above retries it; what is not retried comes back as an error from the call that failed.
+    logCreator: () => (entry: LogEntry) => {
+      if (entry.namespace !== 'Connection') log(`${entry.namespace}: ${entry.log.message}`)
+    },
     connectionTimeout: 3000,
   }
   if (target.tls !== undefined) {
