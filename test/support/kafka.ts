@@ -103,11 +103,18 @@ export const realCluster = async (brokers: string): Promise<TestCluster> => {
   }
 }
 
+export interface ClusterKind {
+  readonly name: string
+  readonly start: () => Promise<TestCluster>
+  /** The mock creates any topic a client asks metadata for, whatever the client says. */
+  readonly createsTopicsOnDemand: boolean
+}
+
 /** The clusters a Kafka test runs against: always the mock, plus $KAFKA_BROKERS when set. */
-export const clusterKinds = (): Array<{ name: string; start: () => Promise<TestCluster> }> => {
+export const clusterKinds = (): ClusterKind[] => {
   const real = process.env.KAFKA_BROKERS
   return [
-    { name: 'kafka (librdkafka mock)', start: () => startMock() },
-    ...(real !== undefined && real !== '' ? [{ name: `kafka (${real})`, start: () => realCluster(real) }] : []),
+    { name: 'kafka (librdkafka mock)', start: () => startMock(), createsTopicsOnDemand: true },
+    ...(real !== undefined && real !== '' ? [{ name: `kafka (${real})`, start: () => realCluster(real), createsTopicsOnDemand: false }] : []),
   ]
 }
