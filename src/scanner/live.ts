@@ -2,7 +2,8 @@
 // (writes not yet flushed, synced views, pre-images) and, for the ranges it never saw (a program that
 // existed before recording began), the file on the host. The decider has the interceptor's
 // `decide(req) -> errno` shape and journals the gate's events before the tracee is released.
-import { open, stat } from 'node:fs/promises'
+import { statSync } from 'node:fs'
+import { open } from 'node:fs/promises'
 import { O_ACCMODE, O_WRONLY, type Body, type Draft } from '../events/index.js'
 import type { Journal } from '../journal/journal.js'
 import { contentPlan, lookup, type World } from '../projections/index.js'
@@ -11,9 +12,11 @@ import type { ContentRef, ContentSource, Gate } from './gate.js'
 
 interface DiskStat { readonly size: number; readonly stamp: string }
 
-const diskStat = async (path: string): Promise<DiskStat | null> => {
+// statSync, not the promise: a local stat is a few microseconds, a trip through libuv's thread pool
+// is tens to hundreds under load, and this stat is the whole cost of re-admitting an unchanged binary
+const diskStat = (path: string): DiskStat | null => {
   try {
-    const st = await stat(path, { bigint: true })
+    const st = statSync(path, { bigint: true })
     if (!st.isFile()) return null
     return { size: Number(st.size), stamp: `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}` }
   } catch (err) {
@@ -64,7 +67,7 @@ export interface LiveSourceOptions {
 export const liveSource = (o: LiveSourceOptions): ContentSource => async (path: string): Promise<ContentRef | null> => {
   const w = o.world()
   const node = lookup(w, path)
-  const disk = await diskStat(path)
+  const disk = diskStat(path)
   if (node === undefined || node.type !== 'file') {
     if (disk === null) return null
     return {
