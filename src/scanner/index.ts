@@ -11,5 +11,6 @@ export { DEFAULT_FAILURE_POLICY, parseFailurePolicy, type FailurePolicy, type Fa
 export { Gate, EACCES, type ContentRef, type ContentSource, type Decision, type GateOptions, type Trigger } from './gate.js'
 export { quarantine, listQuarantine, restoreQuarantine, quarantineDir, type QuarantineRecord, type QuarantineInfo, type RestoreOptions } from './quarantine.js'
 export { ScannerError, type ScannerErrorCode } from './errors.js'
-export { liveSource, gateDecider, type GateRequest, type DeciderOptions, type LiveSourceOptions } from './live.js'
+export { liveSource, gateDecider, wallClock, type GateRequest, type DeciderOptions, type LiveSourceOptions } from './live.js'
+export { closedForWriting, scanClosedFiles, type Closed } from './closes.js'
 export { scanContent, scanAt, scanHistory, filesIn, tally, type ContentScan, type HistoryScan, type Version } from './forensic.js'

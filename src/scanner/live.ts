@@ -121,7 +121,7 @@ export interface DeciderOptions {
 
 // the wall clock at start, advanced by the monotonic clock: ordered and near real time
 const clockBase = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint()
-const wallClock = (): bigint => clockBase + process.hrtime.bigint()
+export const wallClock = (): bigint => clockBase + process.hrtime.bigint()
 
 /** The interceptor's `decide`: exec/execveat are judged as execs, opens that can read as opens
  *  (write-only opens read nothing: their bytes are judged on close), anything else passes. */
