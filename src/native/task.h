@@ -57,6 +57,7 @@ struct Task {
   bool held = false;       // stopped at its first stop, waiting for its parent's fork event
   bool wantExit = false;   // resumed to see the exit of `call`
   bool exiting = false;    // reported PTRACE_EVENT_EXIT: no longer a user of its memory
+  bool exitEmitted = false;  // its proc.exit went out at that stop (threads)
   bool listening = false;  // in a group-stop, resumed with PTRACE_LISTEN
   int pendingSignal = 0;   // attach start: a signal seen while stopping everyone, to deliver later
   std::shared_ptr<FdTable> fds;

@@ -168,7 +168,7 @@ void Tracer::onGone(pid_t tid, int status, uint64_t ts) {
   if (it == tasks_.end()) return;
   Task& t = it->second;
   int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  if (t.announced && !starting_) {
+  if (t.announced && !starting_ && !t.exitEmitted) {
     bool leader = t.tid == t.tgid;
     // the leader's status is the process's (reported once every thread is gone); others are threads
     emit(Kind::ProcExit, Origin{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(tid), ts},
@@ -274,6 +274,18 @@ void Tracer::onExec(Task& t, uint64_t ts) {
 void Tracer::onExitEvent(Task& t, uint64_t ts) {
   if (t.exiting || !t.mem) return;
   t.exiting = true;
+  if (t.tid != t.tgid && t.announced && !starting_) {
+    // A thread's death reaches the tracer only after pthread_join has returned in another thread
+    // (the kernel wakes the joiner as the thread releases its memory): reported then, its exit could
+    // follow later calls of the joiner. This stop comes before that wake-up.
+    unsigned long msg = 0;
+    ptrace(PTRACE_GETEVENTMSG, t.tid, 0, &msg);
+    int status = static_cast<int>(msg);
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    emit(Kind::ProcExit, Origin{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(t.tid), ts},
+         [&](Record& r) { r.sint(code).flag(true); });
+    t.exitEmitted = true;
+  }
   // the last task of a memory is about to drop it: its shared file views still hold the bytes
   if (--t.mem->users == 0 && t.mem->sharedFileViews && !starting_) {
     syncViews(t, 0, ~0ull, Origin{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(t.tid), ts});
