@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { quarantine } from '../../src/scanner/quarantine.js'
+import { listQuarantine, quarantine, restoreQuarantine } from '../../src/scanner/quarantine.js'
 import { eyrie } from '../support/cli.js'
 import { tmp } from './support.js'
 
@@ -38,7 +38,7 @@ test('given a quarantined file, list shows it and restore puts it back with its 
   assert.equal(ok.status, 0, ok.stderr)
   assert.deepEqual(await readFile(path), bytes)
   assert.equal((await stat(path)).mode & 0o7777, 0o750)
-  assert.deepEqual(JSON.parse(eyrie(['quarantine', 'list', '--json'], { journal }).stdout).records, [])
+  assert.deepEqual((await listQuarantine(journal)).records, [])
 })
 
 test('given restore --to, the file goes there; an unknown id is one clear line and exit 1', async () => {
@@ -55,7 +55,7 @@ test('given restore --to, the file goes there; an unknown id is one clear line a
   assert.equal(bad.status, 1)
   assert.match(bad.stderr, /^eyrie: no quarantine record q-20990101T000000Z-00000000/)
   assert.equal(bad.stderr.trim().split('\n').length, 1)
-  assert.match(eyrie(['quarantine', 'restore', '../../etc/passwd'], { journal }).stderr, /no quarantine id/)
+  await assert.rejects(restoreQuarantine(journal, '../../etc/passwd'), /no quarantine id/)
 })
 
 test('given a directory or a missing path, quarantine fails with the path named and moves nothing', async () => {
