@@ -48,6 +48,8 @@ export class Retention {
   /** confirmed payload seq -> its node and known bytes */
   private readonly confirmed = new Map<number, { readonly node: NodeId; readonly known: number }>()
   private readonly observations = new Map<NodeId, Observation[]>()
+  /** unconfirmed writes to files that are gone: kept in the journal, no longer tracked */
+  private abandoned = 0
 
   constructor(private readonly j: Journal, readonly guest: string) {}
 
@@ -68,7 +70,7 @@ export class Retention {
     }
     await this.checkObservations()
     const { free, stillNeeded } = this.unreferenced()
-    const unconfirmed = [...this.pending.values()].reduce((n, ws) => n + ws.length, 0)
+    const unconfirmed = [...this.pending.values()].reduce((n, ws) => n + ws.length, this.abandoned)
     const atUpTo = await this.j.checkpointAtOrBefore(this.guest, upTo)
     const addCheckpoint = opts.checkpoint === true && upTo > 0 && atUpTo?.seq !== upTo
     if (free.length === 0 && !addCheckpoint) return { ...empty, unconfirmed, stillNeeded }
@@ -156,7 +158,11 @@ export class Retention {
     // an observation only confirms writes made before it; those have all been looked at
     this.observations.clear()
     // a file that is gone can no longer be flushed: its unconfirmed bytes stay (forensic value), untracked
-    for (const node of [...this.pending.keys()]) if (!this.w.nodes.has(node)) this.pending.delete(node)
+    for (const [node, writes] of [...this.pending]) {
+      if (this.w.nodes.has(node)) continue
+      this.abandoned += writes.length
+      this.pending.delete(node)
+    }
   }
 
   private async sameBytes(wr: Write, offset: number, ob: Observation): Promise<boolean> {

@@ -1,5 +1,16 @@
 // `at T tree`: the process tree at T, each process with its program and open files. Pure.
-import { fds, type FdRow, type World } from '../projections/index.js'
+import { accessMode, type World } from '../projections/index.js'
+
+/** An open file as the process sees it now: its current name (after renames), or the name it was
+ *  opened by and `deleted` when it has none left. */
+export interface OpenFile {
+  readonly fd: number
+  readonly path: string
+  readonly mode: string
+  readonly pos: number
+  readonly cloexec: boolean
+  readonly deleted: boolean
+}
 
 export interface TreeNode {
   readonly pid: number
@@ -10,7 +21,7 @@ export interface TreeNode {
   readonly live: boolean
   readonly status: number | null
   readonly threads: readonly number[]
-  readonly files: ReadonlyArray<Omit<FdRow, 'pid'>>
+  readonly files: readonly OpenFile[]
   readonly children: readonly TreeNode[]
 }
 
@@ -27,6 +38,14 @@ export const processTree = (w: World, opts: TreeOptions = {}): TreeNode[] => {
     if (list === undefined) threads.set(pid, [tid])
     else list.push(tid)
   }
+  const nameOf = currentNames(w)
+  const filesOf = (table: number): OpenFile[] =>
+    [...(w.tables.get(table)?.fds ?? [])].sort((a, b) => a[0] - b[0]).flatMap(([fd, e]) => {
+      const o = w.ofds.get(e.ofd)
+      if (o === undefined) return []
+      const now = w.names.get(o.path) === o.node ? o.path : nameOf.get(o.node)
+      return [{ fd, path: now ?? o.path, mode: accessMode(o.flags), pos: o.pos, cloexec: e.cloexec, deleted: now === undefined }]
+    })
   const procs = [...w.procs.values()].sort((a, b) => a.startSeq - b.startSeq || a.pid - b.pid)
   const children = new Map<number, number[]>()
   for (const p of procs) {
@@ -54,7 +73,7 @@ export const processTree = (w: World, opts: TreeOptions = {}): TreeNode[] => {
     return {
       pid: p.pid, ppid: p.ppid, exe: p.exe, argv: p.argv, cwd: p.cwd, live: p.live, status: p.status,
       threads: (threads.get(pid) ?? []).sort((a, b) => a - b),
-      files: p.live ? fds(w, pid).map(({ pid: _p, ...f }) => f) : [],
+      files: p.live ? filesOf(p.table) : [],
       children: kids,
     }
   }
@@ -72,6 +91,19 @@ export const processTree = (w: World, opts: TreeOptions = {}): TreeNode[] => {
     if (n !== undefined) roots.push(n)
   }
   return roots
+}
+
+/** node -> its first name in path order (only nodes some fd refers to). */
+const currentNames = (w: World): Map<number, string> => {
+  const wanted = new Set<number>()
+  for (const o of w.ofds.values()) wanted.add(o.node)
+  const out = new Map<number, string>()
+  for (const [path, id] of w.names) {
+    if (!wanted.has(id)) continue
+    const had = out.get(id)
+    if (had === undefined || path < had) out.set(id, path)
+  }
+  return out
 }
 
 /** Human form: one line per process (pid, state, program, argv), its open files indented below. */
