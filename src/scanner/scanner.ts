@@ -54,6 +54,8 @@ export class Scanner {
   private version: string
   private versionAt: number
   private refreshing = false
+  /** Why the last VERSION refresh failed, if it did. */
+  lastVersionError: string | null = null
 
   private constructor(private readonly client: ClamdClient, readonly clamd: Clamd, version: string, private readonly o: ScannerOptions) {
     this.cache = new VerdictCache(o.cacheEntries ?? 65536)
@@ -156,9 +158,6 @@ export class Scanner {
       },
     )
   }
-
-  /** Why the last VERSION refresh failed, if it did. */
-  lastVersionError: string | null = null
 
   get busy(): number {
     return this.slots.busy
