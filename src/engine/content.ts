@@ -18,21 +18,20 @@ export const unknownRanges = (pieces: readonly Piece[]): Range[] =>
 export const materialize = async (j: Journal, guest: string, pieces: readonly Piece[]): Promise<{ bytes: Buffer; unknown: Range[] }> => {
   const size = pieces.length === 0 ? 0 : pieces[pieces.length - 1].end
   const out = Buffer.alloc(size)
-  const cache = new Map<number, Uint8Array>()
   const unknown: Range[] = []
+  const seqs = [...new Set(pieces.flatMap((p) => ('unknown' in p || p.seq === 0 ? [] : [p.seq])))]
+  // one consistent read for all payloads where the back end offers it
+  const fetched = j.payloads !== undefined ? await j.payloads(guest, seqs) : await Promise.all(seqs.map((s) => j.payload(guest, s)))
+  const bySeq = new Map(seqs.map((s, i) => [s, fetched[i]]))
   for (const p of pieces) {
     if ('unknown' in p) {
       unknown.push({ start: p.start, end: p.end })
       continue
     }
     if (p.seq === 0) continue // zeros: already zero
-    let data = cache.get(p.seq)
-    if (data === undefined) {
-      data = await j.payload(guest, p.seq)
-      cache.set(p.seq, data)
-    }
+    const data = bySeq.get(p.seq)
     const want = p.end - p.start
-    if (p.off + want > data.length) throw new Error(`bug: extent [${p.start}, ${p.end}) reads past payload of seq ${p.seq} (${data.length} bytes)`)
+    if (data === undefined || p.off + want > data.length) throw new Error(`bug: extent [${p.start}, ${p.end}) reads past payload of seq ${p.seq} (${data?.length ?? 0} bytes)`)
     out.set(data.subarray(p.off, p.off + want), p.start)
   }
   return { bytes: out, unknown }

@@ -39,6 +39,9 @@ export interface Journal {
   read(guest: string, from: number, to: number): AsyncIterable<readonly Event[]>
   /** The known bytes of a payload event; verified. */
   payload(guest: string, seq: number): Promise<Uint8Array>
+  /** Several payloads from one consistent read (content materialisation reads thousands at once).
+   *  Optional: back ends without it are read payload by payload. */
+  payloads?(guest: string, seqs: readonly number[]): Promise<Uint8Array[]>
   /** Highest seq whose ts <= ts (0 when none). */
   seqAt(guest: string, ts: bigint): Promise<number>
   /** The last committed seq (0 when none); appends not yet committed are not counted. */

@@ -201,20 +201,29 @@ class LmdbJournal implements Journal {
     }
   }
 
+  async payloads(guest: string, seqs: readonly number[]): Promise<Uint8Array[]> {
+    this.checkOpen()
+    checkGuest(guest)
+    seqs.forEach(checkSeq)
+    return this.withSnapshot((transaction) => seqs.map((seq) => this.payloadIn(transaction, guest, seq)))
+  }
+
   async payload(guest: string, seq: number): Promise<Uint8Array> {
     this.checkOpen()
     checkGuest(guest)
     checkSeq(seq)
-    return this.withSnapshot((transaction) => {
-      const value = this.dbs.payloads.get([guest, seq], { transaction })
-      if (value !== undefined) return payloadFromValue(guest, seq, value)
-      const eventValue = this.dbs.events.get([guest, seq], { transaction })
-      if (eventValue === undefined) throw new JournalError('NOT_FOUND', `journal has no event guest=${guest} seq=${seq}`, { guest, seq })
-      const event = eventFromValue(guest, seq, eventValue)
-      if (!hasPayload(event)) throw new JournalError('NOT_FOUND', `journal event guest=${guest} seq=${seq} is ${event.kind}, which carries no payload`, { guest, seq })
-      if (event.known === 0) return new Uint8Array(0)
-      throw new JournalError('CORRUPT', `journal payload guest=${guest} seq=${seq}: missing (the event says ${event.known} bytes are known)`, { guest, seq })
-    })
+    return this.withSnapshot((transaction) => this.payloadIn(transaction, guest, seq))
+  }
+
+  private payloadIn(transaction: Transaction, guest: string, seq: number): Uint8Array {
+    const value = this.dbs.payloads.get([guest, seq], { transaction })
+    if (value !== undefined) return payloadFromValue(guest, seq, value)
+    const eventValue = this.dbs.events.get([guest, seq], { transaction })
+    if (eventValue === undefined) throw new JournalError('NOT_FOUND', `journal has no event guest=${guest} seq=${seq}`, { guest, seq })
+    const event = eventFromValue(guest, seq, eventValue)
+    if (!hasPayload(event)) throw new JournalError('NOT_FOUND', `journal event guest=${guest} seq=${seq} is ${event.kind}, which carries no payload`, { guest, seq })
+    if (event.known === 0) return new Uint8Array(0)
+    throw new JournalError('CORRUPT', `journal payload guest=${guest} seq=${seq}: missing (the event says ${event.known} bytes are known)`, { guest, seq })
   }
 
   /** Binary search on the records' headers. It assumes ts is non-decreasing along seq (true of one

@@ -78,6 +78,11 @@ export const testJournal = (name: string, factory: JournalFactory): void => {
         const size = sizes[(s - 1) % sizes.length]
         assert.ok(Buffer.from(await j.payload('g', s)).equals(blob(s, size)), `payload of seq ${s}`)
       }
+      if (j.payloads !== undefined) {
+        const wanted = [seq, 1, 2, 2]
+        const got = await j.payloads('g', wanted)
+        wanted.forEach((s, i) => assert.ok(Buffer.from(got[i]).equals(blob(s, sizes[(s - 1) % sizes.length])), `payloads() entry ${i} (seq ${s})`))
+      }
       assert.equal((await j.guests())[0].payloadBytes, 6 * sizes.reduce((a, b) => a + b, 0))
     }))
 
