@@ -21,6 +21,7 @@ import { StateStore } from './store.js'
 import { showTarget, type KafkaTarget } from './url.js'
 
 export const DEFAULT_SERVE_CHECKPOINT_EVERY = 50_000
+const MAX_RESTARTS = 5
 
 export interface ServeOptions {
   readonly stateDir: string
@@ -50,12 +51,18 @@ export class ServingEngine {
   readonly done: Promise<void>
   private finish: { resolve: () => void; reject: (err: JournalError) => void } = { resolve: () => {}, reject: () => {} }
 
+  private consumer: Consumer
+  /** Crashes since the last successful join. */
+  private restarts = 0
+
   private constructor(
     readonly target: KafkaTarget,
     readonly store: StateStore,
-    private readonly consumer: Consumer,
+    private readonly makeConsumer: () => Consumer,
+    private readonly log: KafkaLog,
     private readonly opts: ServeOptions,
   ) {
+    this.consumer = makeConsumer()
     this.done = new Promise<void>((resolve, reject) => { this.finish = { resolve, reject } })
     this.done.catch(() => {}) // the caller may only ever call stop(); the failure is also thrown there
   }
@@ -77,7 +84,7 @@ export class ServingEngine {
     if (partitions === 0) throw new JournalError('NOT_FOUND', `${showTarget(target)}: no such topic (eyrie does not create topics)`)
     const store = await StateStore.open(opts.stateDir, target.topic, partitions, { noSync: opts.noSync, onParked: opts.onParked ?? ((r) => log(r.error)) })
     const sessionTimeout = opts.sessionTimeoutMs ?? 10_000
-    const consumer = kafka.consumer({
+    const makeConsumer = () => kafka.consumer({
       groupId: opts.groupId ?? `eyrie-serve-${target.topic}`,
       sessionTimeout,
       rebalanceTimeout: Math.max(sessionTimeout, 10_000),
@@ -86,21 +93,45 @@ export class ServingEngine {
       maxBytesPerPartition: Math.max(target.maxMessageBytes, 1 << 20),
       allowAutoTopicCreation: false,
     })
-    const engine = new ServingEngine(target, store, consumer, opts)
+    const engine = new ServingEngine(target, store, makeConsumer, log, opts)
     try {
-      await consumer.connect()
-      await consumer.subscribe({ topic: target.topic, fromBeginning: true })
-      consumer.on(consumer.events.GROUP_JOIN, (e) => engine.joined(e.payload.memberAssignment[target.topic] ?? []))
-      consumer.on(consumer.events.CRASH, (e) => {
-        if (e.payload.restart !== true) engine.fail(kafkaError(target, 'the consumer crashed', e.payload.error))
-      })
-      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => engine.batch(payload) })
+      await engine.run()
     } catch (err) {
-      await consumer.disconnect().catch(() => {})
+      await engine.consumer.disconnect().catch(() => {}) // it never ran; the start error is the one to report
       await store.close()
       throw kafkaError(target, 'cannot start the consumer', err)
     }
     return engine
+  }
+
+  private async run(): Promise<void> {
+    const consumer = this.consumer
+    await consumer.connect()
+    await consumer.subscribe({ topic: this.target.topic, fromBeginning: true })
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      this.restarts = 0
+      this.joined(e.payload.memberAssignment[this.target.topic] ?? [])
+    })
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (e.payload.restart !== true) this.crashed(e.payload.error)
+    })
+    await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => this.batch(payload) })
+  }
+
+  /** kafkajs restarts the consumer after retriable errors itself. Others that happen while joining
+   *  (a member dying mid-rebalance, a coordinator moving; librdkafka's mock answers SyncGroup with
+   *  INVALID_REQUEST when a member it listed is expelled before the leader's assignment arrives) get a
+   *  new consumer and a fresh join, a few times in a row at most. */
+  private crashed(error: Error): void {
+    if (this.stopping !== undefined) return
+    if (++this.restarts > MAX_RESTARTS) {
+      this.fail(kafkaError(this.target, `the consumer crashed ${MAX_RESTARTS} times in a row`, error))
+      return
+    }
+    this.log(`${showTarget(this.target)}: the consumer crashed (${error.message}); joining the group again (${this.restarts}/${MAX_RESTARTS})`)
+    this.held = [] // the new consumer starts from the group's offsets: seek every partition it gets
+    this.consumer = this.makeConsumer()
+    this.run().catch((err: unknown) => this.crashed(err instanceof Error ? err : new Error(String(err))))
   }
 
   /** The partitions this instance holds now. */
