@@ -83,22 +83,20 @@ const write = async (j: Journal, guest: string, seq: number, ts: bigint | null, 
   for (const d of plan.dirs) if (await conflict(d.path, () => target.dir(d.rel))) dirs.push(d.path)
   const cache = new PayloadCache(j, guest)
   const files: ManifestFile[] = []
-  const written = new Map<string, string>() // guest path -> rel, for hard links
+  const written = new Map<string, { rel: string; unknown: Range[]; sha256: string }>() // first names, for hard links
   let bytes = 0
   let unknownBytes = 0
   let incomplete = 0
   for (const f of plan.files) {
-    const first = f.linkOf === null ? undefined : plan.files.find((x) => x.path === f.linkOf)
-    const firstRel = f.linkOf === null ? undefined : written.get(f.linkOf)
+    const first = f.linkOf === null ? undefined : written.get(f.linkOf)
     const pieces = readPlan(f.node.content)
     const size = pieces.length === 0 ? 0 : pieces[pieces.length - 1].end
     let unknown: Range[] = []
     let sha256 = ''
-    if (first !== undefined && firstRel !== undefined) {
-      if (!(await conflict(f.path, () => target.link(f.rel, firstRel)))) continue
-      const m = files.find((x) => x.path === first.path)
-      unknown = m === undefined ? [] : [...m.unknown]
-      sha256 = m?.sha256 ?? ''
+    if (first !== undefined) {
+      if (!(await conflict(f.path, () => target.link(f.rel, first.rel)))) continue
+      unknown = first.unknown
+      sha256 = first.sha256
     } else {
       const hash = createHash('sha256')
       const ok = await conflict(f.path, () => target.file(f.rel, size, async (sink) => {
@@ -109,7 +107,7 @@ const write = async (j: Journal, guest: string, seq: number, ts: bigint | null, 
       }))
       if (!ok) continue
       sha256 = hash.digest('hex')
-      written.set(f.path, f.rel)
+      written.set(f.path, { rel: f.rel, unknown, sha256 })
       bytes += size
     }
     const u = unknown.reduce((n, r) => n + r.end - r.start, 0)

@@ -1,0 +1,60 @@
+// What an export holds beyond plain files: hard links stay links, holes read as zeros, bytes eyrie
+// never saw are zeros listed in the manifest, a file of unknown size is written up to its last known
+// byte and says so; a directory export and a tar export of the same moment hold the same bytes.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { readFile, rm, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { openLmdbJournal } from '../../src/journal/lmdb.js'
+import { exportAt } from '../../src/forensic/export.js'
+import { openDirTarget, openTarTarget } from '../../src/forensic/exportTargets.js'
+import { StreamBuilder } from '../../src/testing/index.js'
+import { tempDir } from '../support/e2e.js'
+
+test('given a link, a hole, a partly known file and one of unknown size, the export and its manifest say exactly what is known', async () => {
+  const dir = await tempDir('export')
+  try {
+    const b = new StreamBuilder('g').mkdir(1, '/w')
+    b.open(1, 3, '/w/a', 0o1101, true).write(1, 3, 'abc').write(1, 3, 'XY', 10).close(1, 3) // hole [3, 10)
+    b.add(1, { kind: 'file.link', from: '/w/a', to: '/w/link-to-a' })
+    // existed before: 4 bytes seen at offset 2 of a 10-byte file
+    b.add(1, { kind: 'file.observe', path: '/w/old', inode: null, offset: 2, size: 10, len: 4, known: 4 }, Buffer.from('seen'))
+    // existed before, size never learned: 3 bytes written at offset 5
+    b.open(1, 4, '/w/big', 0o2, false).write(1, 4, 'new', 5).close(1, 4)
+    const j = await openLmdbJournal(join(dir, 'journal'), { noSync: true })
+    try {
+      await j.append('g', b.drafts()).committed
+      const end = b.events.length
+      const out = join(dir, 'out')
+      const m = await exportAt(j, 'g', end, () => openDirTarget(out))
+      const a = Buffer.concat([Buffer.from('abc'), Buffer.alloc(7), Buffer.from('XY')])
+      assert.deepEqual(await readFile(join(out, 'root/w/a')), a)
+      assert.equal((await stat(join(out, 'root/w/a'))).ino, (await stat(join(out, 'root/w/link-to-a'))).ino, 'a hard link stays one file')
+      assert.deepEqual(await readFile(join(out, 'root/w/old')), Buffer.concat([Buffer.alloc(2), Buffer.from('seen'), Buffer.alloc(4)]))
+      assert.deepEqual(await readFile(join(out, 'root/w/big')), Buffer.concat([Buffer.alloc(5), Buffer.from('new')]))
+      const byPath = new Map(m.files.map((f) => [f.path, f]))
+      assert.deepEqual(byPath.get('/w/a'), { path: '/w/a', size: 12, sizeKnown: true, sha256: createHash('sha256').update(a).digest('hex'), unknown: [], linkOf: null })
+      assert.equal(byPath.get('/w/link-to-a')?.linkOf, '/w/a')
+      assert.deepEqual(byPath.get('/w/old')?.unknown, [{ start: 0, end: 2 }, { start: 6, end: 10 }])
+      assert.deepEqual([byPath.get('/w/big')?.sizeKnown, byPath.get('/w/big')?.unknown], [false, [{ start: 0, end: 5 }]])
+      assert.deepEqual(m.totals, { files: 4, bytes: 30, unknownBytes: 11, incomplete: 2 })
+
+      const tar = join(dir, 'g.tar')
+      await exportAt(j, 'g', end, () => openTarTarget(tar, new Date(0)))
+      const x = join(dir, 'x')
+      execFileSync('mkdir', [x])
+      execFileSync('tar', ['-xf', tar, '-C', x])
+      for (const name of ['a', 'link-to-a', 'old', 'big']) assert.deepEqual(await readFile(join(x, 'root/w', name)), await readFile(join(out, 'root/w', name)), name)
+      assert.equal((await stat(join(x, 'root/w/a'))).ino, (await stat(join(x, 'root/w/link-to-a'))).ino, 'the tar holds a hard link entry')
+      // the same moment gives the same tar, byte for byte
+      await exportAt(j, 'g', end, () => openTarTarget(join(dir, 'again.tar'), new Date(0)))
+      assert.deepEqual(await readFile(join(dir, 'again.tar')), await readFile(tar))
+    } finally {
+      await j.close()
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})
