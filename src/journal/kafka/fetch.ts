@@ -128,8 +128,15 @@ export class TopicReader {
         })
         return decode(FetchResponse, answer, 'Fetch response').responses.flatMap((r) => r.partitions)
       })
+      const gone = (err: unknown): JournalError | undefined => {
+        if (!(err instanceof Error) || Reflect.get(err, 'type') !== 'OFFSET_OUT_OF_RANGE') return undefined
+        const p: unknown = Reflect.get(err, 'partition')
+        const at = typeof p === 'number' ? ` partition ${p} no longer has offset ${from.get(p) ?? 0}` : ' a partition no longer has the offset asked for'
+        return new JournalError('CORRUPT', `${showTarget(this.target)}:${at}: records were deleted (a journal topic needs retention.ms=-1 and retention.bytes=-1)`, {}, { cause: err })
+      }
       const out: PartitionBatch[] = []
-      for (const p of (await Promise.all(rounds)).flat()) {
+      const answers = await Promise.all(rounds).catch((err: unknown) => { throw gone(err) ?? err })
+      for (const p of answers.flat()) {
         if (p.errorCode !== 0) throw new JournalError('IO', `${showTarget(this.target)}: fetch partition ${p.partition}: Kafka error code ${p.errorCode}`)
         const start = from.get(p.partition) ?? 0
         // A fetch answers with whole record batches: records before the asked offset come along.

@@ -18,7 +18,7 @@ import type { AppendResult, Checkpoint, GuestInfo, Journal } from '../journal.js
 import { JournalError } from '../errors.js'
 import { checkDraft, checkGuest } from '../checks.js'
 import { connectProducer, kafkaClient, kafkaError, stderrLog, type KafkaLog } from './client.js'
-import { TopicReader, type FetchedRecord } from './fetch.js'
+import { TopicReader, type FetchedRecord, type PartitionBatch } from './fetch.js'
 import { encodeEvents, encodeMeta } from './message.js'
 import { partitionOf } from './partition.js'
 import type { ParkedRecord } from './parked.js'
@@ -296,20 +296,42 @@ export class KafkaJournal implements Journal {
     return this.serial(() => this.fetchUpTo(new Map(this.opened.map((o, p) => [p, Math.max(o, this.produced[p])]))))
   }
 
-  /** Fetches into the store until each partition's next offset reaches its goal. */
+  /** Fetches into the store until each partition's next offset reaches its goal. The next fetch is
+   *  on the wire while the store applies the last one. */
   private async fetchUpTo(goal: ReadonlyMap<number, number>): Promise<void> {
-    for (;;) {
+    const position = new Map<number, number>()
+    for (const p of goal.keys()) position.set(p, this.store.next(p))
+    const request = (): Promise<PartitionBatch[]> | undefined => {
       const from = new Map<number, number>()
-      for (const [p, g] of goal) if (this.store.next(p) < g) from.set(p, this.store.next(p))
-      if (from.size === 0) return
-      for (const batch of await this.reader.fetch(from, FETCH_WAIT_MS, this.target.maxMessageBytes)) {
-        await this.store.apply(batch.partition, batch.records, batch.end)
+      for (const [p, g] of goal) {
+        const at = position.get(p) ?? 0
+        if (at < g) from.set(p, at)
+      }
+      return from.size === 0 ? undefined : this.reader.fetch(from, FETCH_WAIT_MS, this.fetchBytes())
+    }
+    let pending = request()
+    while (pending !== undefined) {
+      const batches = await pending
+      for (const batch of batches) {
         const g = goal.get(batch.partition) ?? 0
-        if (batch.records.length === 0 && batch.highWatermark <= this.store.next(batch.partition) && g > batch.highWatermark) {
+        if (batch.records.length === 0 && batch.end <= (position.get(batch.partition) ?? 0) && batch.highWatermark < g) {
           throw new JournalError('IO', `${showTarget(this.target)}: partition ${batch.partition} ends at offset ${batch.highWatermark}, before ${g} (records deleted or the topic recreated?)`)
         }
+        position.set(batch.partition, Math.max(position.get(batch.partition) ?? 0, batch.end))
+      }
+      pending = request()
+      try {
+        for (const batch of batches) await this.store.apply(batch.partition, batch.records, batch.end)
+      } catch (err) {
+        pending?.catch(() => {}) // the apply error is the one to report
+        throw err
       }
     }
+  }
+
+  /** Bytes per partition per fetch: several records' worth, so catching up takes few round trips. */
+  private fetchBytes(): number {
+    return Math.max(4 * 2 ** 20, this.target.maxMessageBytes)
   }
 
   private checkOpen(): void {
