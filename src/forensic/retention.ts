@@ -23,6 +23,7 @@ export interface GcReport {
   readonly unconfirmed: number
   /** confirmed payload events the world at upTo still reads (kept) */
   readonly stillNeeded: number
+  /** checkpoints replaced (0 in a dry run, which does not decode them) */
   readonly checkpointsRewritten: number
   readonly dryRun: boolean
 }
@@ -74,12 +75,13 @@ export class Retention {
     const atUpTo = await this.j.checkpointAtOrBefore(this.guest, upTo)
     const addCheckpoint = opts.checkpoint === true && upTo > 0 && atUpTo?.seq !== upTo
     if (free.length === 0 && !addCheckpoint) return { ...empty, unconfirmed, stillNeeded }
+    if (opts.dryRun === true) {
+      // what would go; the checkpoints are not decoded just to count them
+      const bytes = free.reduce((n, seq) => n + (this.confirmed.get(seq)?.known ?? 0), 0)
+      return { ...empty, freedEvents: free.length, freedBytes: bytes, unconfirmed, stillNeeded }
+    }
     const checkpoints = await this.strippedCheckpoints(new Set(free), upTo)
     if (addCheckpoint) checkpoints.push({ seq: upTo, state: encodeWorld(this.w) })
-    if (opts.dryRun === true) {
-      const bytes = free.reduce((n, seq) => n + (this.confirmed.get(seq)?.known ?? 0), 0)
-      return { ...empty, freedEvents: free.length, freedBytes: bytes, unconfirmed, stillNeeded, checkpointsRewritten: checkpoints.length }
-    }
     if (this.j.forget === undefined) throw new Error('this journal back end cannot forget payloads: it keeps everything (forensic only)')
     const r = await this.j.forget(this.guest, { payloads: free, checkpoints })
     for (const seq of free) this.confirmed.delete(seq)
