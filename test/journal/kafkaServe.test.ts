@@ -5,7 +5,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { rmSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { openLmdbJournal } from '../../src/journal/lmdb.js'
@@ -13,6 +14,7 @@ import { worldAt } from '../../src/engine/replay.js'
 import { ls } from '../../src/projections/index.js'
 import type { Journal } from '../../src/journal/journal.js'
 import { openKafkaJournal, partitionOf } from '../../src/journal/kafka/index.js'
+import { ASSIGNMENT_FILE } from '../../src/journal/kafka/serve.js'
 import { startMock } from '../support/kafka.js'
 import { lmdbJournal } from './lmdbSupport.js'
 import { answers, workload } from './kafkaWorkload.js'
@@ -110,6 +112,7 @@ test('given two engines in a group, when one is killed mid-stream, then the othe
         const n = await counts(dirs.b)
         return b.held.length === PARTITIONS && n.size === GUESTS && [...n.values()].every((c) => c === total)
       })
+      assert.deepEqual(JSON.parse(readFileSync(join(dirs.b, ASSIGNMENT_FILE), 'utf8')).held, [0, 1, 2, 3], 'the store says which partitions are current')
       await withStore(dirs.b, async (j) => {
         for (let g = 0; g < GUESTS; g++) {
           for (const seq of [total, 777]) assert.deepEqual(await answers(j, guestName(g), seq), await answers(ref.journal, guestName(g), seq), `B: guest ${g} at #${seq}`)

@@ -67,23 +67,29 @@ export class Offsets {
       }
     }
     if (!changed) return
-    const file = join(this.dir, OFFSETS_FILE)
-    const tmp = `${file}.tmp`
-    const fd = openSync(tmp, 'w', FILE_MODE)
+    writeAtomic(this.dir, OFFSETS_FILE, `${JSON.stringify(this.state)}\n`, this.sync)
+  }
+}
+
+/** Writes a small file so that a reader sees the old or the new content, never a mix; with `sync`,
+ *  durable on return (file and directory fsynced). */
+export const writeAtomic = (dir: string, name: string, text: string, sync: boolean): void => {
+  const file = join(dir, name)
+  const tmp = `${file}.tmp`
+  const fd = openSync(tmp, 'w', FILE_MODE)
+  try {
+    writeSync(fd, text)
+    if (sync) fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+  renameSync(tmp, file)
+  if (sync) {
+    const dirFd = openSync(dir, 'r')
     try {
-      writeSync(fd, `${JSON.stringify(this.state)}\n`)
-      if (this.sync) fsyncSync(fd)
+      fsyncSync(dirFd)
     } finally {
-      closeSync(fd)
-    }
-    renameSync(tmp, file)
-    if (this.sync) {
-      const dirFd = openSync(this.dir, 'r')
-      try {
-        fsyncSync(dirFd)
-      } finally {
-        closeSync(dirFd)
-      }
+      closeSync(dirFd)
     }
   }
 }

@@ -15,12 +15,15 @@ import { decodeWorld, emptyWorld, encodeWorld, evolve, type World } from '../../
 import { JournalError } from '../errors.js'
 import { kafkaClient, kafkaError, stderrLog, type KafkaLog } from './client.js'
 import type { FetchedRecord } from './fetch.js'
+import { writeAtomic } from './offsets.js'
 import { partitionOf } from './partition.js'
 import type { ParkedRecord } from './parked.js'
 import { StateStore } from './store.js'
 import { showTarget, type KafkaTarget } from './url.js'
 
 export const DEFAULT_SERVE_CHECKPOINT_EVERY = 50_000
+/** In the state directory: the partitions the engine holds now (`held`), of `partitions`. */
+export const ASSIGNMENT_FILE = 'assignment.json'
 const MAX_RESTARTS = 5
 
 export interface ServeOptions {
@@ -175,6 +178,9 @@ export class ServingEngine {
     }
     const mine = new Set(this.held)
     for (const guest of this.worlds.keys()) if (!mine.has(partitionOf(guest, this.store.partitions))) this.worlds.delete(guest)
+    // The store keeps guests of partitions it no longer holds (stale from now on): readers of the
+    // store learn which guests are current from this file.
+    writeAtomic(this.store.dir, ASSIGNMENT_FILE, `${JSON.stringify({ topic: this.target.topic, partitions: this.store.partitions, held: this.held, since: new Date().toISOString() })}\n`, false)
     this.opts.onAssigned?.(this.held)
   }
 
