@@ -1,33 +1,72 @@
-// `eyrie record -- CMD [ARGS...]`: run CMD under the native interceptor and journal what it does.
+// `eyrie record -- CMD [ARGS...]`: run CMD under the native interceptor and journal what it does;
+// with --scan, ClamAV judges execs and opens before they happen (the tracee waits for the verdict).
 import { constants } from 'node:os'
+import * as E from 'fp-ts/lib/Either.js'
 import type { Command } from 'commander'
+import type { Draft } from '../events/index.js'
 import { Ingest } from '../engine/replay.js'
-import { traceCommand } from '../native/index.js'
+import { defaultJournalDir } from '../journal/lmdb.js'
+import { traceCommand, type TraceOptions } from '../native/index.js'
+import { closedForWriting, Gate, gateDecider, liveSource, parseFailurePolicy, scanClosedFiles } from '../scanner/index.js'
 import { openJournal, type GlobalOpts } from './context.js'
-import { CliError } from './errors.js'
+import { CliError, UsageError } from './errors.js'
+import { openScanner, type ClamdOpts } from './scan.js'
 
-export interface RecordOpts extends GlobalOpts { checkpointEvery?: string }
+export interface RecordOpts extends GlobalOpts, ClamdOpts {
+  checkpointEvery?: string
+  scan?: boolean
+  scanAll?: boolean
+  onScannerFailure?: string
+}
 
 const newGuestId = (cmd: string) => `${cmd.split('/').pop()?.replace(/[^A-Za-z0-9._-]/g, '_') || 'run'}-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${process.pid}`
 
 export const runRecord = async (argv: readonly string[], o: RecordOpts): Promise<number> => {
-  if (argv.length === 0) throw new CliError('record needs a command: eyrie record -- CMD [ARGS...]')
+  if (argv.length === 0) throw new UsageError('record needs a command: eyrie record -- CMD [ARGS...]')
+  const scanning = o.scan === true || o.scanAll === true
+  const failure = parseFailurePolicy(o.onScannerFailure ?? 'exec=deny,open=allow')
+  if (E.isLeft(failure)) throw new UsageError(failure.left)
+  if (!scanning && (o.signatures !== undefined || o.clamd !== undefined)) throw new UsageError('--signatures/--clamd go with --scan or --scan-all')
   const guest = o.guest ?? newGuestId(argv[0])
   const j = await openJournal(o, false)
   const started = process.hrtime.bigint()
+  // a scanner only when asked: without --signatures/--clamd the system's signature directory
+  const clamd = scanning ? await openScanner({ ...o, signatures: o.signatures ?? (o.clamd === undefined ? '/var/lib/clamav' : undefined), timeout: o.timeout ?? '5000' }) : undefined
   try {
     if ((await j.lastSeq(guest)) > 0) throw new CliError(`guest ${guest} already has events; record into a new guest`)
     await j.setMeta(guest, { source: 'record', command: argv.join(' '), cwd: process.cwd() })
     const ingest = await Ingest.open(j, guest, o.checkpointEvery === undefined ? undefined : Number(o.checkpointEvery))
-    // the tracees wait while a batch is being committed: nothing is dropped when the disk is slow
-    const result = await traceCommand([...argv], { onBatch: (drafts) => ingest.push(drafts) })
+    const append = (drafts: Draft[]) => ingest.push(drafts)
+    let trace: TraceOptions = { onBatch: append } // the tracees wait while a batch commits: nothing is dropped
+    if (clamd !== undefined) {
+      const gate = new Gate({
+        scanner: clamd.scanner,
+        failure: failure.right,
+        filter: { scanAll: o.scanAll === true },
+        quarantineTo: o.journal ?? defaultJournalDir(),
+        guest,
+        source: liveSource({ journal: j, guest, world: () => ingest.now }),
+      })
+      trace = {
+        decide: gateDecider(gate, { append }),
+        decideOpens: true,
+        onBatch: async (drafts) => {
+          const closed = closedForWriting(ingest.now, drafts) // files closed after writing, judged as they were
+          await ingest.push(drafts)
+          await scanClosedFiles(gate, () => ingest.now, closed, { append })
+        },
+      }
+    }
+    const result = await traceCommand([...argv], trace)
     await ingest.finish()
     if (result.message !== null) process.stderr.write(`eyrie: ${result.message}\n`)
     const secs = Number(process.hrtime.bigint() - started) / 1e9
-    process.stderr.write(`eyrie: guest ${guest}: ${ingest.now.seq} events, ${result.bytes} bytes written, ${secs.toFixed(2)} s\n`)
+    const scanned = clamd === undefined ? '' : `, ${clamd.scanner.stats.requests} verdict(s) (${clamd.scanner.stats.clamd} by clamd)`
+    process.stderr.write(`eyrie: guest ${guest}: ${ingest.now.seq} events, ${result.bytes} bytes written${scanned}, ${secs.toFixed(2)} s\n`)
     if (result.signal !== null) return 128 + signalNumber(result.signal)
     return result.status ?? 1
   } finally {
+    await clamd?.clamd.stop()
     await j.close()
   }
 }
@@ -42,7 +81,13 @@ export const registerRecord = (p: Command, g: () => GlobalOpts): void => {
     .description('run CMD under the native interceptor and journal every state-changing file call of its process tree')
     .argument('<cmd...>', 'the command and its arguments (put -- before it)')
     .option('--checkpoint-every <n>', 'events between checkpoints')
-    .action(async (cmd: string[], o: { checkpointEvery?: string }) => {
+    .option('--scan', 'ClamAV judges each exec and each open of a file that passes the filter before it happens; infected -> EACCES + quarantine')
+    .option('--scan-all', 'like --scan, without the extension/magic filter')
+    .option('--signatures <dir>', 'ClamAV databases for a private clamd (default /var/lib/clamav)')
+    .option('--clamd <socket|host:port>', 'use this clamd instead of a private one')
+    .option('--on-scanner-failure <policy>', 'deny | allow | exec=deny,open=allow (the default)')
+    .option('--timeout <ms>', 'longest wait for one verdict (default 5000)')
+    .action(async (cmd: string[], o: Omit<RecordOpts, keyof GlobalOpts>) => {
       process.exitCode = await runRecord(cmd, { ...g(), ...o })
     })
 }

@@ -1,0 +1,71 @@
+// eyrie record --scan end to end: a real clamd, the native interceptor, real programs. Infected content
+// that exists only as the guest wrote it (never fsynced) is denied before exec/open, quarantined, and
+// every decision is journaled; clean programs run; a dead clamd fails exec closed without hanging.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { existsSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { eyrie } from '../support/cli.js'
+import { SIGNATURES, MARKER, eicar, tmp } from './support.js'
+
+const logKinds = (journal: string, kind: string) =>
+  eyrie(['log', '--kind', kind, '--json'], { journal }).stdout.trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l))
+
+test('given a script the guest writes with the marker (never flushed), it is judged at close: quarantined before anyone can run it, every decision journaled; a clean script runs', async () => {
+  const dir = await tmp('record-scan')
+  const journal = join(dir, 'journal')
+  const script = [
+    "printf '#!/bin/sh\\necho clean-ran\\n' > ok.sh; chmod +x ok.sh; ./ok.sh",
+    `printf '#!/bin/sh\\necho %s\\n' '${MARKER}' > bad.sh; ./bad.sh; echo "bad-exit=$?"`,
+  ].join('; ')
+  const r = eyrie(['record', '--scan', '--signatures', SIGNATURES, '--', 'sh', '-c', script], { journal, cwd: dir })
+  assert.equal(r.status, 0, r.stderr)
+  assert.match(r.stdout, /clean-ran/)
+  assert.doesNotMatch(r.stdout, new RegExp(MARKER))
+  assert.match(r.stdout, /bad-exit=127/)
+  assert.equal(existsSync(join(dir, 'bad.sh')), false, 'moved to quarantine')
+  const verdicts = logKinds(journal, 'scan.verdict')
+  assert.ok(verdicts.some((v) => v.verdict === 'infected' && v.path === join(dir, 'bad.sh') && v.trigger === 'close'))
+  assert.ok(verdicts.some((v) => v.verdict === 'clean' && v.path === join(dir, 'ok.sh')))
+  const quarantined = logKinds(journal, 'file.quarantine')
+  assert.equal(quarantined.length, 1)
+  assert.equal(quarantined[0].path, join(dir, 'bad.sh'))
+  const q = JSON.parse(eyrie(['quarantine', 'list', '--json'], { journal }).stdout)
+  assert.equal(q.length, 1)
+})
+
+test('given an infected script that existed before recording, when the guest execs it, the exec fails with EACCES and the denial is journaled', async () => {
+  const dir = await tmp('record-scan-exec')
+  const journal = join(dir, 'journal')
+  await writeFile(join(dir, 'old.sh'), `#!/bin/sh\necho ${MARKER}\n`, { mode: 0o755 })
+  const r = eyrie(['record', '--scan', '--signatures', SIGNATURES, '--', 'sh', '-c', './old.sh; echo "exit=$?"'], { journal, cwd: dir })
+  assert.equal(r.status, 0, r.stderr)
+  assert.match(r.stdout, /exit=126/)
+  assert.match(r.stderr, /Permission denied/)
+  assert.doesNotMatch(r.stdout, new RegExp(MARKER))
+  const denied = logKinds(journal, 'access.denied')
+  assert.deepEqual(denied.map((d) => [d.path, d.errno]), [[join(dir, 'old.sh'), 13]])
+  assert.equal(existsSync(join(dir, 'old.sh')), false, 'quarantined')
+})
+
+test('given EICAR written by one process, another process cannot read it: it was quarantined when the writer closed it', async () => {
+  const dir = await tmp('record-scan-open')
+  const journal = join(dir, 'journal')
+  const hex = eicar().toString('hex').replace(/../g, '\\x$&')
+  const r = eyrie(['record', '--scan', '--signatures', SIGNATURES, '--', 'sh', '-c', `printf '${hex}' > eicar.com; cat eicar.com; echo "cat-exit=$?"`], { journal, cwd: dir })
+  assert.equal(r.status, 0, r.stderr)
+  assert.match(r.stdout, /cat-exit=1/)
+  assert.ok(logKinds(journal, 'file.quarantine').some((q) => q.path === join(dir, 'eicar.com')))
+  assert.doesNotMatch(r.stdout, /EICAR-STANDARD/)
+})
+
+test('given no clamd reachable, exec fails closed promptly instead of hanging', async () => {
+  const dir = await tmp('record-scan-dead')
+  const journal = join(dir, 'journal')
+  const started = Date.now()
+  const r = eyrie(['record', '--scan', '--clamd', join(dir, 'no-such.sock'), '--', 'sh', '-c', 'echo hi'], { journal, cwd: dir })
+  assert.notEqual(r.status, 0)
+  assert.match(r.stderr, /clamd|no-such\.sock/)
+  assert.ok(Date.now() - started < 20_000, 'bounded')
+})
