@@ -25,6 +25,26 @@ export class PayloadCache {
   private bytes = 0
   constructor(private readonly j: Journal, private readonly guest: string, private readonly budget = 64 << 20) {}
 
+  /** Fetches the seqs not cached yet in one read (Journal.payloads, where the back end has it): one
+   *  read snapshot for many payloads instead of one each. They stay cached while the budget allows. */
+  async prefetch(seqs: readonly number[]): Promise<void> {
+    const missing = [...new Set(seqs)].filter((s) => !this.map.has(s))
+    if (missing.length < 2 || this.j.payloads === undefined) return
+    const got = await this.j.payloads(this.guest, missing)
+    missing.forEach((seq, i) => this.keep(seq, got[i]))
+  }
+
+  private keep(seq: number, data: Uint8Array): void {
+    if (data.length > this.budget / 4) return
+    this.map.set(seq, data)
+    this.bytes += data.length
+    for (const [k, v] of this.map) {
+      if (this.bytes <= this.budget) break
+      this.map.delete(k)
+      this.bytes -= v.length
+    }
+  }
+
   async get(seq: number): Promise<Uint8Array> {
     const hit = this.map.get(seq)
     if (hit !== undefined) {
@@ -34,15 +54,7 @@ export class PayloadCache {
       return hit
     }
     const data = await this.j.payload(this.guest, seq)
-    if (data.length <= this.budget / 4) {
-      this.map.set(seq, data)
-      this.bytes += data.length
-      for (const [k, v] of this.map) {
-        if (this.bytes <= this.budget) break
-        this.map.delete(k)
-        this.bytes -= v.length
-      }
-    }
+    this.keep(seq, data)
     return data
   }
 }
@@ -50,10 +62,33 @@ export class PayloadCache {
 /** `zeros`: the chunk is a run of zeros (a hole, or unknown bytes), which a sparse writer may skip. */
 export type ChunkSink = (chunk: Uint8Array, zeros: boolean) => void | Promise<void>
 
+const WINDOW_PIECES = 256
+const WINDOW_BYTES = 16 << 20
+const BIG_PIECE = 4 << 20
+
+/** Prefetches the payloads of the pieces from `from` on, up to a window; returns where it stopped. */
+const prefetchWindow = async (cache: PayloadCache, pieces: readonly Piece[], from: number): Promise<number> => {
+  const seqs: number[] = []
+  let bytes = 0
+  let i = from
+  for (; i < pieces.length && i - from < WINDOW_PIECES && bytes < WINDOW_BYTES; i++) {
+    const p = pieces[i]
+    // a large payload pays for its own read; fetched here it might not fit the cache and be read twice
+    if ('unknown' in p || p.seq === 0 || p.end - p.start > BIG_PIECE) continue
+    seqs.push(p.seq)
+    bytes += p.end - p.start
+  }
+  await cache.prefetch(seqs)
+  return i
+}
+
 /** Streams pieces in order; returns the unknown ranges (streamed as zeros). */
 export const streamPieces = async (cache: PayloadCache, pieces: readonly Piece[], sink: ChunkSink): Promise<Range[]> => {
   const unknown: Range[] = []
-  for (const p of pieces) {
+  let fetchedTo = 0 // pieces before this index have been prefetched
+  for (let i = 0; i < pieces.length; i++) {
+    const p = pieces[i]
+    if (i >= fetchedTo) fetchedTo = await prefetchWindow(cache, pieces, i)
     const gap = 'unknown' in p
     if (gap) unknown.push({ start: p.start, end: p.end })
     if (gap || p.seq === 0) {
