@@ -13,7 +13,7 @@ namespace {
 
 using eyrie::Message;
 
-void deliverToJs(Napi::Env env, Napi::Function onMessage, Message* m) {
+void deliverToJs(Napi::Env env, Napi::Function onMessage, Message* m, const std::shared_ptr<eyrie::Pool>& pool) {
   std::unique_ptr<Message> own(m);
   if (env == nullptr) {
     delete m->batch;  // the environment is going away: nobody will read it
@@ -22,11 +22,11 @@ void deliverToJs(Napi::Env env, Napi::Function onMessage, Message* m) {
   Napi::HandleScope scope(env);
   switch (m->type) {
     case Message::Type::Batch: {
-      // the batch's memory becomes the Buffer's: JavaScript slices payloads out of it, no copy
-      std::vector<uint8_t>* batch = m->batch;
+      // One copy into memory JavaScript owns, made here on the JavaScript thread: the native buffer
+      // goes straight back to the pool, warm, whatever JavaScript keeps and however late the GC runs.
+      auto buf = Napi::Buffer<uint8_t>::Copy(env, m->batch->data(), m->batch->size());
+      pool->give(m->batch);
       m->batch = nullptr;
-      auto buf = Napi::Buffer<uint8_t>::New(
-          env, batch->data(), batch->size(), [](Napi::Env, uint8_t*, std::vector<uint8_t>* v) { delete v; }, batch);
       onMessage.Call({Napi::String::New(env, "batch"), buf});
       return;
     }
@@ -67,8 +67,10 @@ void deliverToJs(Napi::Env env, Napi::Function onMessage, Message* m) {
 class JsSink : public eyrie::Sink {
  public:
   Napi::ThreadSafeFunction tsfn;
+  std::shared_ptr<eyrie::Pool> pool;
   void deliver(Message* m) override {
-    if (tsfn.NonBlockingCall(m, deliverToJs) != napi_ok) {
+    auto call = [p = pool](Napi::Env env, Napi::Function fn, Message* msg) { deliverToJs(env, fn, msg, p); };
+    if (tsfn.NonBlockingCall(m, call) != napi_ok) {
       delete m->batch;
       delete m;
     }
@@ -112,7 +114,9 @@ class Session : public Napi::ObjectWrap<Session> {
     size_t capacity = 0;
     if (!parse(env, info[0].As<Napi::Object>(), cfg, capacity)) return;
     core_ = std::make_shared<Core>();
-    core_->channel = std::make_unique<eyrie::Channel>(core_->sink, capacity);
+    // keep up to twice the capacity in recycled batches: what is in flight plus what is being filled
+    core_->sink.pool = std::make_shared<eyrie::Pool>(2 * capacity + (size_t(2) << 20));
+    core_->channel = std::make_unique<eyrie::Channel>(core_->sink, capacity, core_->sink.pool);
     core_->tracer = std::make_unique<eyrie::Tracer>(std::move(cfg), *core_->channel);
     // the finalizer (on this thread, once the tracer released the function) joins the thread
     auto* keep = new std::shared_ptr<Core>(core_);

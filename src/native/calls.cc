@@ -118,10 +118,12 @@ bool Tracer::entry(Task& t, const Origin& o) {
       c.path2 = pathArg(t, asFd(a[2]), a[3], false);
       return true;
     case SYS_unlink:
-    case SYS_rmdir:
-    case SYS_mkdir: c.path = pathArg(t, AT_FDCWD, a[0], false); return true;
-    case SYS_unlinkat:
-    case SYS_mkdirat: c.path = pathArg(t, asFd(a[0]), a[1], false); return true;
+    case SYS_rmdir: c.path = pathArg(t, AT_FDCWD, a[0], false); return true;
+    case SYS_unlinkat: c.path = pathArg(t, asFd(a[0]), a[1], false); return true;
+    case SYS_mkdir:
+    case SYS_mkdirat:
+    case SYS_symlink:
+    case SYS_symlinkat: return true;  // what they create is named at exit, when they succeeded
     case SYS_link:
       c.path = pathArg(t, AT_FDCWD, a[0], false);
       c.path2 = pathArg(t, AT_FDCWD, a[1], false);
@@ -136,14 +138,6 @@ bool Tracer::entry(Task& t, const Origin& o) {
       c.path2 = pathArg(t, asFd(a[2]), a[3], false);
       return true;
     }
-    case SYS_symlink:
-      if (!readString(t.tid, a[0], c.path2, PATH_MAX)) return false;
-      c.path = pathArg(t, AT_FDCWD, a[1], false);
-      return true;
-    case SYS_symlinkat:
-      if (!readString(t.tid, a[0], c.path2, PATH_MAX)) return false;
-      c.path = pathArg(t, asFd(a[1]), a[2], false);
-      return true;
     case SYS_mmap: {
       const FdEntry* e = fdOf(t, asFd(a[4]));
       return e != nullptr && e->regular;
@@ -225,17 +219,24 @@ void Tracer::exit(Task& t, int64_t ret, const Origin& o) {
       return;
     }
     case SYS_mkdir:
-    case SYS_mkdirat:
-      if (!c.path.empty()) emit(Kind::FileMkdir, o, [&](Record& r) { r.str(c.path); });
+    case SYS_mkdirat: {
+      // the call's arguments are still in the tracee's memory; the parent it resolved is unchanged
+      std::string path = nr == SYS_mkdir ? pathArg(t, AT_FDCWD, a[0], false) : pathArg(t, asFd(a[0]), a[1], false);
+      if (!path.empty()) emit(Kind::FileMkdir, o, [&](Record& r) { r.str(path); });
       return;
+    }
     case SYS_link:
     case SYS_linkat:
       if (!c.path.empty() && !c.path2.empty()) emit(Kind::FileLink, o, [&](Record& r) { r.str(c.path).str(c.path2); });
       return;
     case SYS_symlink:
-    case SYS_symlinkat:
-      if (!c.path.empty()) emit(Kind::FileSymlink, o, [&](Record& r) { r.str(c.path2).str(c.path); });
+    case SYS_symlinkat: {
+      std::string target;
+      if (!readString(t.tid, a[0], target, PATH_MAX)) return;
+      std::string path = nr == SYS_symlink ? pathArg(t, AT_FDCWD, a[1], false) : pathArg(t, asFd(a[1]), a[2], false);
+      if (!path.empty()) emit(Kind::FileSymlink, o, [&](Record& r) { r.str(target).str(path); });
       return;
+    }
     case SYS_mmap: {
       FdEntry* e = fdOf(t, asFd(a[4]));
       if (e == nullptr || !e->regular) return;

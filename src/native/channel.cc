@@ -9,8 +9,11 @@ namespace {
 constexpr auto kSlice = std::chrono::milliseconds(5);
 }  // namespace
 
-Channel::Channel(Sink& sink, size_t capacity)
-    : sink_(sink), capacity_(std::max<size_t>(capacity, 1)), sealAt_(std::max<size_t>(capacity_ / 2, 1)) {
+Channel::Channel(Sink& sink, size_t capacity, std::shared_ptr<Pool> pool)
+    : sink_(sink),
+      capacity_(std::max<size_t>(capacity, 1)),
+      sealAt_(std::max<size_t>(capacity_ / 2, 1)),
+      pool_(std::move(pool)) {
   fresh();
   flusher_ = std::thread([this] { flusher(); });
 }
@@ -25,10 +28,7 @@ Channel::~Channel() {
   delete open_;
 }
 
-void Channel::fresh() {
-  open_ = new std::vector<uint8_t>();
-  open_->reserve(std::min<size_t>(sealAt_ + 4096, size_t(1) << 20));
-}
+void Channel::fresh() { open_ = pool_->take(std::min<size_t>(sealAt_ + 4096, size_t(1) << 20)); }
 
 Channel::Writer::Writer(Channel& c) : c_(c), lock_(c.mu_) {
   if (c_.open_->empty()) c_.openedAt_ = std::chrono::steady_clock::now();

@@ -15,6 +15,8 @@
 #include <thread>
 #include <vector>
 
+#include "bytes.h"
+
 namespace eyrie {
 
 struct DecideRequest {
@@ -43,7 +45,7 @@ struct Message {
   explicit Message(Type t) : type(t) {}
   Type type;
   uint64_t id = 0;
-  std::vector<uint8_t>* batch = nullptr;  // owned by the message until JavaScript takes it
+  Bytes* batch = nullptr;  // owned by the message until JavaScript takes it
   DecideRequest decide;
   SnapshotRequest snapshot;
   Outcome done;
@@ -59,7 +61,7 @@ class Sink {
 
 class Channel {
  public:
-  Channel(Sink& sink, size_t capacity);
+  Channel(Sink& sink, size_t capacity, std::shared_ptr<Pool> pool);
   ~Channel();
   Channel(const Channel&) = delete;
   Channel& operator=(const Channel&) = delete;
@@ -69,7 +71,7 @@ class Channel {
    public:
     explicit Writer(Channel& c);
     ~Writer();
-    std::vector<uint8_t>& out() { return *c_.open_; }
+    Bytes& out() { return *c_.open_; }
 
    private:
     Channel& c_;
@@ -100,7 +102,8 @@ class Channel {
   std::mutex mu_;
   std::condition_variable acked_;
   std::condition_variable tick_;
-  std::vector<uint8_t>* open_ = nullptr;
+  std::shared_ptr<Pool> pool_;
+  Bytes* open_ = nullptr;
   std::chrono::steady_clock::time_point openedAt_;
   size_t outstanding_ = 0;
   uint64_t nextId_ = 1;

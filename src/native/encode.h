@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "bytes.h"
+
 namespace eyrie {
 
 /** Kind codes: positions in KINDS of src/events/event.ts (append-only there). The addon exports
@@ -70,9 +72,10 @@ struct Origin {
 /** Appends one record to a batch; the size is patched in by end(). */
 class Record {
  public:
-  Record(std::vector<uint8_t>& out, Kind kind, const Origin& o) : out_(out), start_(out.size()) {
+  Record(Bytes& out, Kind kind, const Origin& o) : out_(out), start_(out.size()) {
     put32(0);
-    out_.push_back(static_cast<uint8_t>(kind));
+    uint8_t k = static_cast<uint8_t>(kind);
+    out_.append(&k, 1);
     put32(o.pid);
     put32(o.tid);
     put64(o.ts);
@@ -80,12 +83,13 @@ class Record {
   Record& num(uint64_t v) { return put64(v); }
   Record& sint(int64_t v) { return put64(static_cast<uint64_t>(v)); }
   Record& flag(bool v) {
-    out_.push_back(v ? 1 : 0);
+    uint8_t b = v ? 1 : 0;
+    out_.append(&b, 1);
     return *this;
   }
   Record& str(const std::string& s) {
     put32(static_cast<uint32_t>(s.size()));
-    out_.insert(out_.end(), s.begin(), s.end());
+    out_.append(s.data(), s.size());
     return *this;
   }
   Record& nullableNum(bool present, uint64_t v) {
@@ -96,36 +100,30 @@ class Record {
     flag(!s.empty());
     return s.empty() ? *this : str(s);
   }
-  /** Reserves room for a payload of up to n bytes; fill it, then call payloadDone(actual). */
+  /** Room for a payload of up to n bytes (not initialised); fill it, then call payloadDone(actual). */
   uint8_t* payload(size_t n) {
     lenAt_ = out_.size();
     put32(0);
-    size_t at = out_.size();
-    out_.resize(at + n);
-    return out_.data() + at;
+    return out_.grow(n);
   }
   void payloadDone(size_t actual) {
-    out_.resize(lenAt_ + 4 + actual);
+    out_.truncate(lenAt_ + 4 + actual);
     patch32(lenAt_, static_cast<uint32_t>(actual));
   }
   void end() { patch32(start_, static_cast<uint32_t>(out_.size() - start_)); }
 
  private:
   Record& put32(uint32_t v) {
-    uint8_t b[4];
-    std::memcpy(b, &v, 4);  // x86_64 is little-endian, as the format
-    out_.insert(out_.end(), b, b + 4);
+    out_.append(&v, 4);  // x86_64 is little-endian, as the format
     return *this;
   }
   Record& put64(uint64_t v) {
-    uint8_t b[8];
-    std::memcpy(b, &v, 8);
-    out_.insert(out_.end(), b, b + 8);
+    out_.append(&v, 8);
     return *this;
   }
   void patch32(size_t at, uint32_t v) { std::memcpy(out_.data() + at, &v, 4); }
 
-  std::vector<uint8_t>& out_;
+  Bytes& out_;
   size_t start_;
   size_t lenAt_ = 0;
 };

@@ -105,7 +105,7 @@ void Tracer::openExit(Task& t, int64_t ret, const Origin& o) {
     if (c.created == 1 || (c.flags & O_TRUNC) != 0) wholeKnown_.insert(e.inode);  // starts empty: all known
     else if (wholeKnown_.count(e.inode) == 0) observeAtOpen(t, fd, e, haveStat ? st.st_size : 0, o);
   }
-  t.fds->fds[fd] = e;
+  if (t.fds) t.fds->fds[fd] = e;
 }
 
 bool Tracer::locateWrite(Task& t, int fd, const FdEntry& e, uint64_t& offset) {
@@ -259,6 +259,7 @@ void Tracer::closeRangeExit(Task& t, const Origin& o) {
   uint32_t first = static_cast<uint32_t>(a[0]), last = static_cast<uint32_t>(a[1]);
   unsigned flags = static_cast<unsigned>(a[2]);
   bool cloexecOnly = (flags & CLOSE_RANGE_CLOEXEC) != 0;
+  if (!t.fds) t.fds = std::make_shared<FdTable>();
   if ((flags & CLOSE_RANGE_UNSHARE) != 0) t.fds = std::make_shared<FdTable>(*t.fds);
   emit(Kind::FdCloseRange, o, [&](Record& r) { r.num(first).num(last).flag(cloexecOnly); });
   for (auto i = t.fds->fds.begin(); i != t.fds->fds.end();) {
@@ -285,6 +286,7 @@ void Tracer::dupExit(Task& t, int64_t ret, const Origin& o) {
   if (newFd == fd) return;  // dup2(fd, fd) changes nothing
   emit(Kind::FdDup, o, [&](Record& r) { r.num(static_cast<uint64_t>(fd)).num(static_cast<uint64_t>(newFd)).flag(cloexec); });
   FdEntry* e = fdOf(t, fd);
+  if (!t.fds) return;
   if (e == nullptr) {
     t.fds->fds.erase(newFd);
     return;

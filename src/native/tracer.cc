@@ -203,6 +203,8 @@ void Tracer::onSpawn(Task& t, const Origin& o) {
   bool wasHeld = tasks_.count(child) != 0;
   Task& c = wasHeld ? tasks_[child] : addTask(child);
   Task& p = tasks_[o.tid];  // addTask may have rehashed: look the parent up again
+  if (!p.fds) p.fds = std::make_shared<FdTable>();
+  if (!p.mem) p.mem = std::make_shared<Memory>();
   c.tgid = thread ? p.tgid : child;
   c.fds = shareFiles ? p.fds : std::make_shared<FdTable>(*p.fds);
   c.mem = (flags & CLONE_VM) != 0 ? p.mem : std::make_shared<Memory>(*p.mem);
