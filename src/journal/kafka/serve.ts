@@ -18,7 +18,7 @@ import type { FetchedRecord } from './fetch.js'
 import { writeAtomic } from './offsets.js'
 import { partitionOf } from './partition.js'
 import type { ParkedRecord } from './parked.js'
-import { StateStore } from './store.js'
+import { StateStore, type Applied } from './store.js'
 import { showTarget, type KafkaTarget } from './url.js'
 
 export const DEFAULT_SERVE_CHECKPOINT_EVERY = 50_000
@@ -46,6 +46,7 @@ export interface ServeOptions {
 
 export class ServingEngine {
   private readonly worlds = new Map<string, { world: World; checkpointed: number }>()
+  private readonly building = new Map<string, Promise<{ world: World; checkpointed: number }>>()
   private readonly seekedTo = new Map<number, number>()
   private held: readonly number[] = []
   private failure: JournalError | undefined
@@ -197,23 +198,27 @@ export class ServingEngine {
       this.consumer.seek({ topic: this.target.topic, partition: p, offset: String(expected) })
       return
     }
+    let applied: Applied
     try {
       const records: FetchedRecord[] = []
       for (const m of batch.messages) {
         const offset = Number(m.offset)
         if (offset >= expected) records.push({ offset, key: m.key, value: m.value })
       }
-      const end = Number(batch.lastOffset()) + 1
-      const applied = await this.store.apply(p, records, end)
+      applied = await this.store.apply(p, records, Number(batch.lastOffset()) + 1)
       for (const [guest, events] of applied.events) await this.fold(guest, events)
       await this.store.journal.flush() // checkpoints durable too, before the group hears of it
-      resolveOffset(batch.lastOffset())
-      await this.consumer.commitOffsets([{ topic: this.target.topic, partition: p, offset: String(this.store.resumeOffset(p)) }])
-      for (const [guest, events] of applied.events) this.opts.onApplied?.(guest, events)
-      await heartbeat()
     } catch (err) {
+      // the state store failed: this engine cannot go on
       this.fail(kafkaError(this.target, `partition ${p}`, err))
+      return
     }
+    resolveOffset(batch.lastOffset())
+    for (const [guest, events] of applied.events) this.opts.onApplied?.(guest, events)
+    // A rebalance makes these throw; kafkajs rejoins the group when they do. The offset committed is
+    // only for the group's bookkeeping (lag): instances resume from their own stores.
+    await this.consumer.commitOffsets([{ topic: this.target.topic, partition: p, offset: String(this.store.resumeOffset(p)) }])
+    await heartbeat()
   }
 
   /** Stops the engine with an error. Not awaited: stopping the consumer waits for the batch that
@@ -225,25 +230,32 @@ export class ServingEngine {
 
   // --- projections ---
 
-  private async loaded(guest: string): Promise<{ world: World; checkpointed: number }> {
-    let w = this.worlds.get(guest)
-    if (w === undefined) {
-      const last = this.store.lastSeq(guest)
-      const cp = await this.store.journal.checkpointAtOrBefore(guest, last)
-      const world = cp === undefined ? emptyWorld() : decodeWorld(cp.state)
-      for await (const batch of this.store.journal.read(guest, world.seq + 1, last)) for (const e of batch) evolve(world, e)
-      w = { world, checkpointed: cp?.seq ?? 0 }
-      this.worlds.set(guest, w)
+  /** A guest's world, built once from its last checkpoint and the events after it (concurrent
+   *  callers share the build). */
+  private loaded(guest: string): Promise<{ world: World; checkpointed: number }> {
+    const known = this.worlds.get(guest)
+    if (known !== undefined) return Promise.resolve(known)
+    let building = this.building.get(guest)
+    if (building === undefined) {
+      building = (async () => {
+        const last = this.store.lastSeq(guest)
+        const cp = await this.store.journal.checkpointAtOrBefore(guest, last)
+        const world = cp === undefined ? emptyWorld() : decodeWorld(cp.state)
+        for await (const batch of this.store.journal.read(guest, world.seq + 1, last)) for (const e of batch) evolve(world, e)
+        const w = { world, checkpointed: cp?.seq ?? 0 }
+        this.worlds.set(guest, w)
+        return w
+      })().finally(() => this.building.delete(guest))
+      this.building.set(guest, building)
     }
-    return w
+    return building
   }
 
   /** Folds events just appended to the store; a checkpoint every N events. */
   private async fold(guest: string, events: readonly Event[]): Promise<void> {
-    const known = this.worlds.get(guest)
-    // a world loaded now already includes these events (the store has them)
-    const w = known ?? (await this.loaded(guest))
-    if (known !== undefined) for (const e of events) if (e.seq > w.world.seq) evolve(w.world, e)
+    const w = await this.loaded(guest)
+    // a world built just now may already include these events (the store has them)
+    for (const e of events) if (e.seq > w.world.seq) evolve(w.world, e)
     if (w.world.seq - w.checkpointed >= (this.opts.checkpointEvery ?? DEFAULT_SERVE_CHECKPOINT_EVERY)) {
       w.checkpointed = w.world.seq
       await this.store.journal.putCheckpoint(guest, w.world.seq, encodeWorld(w.world))
