@@ -4,6 +4,7 @@
 // and fcntl/ioctl close-on-exec changes.
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -48,6 +49,7 @@ int main(void) {
   if (copy_file_range(fd, &in, c, NULL, 4, 0) != 4) return 1;
   fcntl(c, F_SETFD, FD_CLOEXEC);
   ioctl(10, FIOCLEX);
+  if (dup2(fd, 21) != 21 || close_range(20, 25, 0) != 0) return 1;
   close(c);
   close(m);
   close(10);

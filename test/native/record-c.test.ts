@@ -41,7 +41,8 @@ test('given a C program writing through pwrite, writev, dup2, a fork and a threa
 
     const opens = ofKind(own(drafts, dir), 'fd.open').map((d) => [d.body.fd, d.body.path, d.body.created])
     assert.deepEqual(opens, [[3, join(dir, 'a'), true], [4, join(dir, 'm'), true], [5, join(dir, 'c'), true]])
-    assert.deepEqual(ofKind(drafts, 'fd.dup').map((d) => [d.body.fd, d.body.newFd, d.body.cloexec]), [[3, 10, false]])
+    assert.deepEqual(ofKind(drafts, 'fd.dup').map((d) => [d.body.fd, d.body.newFd, d.body.cloexec]), [[3, 10, false], [3, 21, false]])
+    assert.deepEqual(ofKind(drafts, 'fd.closeRange').map((d) => [d.body.first, d.body.last, d.body.cloexecOnly]), [[20, 25, false]])
     assert.deepEqual(ofKind(drafts, 'file.truncate').map((d) => [d.body.fd, d.body.path, d.body.size]), [[3, null, 4], [4, null, 4096]])
     assert.deepEqual(ofKind(drafts, 'fd.cloexec').map((d) => [d.body.fd, d.body.on]), [[5, true], [10, true]])
 
