@@ -30,12 +30,13 @@ Channel::~Channel() {
 
 void Channel::fresh() { open_ = pool_->take(std::min<size_t>(sealAt_ + 4096, size_t(1) << 20)); }
 
-Channel::Writer::Writer(Channel& c) : c_(c), lock_(c.mu_) {
-  if (c_.open_->empty()) c_.openedAt_ = std::chrono::steady_clock::now();
+Channel::Writer::Writer(Channel& c) : c_(c), lock_(c.mu_), opens_(c.open_->empty()) {
+  if (opens_) c_.openedAt_ = std::chrono::steady_clock::now();
 }
 
 Channel::Writer::~Writer() {
   if (c_.open_->size() >= c_.sealAt_) c_.sealLocked(lock_, true);
+  else if (opens_ && !c_.open_->empty()) c_.tick_.notify_one();  // the flusher times this batch
 }
 
 void Channel::sealLocked(std::unique_lock<std::mutex>& lock, bool wait) {
@@ -57,9 +58,18 @@ void Channel::sealLocked(std::unique_lock<std::mutex>& lock, bool wait) {
 void Channel::flusher() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!closing_) {
-    tick_.wait_for(lock, kSlice);
-    if (closing_) break;
-    if (!open_->empty() && std::chrono::steady_clock::now() - openedAt_ >= kSlice) sealLocked(lock, false);
+    if (open_->empty()) {
+      tick_.wait(lock);  // nothing to time: sleep until a batch opens (a quiet tracee costs nothing)
+      continue;
+    }
+    auto due = openedAt_ + kSlice;
+    if (std::chrono::steady_clock::now() < due) {
+      tick_.wait_until(lock, due);
+      continue;
+    }
+    sealLocked(lock, false);
+    // still open: JavaScript holds the whole capacity; try again a slice later
+    if (!open_->empty()) tick_.wait_for(lock, kSlice);
   }
 }
 

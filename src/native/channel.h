@@ -76,6 +76,7 @@ class Channel {
    private:
     Channel& c_;
     std::unique_lock<std::mutex> lock_;
+    bool opens_;  // this record is the open batch's first
   };
 
   /** Sends what is buffered, then the request, and waits for JavaScript's answer; `fallback` when
