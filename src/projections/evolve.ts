@@ -34,7 +34,11 @@ export const evolve = (w: World, e: Event): World => {
     case 'fd.dup': {
       const p = procOf(w, e.pid, e.seq)
       const o = ofdOf(w, p, e.fd)
-      if (o === undefined) return anomaly(w)
+      if (o === undefined) {
+        // newFd now names something eyrie never saw: at least it no longer names its old file
+        closeFd(w, tableOf(w, p), e.newFd)
+        return anomaly(w)
+      }
       if (e.fd !== e.newFd) installFd(w, tableOf(w, p), e.newFd, o, e.cloexec)
       return w
     }

@@ -62,7 +62,7 @@ export const fds = (w: World, pid?: number): FdRow[] => {
     for (const [fd, e] of [...t.fds].sort((a, b) => a[0] - b[0])) {
       const o = w.ofds.get(e.ofd)
       if (o === undefined) continue
-      out.push({ pid: p.pid, fd, path: o.path, mode: accessMode(o.flags), pos: o.pos, cloexec: e.cloexec, deleted: w.names.get(o.path) !== o.node })
+      out.push({ pid: p.pid, fd, path: o.path, mode: accessMode(o.flags), pos: o.pos, cloexec: e.cloexec, deleted: (w.nodes.get(o.node)?.links ?? 0) === 0 })
     }
   }
   return out
@@ -144,7 +144,7 @@ export const openFiles = (w: World): OpenFileRow[] => {
   }
   return [...rows].map(([node, r]) => ({
     path: r.path,
-    deleted: w.names.get(r.path) !== node,
+    deleted: (w.nodes.get(node)?.links ?? 0) === 0,
     fds: r.fds,
     views: r.views,
     unflushed: w.nodes.get(node)?.unflushed ?? 0,

@@ -45,7 +45,7 @@ const readable = (flags: number): boolean => (flags & O_ACCMODE) !== O_WRONLY
 interface Action { readonly op: Op; readonly a: number; readonly b: number; readonly c: number; readonly data: Uint8Array }
 
 interface FileModel { bytes: Uint8Array }
-interface OfdModel { readonly file: FileModel; readonly path: string; readonly flags: number; pos: number }
+interface OfdModel { readonly file: FileModel; path: string; readonly flags: number; pos: number }
 interface FdModel { readonly ofd: OfdModel; cloexec: boolean }
 interface ProcModel { readonly pid: number; fds: Map<number, FdModel>; threads: number[] }
 
@@ -246,7 +246,11 @@ export const interpret = (actions: readonly Action[], opts: StreamOptions = {}):
         if (from === to || (op === 'link' && names.has(to))) break
         const file = names.get(from)
         if (file === undefined) break
-        if (op === 'rename') names.delete(from)
+        if (op === 'rename') {
+          names.delete(from)
+          // open descriptions follow their file to its new name, as /proc/PID/fd does
+          for (const q of procs) for (const f of q.fds.values()) if (f.ofd.path === from) f.ofd.path = to
+        }
         names.set(to, file) // a rename over an existing name replaces it; that file lives on through its fds
         emit(p, op === 'rename' ? { kind: 'file.rename', from, to, flags: 0 } : { kind: 'file.link', from, to }, undefined, actor(p, a))
         break

@@ -108,3 +108,21 @@ test('given a directory made during the recording, a file opened there with O_CR
   s.add(1, open(4, '/elsewhere/log', O_WRONLY | O_CREAT, null))
   assert.equal(s.fold().nodes.get(s.fold().names.get('/elsewhere/log')!)!.content.size, null, 'outside such a directory it may have existed')
 })
+
+test('given a file renamed while open, the fd shows its new name and is not deleted', () => {
+  const s = new Script()
+  s.add(1, { kind: 'file.mkdir', path: '/d' })
+  s.add(1, open(3, '/d/a', O_WRONLY | O_CREAT | O_EXCL, true))
+  s.add(1, { kind: 'file.rename', from: '/d', to: '/e', flags: 0 })
+  assert.deepEqual(fds(s.fold(), 1).map((r) => [r.path, r.deleted]), [['/e/a', false]])
+})
+
+test('given dup2 from an fd eyrie never saw, the target fd no longer names its old file', () => {
+  const s = new Script()
+  s.add(1, open(1, '/out', O_WRONLY | O_CREAT | O_EXCL, true))
+  s.add(1, { kind: 'fd.dup', fd: 12, newFd: 1, cloexec: false })
+  s.add(1, write(1, text('x')), text('x'))
+  const w = s.fold()
+  assert.deepEqual(fds(w, 1), [])
+  assert.equal(w.nodes.get(w.names.get('/out')!)!.content.size, 0, 'the write did not land in /out')
+})
