@@ -1,6 +1,7 @@
 #include "tracer.h"
 
 #include <errno.h>
+#include <linux/audit.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -311,7 +312,9 @@ void Tracer::onSyscallStop(Task& t, uint64_t ts) {
   __ptrace_syscall_info info;
   long n = ptrace(PTRACE_GET_SYSCALL_INFO, t.tid, sizeof info, &info);
   Origin o{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(t.tid), ts};
-  if (n > 0 && info.op == PTRACE_SYSCALL_INFO_ENTRY) {
+  if (n > 0 && info.op == PTRACE_SYSCALL_INFO_ENTRY && info.arch != AUDIT_ARCH_X86_64) {
+    t.wantExit = false;  // attach: a 32-bit call (int 0x80) has other numbers; not decoded (documented)
+  } else if (n > 0 && info.op == PTRACE_SYSCALL_INFO_ENTRY) {
     // attach mode: every call stops here; the filter's rules pick the ones that matter
     uint64_t args[6];
     for (int i = 0; i < 6; i++) args[i] = info.entry.args[i];
