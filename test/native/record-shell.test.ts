@@ -4,6 +4,7 @@ import assert from 'node:assert/strict'
 import { mkdir, symlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { O_APPEND, O_CREAT, O_TRUNC } from '../../src/events/index.js'
+import { traceCommand, TraceError } from '../../src/native/index.js'
 import { ofKind, record, tempDir, text } from './support.js'
 
 test('given a shell that writes, appends, renames and removes a file, then the drafts say so in order with the bytes', async () => {
@@ -99,6 +100,19 @@ test('given a command killed by a signal, then the result names the signal and h
     assert.equal(result.signal, 'SIGTERM')
     const exits = ofKind(drafts, 'proc.exit')
     assert.deepEqual(exits.map((d) => d.body.status), [128 + 15])
+  } finally {
+    await cleanup()
+  }
+})
+
+test('given a working directory that does not exist, then the trace fails with ENOENT saying which', async () => {
+  const { dir, cleanup } = await tempDir()
+  try {
+    const missing = join(dir, 'missing')
+    await assert.rejects(
+      traceCommand(['true'], { cwd: missing, onBatch: () => undefined }),
+      (err: unknown) => err instanceof TraceError && err.code === 'ENOENT' && err.message === `cannot change directory to ${missing}: No such file or directory`,
+    )
   } finally {
     await cleanup()
   }
