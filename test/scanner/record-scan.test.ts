@@ -32,7 +32,7 @@ test('given a script the guest writes with the marker (never flushed), it is jud
   assert.equal(quarantined.length, 1)
   assert.equal(quarantined[0].path, join(dir, 'bad.sh'))
   const q = JSON.parse(eyrie(['quarantine', 'list', '--json'], { journal }).stdout)
-  assert.equal(q.length, 1)
+  assert.equal(q.records.length, 1)
 })
 
 test('given an infected script that existed before recording, when the guest execs it, the exec fails with EACCES and the denial is journaled', async () => {
@@ -45,15 +45,18 @@ test('given an infected script that existed before recording, when the guest exe
   assert.match(r.stderr, /Permission denied/)
   assert.doesNotMatch(r.stdout, new RegExp(MARKER))
   const denied = logKinds(journal, 'access.denied')
-  assert.deepEqual(denied.map((d) => [d.path, d.errno]), [[join(dir, 'old.sh'), 13]])
+  assert.ok(denied.length >= 1)
+  for (const d of denied) assert.deepEqual([d.path, d.errno], [join(dir, 'old.sh'), 13])
+  assert.ok(denied.some((d) => d.call.startsWith('execve')), 'the exec itself was denied')
   assert.equal(existsSync(join(dir, 'old.sh')), false, 'quarantined')
 })
 
 test('given EICAR written by one process, another process cannot read it: it was quarantined when the writer closed it', async () => {
   const dir = await tmp('record-scan-open')
   const journal = join(dir, 'journal')
-  const hex = eicar().toString('hex').replace(/../g, '\\x$&')
-  const r = eyrie(['record', '--scan', '--signatures', SIGNATURES, '--', 'sh', '-c', `printf '${hex}' > eicar.com; cat eicar.com; echo "cat-exit=$?"`], { journal, cwd: dir })
+  // POSIX printf (dash) understands octal escapes, not \x
+  const octal = [...eicar()].map((b) => `\\${b.toString(8).padStart(3, '0')}`).join('')
+  const r = eyrie(['record', '--scan', '--signatures', SIGNATURES, '--', 'sh', '-c', `printf '${octal}' > eicar.com; cat eicar.com; echo "cat-exit=$?"`], { journal, cwd: dir })
   assert.equal(r.status, 0, r.stderr)
   assert.match(r.stdout, /cat-exit=1/)
   assert.ok(logKinds(journal, 'file.quarantine').some((q) => q.path === join(dir, 'eicar.com')))
