@@ -35,7 +35,7 @@ export const runServe = async (o: ServeOpts): Promise<void> => {
     checkpointEvery: count('--checkpoint-every', o.checkpointEvery, 1),
     sessionTimeoutMs: count('--session-timeout', o.sessionTimeout, 1000),
     fetchWaitMs: count('--fetch-wait', o.fetchWait, 0),
-    onAssigned: (partitions) => say(`serving ${showTarget(target)} partitions [${partitions.join(',')}] into ${o.state}`),
+    onAssigned: (partitions, from) => say(`serving ${showTarget(target)} partitions [${partitions.join(',')}] into ${o.state}${from.size === 0 ? '' : `, reading ${[...from].map(([p, offset]) => `${p} from offset ${offset}`).join(', ')}`}`),
   })
   const stop = () => { void engine.stop().catch(() => {}) } // a failure is reported through engine.done
   process.once('SIGINT', stop)

@@ -40,8 +40,9 @@ export interface ServeOptions {
   readonly onParked?: (record: ParkedRecord) => void
   /** After events are durable in the store and folded into R(now). */
   readonly onApplied?: (guest: string, events: readonly Event[]) => void
-  /** After each group join, with the partitions this instance now holds. */
-  readonly onAssigned?: (partitions: readonly number[]) => void
+  /** After each group join, with the partitions this instance now holds and, for those it did not
+   *  hold before, the offset it reads them from (its own store's). */
+  readonly onAssigned?: (partitions: readonly number[], from: ReadonlyMap<number, number>) => void
 }
 
 export class ServingEngine {
@@ -167,6 +168,7 @@ export class ServingEngine {
 
   private joined(partitions: readonly number[]): void {
     const before = new Set(this.held)
+    const from = new Map<number, number>()
     this.held = [...partitions].sort((a, b) => a - b)
     for (const p of this.held) {
       if (before.has(p)) continue
@@ -176,13 +178,14 @@ export class ServingEngine {
       const offset = this.store.next(p)
       this.seekedTo.set(p, offset)
       this.consumer.seek({ topic: this.target.topic, partition: p, offset: String(offset) })
+      from.set(p, offset)
     }
     const mine = new Set(this.held)
     for (const guest of this.worlds.keys()) if (!mine.has(partitionOf(guest, this.store.partitions))) this.worlds.delete(guest)
     // The store keeps guests of partitions it no longer holds (stale from now on): readers of the
     // store learn which guests are current from this file.
     writeAtomic(this.store.dir, ASSIGNMENT_FILE, `${JSON.stringify({ topic: this.target.topic, partitions: this.store.partitions, held: this.held, since: new Date().toISOString() })}\n`, false)
-    this.opts.onAssigned?.(this.held)
+    this.opts.onAssigned?.(this.held, from)
   }
 
   private async batch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
