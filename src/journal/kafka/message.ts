@@ -136,11 +136,17 @@ export const encodeMeta = (guest: string, meta: Readonly<Record<string, string>>
 
 const Meta = t.record(t.string, t.string)
 
+// Decoding runs once per event on every reader: no message is built unless something is wrong, and
+// slices are plain Uint8Array views (lighter than Buffer#subarray).
 class Reader {
   at = 0
   constructor(readonly b: Buffer) {}
-  need(n: number, what: string): string | undefined {
-    return this.at + n > this.b.length ? `truncated ${what} at byte ${this.at} (record is ${this.b.length} bytes)` : undefined
+  /** Fewer than n bytes left. */
+  short(n: number): boolean {
+    return this.at + n > this.b.length
+  }
+  truncated(what: string): string {
+    return `truncated ${what} at byte ${this.at} (record is ${this.b.length} bytes)`
   }
   u32(): number {
     const v = this.b.readUInt32LE(this.at)
@@ -153,8 +159,8 @@ class Reader {
     this.at += 8
     return hi * 0x1_0000_0000 + lo
   }
-  bytes(n: number): Buffer {
-    const v = this.b.subarray(this.at, this.at + n)
+  bytes(n: number): Uint8Array {
+    const v = new Uint8Array(this.b.buffer, this.b.byteOffset + this.at, n)
     this.at += n
     return v
   }
@@ -162,18 +168,15 @@ class Reader {
 
 /** An entry's bytes at r.at; r ends after it. */
 const decodeEntry = (guest: string, r: Reader, seq: number): E.Either<string, Entry> => {
-  const noLength = r.need(4, `event length of seq ${seq}`)
-  if (noLength !== undefined) return E.left(noLength)
+  if (r.short(4)) return E.left(r.truncated(`event length of seq ${seq}`))
   const n = r.u32()
-  const short = r.need(n + 4, `event seq ${seq}`)
-  if (short !== undefined) return E.left(short)
+  if (r.short(n + 4)) return E.left(r.truncated(`event seq ${seq}`))
   const bytes = unseal(guest, seq, r.bytes(n))
   if (bytes === undefined) return E.left(`event seq=${seq}: checksum mismatch`)
   const event = decodeBinary(guest, seq, bytes)
   if (E.isLeft(event)) return E.left(`event seq=${seq}: ${event.left}`)
   const m = r.u32()
-  const noPayload = r.need(m, `payload of seq ${seq}`)
-  if (noPayload !== undefined) return E.left(noPayload)
+  if (r.short(m)) return E.left(r.truncated(`payload of seq ${seq}`))
   let data: Uint8Array | undefined
   if (m > 0) {
     data = unseal(guest, seq, r.bytes(m))
@@ -193,20 +196,17 @@ export const decodeRecord = (guest: string, value: Buffer | null): E.Either<stri
   r.at = 2
   switch (value[1]) {
     case EVENTS: {
-      const short = r.need(12, 'events header')
-      if (short !== undefined) return E.left(short)
+      if (r.short(12)) return E.left(r.truncated('events header'))
       const first = r.u64()
       const count = r.u32()
       if (!Number.isSafeInteger(first) || first < 1 || count === 0) return E.left(`events header: first seq ${first}, count ${count}`)
       const slots: Slot[] = []
       for (let i = 0; i < count; i++) {
         const seq = first + i
-        const noTag = r.need(4, `entry of seq ${seq}`)
-        if (noTag !== undefined) return E.left(noTag)
+        if (r.short(4)) return E.left(r.truncated(`entry of seq ${seq}`))
         if (value.readUInt32LE(r.at) === CHUNKED) {
           r.at += 4
-          const noCount = r.need(4, `chunk count of seq ${seq}`)
-          if (noCount !== undefined) return E.left(noCount)
+          if (r.short(4)) return E.left(r.truncated(`chunk count of seq ${seq}`))
           const chunks = r.u32()
           if (chunks === 0) return E.left(`entry seq=${seq}: in 0 chunks`)
           slots.push({ seq, chunks })
@@ -220,8 +220,7 @@ export const decodeRecord = (guest: string, value: Buffer | null): E.Either<stri
       return E.right({ type: 'events', first, slots })
     }
     case CHUNK: {
-      const short = r.need(16, 'chunk header')
-      if (short !== undefined) return E.left(short)
+      if (r.short(16)) return E.left(r.truncated('chunk header'))
       const seq = r.u64()
       const index = r.u32()
       const count = r.u32()
