@@ -1,7 +1,7 @@
 // `eyrie serve` as a user runs it: two engine processes in one consumer group on the mock cluster. One
 // is killed (SIGKILL) mid-stream; the other takes over its partitions and answers every query as the
 // embedded journal does; the killed one comes back, resumes from its own store and checkpoints, and
-// answers identically for the partitions it gets.
+// answers identically for the partitions it gets. A record no eyrie wrote is parked, nothing else.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
@@ -15,6 +15,8 @@ import { ls } from '../../src/projections/index.js'
 import type { Journal } from '../../src/journal/journal.js'
 import { openKafkaJournal, partitionOf } from '../../src/journal/kafka/index.js'
 import { ASSIGNMENT_FILE } from '../../src/journal/kafka/serve.js'
+import { PARKED_FILE, readParked } from '../../src/journal/kafka/parked.js'
+import { Kafka, logLevel, Partitioners } from 'kafkajs'
 import { startMock } from '../support/kafka.js'
 import { lmdbJournal } from './lmdbSupport.js'
 import { answers, workload } from './kafkaWorkload.js'
@@ -84,6 +86,8 @@ test('given two engines in a group, when one is killed mid-stream, then the othe
   try {
     const url = await cluster.topic(PARTITIONS)
     const publisher = await openKafkaJournal(target(url), { mirrorOwnWrites: false, log: quietLog().log })
+    const intruder = new Kafka({ brokers: cluster.brokers.split(','), logLevel: logLevel.NOTHING }).producer({ createPartitioner: Partitioners.DefaultPartitioner })
+    await intruder.connect()
     try {
       const a = startEngine(url, dirs.a)
       const b = startEngine(url, dirs.b)
@@ -97,6 +101,10 @@ test('given two engines in a group, when one is killed mid-stream, then the othe
           ref.journal.append(guestName(g), drafts)
         }
         await publisher.flush()
+        if (round === 2) {
+          // a record no eyrie wrote, under a guest of its own: parked by whoever reads it, nobody else affected
+          await intruder.send({ topic: target(url).topic, acks: -1, messages: [{ key: 'intruder', value: 'not an eyrie record', partition: partitionOf('intruder', PARTITIONS) }] })
+        }
         if (round === ROUNDS / 2) {
           // mid-stream: A has applied part of its partitions; kill it without a chance to leave the group
           await until('A has applied something', async () => [...(await counts(dirs.a)).values()].some((n) => n > 0))
@@ -110,7 +118,7 @@ test('given two engines in a group, when one is killed mid-stream, then the othe
 
       await until(async () => `B holds every partition and has every event (it has ${JSON.stringify([...(await counts(dirs.b))])})`, async () => {
         const n = await counts(dirs.b)
-        return b.held.length === PARTITIONS && n.size === GUESTS && [...n.values()].every((c) => c === total)
+        return b.held.length === PARTITIONS && [...Array(GUESTS).keys()].every((g) => n.get(guestName(g)) === total)
       })
       assert.deepEqual(JSON.parse(readFileSync(join(dirs.b, ASSIGNMENT_FILE), 'utf8')).held, [0, 1, 2, 3], 'the store says which partitions are current')
       await withStore(dirs.b, async (j) => {
@@ -140,8 +148,11 @@ test('given two engines in a group, when one is killed mid-stream, then the othe
 
       for (const e of [again, b]) e.child.kill('SIGTERM')
       assert.deepEqual(await Promise.all([again.exited, b.exited]), [0, 0], 'SIGTERM stops an engine cleanly')
-      assert.ok(!b.stderr.some((l) => /kafka topic=/.test(l)), `nothing parked:\n${b.stderr.join('\n')}`)
+      const parkedLines = b.stderr.filter((l) => /kafka topic=/.test(l))
+      assert.ok(parkedLines.length > 0 && parkedLines.every((l) => /partition=\d offset=\d+ guest=intruder: unsupported record format 110/.test(l)), `only the intruder is parked:\n${b.stderr.join('\n')}`)
+      assert.deepEqual(readParked(join(dirs.b, PARKED_FILE)).map((r) => [r.guest, Buffer.from(r.value ?? '', 'base64').toString()]), [['intruder', 'not an eyrie record']])
     } finally {
+      await intruder.disconnect()
       await publisher.close()
     }
   } finally {
