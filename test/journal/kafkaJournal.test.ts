@@ -146,7 +146,7 @@ for (const kind of clusterKinds()) {
         // the writer's own store saw the same records: it refuses to guess the bad guest's next seq
         await writer.journal.close()
         const again = await writer.reopen()
-        assert.throws(() => again.append('bad', workload(2, 20, 1)), isJournalError('USAGE', /guest bad has a parked record/))
+        assert.throws(() => again.append('bad', workload(2, 20, 1)), isJournalError('USAGE', /guest bad is stuck behind a parked record/))
         await again.append('good', workload(1, 100, 1)).committed
       } finally {
         await producer.disconnect()

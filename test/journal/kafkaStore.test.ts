@@ -154,7 +154,9 @@ test('given a flipped byte, a bad codec behind a good checksum and a keyless rec
       // the recorder re-sends from the missing seq: alice recovers, in order
       await store.apply(0, a.slice(2).map((value, i) => ({ offset: 12 + i, key: key('alice'), value })))
       await assertHolds(store, 'alice', alice)
-      assert.equal(store.parked().length, 4)
+      assert.equal(store.parked().length, 4, 'the parked records stay on record')
+      assert.equal(store.stalled('alice'), undefined)
+      assert.equal((await store.journal.guests()).find((g) => g.guest === 'alice')?.meta[PARKED_META], '')
     } finally {
       await store.close()
     }

@@ -97,6 +97,7 @@ export class KafkaJournal implements Journal {
       await journal.sync()
       return journal
     } catch (err) {
+      // the error that stopped the open is the one to report, not those of closing what was opened
       await producer?.disconnect().catch(() => {})
       await store?.close().catch(() => {})
       await reader.close().catch(() => {})
@@ -114,7 +115,7 @@ export class KafkaJournal implements Journal {
     this.checkWritable()
     checkGuest(guest)
     const stalled = this.store.stalled(guest)
-    if (stalled !== undefined) throw new JournalError('USAGE', `guest ${guest} has a parked record in ${showTarget(this.target)}, so its next seq is uncertain: ${stalled}`, { guest })
+    if (stalled !== undefined) throw new JournalError('USAGE', `guest ${guest} is stuck behind a parked record in ${showTarget(this.target)}, so its next seq is uncertain: ${stalled}`, { guest })
     const lastSeq = this.counters.get(guest) ?? this.store.lastSeq(guest)
     const first = lastSeq + 1
     const last = lastSeq + drafts.length

@@ -9,7 +9,8 @@
 //   - chunk records wait in memory for the events record that names them; the resume offset never
 //     passes a chunk still waiting, so a restart reads it again;
 //   - a malformed record (bad checksum, bad codec, not an eyrie record) is parked with an error that
-//     names topic/partition/offset; its guest is marked in its meta (`kafka.parked`).
+//     names topic/partition/offset; its guest is marked in its meta (`kafka.parked`) until its stream
+//     goes on intact (the next seq arrives).
 // The store's commit is durable before the resume offsets are written, and both before the caller
 // commits anything to Kafka.
 import * as E from 'fp-ts/lib/Either.js'
@@ -119,7 +120,7 @@ export class StateStore {
     return this.last.get(guest) ?? 0
   }
 
-  /** The first parked record's error for a guest whose stream has one, else undefined. */
+  /** For a guest stuck behind a parked record (nothing applied since), the first such record's error. */
   stalled(guest: string): string | undefined {
     return this.stalledGuests.get(guest)
   }
@@ -214,6 +215,7 @@ export class StateStore {
           continue
         }
         this.last.set(guest, last)
+        if (this.stalledGuests.delete(guest)) writes.push(this.journal.setMeta(guest, { [PARKED_META]: '' })) // whatever was parked, the stream goes on intact
         const list = appended.get(guest)
         if (list === undefined) appended.set(guest, events)
         else list.push(...events)
