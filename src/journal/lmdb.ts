@@ -349,7 +349,10 @@ class LmdbJournal implements Journal {
     try {
       await this.flush()
     } finally {
-      await this.root.close()
+      // After a failed commit (a full disk) lmdb-js's close waits for a flush that never comes
+      // (lmdb 3.5.6): the environment is left to the process's exit; the writer lock goes now.
+      if (this.commits.failure === undefined) await this.root.close()
+      else this.root.close().catch(() => {})
       this.release()
     }
   }
