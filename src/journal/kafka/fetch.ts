@@ -13,12 +13,15 @@ import type { Kafka } from 'kafkajs'
 import { formatErrors } from '../../events/index.js'
 import { JournalError } from '../errors.js'
 import { kafkaError } from './client.js'
+import type { Decoded } from './message.js'
 import { showTarget, type KafkaTarget } from './url.js'
 
 export interface FetchedRecord {
   readonly offset: number
   readonly key: Buffer | null
   readonly value: Buffer | null
+  /** The value already decoded (a writer's own record, see message.ts ownRecord). */
+  readonly decoded?: Decoded
 }
 
 export interface PartitionBatch {

@@ -19,7 +19,7 @@ import { JournalError } from '../errors.js'
 import { checkDraft, checkGuest } from '../checks.js'
 import { connectProducer, kafkaClient, kafkaError, stderrLog, type KafkaLog } from './client.js'
 import { TopicReader, type FetchedRecord, type PartitionBatch } from './fetch.js'
-import { encodeEvents, encodeMeta } from './message.js'
+import { encodeEvents, encodeMeta, ownRecord, type Decoded } from './message.js'
 import { partitionOf } from './partition.js'
 import type { ParkedRecord } from './parked.js'
 import { StateStore } from './store.js'
@@ -50,6 +50,8 @@ interface Outgoing {
   readonly partition: number
   readonly key: Buffer
   readonly value: Buffer
+  /** For the mirror: the record as decoded, without decoding it. */
+  readonly decoded?: () => Decoded
   /** Set on the last record of an append or meta: settled when that record is acked. */
   readonly done?: { resolve: () => void; reject: (err: JournalError) => void }
 }
@@ -123,7 +125,8 @@ export class KafkaJournal implements Journal {
     for (let i = 0; i < drafts.length; i++) checkDraft(guest, i, drafts[i])
     const values = encodeEvents(guest, first, drafts, this.recordLimit(guest))
     this.counters.set(guest, last)
-    return { first, last, committed: this.send(guest, values, `append guest=${guest} seq=${first}..${last}`) }
+    const own = [...drafts] // the caller may reuse its array before the mirror runs
+    return { first, last, committed: this.send(guest, values, `append guest=${guest} seq=${first}..${last}`, (value) => () => ownRecord(guest, value, first, own)) }
   }
 
   async *read(guest: string, from: number, to: number): AsyncIterable<readonly Event[]> {
@@ -197,11 +200,15 @@ export class KafkaJournal implements Journal {
     return this.target.maxMessageBytes - RECORD_OVERHEAD - Buffer.byteLength(guest, 'utf8')
   }
 
-  private send(guest: string, values: readonly Buffer[], what: string): Promise<void> {
+  private send(guest: string, values: readonly Buffer[], what: string, decoded?: (value: Buffer) => () => Decoded): Promise<void> {
     const partition = partitionOf(guest, this.reader.partitions)
     const key = Buffer.from(guest, 'utf8')
     const acked = new Promise<void>((resolve, reject) => {
-      values.forEach((value, i) => this.queue.push(i === values.length - 1 ? { partition, key, value, done: { resolve, reject } } : { partition, key, value }))
+      values.forEach((value, i) => this.queue.push({
+        partition, key, value,
+        ...(decoded === undefined ? {} : { decoded: decoded(value) }),
+        ...(i === values.length - 1 ? { done: { resolve, reject } } : {}),
+      }))
     })
     this.pump ??= this.drain()
     const committed = acked.catch((err: unknown) => {
@@ -267,7 +274,7 @@ export class KafkaJournal implements Journal {
     const byPartition = new Map<number, FetchedRecord[]>()
     batch.forEach((r, i) => {
       const list = byPartition.get(r.partition) ?? []
-      list.push({ offset: offsets[i], key: r.key, value: r.value })
+      list.push(r.decoded === undefined ? { offset: offsets[i], key: r.key, value: r.value } : { offset: offsets[i], key: r.key, value: r.value, decoded: r.decoded() })
       byPartition.set(r.partition, list)
     })
     for (const [p, records] of byPartition) {

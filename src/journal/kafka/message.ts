@@ -15,7 +15,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { decodeBinary, formatErrors, hasPayload, type Draft, type Event } from '../../events/index.js'
-import { seal, unseal } from '../checksum.js'
+import { checksum, CRC_BYTES, seal, unseal } from '../checksum.js'
 import { eventValue } from '../record.js'
 import { GUEST_SEQ } from '../values.js'
 
@@ -52,13 +52,27 @@ const u64 = (b: Buffer, at: number, n: number): void => {
   b.writeUInt32LE(Math.floor(n / 0x1_0000_0000), at + 4)
 }
 
-interface Pending { parts: Uint8Array[]; first: number; count: number; bytes: number }
+/** One event as it will be written: its sealed value and its payload bytes (sealed when written). */
+interface Item { readonly seq: number; readonly event: Uint8Array; readonly data: Uint8Array | undefined; readonly chunks: number }
 
-const u32 = (n: number): Buffer => {
-  const b = Buffer.allocUnsafe(4)
-  b.writeUInt32LE(n, 0)
-  return b
+/** Writes an entry (u32 n | event | u32 m | crc | payload) at `at`; returns the end. The payload's crc
+ *  is computed here and the bytes copied once, straight into the record. */
+const writeEntry = (guest: string, item: Item, out: Buffer, at: number): number => {
+  out.writeUInt32LE(item.event.length, at)
+  out.set(item.event, at + 4)
+  at += 4 + item.event.length
+  const data = item.data
+  if (data === undefined) {
+    out.writeUInt32LE(0, at)
+    return at + 4
+  }
+  out.writeUInt32LE(CRC_BYTES + data.length, at)
+  out.writeUInt32LE(checksum(guest, item.seq, data), at + 4)
+  out.set(data, at + 8)
+  return at + 8 + data.length
 }
+
+const entrySize = (item: Item): number => 8 + item.event.length + (item.data === undefined ? 0 : CRC_BYTES + item.data.length)
 
 const chunkRecords = (seq: number, entry: Buffer, limit: number): Buffer[] => {
   const room = limit - CHUNK_HEADER
@@ -83,43 +97,53 @@ const chunkRecords = (seq: number, entry: Buffer, limit: number): Buffer[] => {
 export const encodeEvents = (guest: string, first: number, drafts: readonly Draft[], limit: number): Buffer[] => {
   if (limit < MIN_RECORD_BYTES) throw new RangeError(`record limit ${limit} is below ${MIN_RECORD_BYTES} bytes`)
   const out: Buffer[] = []
-  let pending: Pending = { parts: [], first, count: 0, bytes: EVENTS_HEADER }
-  const close = (next: number): void => {
-    if (pending.count > 0) {
-      const b = Buffer.allocUnsafe(pending.bytes)
-      b[0] = MESSAGE_FORMAT
-      b[1] = EVENTS
-      u64(b, 2, pending.first)
-      b.writeUInt32LE(pending.count, 10)
-      let at = EVENTS_HEADER
-      for (const part of pending.parts) {
-        b.set(part, at)
-        at += part.length
+  let pending: Item[] = []
+  let bytes = EVENTS_HEADER
+  const close = (): void => {
+    if (pending.length === 0) return
+    const b = Buffer.allocUnsafe(bytes)
+    b[0] = MESSAGE_FORMAT
+    b[1] = EVENTS
+    u64(b, 2, pending[0].seq)
+    b.writeUInt32LE(pending.length, 10)
+    let at = EVENTS_HEADER
+    for (const item of pending) {
+      if (item.chunks === 0) at = writeEntry(guest, item, b, at)
+      else {
+        b.writeUInt32LE(CHUNKED, at)
+        b.writeUInt32LE(item.chunks, at + 4)
+        at += 8
       }
-      out.push(b)
     }
-    pending = { parts: [], first: next, count: 0, bytes: EVENTS_HEADER }
+    out.push(b)
+    pending = []
+    bytes = EVENTS_HEADER
   }
   for (let i = 0; i < drafts.length; i++) {
     const d = drafts[i]
     const seq = first + i
-    const event = eventValue(guest, seq, d.ts, d.pid, d.tid, d.body)
-    const data = d.data !== undefined && d.data.length > 0 ? seal(guest, seq, d.data) : undefined
-    let parts = data === undefined ? [u32(event.length), event, u32(0)] : [u32(event.length), event, u32(data.length), data]
-    let size = 8 + event.length + (data?.length ?? 0)
+    let item: Item = {
+      seq,
+      event: eventValue(guest, seq, d.ts, d.pid, d.tid, d.body),
+      data: d.data !== undefined && d.data.length > 0 ? d.data : undefined,
+      chunks: 0,
+    }
+    let size = entrySize(item)
     if (EVENTS_HEADER + size > limit) {
       // Too large for a record of its own: its chunks go first, after the records of earlier seqs.
-      close(seq)
-      out.push(...chunkRecords(seq, Buffer.concat(parts), limit))
-      parts = [u32(CHUNKED), u32(Math.ceil(size / (limit - CHUNK_HEADER)))]
+      close()
+      const entry = Buffer.allocUnsafe(size)
+      writeEntry(guest, item, entry, 0)
+      const chunks = chunkRecords(seq, entry, limit)
+      out.push(...chunks)
+      item = { ...item, chunks: chunks.length }
       size = 8
     }
-    if (pending.count > 0 && pending.bytes + size > limit) close(seq)
-    pending.parts.push(...parts)
-    pending.count++
-    pending.bytes += size
+    if (pending.length > 0 && bytes + size > limit) close()
+    pending.push(item)
+    bytes += size
   }
-  close(first + drafts.length)
+  close()
   return out
 }
 
@@ -254,3 +278,25 @@ export const joinChunks = (guest: string, seq: number, chunks: readonly Uint8Arr
 }
 
 export const isEntry = (slot: Slot): slot is Entry => 'event' in slot
+
+/** What decodeRecord would return for a record this process just encoded from `drafts` (seqs
+ *  first, first+1, ...), built from the drafts instead of decoding the bytes: a writer mirroring its
+ *  own records skips the decoding, which is most of a reader's work. Entries sent in chunks come back
+ *  whole. */
+export const ownRecord = (guest: string, value: Buffer, first: number, drafts: readonly Draft[]): Decoded => {
+  const at = (seq: number): Entry => {
+    const d = drafts[seq - first]
+    return { seq, event: { ...d.body, guest, seq, ts: d.ts, pid: d.pid, tid: d.tid }, data: d.data !== undefined && d.data.length > 0 ? d.data : undefined }
+  }
+  const r = new Reader(value)
+  r.at = 2
+  if (value[1] === CHUNK) {
+    const seq = r.u64()
+    const index = r.u32()
+    const count = r.u32()
+    return { type: 'chunk', seq, index, count, bytes: r.bytes(value.length - r.at) }
+  }
+  const start = r.u64()
+  const count = r.u32()
+  return { type: 'events', first: start, slots: Array.from({ length: count }, (_, i) => at(start + i)) }
+}

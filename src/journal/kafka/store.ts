@@ -166,7 +166,7 @@ export class StateStore {
         park(r, null, `${where}: record key is not a guest id (${message(err)})`)
         continue
       }
-      const decoded = decodeRecord(guest, r.value)
+      const decoded = r.decoded === undefined ? decodeRecord(guest, r.value) : E.right(r.decoded)
       if (E.isLeft(decoded)) {
         park(r, guest, `${where} guest=${guest}: ${decoded.left}`)
         continue
