@@ -5,7 +5,7 @@
 // LMDB's checksummed form (message.ts) and sent by one pump, one request at a time, in call order: a
 // retry can duplicate a record but never reorder two. `committed` resolves when the broker has the
 // records (acks=all) and, by default, the local store has applied them too: the journal mirrors its
-// own records from the bytes it sent, at the offsets the broker gave them, so reading back costs no
+// own records (built from the drafts it encoded, not decoded again) at the offsets the broker gave them, so reading back costs no
 // fetch (records of other writers in between are fetched first, so none is skipped).
 // Reads: the journal sees the topic as it was when opened plus its own appends (and other writers'
 // records that the fetches bring along). Without mirroring, reads fetch what this journal sent.
