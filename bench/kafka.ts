@@ -45,12 +45,24 @@ const metadataBody = (i: number): Body => {
 const drafts = (from: number, n: number): Draft[] =>
   Array.from({ length: n }, (_, k) => ({ ts: BigInt(from + k), pid: 100, tid: 100, body: metadataBody(from + k) }))
 
-/** Publishes `total` metadata events over `guests` guests in batches of `batch`; events/s. */
-const publishWith = async (j: Journal, guests: number, total: number, batch: number): Promise<number> => {
+/** `count` guest ids that land on distinct partitions (the mock keeps only 5 MiB per partition). */
+const spread = (count: number, partitions: number): string[] => {
+  const out: string[] = []
+  for (let i = 0; out.length < count; i++) {
+    const id = `guest-${i}`
+    if (out.length >= partitions || !out.some((g) => partitionOf(g, partitions) === partitionOf(id, partitions))) out.push(id)
+  }
+  return out
+}
+
+/** Publishes `total` metadata events over `guests` guests (one per partition of `partitions`) in
+ *  batches of `batch`; events/s. */
+const publishWith = async (j: Journal, guests: number, partitions: number, total: number, batch: number): Promise<number> => {
   const per = Math.ceil(total / guests)
+  const ids = spread(guests, partitions)
   const t0 = performance.now()
   for (let i = 0; i < per; i += batch) {
-    for (let g = 0; g < guests; g++) j.append(`guest-${g}`, drafts(i, Math.min(batch, per - i)))
+    for (const id of ids) j.append(id, drafts(i, Math.min(batch, per - i)))
     if ((i / batch) % 8 === 7) await j.flush() // bounded memory: at most 8 batches per guest queued
   }
   await j.flush()
@@ -60,7 +72,7 @@ const publishWith = async (j: Journal, guests: number, total: number, batch: num
 const publish = async (url: string, guests: number, total: number, batch: number, mirror: boolean): Promise<number> => {
   const j = await openKafkaJournal(targetOf(url), { mirrorOwnWrites: mirror, log: quiet })
   try {
-    return await publishWith(j, guests, total, batch)
+    return await publishWith(j, guests, 8, total, batch)
   } finally {
     await j.close()
   }
@@ -87,6 +99,7 @@ const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(
 /** A serving engine catches up on a topic (from its first assignment, so the group join is not
  *  counted), then keeps up with single appends; latency append() -> applied and folded. */
 const serveRun = async (url: string, j: Journal, total: number): Promise<void> => {
+  const latencyGuests = spread(8, 64)
   const dir = temp()
   const appended = new Map<string, number>()
   const latencies: number[] = []
@@ -110,7 +123,7 @@ const serveRun = async (url: string, j: Journal, total: number): Promise<void> =
     report(`serve: fresh engine catches up on ${total / 1e6} M events (64 guests; fold + checkpoints every 50k)`, `${((caughtUp - assignedAt) / 1000).toFixed(1)} s = ${rate(total / ((caughtUp - assignedAt) / 1000))}`)
     const n = quick ? 300 : 2000
     for (let i = 0; i < n; i++) {
-      const guest = `guest-${i % 8}`
+      const guest = latencyGuests[i % latencyGuests.length]
       const t0 = performance.now()
       const r = j.append(guest, drafts(i, 1))
       appended.set(`${guest}#${r.first}`, t0)
@@ -169,13 +182,15 @@ const payloads = async (url: string): Promise<void> => {
 const real = process.env.KAFKA_BROKERS
 const cluster = real !== undefined && real !== '' ? await realCluster(real) : await startMock()
 try {
-  const n = quick ? 100_000 : 400_000
+  // ~45 bytes an event: 75k events stay under the mock's 5 MiB per partition
+  const per = quick ? 40_000 : 75_000
   for (const guests of [1, 8]) {
     const url = await cluster.topic(8, 'bench')
+    const n = per * guests
     report(`publish ${n / 1000}k metadata events, ${guests} guest(s), batches of 1000, acks=all`, rate(await publish(url, guests, n, 1000, false)))
-    report(`consume them: fresh reader -> state store (verify, decode, LMDB)`, rate(n / (await catchUp(url))))
+    report('consume them: fresh reader -> state store (verify, decode, LMDB)', rate(n / (await catchUp(url))))
   }
-  report(`publish ${n / 1000}k, 8 guests, writer mirroring its own records (default)`, rate(await publish(await cluster.topic(8, 'bench'), 8, n, 1000, true)))
+  report(`publish ${(per * 8) / 1000}k, 8 guests, writer mirroring its own records (default)`, rate(await publish(await cluster.topic(8, 'bench'), 8, per * 8, 1000, true)))
   await payloads(await cluster.topic(8, 'bench'))
   await ownLatency(await cluster.topic(1, 'bench'))
 
@@ -184,7 +199,7 @@ try {
   const j = await openKafkaJournal(targetOf(big), { mirrorOwnWrites: false, log: quiet })
   try {
     const t0 = performance.now()
-    await publishWith(j, 64, million, 1000)
+    await publishWith(j, 64, 64, million, 1000)
     report(`publish ${million / 1e6} M events (64 guests, 64 partitions)`, `${((performance.now() - t0) / 1000).toFixed(1)} s`)
     const s = await catchUp(big)
     report(`catch-up: fresh reader on ${million / 1e6} M events`, `${s.toFixed(1)} s = ${rate(million / s)}`)
