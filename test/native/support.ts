@@ -1,6 +1,7 @@
 // Helpers for the native interceptor's tests: temp dirs, C programs compiled on the fly, and a
 // recorder that collects every Draft of a real traced run (bodies checked with their io-ts codecs).
 import { execFile } from 'node:child_process'
+import { rmSync } from 'node:fs'
 import { mkdtemp, open, readFile, realpath, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -24,6 +25,7 @@ export const compile = (name: string): Promise<string> => {
   if (p === undefined) {
     p = (async () => {
       const { dir } = await tempDir('eyrie-cc-')
+      process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
       const out = join(dir, name)
       await run('cc', ['-O1', '-Wall', '-Wextra', '-pthread', '-o', out, join(import.meta.dirname, `${name}.c`)])
       return out
