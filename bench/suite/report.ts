@@ -1,0 +1,108 @@
+// The results as markdown (the file checked into bench/results/) and the shape of the JSON beside it.
+import type { Figure } from './figures.js'
+import type { Sizes } from './inputs.js'
+import type { Commit, Machine } from './machine.js'
+import { isEyrie, SETUP_LABELS, type SetupId } from './setups.js'
+import type { Sample, Spread, Summary } from './stats.js'
+import type { TargetCheck } from './targets.js'
+import type { Group } from './workloads.js'
+
+export interface WorkloadResult {
+  readonly id: string
+  readonly label: string
+  readonly group: Group
+  readonly samples: readonly Sample[]
+  readonly summaries: readonly Summary[]
+  readonly failures: ReadonlyArray<{ readonly setup: SetupId; readonly round: number; readonly why: string }>
+  readonly load: readonly number[]
+}
+
+export interface Results {
+  readonly date: string
+  readonly command: string
+  readonly quick: boolean
+  readonly reps: number
+  readonly commit: Commit
+  readonly machine: Machine
+  readonly load: { readonly start: readonly number[]; readonly end: readonly number[] }
+  readonly sizes: Sizes
+  readonly corpus: { readonly files: number; readonly bytes: number }
+  readonly setups: ReadonlyArray<{ readonly id: SetupId; readonly available: boolean; readonly why?: string }>
+  /** the setups this run measured (available and selected), baseline first */
+  readonly measured: readonly SetupId[]
+  readonly workloads: readonly WorkloadResult[]
+  readonly targets: readonly TargetCheck[]
+  readonly engine: readonly Figure[]
+  readonly charts: ReadonlyArray<{ readonly group: Group; readonly file: string }>
+  readonly seconds: number
+}
+
+const x = (r: number) => `${r.toFixed(2)}x`
+const cell = (s: Spread | null): string => (s === null ? '-' : s.n === 1 ? x(s.median) : `${x(s.median)} (${s.min.toFixed(2)}–${s.max.toFixed(2)})`)
+const secs = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 1000).toFixed(2)} s`)
+const mib = (kib: number | null) => (kib === null ? '-' : `${(kib / 1024).toFixed(0)}`)
+const mb = (b: number | null) => (b === null ? '-' : (b / 1e6).toFixed(1))
+const row = (cells: readonly string[]) => `| ${cells.join(' | ')} |`
+const load = (l: readonly number[]) => l.map((v) => v.toFixed(2)).join(' / ')
+
+export const markdown = (r: Results): string => {
+  const m = r.machine
+  const used = r.measured
+  const monitored = used.filter((s) => s !== 'baseline')
+  const out: string[] = [
+    `# eyrie benchmark, ${r.date.slice(0, 10)}${r.quick ? ' (quick: tiny inputs, not a measurement)' : ''}`,
+    '',
+    `- commit \`${r.commit.short}\`${r.commit.dirty ? ' (with uncommitted changes)' : ''}; command \`${r.command}\`; ${r.reps} round(s); ${(r.seconds / 60).toFixed(1)} min`,
+    `- machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB.toFixed(1)} GiB memory, kernel ${m.kernel}, ${m.os}, node ${m.node}`,
+    `- load average (1/5/15 min): ${load(r.load.start)} at the start, ${load(r.load.end)} at the end; the machine was shared with other sessions, so absolute times are noisy and only the paired ratios of one run compare`,
+    `- tools: ${Object.entries(m.tools).map(([k, v]) => `${k}: ${v.replace(/\|/g, '/')}`).join('; ')}`,
+    `- inputs (generated, deterministic): corpus ${r.corpus.files.toLocaleString('en-US')} files / ${(r.corpus.bytes / 1e6).toFixed(0)} MB (7z, tar); y4m ${r.sizes.clip.width}x${r.sizes.clip.height}, ${r.sizes.clip.frames} frames; C project ${r.sizes.project.units} units + main.c; ${r.sizes.inserts.toLocaleString('en-US')} sqlite inserts, one transaction each`,
+    '',
+    '## Relative running time',
+    '',
+    'Median of the paired ratios (min–max): each monitored run divided by the mean of the baseline runs just before and after it. Time is the workload\'s, from its start inside the monitor to the monitor\'s exit (a recorder\'s final commit included, its start-up not: see "outside" below). The baseline column is its median time and, in parentheses, the spread of each baseline run over the previous one (the noise floor).',
+    '',
+    row(['workload', 'baseline', ...monitored.map((s) => SETUP_LABELS[s])]),
+    row(['---', ...used.map(() => '---:')]),
+  ]
+  for (const w of r.workloads) {
+    const by = (s: SetupId) => w.summaries.find((x) => x.setup === s)
+    const failed = (s: SetupId) => w.failures.some((f) => f.setup === s)
+    const base = by('baseline')
+    out.push(row([
+      w.label,
+      base === undefined ? 'failed' : `${secs(base.medianMs)}${base.ratio === null ? '' : ` (${base.ratio.min.toFixed(2)}–${base.ratio.max.toFixed(2)})`}`,
+      ...monitored.map((s) => `${cell(by(s)?.ratio ?? null)}${failed(s) ? ' (runs failed)' : ''}`),
+    ]))
+  }
+  for (const c of r.charts) out.push('', `![${c.group}](${c.file})`)
+  const unavailable = r.setups.filter((s) => !s.available)
+  if (unavailable.length > 0) {
+    out.push('', 'Not available in this run:', '')
+    for (const s of unavailable) out.push(`- ${SETUP_LABELS[s.id]}: ${s.why ?? ''}`)
+  }
+  out.push('', '## Monitors: memory, journal, start-up', '',
+    'Peak RSS is the monitor process\'s own (VmHWM, polled every 50 ms). Journal = the LMDB directory on disk after the run; written = bytes the workload wrote, as recorded. End-to-end ratio includes the monitor\'s start-up; outside = end-to-end minus workload time (median).', '',
+    row(['workload', 'setup', 'peak RSS MiB', 'events', 'verdicts (by clamd)', 'written MB', 'journal MB', 'journal MB per MB written', 'end-to-end ratio', 'outside']),
+    row(['---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']))
+  for (const w of r.workloads) {
+    for (const s of w.summaries) {
+      if (s.setup === 'baseline' || s.setup === 'clamonacc') continue
+      const perMb = s.journalBytes !== null && s.writtenBytes !== null && s.writtenBytes > 0 ? (s.journalBytes / s.writtenBytes).toFixed(2) : '-'
+      const verdicts = s.verdicts === null ? '-' : `${s.verdicts.toLocaleString('en-US')} (${(s.byClamd ?? 0).toLocaleString('en-US')})`
+      out.push(row([w.label, SETUP_LABELS[s.setup], mib(s.peakRssKiB), s.events === null ? '-' : s.events.toLocaleString('en-US'), verdicts, mb(s.writtenBytes), mb(s.journalBytes), perMb, cell(s.totalRatio), isEyrie(s.setup) || s.setup.startsWith('strace') ? secs(s.outsideMs) : '-']))
+    }
+  }
+  out.push('', '## Targets (issue 9)', '', row(['target', 'measured (median)', 'verdict']), row(['---', '---', '---']))
+  for (const t of r.targets) out.push(row([t.target, t.measured, t.verdict === 'missed' ? '**missed**' : t.verdict]))
+  const failures = r.workloads.flatMap((w) => w.failures.map((f) => `- ${w.label}, ${SETUP_LABELS[f.setup]}, round ${f.round + 1}: ${f.why}`))
+  if (failures.length > 0) out.push('', '## Failed runs', '', ...failures)
+  out.push('', '## Engine', '')
+  for (const f of r.engine) {
+    out.push(`### ${f.id}: ${f.title}`, '', `\`${f.command}\`${f.ok ? ` (${f.seconds.toFixed(0)} s)` : ''}`, '')
+    out.push(f.ok ? f.markdown : `not measured: ${f.why}`, '')
+  }
+  out.push('## Load during the run', '', row(['workload', 'load average at its start (1/5/15 min)']), row(['---', '---']))
+  for (const w of r.workloads) out.push(row([w.label, load(w.load)]))
+  return out.join('\n') + '\n'
+}

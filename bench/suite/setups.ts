@@ -1,0 +1,80 @@
+// The monitors a workload runs under. eyrie's scan setups exist once `eyrie record` offers --scan and
+// --scan-all: the suite reads `eyrie record --help` and marks them "not available" otherwise.
+import { spawnSync } from 'node:child_process'
+import { STRACE_CALLS } from '../../src/import/strace/index.js'
+
+export type SetupId = 'baseline' | 'eyrie' | 'eyrie-scan' | 'eyrie-scan-all' | 'strace' | 'strace-seccomp' | 'clamonacc'
+
+export const SETUP_IDS: readonly SetupId[] = ['baseline', 'eyrie', 'eyrie-scan', 'eyrie-scan-all', 'strace', 'strace-seccomp', 'clamonacc']
+
+export const SETUP_LABELS: Readonly<Record<SetupId, string>> = {
+  baseline: 'baseline',
+  eyrie: 'eyrie record',
+  'eyrie-scan': 'eyrie record --scan',
+  'eyrie-scan-all': 'eyrie record --scan-all',
+  strace: 'strace -f',
+  'strace-seccomp': 'strace -f --seccomp-bpf',
+  clamonacc: 'clamonacc (prevention)',
+}
+
+export const isEyrie = (id: SetupId): boolean => id === 'eyrie' || id === 'eyrie-scan' || id === 'eyrie-scan-all'
+
+export interface Available {
+  readonly id: SetupId
+  readonly available: true
+  /** runs in the on-access scanner's watched tree */
+  readonly watched: boolean
+  /** the spawned process is the monitor: poll its peak RSS */
+  readonly pollRss: boolean
+  /** the command for `workload` (already stamp-wrapped); `journal` is a fresh directory for eyrie */
+  command(workload: readonly string[], journal: string): string[]
+}
+
+export interface Unavailable { readonly id: SetupId; readonly available: false; readonly why: string }
+
+export type Setup = Available | Unavailable
+
+export interface SetupContext {
+  /** how to run the eyrie CLI: [node, bin/eyrie.js] */
+  readonly eyrie: readonly string[]
+  readonly signatures: string
+  /** null when clamonacc runs, else why not */
+  readonly onAccess: string | null
+}
+
+const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0
+
+// strace prints to /dev/null: the cost of stopping and decoding, not of a disk log
+const straceArgs = (seccomp: boolean): string[] =>
+  ['strace', '-f', ...(seccomp ? ['--seccomp-bpf'] : []), '-o', '/dev/null', '-e', `trace=${STRACE_CALLS.join(',')}`, '--']
+
+export const detectSetups = (ctx: SetupContext): Setup[] => {
+  const help = spawnSync(ctx.eyrie[0], [...ctx.eyrie.slice(1), 'record', '--help'], { encoding: 'utf8' })
+  const recordHelp = help.status === 0 ? help.stdout : ''
+  const flag = (name: string) => new RegExp(`(^|[\\s,])${name}([\\s=,<]|$)`, 'm').test(recordHelp)
+  const eyrieSetup = (id: SetupId, extra: string[]): Setup => {
+    if (help.status !== 0) return { id, available: false, why: `eyrie record --help failed: ${(help.stderr ?? '').trim().split('\n').pop() ?? ''}` }
+    const missing = extra.filter((f) => !flag(f))
+    if (missing.length > 0) return { id, available: false, why: `eyrie record --help lists no ${missing.join(', ')} (not wired yet)` }
+    // the scan setups scan with the shipped test signatures, as clamonacc does, when record takes them
+    const sigs = extra.length > 0 && flag('--signatures') ? ['--signatures', ctx.signatures] : []
+    return {
+      id, available: true, watched: false, pollRss: true,
+      command: (w, journal) => [...ctx.eyrie, '--journal', journal, 'record', ...extra, ...sigs, '--', ...w],
+    }
+  }
+  const strace = (id: SetupId, seccomp: boolean): Setup => has('strace')
+    ? { id, available: true, watched: false, pollRss: true, command: (w) => [...straceArgs(seccomp), ...w] }
+    : { id, available: false, why: 'strace not installed' }
+  return [
+    { id: 'baseline', available: true, watched: false, pollRss: false, command: (w) => [...w] },
+    eyrieSetup('eyrie', []),
+    eyrieSetup('eyrie-scan', ['--scan']),
+    eyrieSetup('eyrie-scan-all', ['--scan-all']),
+    strace('strace', false),
+    strace('strace-seccomp', true),
+    ctx.onAccess === null
+      ? { id: 'clamonacc', available: true, watched: true, pollRss: false, command: (w) => [...w] }
+      : { id: 'clamonacc', available: false, why: ctx.onAccess },
+  ]
+}

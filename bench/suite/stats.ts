@@ -1,0 +1,110 @@
+// Interleaving and paired ratios. The machine is shared: absolute times drift with other people's load,
+// so every monitored run sits between two baseline runs (B S1 B S2 B ... B) and is divided by the mean
+// of those two neighbours. Setups rotate between rounds so that none always follows the same one.
+import type { SetupId } from './setups.js'
+
+export interface Sample {
+  readonly setup: SetupId
+  readonly round: number
+  readonly workloadMs: number
+  readonly totalMs: number
+  readonly peakRssKiB: number | null
+  /** eyrie: journal size on disk, bytes the workload wrote (as recorded), events */
+  readonly journalBytes: number | null
+  readonly writtenBytes: number | null
+  readonly events: number | null
+  /** eyrie --scan: verdicts asked for, and how many of them clamd gave (the rest: eyrie's cache) */
+  readonly verdicts: number | null
+  readonly byClamd: number | null
+}
+
+export interface Spread { readonly median: number; readonly min: number; readonly max: number; readonly n: number }
+
+export interface Summary {
+  readonly setup: SetupId
+  readonly runs: number
+  readonly medianMs: number
+  /** workload time / neighbouring baselines' (for the baseline: each run / the previous baseline run) */
+  readonly ratio: Spread | null
+  /** the same on end-to-end times (monitor start-up included) */
+  readonly totalRatio: Spread | null
+  /** end-to-end minus workload time: the monitor's start-up and shut-down outside the workload */
+  readonly outsideMs: number
+  readonly peakRssKiB: number | null
+  readonly journalBytes: number | null
+  readonly writtenBytes: number | null
+  readonly events: number | null
+  readonly verdicts: number | null
+  readonly byClamd: number | null
+}
+
+export const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+const spread = (xs: readonly number[]): Spread | null =>
+  xs.length === 0 ? null : { median: median(xs), min: Math.min(...xs), max: Math.max(...xs), n: xs.length }
+
+/** The run order for one workload: baseline between every two monitored runs, setups rotated per round. */
+export const schedule = (monitored: readonly SetupId[], reps: number): Array<{ setup: SetupId; round: number }> => {
+  const out: Array<{ setup: SetupId; round: number }> = []
+  for (let round = 0; round < reps; round++) {
+    for (let i = 0; i < monitored.length; i++) {
+      out.push({ setup: 'baseline', round })
+      out.push({ setup: monitored[(i + round) % monitored.length], round })
+    }
+  }
+  out.push({ setup: 'baseline', round: Math.max(0, reps - 1) })
+  return out
+}
+
+const medianOrNull = (xs: ReadonlyArray<number | null>): number | null => {
+  const v = xs.filter((x): x is number => x !== null)
+  return v.length === 0 ? null : median(v)
+}
+
+/** Summaries per setup from the samples of one workload, in the order they ran. */
+export const summarize = (samples: readonly Sample[]): Summary[] => {
+  const ratios = new Map<SetupId, { w: number[]; t: number[] }>()
+  const push = (id: SetupId, w: number, t: number) => {
+    const r = ratios.get(id) ?? { w: [], t: [] }
+    r.w.push(w)
+    r.t.push(t)
+    ratios.set(id, r)
+  }
+  let previousBaseline: Sample | null = null
+  samples.forEach((s, i) => {
+    if (s.setup === 'baseline') {
+      if (previousBaseline !== null) push('baseline', s.workloadMs / previousBaseline.workloadMs, s.totalMs / previousBaseline.totalMs)
+      previousBaseline = s
+      return
+    }
+    const before = samples.slice(0, i).reverse().find((x) => x.setup === 'baseline')
+    const after = samples.slice(i + 1).find((x) => x.setup === 'baseline')
+    const near = [before, after].filter((x): x is Sample => x !== undefined)
+    if (near.length === 0) return
+    const mean = (f: (x: Sample) => number) => near.reduce((a, x) => a + f(x), 0) / near.length
+    push(s.setup, s.workloadMs / mean((x) => x.workloadMs), s.totalMs / mean((x) => x.totalMs))
+  })
+  const ids = [...new Set(samples.map((s) => s.setup))]
+  return ids.map((setup) => {
+    const mine = samples.filter((s) => s.setup === setup)
+    const r = ratios.get(setup)
+    return {
+      setup,
+      runs: mine.length,
+      medianMs: median(mine.map((s) => s.workloadMs)),
+      ratio: spread(r?.w ?? []),
+      totalRatio: spread(r?.t ?? []),
+      outsideMs: median(mine.map((s) => s.totalMs - s.workloadMs)),
+      peakRssKiB: medianOrNull(mine.map((s) => s.peakRssKiB)),
+      journalBytes: medianOrNull(mine.map((s) => s.journalBytes)),
+      writtenBytes: medianOrNull(mine.map((s) => s.writtenBytes)),
+      events: medianOrNull(mine.map((s) => s.events)),
+      verdicts: medianOrNull(mine.map((s) => s.verdicts)),
+      byClamd: medianOrNull(mine.map((s) => s.byClamd)),
+    }
+  })
+}
