@@ -4,7 +4,8 @@ import { constants } from 'node:os'
 import * as E from 'fp-ts/lib/Either.js'
 import type { Command } from 'commander'
 import type { Draft } from '../events/index.js'
-import { Ingest } from '../engine/replay.js'
+import { DEFAULT_CHECKPOINT_EVERY, Ingest } from '../engine/replay.js'
+import { Retention } from '../forensic/retention.js'
 import { defaultJournalDir } from '../journal/lmdb.js'
 import { traceCommand, type TraceOptions } from '../native/index.js'
 import { closedForWriting, Gate, gateDecider, liveSource, parseFailurePolicy, scanClosedFiles } from '../scanner/index.js'
@@ -17,6 +18,7 @@ export interface RecordOpts extends GlobalOpts, ClamdOpts {
   scan?: boolean
   scanAll?: boolean
   onScannerFailure?: string
+  retention?: string
 }
 
 const newGuestId = (cmd: string) => `${cmd.split('/').pop()?.replace(/[^A-Za-z0-9._-]/g, '_') || 'run'}-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${process.pid}`
@@ -27,6 +29,8 @@ export const runRecord = async (argv: readonly string[], o: RecordOpts): Promise
   const failure = parseFailurePolicy(o.onScannerFailure ?? 'exec=deny,open=allow')
   if (E.isLeft(failure)) throw new UsageError(failure.left)
   if (!scanning && (o.signatures !== undefined || o.clamd !== undefined)) throw new UsageError('--signatures/--clamd go with --scan or --scan-all')
+  const retention = o.retention ?? 'forensic'
+  if (retention !== 'forensic' && retention !== 'live') throw new UsageError(`--retention is forensic or live, got ${JSON.stringify(retention)}`)
   const guest = o.guest ?? newGuestId(argv[0])
   const j = await openJournal(o, false)
   const started = process.hrtime.bigint()
@@ -36,7 +40,19 @@ export const runRecord = async (argv: readonly string[], o: RecordOpts): Promise
     if ((await j.lastSeq(guest)) > 0) throw new CliError(`guest ${guest} already has events; record into a new guest`)
     await j.setMeta(guest, { source: 'record', command: argv.join(' '), cwd: process.cwd() })
     const ingest = await Ingest.open(j, guest, o.checkpointEvery === undefined ? undefined : Number(o.checkpointEvery))
-    const append = (drafts: Draft[]) => ingest.push(drafts)
+    const every = o.checkpointEvery === undefined ? DEFAULT_CHECKPOINT_EVERY : Number(o.checkpointEvery)
+    // live retention (the paper's GC): after each checkpoint, payload bytes a flush confirmed and
+    // nothing reads any more are freed; the tracees wait meanwhile, so the journal stays bounded
+    const gc = retention === 'live' ? new Retention(j, guest) : undefined
+    let collectedAt = 0
+    const append = async (drafts: Draft[]) => {
+      await ingest.push(drafts)
+      if (gc !== undefined && ingest.now.seq - collectedAt >= every) {
+        collectedAt = ingest.now.seq
+        await ingest.finish()
+        await gc.collect()
+      }
+    }
     let trace: TraceOptions = { onBatch: append } // the tracees wait while a batch commits: nothing is dropped
     if (clamd !== undefined) {
       const gate = new Gate({
@@ -52,7 +68,7 @@ export const runRecord = async (argv: readonly string[], o: RecordOpts): Promise
         decideOpens: true,
         onBatch: async (drafts) => {
           const closed = closedForWriting(ingest.now, drafts) // files closed after writing, judged as they were
-          await ingest.push(drafts)
+          await append(drafts)
           await scanClosedFiles(gate, () => ingest.now, closed, { append })
         },
       }
@@ -87,6 +103,7 @@ export const registerRecord = (p: Command, g: () => GlobalOpts): void => {
     .option('--clamd <socket|host:port>', 'use this clamd instead of a private one')
     .option('--on-scanner-failure <policy>', 'deny | allow | exec=deny,open=allow (the default)')
     .option('--timeout <ms>', 'longest wait for one verdict (default 5000)')
+    .option('--retention <mode>', 'forensic (default): keep every version; live: free written bytes once a flush confirms them and nothing reads them')
     .action(async (cmd: string[], o: Omit<RecordOpts, keyof GlobalOpts>) => {
       process.exitCode = await runRecord(cmd, { ...g(), ...o })
     })
