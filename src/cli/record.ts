@@ -21,6 +21,8 @@ export interface RecordOpts extends GlobalOpts, ClamdOpts {
   retention?: string
 }
 
+const SCANNER_RETRY_MS = 1000
+
 const newGuestId = (cmd: string) => `${cmd.split('/').pop()?.replace(/[^A-Za-z0-9._-]/g, '_') || 'run'}-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${process.pid}`
 
 export const runRecord = async (argv: readonly string[], o: RecordOpts): Promise<number> => {
@@ -34,8 +36,16 @@ export const runRecord = async (argv: readonly string[], o: RecordOpts): Promise
   const guest = o.guest ?? newGuestId(argv[0])
   const j = await openJournal(o, false)
   const started = process.hrtime.bigint()
-  // a scanner only when asked: without --signatures/--clamd the system's signature directory
-  const clamd = scanning ? await openScanner({ ...o, signatures: o.signatures ?? (o.clamd === undefined ? '/var/lib/clamav' : undefined), timeout: o.timeout ?? '5000' }) : undefined
+  let clamd: Awaited<ReturnType<typeof openScanner>> | undefined
+  try {
+    // a scanner only when asked: without --signatures/--clamd the system's signature directory.
+    // While clamd fails, the breaker denies execs at once for a second before it tries again,
+    // so a hung clamd holds the tracees for one --timeout per second, not one per decision.
+    clamd = scanning ? await openScanner({ ...o, signatures: o.signatures ?? (o.clamd === undefined ? '/var/lib/clamav' : undefined), timeout: o.timeout ?? '5000' }, SCANNER_RETRY_MS) : undefined
+  } catch (err) {
+    await j.close()
+    throw err
+  }
   try {
     if ((await j.lastSeq(guest)) > 0) throw new CliError(`guest ${guest} already has events; record into a new guest`)
     await j.setMeta(guest, { source: 'record', command: argv.join(' '), cwd: process.cwd() })

@@ -26,8 +26,9 @@ const positive = (name: string, s: string | undefined, dflt: number): number => 
   return Number(s)
 }
 
-/** A private clamd on --signatures, or the one at --clamd; a scanner on it. */
-export const openScanner = async (o: ClamdOpts): Promise<{ scanner: Scanner; clamd: Clamd }> => {
+/** A private clamd on --signatures, or the one at --clamd; a scanner on it. retryAfterMs: the
+ *  breaker (0: every request tries clamd, as a forensic scan wants). */
+export const openScanner = async (o: ClamdOpts, retryAfterMs = 0): Promise<{ scanner: Scanner; clamd: Clamd }> => {
   if ((o.signatures === undefined) === (o.clamd === undefined)) throw new UsageError('give --signatures DIR (eyrie starts a private clamd) or --clamd SOCKET|HOST:PORT (an existing one)')
   const timeoutMs = positive('--timeout', o.timeout, 30_000)
   const connections = positive('--connections', o.connections, 4)
@@ -44,7 +45,7 @@ export const openScanner = async (o: ClamdOpts): Promise<{ scanner: Scanner; cla
     throw err
   }
   try {
-    return { scanner: await Scanner.open(clamd, { timeoutMs, connections, retryAfterMs: 0 }), clamd }
+    return { scanner: await Scanner.open(clamd, { timeoutMs, connections, retryAfterMs }), clamd }
   } catch (err) {
     await clamd.stop()
     if (err instanceof ScannerError) throw new CliError(err.message)

@@ -82,6 +82,7 @@ export class ClamdClient {
       clamdscan: { ...where, timeout: timeoutMs, localFallback: false, path: '', active: true, bypassTest: true },
       preference: 'clamdscan',
     })
+    unrefSockets(clam)
     return new ClamdClient(clam, endpoint, timeoutMs)
   }
 
@@ -145,6 +146,22 @@ export class ClamdClient {
       return { verdict: scanError(`clamd at ${describeEndpoint(this.endpoint)}: ${reasonOf(err)}`), answered: clamdAnswered(err) }
     }
   }
+}
+
+/** clamscan opens a socket per request and, when its own idle timeout fires, only half-closes it
+ *  (`end()`): towards a stopped clamd (SIGSTOP) that socket stays open, and a ref'd socket keeps
+ *  Node running after everything else is done, so a recorder whose command has exited would wait
+ *  for clamd to wake up. Our timers already bound every wait and keep the process alive while a
+ *  request matters, so clamscan's sockets are unref'd as they are made (`_initSocket` is
+ *  clamscan's private connector; if a version lacks it, nothing changes here). */
+const unrefSockets = (clam: NodeClam): void => {
+  const init: unknown = Reflect.get(clam, '_initSocket')
+  if (typeof init !== 'function') return
+  Reflect.set(clam, '_initSocket', async (label?: string): Promise<unknown> => {
+    const socket: unknown = await Reflect.apply(init, clam, [label])
+    if (typeof socket === 'object' && socket !== null && typeof Reflect.get(socket, 'unref') === 'function') Reflect.apply(Reflect.get(socket, 'unref'), socket, [])
+    return socket
+  })
 }
 
 export interface Scanned {
