@@ -12,13 +12,15 @@ export const Nat = new t.Type<number, number, unknown>(
 /** Any safe integer (a return value, an exit status). */
 export const Int = t.refinement(t.number, Number.isSafeInteger, 'Int')
 
+const U64 = 1n << 64n
+
 /** Nanoseconds since the epoch. JSON carries it as a decimal string (it exceeds 2^53), binary as u64. */
 export const Nanos = new t.Type<bigint, string, unknown>(
   'Nanos',
   (u): u is bigint => typeof u === 'bigint' && u >= 0n,
   (u, c) => {
-    if (typeof u === 'bigint') return u >= 0n ? t.success(u) : t.failure(u, c, 'negative time')
-    if (typeof u === 'string' && /^[0-9]{1,20}$/.test(u)) return t.success(BigInt(u))
+    if (typeof u === 'bigint') return u < 0n ? t.failure(u, c, 'negative time') : u < U64 ? t.success(u) : t.failure(u, c, 'time past 2^64 ns')
+    if (typeof u === 'string' && /^[0-9]{1,20}$/.test(u)) return BigInt(u) < U64 ? t.success(BigInt(u)) : t.failure(u, c, `time ${u} past 2^64 ns (the journal stores a u64)`)
     if (typeof u === 'number' && Number.isSafeInteger(u) && u >= 0) return t.success(BigInt(u))
     return t.failure(u, c, 'expected nanoseconds as a decimal string')
   },

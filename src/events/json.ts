@@ -4,8 +4,38 @@ import { decodeBody, formatErrors, hasPayload, type Draft, type Event } from './
 import * as t from 'io-ts'
 import { Nanos, Nat } from './codecs.js'
 
-const DraftEnvelope = t.type({ ts: Nanos, pid: Nat, tid: Nat })
+/** pid and tid are u32 in the journal's records. */
+const U32 = t.refinement(Nat, (n) => n < 0x1_0000_0000, 'u32')
+const DraftEnvelope = t.type({ ts: Nanos, pid: U32, tid: U32 })
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
+
+/** A UTF-16 surrogate without its partner: JSON can spell one ("\\ud800"), UTF-8 cannot, and the
+ *  journal stores strings as UTF-8, so such a path would come back as another name. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
+
+/** No body nests deeper than a few levels (a snapshot's processes' fds); a line that does is hostile,
+ *  and its extra fields would pass the codecs and overflow the stack of whatever walks them next. */
+const MAX_DEPTH = 32
+
+/** Why the parsed line cannot be stored: the first field (dotted path) with a string that is not
+ *  well-formed Unicode, or nested too deep. A loop, not recursion, for that same reason. */
+const unstorable = (root: unknown): string | undefined => {
+  const todo: Array<[unknown, string, number]> = [[root, '', 0]]
+  for (let next = todo.pop(); next !== undefined; next = todo.pop()) {
+    const [u, at, depth] = next
+    if (typeof u === 'string') {
+      if (LONE_SURROGATE.test(u)) return `field ${at}: not valid Unicode (a lone surrogate), which UTF-8 cannot store`
+    } else if (typeof u === 'object' && u !== null) {
+      if (depth >= MAX_DEPTH) return `field ${at}: nested deeper than ${MAX_DEPTH} levels`
+      for (const [k, v] of Object.entries(u)) {
+        const field = at === '' ? k : `${at}.${k}`
+        if (LONE_SURROGATE.test(k)) return `field ${JSON.stringify(field)}: its name is not valid Unicode (a lone surrogate), which UTF-8 cannot store`
+        todo.push([v, field, depth + 1])
+      }
+    }
+  }
+  return undefined
+}
 
 /** One JSONL line -> a draft. guest/seq on the line are ignored: the journal assigns them. */
 export const parseJsonLine = (line: string): E.Either<string, Draft> => {
@@ -13,9 +43,12 @@ export const parseJsonLine = (line: string): E.Either<string, Draft> => {
   try {
     u = JSON.parse(line)
   } catch (err) {
-    return E.left(`not JSON: ${(err as Error).message}`)
+    // V8 quotes the text around the error, newlines included: keep the reason one line
+    return E.left(`not JSON: ${(err as Error).message.replace(/[\x00-\x1f\x7f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}`)
   }
   if (typeof u !== 'object' || u === null || Array.isArray(u)) return E.left('expected a JSON object')
+  const bad = unstorable(u)
+  if (bad !== undefined) return E.left(bad)
   const env = DraftEnvelope.decode(u)
   if (E.isLeft(env)) return E.left(formatErrors(env.left))
   const { data: rawData, guest: _g, seq: _s, ts: _t, pid: _p, tid: _i, ...rest } = u as Record<string, unknown>

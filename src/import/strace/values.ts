@@ -1,6 +1,7 @@
 // Argument values as strace prints them: numbers, fds with -y decorations, C strings, flag sets,
 // structs and arrays. Each reader takes one argument's text and returns a value or why it is not one.
 import * as E from 'fp-ts/lib/Either.js'
+import { posix } from 'node:path'
 import { bytesToText, decodeEscaped, skipString, splitTop } from './text.js'
 import type { FlagTable } from './flags.js'
 import { show } from './show.js'
@@ -39,6 +40,9 @@ export const readFd = (raw: string): E.Either<string, FdRef> => {
     const decoded = decodeEscaped(m[2], 0, m[2].length)
     if (E.isLeft(decoded)) return E.left(`${decoded.left} in the path of fd ${m[1]}`)
     path = bytesToText(decoded.right)
+    // the importer takes a decoration as the kernel's canonical name; a log that shows `..`, `.` or
+    // `//` there was not written by strace from /proc, and such a name would alias another
+    if (path.startsWith('/') && path !== '/' && (path.endsWith('/') || posix.normalize(path) !== path)) return E.left(`fd ${m[1]}: <${show(path)}> is not a canonical path`)
   }
   return E.right({ fd, path, deleted: m[3] !== undefined })
 }
