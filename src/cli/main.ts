@@ -6,6 +6,7 @@ import { AT_QUERIES, runAt } from './at.js'
 import { CliError, UsageError } from './errors.js'
 import { runGuests, runLog } from './log.js'
 import { registerRecord } from './record.js'
+import { registerAttach } from './attach.js'
 import { registerScanCommands } from './scan.js'
 import { runExport, runImport } from './transfer.js'
 import { runExportTree } from './forensic.js'
@@ -70,6 +71,7 @@ Examples:
   registerForensic(p, g)
   registerScanCommands(p, g)
   registerRecord(p, g)
+  registerAttach(p, g)
   registerKafka(p, g)
   return p
 }
