@@ -13,14 +13,14 @@ export interface Bar {
   readonly max: number
 }
 
-export const chartSpec = (title: string, bars: readonly Bar[], setups: readonly SetupId[]): TopLevelSpec => {
+export const chartSpec = (title: string, bars: readonly Bar[], setups: readonly SetupId[], measure = 'running time'): TopLevelSpec => {
   const order = setups.map((s) => SETUP_LABELS[s])
   const values = bars.map((b) => ({ ...b, setup: SETUP_LABELS[b.setup], label: `${b.median.toFixed(2)}` }))
   const x = { field: 'workload', type: 'nominal' as const, title: null, axis: { labelAngle: 0, labelLimit: 220 } }
   const xOffset = { field: 'setup', type: 'nominal' as const, sort: order }
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: title, subtitle: 'running time relative to the same workload unmonitored (median of paired runs; whiskers: min to max)' },
+    title: { text: title, subtitle: `${measure} relative to the same workload unmonitored (median of paired runs; whiskers: min to max)` },
     width: { step: 26 * Math.max(1, order.length) },
     height: 300,
     background: 'white',
@@ -30,7 +30,7 @@ export const chartSpec = (title: string, bars: readonly Bar[], setups: readonly 
         mark: { type: 'bar' },
         encoding: {
           x, xOffset,
-          y: { field: 'median', type: 'quantitative', title: 'relative running time (baseline = 1.0)', scale: { zero: true } },
+          y: { field: 'median', type: 'quantitative', title: `relative ${measure} (baseline = 1.0)`, scale: { zero: true } },
           color: { field: 'setup', type: 'nominal', sort: order, title: 'setup', scale: { domain: order, scheme: 'tableau10' }, legend: { labelLimit: 300 } },
         },
       },

@@ -12,9 +12,9 @@ import { buildInputs, FULL, QUICK } from './inputs.js'
 import { commit, loadAverage, machine } from './machine.js'
 import { startOnAccess, type OnAccess } from './onaccess.js'
 import { markdown, type Results, type WorkloadResult } from './report.js'
-import { diskBytes, running, stampWrapper, timed } from './run.js'
+import { diskBytes, stampWrapper, stopRunning, timed } from './run.js'
 import { detectSetups, isEyrie, SETUP_IDS, type Available, type SetupId } from './setups.js'
-import { schedule, summarize, type Sample } from './stats.js'
+import { median, schedule, summarize, type Sample } from './stats.js'
 import { checkTargets } from './targets.js'
 import { GROUP_TITLES, workloads, type Group, type Workload } from './workloads.js'
 
@@ -81,7 +81,7 @@ if (wantedSetups === null || wantedSetups.includes('clamonacc')) {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     log(`${signal}: stopping`)
-    for (const child of running) child.kill('SIGTERM')
+    stopRunning()
     void (onAccess?.stop() ?? Promise.resolve()).finally(() => {
       rmSync(runs, { recursive: true, force: true })
       process.exit(130)
@@ -106,7 +106,8 @@ const runOnce = async (w: Workload, s: Available, round: number): Promise<Sample
     if (s.watched && onAccess !== null) await onAccess.ready(w.watchedDirs(run))
     // start every run with no dirty pages of the previous one waiting to be written back
     execFileSync('sync')
-    const t = await timed({ argv: s.command(stampWrapper(stamp, w.argv(run)), journal), cwd: w.cwd(run), stamp, pollRss: s.pollRss })
+    const daemons = s.watched && onAccess !== null ? onAccess.pids : []
+    const t = await timed({ argv: s.command(stampWrapper(stamp, w.argv(run)), journal), cwd: w.cwd(run), stamp, pollRss: s.pollRss, daemons })
     const bad = w.check(run)
     if (bad !== null) throw new Error(`wrong output: ${bad}`)
     let rec: { events: number; written: number; journal: number; verdicts: number | null; byClamd: number | null } | null = null
@@ -116,7 +117,7 @@ const runOnce = async (w: Workload, s: Available, round: number): Promise<Sample
       rec = { events: Number(m[1]), written: Number(m[2]), journal: diskBytes(journal), verdicts: m[3] === undefined ? null : Number(m[3]), byClamd: m[4] === undefined ? null : Number(m[4]) }
     }
     return {
-      setup: s.id, round, workloadMs: t.workloadMs, totalMs: t.totalMs, peakRssKiB: t.peakRssKiB,
+      setup: s.id, round, workloadMs: t.workloadMs, totalMs: t.totalMs, cpuMs: t.cpuMs, peakRssKiB: t.peakRssKiB,
       journalBytes: rec?.journal ?? null, writtenBytes: rec?.written ?? null, events: rec?.events ?? null,
       verdicts: rec?.verdicts ?? null, byClamd: rec?.byClamd ?? null,
     }
@@ -128,8 +129,21 @@ const runOnce = async (w: Workload, s: Available, round: number): Promise<Sample
 
 const reason = (err: unknown) => (err instanceof Error ? err.message : String(err))
 
+// What a monitor costs with nothing to watch (`true` as the workload): its start-up and shut-down
+// CPU, which a run's CPU time includes and its workload time does not; subtracted before CPU ratios.
+const IDLE: Workload = {
+  id: 'idle', label: 'true', group: 'compute', prepare: () => undefined, watchedDirs: (run) => [run],
+  cwd: (run) => run, argv: () => ['true'], check: () => null,
+}
+const idleCpuMs: Partial<Record<SetupId, number>> = {}
 const results: WorkloadResult[] = []
 try {
+  for (const s of active) {
+    const cpu: number[] = []
+    for (let i = 0; i < (quick ? 1 : 3); i++) cpu.push((await runOnce(IDLE, s, -1)).cpuMs ?? NaN)
+    if (cpu.every(Number.isFinite)) idleCpuMs[s.id] = median(cpu)
+  }
+  log(`idle CPU per setup: ${Object.entries(idleCpuMs).map(([k, v]) => `${k} ${(v ?? 0).toFixed(0)} ms`).join(', ')}`)
   for (const w of workloads(inputs)) {
     if (wantedWorkloads !== null && !wantedWorkloads.includes(w.id)) continue
     const load = loadAverage()
@@ -156,7 +170,7 @@ try {
         log(`[${w.id} ${i + 1}/${order.length}] round ${round + 1} ${setup}: FAILED: ${reason(err)}`)
       }
     }
-    results.push({ id: w.id, label: w.label, group: w.group, samples, summaries: summarize(samples), failures, load })
+    results.push({ id: w.id, label: w.label, group: w.group, samples, summaries: summarize(samples, idleCpuMs), failures, load })
   }
 } finally {
   await onAccess?.stop()
@@ -167,14 +181,19 @@ const engine = await runEngineBenches({ repo: REPO, work: join(work, 'engine'), 
 
 mkdirSync(outDir, { recursive: true })
 const stem = `${date.slice(0, 10)}-${c.short}${c.dirty ? '-dirty' : ''}${quick ? '-quick' : ''}`
-const charts: Array<{ group: Group; file: string }> = []
+const charts: Array<{ group: Group; measure: 'time' | 'cpu'; file: string }> = []
 for (const group of Object.keys(GROUP_TITLES).filter((g): g is Group => g === 'compute' || g === 'files')) {
-  const bars: Bar[] = results.filter((w) => w.group === group).flatMap((w) => w.summaries.flatMap((s) =>
-    s.setup === 'baseline' || s.ratio === null ? [] : [{ workload: w.label, setup: s.setup, median: s.ratio.median, min: s.ratio.min, max: s.ratio.max }]))
-  if (bars.length === 0) continue
-  const file = `${stem}-${group}.svg`
-  writeFileSync(join(outDir, file), await renderSvg(chartSpec(`eyrie and its peers: ${GROUP_TITLES[group]}`, bars, monitored)))
-  charts.push({ group, file })
+  for (const measure of ['time', 'cpu'] as const) {
+    const bars: Bar[] = results.filter((w) => w.group === group).flatMap((w) => w.summaries.flatMap((s) => {
+      const r = measure === 'time' ? s.ratio : s.cpuRatio
+      return s.setup === 'baseline' || r === null ? [] : [{ workload: w.label, setup: s.setup, median: r.median, min: r.min, max: r.max }]
+    }))
+    if (bars.length === 0) continue
+    const file = `${stem}-${group}${measure === 'cpu' ? '-cpu' : ''}.svg`
+    const title = `eyrie and its peers: ${GROUP_TITLES[group]}${measure === 'cpu' ? ', CPU time' : ''}`
+    writeFileSync(join(outDir, file), await renderSvg(chartSpec(title, bars, monitored, measure === 'cpu' ? 'CPU time' : 'running time')))
+    charts.push({ group, measure, file })
+  }
 }
 const argv = process.argv.slice(2)
 const full: Results = {
@@ -185,6 +204,7 @@ const full: Results = {
   sizes, corpus: { files: inputs.corpusFiles, bytes: inputs.corpusBytes },
   setups: setups.map((s) => (s.available ? { id: s.id, available: true } : { id: s.id, available: false, why: s.why })),
   measured: active.map((s) => s.id),
+  idleCpuMs,
   workloads: results,
   targets: checkTargets(results),
   engine, charts,

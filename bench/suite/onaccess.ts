@@ -11,6 +11,8 @@ import { join } from 'node:path'
 export interface OnAccess {
   /** the watched tree: a run directory below it is scanned on access */
   readonly root: string
+  /** clamd's and clamonacc's pids: their CPU time is part of what a watched run costs */
+  readonly pids: readonly number[]
   /** resolves once prevention is active in each of `dirs` (a marker file there cannot be opened) */
   ready(dirs: readonly string[]): Promise<void>
   stop(): Promise<void>
@@ -148,5 +150,6 @@ export const startOnAccess = async (root: string, signatures: string): Promise<O
     await stop()
     return { why: err instanceof Error ? err.message : String(err) }
   }
-  return { root, ready, stop }
+  const pids = children.flatMap((c) => (c.pid === undefined ? [] : [c.pid]))
+  return { root, pids, ready, stop }
 }

@@ -30,10 +30,12 @@ export interface Results {
   readonly setups: ReadonlyArray<{ readonly id: SetupId; readonly available: boolean; readonly why?: string }>
   /** the setups this run measured (available and selected), baseline first */
   readonly measured: readonly SetupId[]
+  /** CPU time of each setup with `true` as the workload (median), subtracted before CPU ratios */
+  readonly idleCpuMs: Partial<Record<SetupId, number>>
   readonly workloads: readonly WorkloadResult[]
   readonly targets: readonly TargetCheck[]
   readonly engine: readonly Figure[]
-  readonly charts: ReadonlyArray<{ readonly group: Group; readonly file: string }>
+  readonly charts: ReadonlyArray<{ readonly group: Group; readonly measure: 'time' | 'cpu'; readonly file: string }>
   readonly seconds: number
 }
 
@@ -75,7 +77,21 @@ export const markdown = (r: Results): string => {
       ...monitored.map((s) => `${cell(by(s)?.ratio ?? null)}${failed(s) ? ' (runs failed)' : ''}`),
     ]))
   }
-  for (const c of r.charts) out.push('', `![${c.group}](${c.file})`)
+  for (const c of r.charts.filter((c) => c.measure === 'time')) out.push('', `![${c.group}](${c.file})`)
+  if (r.workloads.some((w) => w.summaries.some((s) => s.cpuRatio !== null))) {
+    out.push('', '## CPU time', '',
+      'User + system time of every process of a run (GNU time over the monitor and the workload; for clamonacc, what clamd and clamonacc used during the run is added), paired the same way, net of what each setup uses with `true` as the workload (its start-up and shut-down: ' +
+        `${used.map((s) => `${SETUP_LABELS[s]} ${r.idleCpuMs[s] === undefined ? '-' : secs(r.idleCpuMs[s] ?? 0)}`).join(', ')}). ` +
+        'CPU time hardly depends on other sessions\' load, so these ratios are the steadier measure of what each monitor costs; on 2 cores a monitor\'s CPU shows up as running time once the workload keeps both cores busy.', '',
+      row(['workload', 'baseline CPU', ...monitored.map((s) => SETUP_LABELS[s])]),
+      row(['---', ...used.map(() => '---:')]))
+    for (const w of r.workloads) {
+      const by = (s: SetupId) => w.summaries.find((x) => x.setup === s)
+      const base = by('baseline')
+      out.push(row([w.label, (base?.medianCpuMs ?? null) === null ? '-' : secs(base?.medianCpuMs ?? 0), ...monitored.map((s) => cell(by(s)?.cpuRatio ?? null))]))
+    }
+    for (const c of r.charts.filter((c) => c.measure === 'cpu')) out.push('', `![${c.group}, CPU](${c.file})`)
+  }
   const unavailable = r.setups.filter((s) => !s.available)
   if (unavailable.length > 0) {
     out.push('', 'Not available in this run:', '')

@@ -6,10 +6,14 @@
 //    writes $EPOCHREALTIME to a stamp file and then execs the workload) to the monitor's exit (so a
 //    recorder's final flush counts). This is what the paper compares: a monitor that is already
 //    running, as EagleEye, clamonacc and a started strace are. The same wrapper runs in every setup.
-// The monitor's peak RSS is VmHWM of the spawned process, polled from /proc (GNU time's %M would
+// The monitor's peak RSS is VmHWM of the monitor process, polled from /proc (GNU time's %M would
 // report the largest of the monitor and its tracees, which are its children).
-import { spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
+// CPU time: when GNU time is installed the whole command runs under it, and user + sys of every
+// process of the run (monitor, workload, their children) is its %U + %S; daemons that serve the run
+// from outside it (clamd, clamonacc) add what /proc says they used meanwhile. CPU time hardly moves
+// with other people's load, so its ratio is the steadier measure of what a monitor costs.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 
@@ -19,15 +23,30 @@ export interface RunSpec {
   readonly cwd: string
   /** file the wrapper writes the workload's start time into */
   readonly stamp: string
-  /** poll the spawned process's VmHWM (a recorder or strace) */
+  /** poll the monitor's VmHWM (a recorder or strace: the first process of argv) */
   readonly pollRss: boolean
+  /** processes outside the run whose CPU time counts (an on-access scanner's daemons) */
+  readonly daemons: readonly number[]
 }
 
 export interface Timing {
   readonly workloadMs: number
   readonly totalMs: number
   readonly peakRssKiB: number | null
+  /** user + sys of every process of the run; null without GNU time */
+  readonly cpuMs: number | null
   readonly stderr: string
+}
+
+const GNU_TIME = '/usr/bin/time'
+const gnuTimeVersion = existsSync(GNU_TIME) ? spawnSync(GNU_TIME, ['--version'], { encoding: 'utf8' }) : null
+const hasGnuTime = gnuTimeVersion !== null && /GNU/.test(`${gnuTimeVersion.stdout}${gnuTimeVersion.stderr}`)
+const TICK_MS = 1000 / Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100)
+
+/** user + sys of a running process (all its threads), ms */
+const processCpuMs = (pid: number): number => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return (Number(f[11]) + Number(f[12])) * TICK_MS
 }
 
 /** `bash -c WRAP STAMP CMD...`: stamp, then exec the workload (no extra process stays around). */
@@ -58,16 +77,41 @@ const vmHwmKiB = (pid: number): number | null => {
 }
 
 /** The run in progress, if any: an interrupted suite stops it rather than leave it behind. */
-export const running = new Set<ChildProcess>()
+const running = new Set<ChildProcess>()
+
+/** SIGTERM to the run in progress: the monitor (GNU time's child, when there is one) and the spawned process. */
+export const stopRunning = (): void => {
+  for (const child of running) {
+    const monitor = child.pid === undefined ? null : monitorPid(child.pid)
+    if (monitor !== null && monitor !== child.pid) process.kill(monitor, 'SIGTERM')
+    child.kill('SIGTERM')
+  }
+}
 
 const STDERR_KEEP = 64 * 1024
 const POLL_MS = 50
 
+/** The monitor's pid: the spawned process, or under GNU time its child (once it exists). */
+const monitorPid = (spawned: number): number | null => {
+  if (!hasGnuTime) return spawned
+  try {
+    const kids = readFileSync(`/proc/${spawned}/task/${spawned}/children`, 'utf8').trim()
+    return kids === '' ? null : Number(kids.split(' ')[0])
+  } catch (err) {
+    if (err instanceof Error && 'code' in err && (err.code === 'ENOENT' || err.code === 'ESRCH')) return null
+    throw err
+  }
+}
+
 export const timed = (spec: RunSpec): Promise<Timing> => {
   rmSync(spec.stamp, { force: true })
+  const cpuFile = `${spec.stamp}.cpu`
+  rmSync(cpuFile, { force: true })
+  const argv = hasGnuTime ? [GNU_TIME, '-f', '%U %S', '-o', cpuFile, ...spec.argv] : spec.argv
+  const daemonsBefore = spec.daemons.map(processCpuMs)
   const now = realtimeClock()
   const t0 = performance.now()
-  const child = spawn(spec.argv[0], spec.argv.slice(1), {
+  const child = spawn(argv[0], argv.slice(1), {
     cwd: spec.cwd,
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, LC_ALL: 'C' },
@@ -79,8 +123,10 @@ export const timed = (spec: RunSpec): Promise<Timing> => {
     stderr = (stderr + s).slice(-STDERR_KEEP)
   })
   let peak: number | null = null
+  let monitor: number | null = null
   const poll = spec.pollRss && child.pid !== undefined ? setInterval((pid: number) => {
-    const v = vmHwmKiB(pid)
+    monitor ??= monitorPid(pid)
+    const v = monitor === null ? null : vmHwmKiB(monitor)
     if (v !== null) peak = Math.max(peak ?? 0, v)
   }, POLL_MS, child.pid) : undefined
   return new Promise((resolve, reject) => {
@@ -97,6 +143,12 @@ export const timed = (spec: RunSpec): Promise<Timing> => {
     })
     child.once('close', (code, signal) => {
       if (code !== 0) return reject(new Error(`${spec.argv[0]} exited with ${code ?? signal}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`))
+      let cpuMs: number | null = null
+      if (hasGnuTime) {
+        const m = /^([\d.]+) ([\d.]+)$/m.exec(readFileSync(cpuFile, 'utf8'))
+        if (m === null) return reject(new Error(`${cpuFile}: no "%U %S" line from GNU time`))
+        cpuMs = (Number(m[1]) + Number(m[2])) * 1000 + spec.daemons.reduce((sum, pid, i) => sum + processCpuMs(pid) - daemonsBefore[i], 0)
+      }
       let stampUs: number
       try {
         const text = readFileSync(spec.stamp, 'utf8').trim()
@@ -106,7 +158,7 @@ export const timed = (spec: RunSpec): Promise<Timing> => {
       } catch (err) {
         return reject(new Error(`stamp ${spec.stamp}: the workload never started (${err instanceof Error ? err.message : String(err)}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`))
       }
-      resolve({ workloadMs: (endUs - stampUs) / 1000, totalMs: endPerf - t0, peakRssKiB: peak, stderr })
+      resolve({ workloadMs: (endUs - stampUs) / 1000, totalMs: endPerf - t0, peakRssKiB: peak, cpuMs, stderr })
     })
   })
 }

@@ -8,6 +8,8 @@ export interface Sample {
   readonly round: number
   readonly workloadMs: number
   readonly totalMs: number
+  /** user + sys of every process of the run (and of daemons serving it); null without GNU time */
+  readonly cpuMs: number | null
   readonly peakRssKiB: number | null
   /** eyrie: journal size on disk, bytes the workload wrote (as recorded), events */
   readonly journalBytes: number | null
@@ -28,6 +30,9 @@ export interface Summary {
   readonly ratio: Spread | null
   /** the same on end-to-end times (monitor start-up included) */
   readonly totalRatio: Spread | null
+  /** the same on CPU time */
+  readonly cpuRatio: Spread | null
+  readonly medianCpuMs: number | null
   /** end-to-end minus workload time: the monitor's start-up and shut-down outside the workload */
   readonly outsideMs: number
   readonly peakRssKiB: number | null
@@ -65,19 +70,28 @@ const medianOrNull = (xs: ReadonlyArray<number | null>): number | null => {
   return v.length === 0 ? null : median(v)
 }
 
-/** Summaries per setup from the samples of one workload, in the order they ran. */
-export const summarize = (samples: readonly Sample[]): Summary[] => {
-  const ratios = new Map<SetupId, { w: number[]; t: number[] }>()
-  const push = (id: SetupId, w: number, t: number) => {
-    const r = ratios.get(id) ?? { w: [], t: [] }
+/** Summaries per setup from the samples of one workload, in the order they ran; CPU ratios are taken
+ *  net of each setup's idle CPU (its start-up and shut-down with `true` as the workload). */
+export const summarize = (samples: readonly Sample[], idleCpuMs: Partial<Record<SetupId, number>> = {}): Summary[] => {
+  const net = (s: Sample): number | null => (s.cpuMs === null ? null : Math.max(0, s.cpuMs - (idleCpuMs[s.setup] ?? 0)))
+  const ratios = new Map<SetupId, { w: number[]; t: number[]; c: number[] }>()
+  const push = (id: SetupId, w: number, t: number, c: number | null) => {
+    const r = ratios.get(id) ?? { w: [], t: [], c: [] }
     r.w.push(w)
     r.t.push(t)
+    if (c !== null && Number.isFinite(c)) r.c.push(c)
     ratios.set(id, r)
+  }
+  const cpuOver = (s: Sample, base: readonly Sample[]): number | null => {
+    const mine = net(s)
+    const b = base.map(net)
+    if (mine === null || b.some((x) => x === null || x === 0)) return null
+    return mine / (b.reduce((a: number, x) => a + (x ?? 0), 0) / b.length)
   }
   let previousBaseline: Sample | null = null
   samples.forEach((s, i) => {
     if (s.setup === 'baseline') {
-      if (previousBaseline !== null) push('baseline', s.workloadMs / previousBaseline.workloadMs, s.totalMs / previousBaseline.totalMs)
+      if (previousBaseline !== null) push('baseline', s.workloadMs / previousBaseline.workloadMs, s.totalMs / previousBaseline.totalMs, cpuOver(s, [previousBaseline]))
       previousBaseline = s
       return
     }
@@ -86,7 +100,7 @@ export const summarize = (samples: readonly Sample[]): Summary[] => {
     const near = [before, after].filter((x): x is Sample => x !== undefined)
     if (near.length === 0) return
     const mean = (f: (x: Sample) => number) => near.reduce((a, x) => a + f(x), 0) / near.length
-    push(s.setup, s.workloadMs / mean((x) => x.workloadMs), s.totalMs / mean((x) => x.totalMs))
+    push(s.setup, s.workloadMs / mean((x) => x.workloadMs), s.totalMs / mean((x) => x.totalMs), cpuOver(s, near))
   })
   const ids = [...new Set(samples.map((s) => s.setup))]
   return ids.map((setup) => {
@@ -98,6 +112,8 @@ export const summarize = (samples: readonly Sample[]): Summary[] => {
       medianMs: median(mine.map((s) => s.workloadMs)),
       ratio: spread(r?.w ?? []),
       totalRatio: spread(r?.t ?? []),
+      cpuRatio: spread(r?.c ?? []),
+      medianCpuMs: medianOrNull(mine.map((s) => s.cpuMs)),
       outsideMs: median(mine.map((s) => s.totalMs - s.workloadMs)),
       peakRssKiB: medianOrNull(mine.map((s) => s.peakRssKiB)),
       journalBytes: medianOrNull(mine.map((s) => s.journalBytes)),

@@ -21,10 +21,10 @@ const Results = t.type({
   workloads: t.array(t.type({
     id: t.string,
     failures: t.array(t.unknown),
-    summaries: t.array(t.type({ setup: t.string, runs: t.number, medianMs: t.number, ratio: Spread, peakRssKiB: t.union([t.number, t.null]), journalBytes: t.union([t.number, t.null]) })),
+    summaries: t.array(t.type({ setup: t.string, runs: t.number, medianMs: t.number, ratio: Spread, cpuRatio: Spread, peakRssKiB: t.union([t.number, t.null]), journalBytes: t.union([t.number, t.null]) })),
   })),
   engine: t.array(t.type({ id: t.string, ok: t.boolean })),
-  charts: t.array(t.type({ group: t.string, file: t.string })),
+  charts: t.array(t.type({ group: t.string, measure: t.string, file: t.string })),
 })
 
 test('given the quick suite, when it runs, then it writes a markdown table, JSON and one SVG chart per group, all with positive figures', { timeout: LIMIT_MS + 10_000 }, () => {
@@ -56,6 +56,7 @@ test('given the quick suite, when it runs, then it writes a markdown table, JSON
       for (const s of w.summaries) {
         assert.ok(s.medianMs > 0, `${w.id} ${s.setup}: ${s.medianMs} ms`)
         assert.ok(s.ratio !== null && s.ratio.median > 0 && s.ratio.min > 0, `${w.id} ${s.setup}: ratio ${JSON.stringify(s.ratio)}`)
+        assert.ok(s.cpuRatio === null || s.cpuRatio.min > 0, `${w.id} ${s.setup}: CPU ratio ${JSON.stringify(s.cpuRatio)}`)
         if (s.setup === 'eyrie') {
           assert.ok((s.peakRssKiB ?? 0) > 0, `${w.id}: eyrie's peak RSS`)
           assert.ok((s.journalBytes ?? 0) > 0, `${w.id}: eyrie's journal size`)
@@ -70,8 +71,9 @@ test('given the quick suite, when it runs, then it writes a markdown table, JSON
     assert.match(table, /\| tar extract \(200 files\) \| [\d.]+ s .*\| [\d.]+x/)
     assert.match(table, /\| fold, metadata events\/s/)
 
-    assert.deepEqual(results.charts.map((c) => c.group).sort(), ['compute', 'files'])
-    for (const c of results.charts) {
+    const timeCharts = results.charts.filter((c) => c.measure === 'time')
+    assert.deepEqual(timeCharts.map((c) => c.group).sort(), ['compute', 'files'])
+    for (const c of timeCharts) {
       const svg = readFileSync(join(out, c.file), 'utf8')
       assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/)
       assert.match(svg, c.group === 'compute' ? /7z decompress/ : /tar extract/)
