@@ -36,7 +36,16 @@ test('given a root-owned process, when an unprivileged user runs `eyrie attach` 
   try {
     chmodSync(dir, 0o777)
     const journal = join(dir, 'journal')
-    const r = spawnSync('setpriv', [...NOBODY, process.execPath, BIN, '--journal', journal, 'attach', String(target.pid)], { cwd: dir, encoding: 'utf8' })
+    // Load eyrie (and its addon) as root, then drop to nobody: the checkout itself need not be
+    // readable by nobody (CI clones into a 0700 directory).
+    const asNobody = [
+      `const { main } = await import(${JSON.stringify(join(ROOT, 'src/cli/main.ts'))})`,
+      `const { addon } = await import(${JSON.stringify(join(ROOT, 'src/native/binding.ts'))})`,
+      'addon()',
+      'process.setgroups([]); process.setgid(65534); process.setuid(65534)',
+      `process.exitCode = await main(['node', 'eyrie', '--journal', ${JSON.stringify(journal)}, 'attach', '${target.pid}'])`,
+    ].join('\n')
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', asNobody], { cwd: ROOT, encoding: 'utf8' })
     assert.equal(r.status, 1, r.stderr)
     assert.equal(r.stderr, `eyrie: cannot attach to process ${target.pid}: not permitted: it belongs to uid 0, eyrie runs as uid 65534 (attach as that user, or as root)\n`)
     assert.match(readFileSync(`/proc/${target.pid}/status`, 'utf8'), /^TracerPid:\s+0$/m, 'the target was not touched')

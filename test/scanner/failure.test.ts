@@ -84,7 +84,8 @@ test('given clamd stopped with SIGSTOP, a scan waits at most its timeout (< 5 s)
     const first = await timed(() => gate.decideExec('/w/tool', inline(randomBytes(4096))))
     assert.ok(first.ms >= 1400 && first.ms < 5000, `waited ${first.ms} ms`)
     assert.equal(first.value.errno, 13)
-    assert.match(first.value.message, /no answer from clamd .* within/)
+    // which wait runs out first (the answer, or a connection a version probe still holds) is a race
+    assert.match(first.value.message, /(no answer from clamd .*|no free clamd connection) within/)
 
     // the breaker answers at once while clamd is known to be down: tracees are not held a second time
     const second = await timed(() => gate.decideExec('/w/tool', inline(randomBytes(4096))))
