@@ -15,7 +15,7 @@ const trials = Number(process.env.EYRIE_CORRUPTION_TRIALS ?? 200)
 let fx: Fixture
 
 before(async () => {
-  fx = await buildFixture({ every: 40, points: 6 })
+  fx = await buildFixture({ every: 30, points: 6 })
 })
 after(async () => {
   await fx?.cleanup()

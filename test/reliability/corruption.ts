@@ -20,13 +20,13 @@ export const GUEST = 'g'
 /** Several files rewritten, appended, copied and renamed, so answers at different seqs differ. */
 const WORKLOAD = [
   'i=0',
-  'while [ $i -lt 8 ]; do',
+  'while [ $i -lt 6 ]; do',
   '  i=$((i+1))',
   '  echo "version $i" > a.txt',
   '  echo "line $i" >> b.log',
   '  head -c $((i * 97)) /dev/urandom > c.bin',
   '  cp c.bin "d$((i % 3)).bin"',
-  '  if [ $((i % 3)) -eq 0 ]; then mv a.txt "a$i.txt"; fi',
+  '  if [ $((i % 2)) -eq 0 ]; then mv a.txt "a$i.txt"; fi',
   'done',
 ].join('\n')
 

@@ -14,7 +14,7 @@ const seed = Number(process.env.EYRIE_RELIABILITY_SEED ?? Date.now() % 1_000_000
 const instants = Number(process.env.EYRIE_CRASH_INSTANTS ?? 20)
 
 test(`given a write-heavy recording SIGKILLed at ${instants} random instants (seed ${seed}), then no tracee survives, nothing committed is lost, no batch is half visible, every guest verifies, and recording resumes into a new guest`, async () => {
-  const run = await crashRun({ instants, random: rng(seed), lanes: 2, maxDelayMs: 1500, checkpointEvery: 400 })
+  const run = await crashRun({ instants, random: rng(seed), lanes: 2, maxDelayMs: 1000, checkpointEvery: 300 })
   try {
     assert.equal(run.instants.length, instants)
     const failed = run.instants.filter((i) => i.problems.length > 0)
