@@ -144,8 +144,12 @@ bool Tracer::startRecord(Outcome& out) {
     int e = errno;
     close(gate[1]);  // the child reads EOF and leaves
     waitpid(pid, nullptr, __WALL);
-    out.errorCode = errnoName(e);
-    out.message = std::string("cannot trace the command (PTRACE_SEIZE): ") + strerror(e);
+    // a child that failed before it could be seized (a missing cwd) has already died and says why
+    readChildError(out);
+    if (out.message.empty()) {
+      out.errorCode = errnoName(e);
+      out.message = std::string("cannot trace the command (PTRACE_SEIZE): ") + strerror(e);
+    }
     return false;
   }
   root_ = pid;
