@@ -25,56 +25,62 @@ export interface Recorded {
 
 export const tempDir = (prefix: string) => mkdtemp(join(tmpdir(), `eyrie-${prefix}-`))
 
-/** Runs cmd in a fresh work dir under strace and imports the log (checkpoints every `every` events). */
-export const recordWithStrace = async (cmd: string[], opts: { every?: number; setup?: (dir: string) => Promise<void> } = {}): Promise<Recorded> => {
+interface RecordOptions { every?: number; setup?: (dir: string) => Promise<void> }
+
+/** A fresh work dir and a temp LMDB journal; `run` records cmd into the Ingest; the result holds
+ *  every event read back from the journal. */
+const recordInto = async (
+  cmd: string[],
+  opts: RecordOptions,
+  run: (dir: string, ingest: Ingest) => Promise<{ leftovers: string[] }>,
+): Promise<Recorded> => {
   const dir = await tempDir('work')
   await opts.setup?.(dir)
-  const { log, status } = await runUnderStrace(cmd, { cwd: dir })
-  if (status !== 0) throw new Error(`workload ${cmd.join(' ')} exited ${status}`)
   const jdir = await tempDir('journal')
   const journal = await openLmdbJournal(jdir)
   const guest = 'e2e'
   const ingest = await Ingest.open(journal, guest, opts.every ?? 64)
-  const lines = createInterface({ input: createReadStream(log), crlfDelay: Infinity })
-  const drafts: Draft[] = []
-  for await (const p of parseStrace(lines, { cwd: dir })) {
-    if ('error' in p) throw new Error(`${log}:${p.line}: ${p.error}`)
-    drafts.push(...p.drafts)
+  let leftovers: string[] = []
+  try {
+    ;({ leftovers } = await run(dir, ingest))
+    await ingest.finish()
+  } catch (err) {
+    await journal.close()
+    throw err
   }
-  for (let i = 0; i < drafts.length; i += 500) await ingest.push(drafts.slice(i, i + 500))
-  await ingest.finish()
   const events: Event[] = []
   for await (const b of journal.read(guest, 1, await journal.lastSeq(guest))) events.push(...b)
   return {
     journal, guest, dir, events,
     cleanup: async () => {
       await journal.close()
-      await Promise.all([rm(dir, { recursive: true, force: true }), rm(jdir, { recursive: true, force: true }), rm(log, { force: true })])
+      await Promise.all([dir, jdir, ...leftovers].map((p) => rm(p, { recursive: true, force: true })))
     },
   }
 }
 
-/** Runs cmd in a fresh work dir under the native interceptor, straight into a temp LMDB journal. */
-export const recordNatively = async (cmd: string[], opts: { every?: number; setup?: (dir: string) => Promise<void> } = {}): Promise<Recorded> => {
-  const dir = await tempDir('work')
-  await opts.setup?.(dir)
-  const jdir = await tempDir('journal')
-  const journal = await openLmdbJournal(jdir)
-  const guest = 'e2e'
-  const ingest = await Ingest.open(journal, guest, opts.every ?? 64)
-  const result = await traceCommand(cmd, { cwd: dir, onBatch: (drafts) => ingest.push(drafts), stdio: { stdin: 0, stdout: 2, stderr: 2 } })
-  await ingest.finish()
-  if (result.status !== 0) throw new Error(`workload ${cmd.join(' ')} exited ${result.status ?? result.signal}: ${result.message ?? ''}`)
-  const events: Event[] = []
-  for await (const b of journal.read(guest, 1, await journal.lastSeq(guest))) events.push(...b)
-  return {
-    journal, guest, dir, events,
-    cleanup: async () => {
-      await journal.close()
-      await Promise.all([rm(dir, { recursive: true, force: true }), rm(jdir, { recursive: true, force: true })])
-    },
-  }
-}
+/** Runs cmd in a fresh work dir under strace and imports the log (checkpoints every `every` events). */
+export const recordWithStrace = (cmd: string[], opts: RecordOptions = {}): Promise<Recorded> =>
+  recordInto(cmd, opts, async (dir, ingest) => {
+    const { log, status } = await runUnderStrace(cmd, { cwd: dir })
+    if (status !== 0) throw new Error(`workload ${cmd.join(' ')} exited ${status}`)
+    const lines = createInterface({ input: createReadStream(log), crlfDelay: Infinity })
+    const drafts: Draft[] = []
+    for await (const p of parseStrace(lines, { cwd: dir })) {
+      if ('error' in p) throw new Error(`${log}:${p.line}: ${p.error}`)
+      drafts.push(...p.drafts)
+    }
+    for (let i = 0; i < drafts.length; i += 500) await ingest.push(drafts.slice(i, i + 500))
+    return { leftovers: [log] }
+  })
+
+/** Runs cmd in a fresh work dir under the native interceptor, straight into the journal. */
+export const recordNatively = (cmd: string[], opts: RecordOptions = {}): Promise<Recorded> =>
+  recordInto(cmd, opts, async (dir, ingest) => {
+    const result = await traceCommand(cmd, { cwd: dir, onBatch: (drafts) => ingest.push(drafts), stdio: { stdin: 0, stdout: 2, stderr: 2 } })
+    if (result.status !== 0) throw new Error(`workload ${cmd.join(' ')} exited ${result.status ?? result.signal}: ${result.message ?? ''}`)
+    return { leftovers: [] }
+  })
 
 export type Recorder = typeof recordWithStrace
 export const RECORDERS: ReadonlyArray<readonly [string, Recorder]> = [['strace', recordWithStrace], ['native', recordNatively]]
