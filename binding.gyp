@@ -13,7 +13,8 @@
         "src/native/memory.cc",
         "src/native/procfs.cc",
         "src/native/spawn.cc",
-        "src/native/tracer.cc"
+        "src/native/tracer.cc",
+        "src/native/views.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "_GNU_SOURCE"],

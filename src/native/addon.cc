@@ -51,6 +51,13 @@ void deliverToJs(Napi::Env env, Napi::Function onMessage, Message* m, const std:
       onMessage.Call({Napi::String::New(env, "snapshot"), o});
       return;
     }
+    case Message::Type::Synced: {
+      auto o = Napi::Object::New(env);
+      o.Set("id", Napi::Number::New(env, static_cast<double>(m->id)));
+      o.Set("generation", Napi::Number::New(env, static_cast<double>(m->generation)));
+      onMessage.Call({Napi::String::New(env, "synced"), o});
+      return;
+    }
     case Message::Type::Done: {
       auto o = Napi::Object::New(env);
       const eyrie::Outcome& d = m->done;
@@ -101,7 +108,7 @@ class Session : public Napi::ObjectWrap<Session> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Session",
                        {InstanceMethod("ack", &Session::Ack), InstanceMethod("answer", &Session::Answer),
-                        InstanceMethod("stop", &Session::Stop)});
+                        InstanceMethod("stop", &Session::Stop), InstanceMethod("sync", &Session::Sync)});
   }
 
   explicit Session(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Session>(info) {
@@ -195,6 +202,15 @@ class Session : public Napi::ObjectWrap<Session> {
       return info.Env().Undefined();
     }
     if (core_) core_->tracer->requestStop(mode == "kill" ? eyrie::StopMode::Kill : eyrie::StopMode::Detach);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Sync(const Napi::CallbackInfo& info) {
+    if (info.Length() < 1 || !info[0].IsNumber() || info[0].As<Napi::Number>().Int64Value() <= 0) {
+      Napi::TypeError::New(info.Env(), "sync(generation): expected a positive number").ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
+    if (core_) core_->tracer->requestSync(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()));
     return info.Env().Undefined();
   }
 

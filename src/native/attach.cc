@@ -110,6 +110,8 @@ bool Tracer::startAttach(Outcome& out) {
   snap->snapshot.pids.assign(groups.begin(), groups.end());
   ch_.ask(snap, 0);
   starting_ = false;
+  for (auto& [tid, t] : tasks_)
+    if (t.announced && t.tid == t.tgid) noteSharedMappings(t);  // views made before eyrie came
   for (auto& [tid, t] : tasks_) {
     if (t.held && !t.announced) continue;  // resumed when its parent's fork event is seen
     t.held = false;

@@ -24,6 +24,8 @@ export interface NativeSession {
   ack(bytes: number): void
   answer(id: number, value: number): void
   stop(mode: 'detach' | 'kill'): void
+  /** Asks for every shared view to be read out; a 'synced' message with this generation follows. */
+  sync(generation: number): void
 }
 
 export type MessageHandler = (type: string, payload: unknown) => void
@@ -37,6 +39,7 @@ export interface Addon {
 // The messages the tracer thread sends, checked at the boundary.
 export const DecideMessage = t.type({ id: t.number, pid: t.number, tid: t.number, call: t.string, path: t.string, flags: t.number })
 export const SnapshotMessage = t.type({ id: t.number, pids: t.array(t.number), record: t.boolean })
+export const SyncedMessage = t.type({ id: t.number, generation: t.number })
 export const DoneMessage = t.type({
   status: t.union([t.number, t.null]),
   signal: t.number,

@@ -55,6 +55,8 @@ FdEntry* Tracer::fdOf(Task& t, int fd) {
 }
 
 int Tracer::decide(Task& t, const char* call, const std::string& path, uint64_t flags) {
+  // the verdict is on the content as the program will see it: stores through live views included
+  syncFile(path, t.tid, nowNs());
   auto* m = new Message(Message::Type::Decide);
   m->decide = DecideRequest{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(t.tid), call, path, flags};
   // a stop request cancels the question: the tracees are being killed or let go anyway
@@ -100,14 +102,27 @@ bool Tracer::entry(Task& t, const Origin& o) {
     case SYS_ioctl:
     case SYS_ftruncate:
     case SYS_fallocate:
+      // stores through views of the file come before the size change or the hole
+      if (const FdEntry* e = fdOf(t, asFd(a[0]))) syncInode(e->inode, t.tid, o.ts);
+      return true;
     case SYS_fsync:
     case SYS_fdatasync:
     case SYS_sync_file_range:
     case SYS_chdir:
     case SYS_fchdir:
     case SYS_mremap:
-    case SYS_mprotect: return true;
-    case SYS_truncate: c.path = pathArg(t, AT_FDCWD, a[0], true); return true;
+      if (t.mem && t.mem->sharedFileViews) syncViews(t, a[0], a[0] + a[1], o);
+      return true;
+    case SYS_mprotect:
+      // once a view is read-only its earlier stores no longer show as a shared writable mapping
+      if ((a[2] & PROT_WRITE) == 0 && t.mem && t.mem->sharedFileViews) syncViews(t, a[0], a[0] + a[1], o);
+      return true;
+    case SYS_truncate: {
+      c.path = pathArg(t, AT_FDCWD, a[0], true);
+      struct stat st;
+      if (!sharedInodes_.empty() && !c.path.empty() && stat(c.path.c_str(), &st) == 0) syncInode(inodeOf(st), t.tid, o.ts);
+      return true;
+    }
     case SYS_rename:
       c.path = pathArg(t, AT_FDCWD, a[0], false);
       c.path2 = pathArg(t, AT_FDCWD, a[1], false);
@@ -139,6 +154,9 @@ bool Tracer::entry(Task& t, const Origin& o) {
       return true;
     }
     case SYS_mmap: {
+      // MAP_FIXED replaces what was mapped there: stores in a shared view it replaces are read first
+      if ((a[3] & MAP_FIXED) != 0 && t.mem && t.mem->sharedFileViews) syncViews(t, a[0], a[0] + a[1], o);
+      if ((a[3] & MAP_ANONYMOUS) != 0) return (a[3] & MAP_FIXED) != 0;
       const FdEntry* e = fdOf(t, asFd(a[4]));
       return e != nullptr && e->regular;
     }
@@ -238,11 +256,16 @@ void Tracer::exit(Task& t, int64_t ret, const Origin& o) {
       return;
     }
     case SYS_mmap: {
+      if ((a[3] & MAP_ANONYMOUS) != 0) {
+        // anonymous memory is not tracked, but MAP_FIXED puts it where a file view may have been
+        emit(Kind::ViewUnmap, o, [&](Record& r) { r.num(static_cast<uint64_t>(ret)).num(a[1]); });
+        return;
+      }
       FdEntry* e = fdOf(t, asFd(a[4]));
       if (e == nullptr || !e->regular) return;
       int type = static_cast<int>(a[3]) & MAP_TYPE;
       bool shared = type == MAP_SHARED || type == MAP_SHARED_VALIDATE;
-      if (shared && t.mem) t.mem->sharedFileViews = true;
+      if (shared) noteSharedMapping(t, e->inode);
       std::string path = fdPath(t.tid, asFd(a[4]));
       if (path.empty() || path[0] != '/') return;
       emit(Kind::ViewMap, o, [&](Record& r) {

@@ -41,7 +41,7 @@ struct Outcome {
 };
 
 struct Message {
-  enum class Type { Batch, Decide, Snapshot, Done };
+  enum class Type { Batch, Decide, Snapshot, Synced, Done };
   explicit Message(Type t) : type(t) {}
   Type type;
   uint64_t id = 0;
@@ -49,6 +49,7 @@ struct Message {
   DecideRequest decide;
   SnapshotRequest snapshot;
   Outcome done;
+  uint64_t generation = 0;  // Synced: the requestSync it answers
 };
 
 /** Where messages go (a ThreadSafeFunction in the addon). deliver() must not block. */

@@ -1,5 +1,5 @@
 // Content fidelity: bytes that a write is about to overwrite in a file that existed before eyrie
-// saw it (file.observe, the pre-image), and bytes written through shared file mappings (view.sync).
+// saw it (file.observe, the pre-image). Bytes stored through shared file mappings: views.cc.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -98,31 +98,6 @@ void Tracer::noteWritten(const std::string& inode, uint64_t offset, uint64_t len
     it = known.erase(it);
   }
   known[from] = to;
-}
-
-void Tracer::syncViews(Task& t, uint64_t lo, uint64_t hi, const Origin& o) {
-  static const std::string deleted = " (deleted)";
-  for (const SharedView& v : sharedWritableViews(t.tid)) {
-    if (v.end <= lo || v.start >= hi) continue;
-    if (v.path.size() >= deleted.size() && v.path.compare(v.path.size() - deleted.size(), deleted.size(), deleted) == 0)
-      continue;  // no name to give its bytes
-    uint64_t start = std::max(v.start, lo), end = std::min(v.end, hi);
-    uint64_t offset = v.offset + (start - v.start);
-    char link[96];
-    snprintf(link, sizeof link, "/proc/%d/map_files/%llx-%llx", t.tid, static_cast<unsigned long long>(v.start),
-             static_cast<unsigned long long>(v.end));
-    struct stat st;
-    if (stat(link, &st) != 0 || !S_ISREG(st.st_mode)) continue;
-    // pages past the end of the file are not its content
-    uint64_t size = static_cast<uint64_t>(st.st_size);
-    if (offset >= size) continue;
-    uint64_t len = std::min(end - start, size - offset);
-    emit(Kind::ViewSync, o, [&](Record& r) {
-      r.str(v.path).nullableStr(inodeOf(st)).num(offset).num(len);
-      uint8_t* p = r.payload(len);
-      r.payloadDone(readMemory(t.tid, start, len, p));
-    });
-  }
 }
 
 }  // namespace eyrie

@@ -249,6 +249,9 @@ bool Tracer::closeEntry(Task& t, const Origin& o) {
   // stop; an fd that is not open (EBADF) is not reported
   bool open = t.fds && (t.fds->fds.count(fd) != 0 || !fdPath(t.tid, fd).empty());
   if (!open) return false;
+  // a view may outlive the fd: what it holds now is recorded before the file loses a handle
+  if (!sharedInodes_.empty())
+    if (const FdEntry* e = fdOf(t, fd)) syncInode(e->inode, t.tid, o.ts);
   emit(Kind::FdClose, o, [&](Record& r) { r.num(static_cast<uint64_t>(fd)); });
   t.fds->fds.erase(fd);
   return false;

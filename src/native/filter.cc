@@ -147,8 +147,10 @@ std::vector<sock_filter> buildFilter() {
     int allow = a.label(), trace = a.label();
     switch (kCalls[i].rule) {
       case Rule::FileMapping:
+        // files, and MAP_FIXED anonymous memory (it may replace a file view)
         a.load(argLo(3));
-        a.jset(MAP_ANONYMOUS, allow, trace);
+        a.jset(MAP_ANONYMOUS, Asm::Next, trace);
+        a.jset(MAP_FIXED, trace, allow);
         break;
       case Rule::FdControl:
         a.load(argLo(1));
@@ -185,7 +187,10 @@ bool wantsCall(long nr, const uint64_t args[6]) {
     if (c.nr != nr) continue;
     switch (c.rule) {
       case Rule::Always: return true;
-      case Rule::FileMapping: return (static_cast<uint32_t>(args[3]) & MAP_ANONYMOUS) == 0;
+      case Rule::FileMapping: {
+        uint32_t flags = static_cast<uint32_t>(args[3]);
+        return (flags & MAP_ANONYMOUS) == 0 || (flags & MAP_FIXED) != 0;
+      }
       case Rule::FdControl: {
         uint32_t cmd = static_cast<uint32_t>(args[1]);
         return cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC || cmd == F_SETFD;

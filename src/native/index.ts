@@ -7,7 +7,7 @@
 // stops at every system call and picks the ones that matter: attach is markedly slower.
 import { constants } from 'node:os'
 import type { Draft } from '../events/index.js'
-import { addon, decodeMessage, DecideMessage, DoneMessage, SnapshotMessage, type NativeConfig, type NativeSession } from './binding.js'
+import { addon, decodeMessage, DecideMessage, DoneMessage, SnapshotMessage, SyncedMessage, type NativeConfig, type NativeSession } from './binding.js'
 import { decodeBatch } from './decode.js'
 import { TraceError } from './errors.js'
 import { takeSnapshot } from './snapshot.js'
@@ -70,8 +70,16 @@ const signalName = (n: number): string | null => {
 const envList = (env: NodeJS.ProcessEnv): string[] =>
   Object.entries(env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]))
 
-interface Running {
+/** A trace under way. */
+export interface Tracing {
   readonly done: Promise<TraceResult>
+  /** Reads out what every shared writable file view holds now (the processes holding them are
+   *  stopped meanwhile): resolves once the view.sync records (only pages that changed) have been
+   *  handed to onBatch and settled, so content(path, now) is what the processes see. */
+  syncViews(): Promise<void>
+}
+
+interface Running extends Tracing {
   readonly session: NativeSession
 }
 
@@ -87,6 +95,17 @@ const start = (config: NativeConfig, opts: TraceOptions): Running => {
   })
   // Messages are handled strictly in order: a batch's onBatch settles before the next message.
   let chain: Promise<void> = Promise.resolve()
+  // syncViews() callers, by generation: a 'synced' message settles every one up to its generation
+  let generation = 0
+  let ended = false
+  const syncs: { generation: number; resolve(): void; reject(e: unknown): void }[] = []
+  const settleSyncs = (upTo: number, error?: unknown): void => {
+    while (syncs.length > 0 && syncs[0].generation <= upTo) {
+      const s = syncs.shift()
+      if (error === undefined) s?.resolve()
+      else s?.reject(error)
+    }
+  }
   const fail = (error: unknown): void => {
     if (failure !== undefined) return
     failure = { error }
@@ -138,8 +157,17 @@ const start = (config: NativeConfig, opts: TraceOptions): Running => {
         }
         return
       }
+      case 'synced': {
+        const m = decodeMessage(SyncedMessage, 'synced', payload)
+        // every record sent before this message has been delivered: the chain is in order
+        settleSyncs(m.generation)
+        session.answer(m.id, 0)
+        return
+      }
       case 'done': {
         const d = decodeMessage(DoneMessage, 'done', payload)
+        ended = true
+        settleSyncs(Infinity, new TraceError('EDONE', 'the trace ended before the views were read out'))
         if (failure !== undefined) settle?.reject(failure.error)
         else if (d.errorCode !== null) settle?.reject(new TraceError(d.errorCode, d.message ?? d.errorCode))
         else settle?.resolve({ status: d.status, signal: signalName(d.signal), events, bytes, message: d.message })
@@ -152,7 +180,13 @@ const start = (config: NativeConfig, opts: TraceOptions): Running => {
   const session = new Session(config, (type, payload) => {
     chain = chain.then(() => handle(type, payload)).catch(fail)
   })
-  return { done, session }
+  const syncViews = (): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      if (ended) return reject(new TraceError('EDONE', 'the trace has ended: no views are live'))
+      syncs.push({ generation: ++generation, resolve, reject })
+      session.sync(generation)
+    })
+  return { done, session, syncViews }
 }
 
 const common = (opts: TraceOptions) => ({
@@ -165,11 +199,15 @@ const common = (opts: TraceOptions) => ({
 /** Runs argv under the tracer. Resolves with the command's exit status once every process of the
  *  tree is gone and onBatch settled for every batch. The first Draft is a snapshot of the starting
  *  process (fds 0-2, cwd). A command that cannot be found resolves with status 127 and a message. */
-export const traceCommand = (argv: readonly string[], opts: TraceOptions): Promise<TraceResult> => {
-  if (argv.length === 0) return Promise.reject(new TypeError('traceCommand: argv is empty'))
+export const traceCommand = (argv: readonly string[], opts: TraceOptions): Promise<TraceResult> => recordCommand(argv, opts).done
+
+/** traceCommand, with a handle on the trace while it runs (syncViews). */
+export const recordCommand = (argv: readonly string[], opts: TraceOptions): Tracing => {
+  const failed = (err: unknown): Tracing => ({ done: Promise.reject(err), syncViews: () => Promise.reject(err) })
+  if (argv.length === 0) return failed(new TypeError('traceCommand: argv is empty'))
   const s = opts.stdio ?? {}
   try {
-    return start(
+    const { done, syncViews } = start(
       {
         mode: 'record',
         argv,
@@ -179,9 +217,10 @@ export const traceCommand = (argv: readonly string[], opts: TraceOptions): Promi
         ...common(opts),
       },
       opts,
-    ).done
+    )
+    return { done, syncViews }
   } catch (err) {
-    return Promise.reject(err)
+    return failed(err)
   }
 }
 
@@ -189,11 +228,11 @@ export const traceCommand = (argv: readonly string[], opts: TraceOptions): Promi
  *  tree, taken while every task is stopped. detach() lets go of every task (none is left stopped);
  *  done resolves after that or when the tree has exited. Errors (TraceError.code): ESRCH no such
  *  process, EPERM not permitted or already traced. cwd/env/stdio do not apply. */
-export const attachPid = (pid: number, opts: TraceOptions): { done: Promise<TraceResult>; detach(): void } => {
+export const attachPid = (pid: number, opts: TraceOptions): Tracing & { detach(): void } => {
   try {
-    const { done, session } = start({ mode: 'attach', pid, ...common(opts) }, opts)
-    return { done, detach: () => session.stop('detach') }
+    const { done, session, syncViews } = start({ mode: 'attach', pid, ...common(opts) }, opts)
+    return { done, syncViews, detach: () => session.stop('detach') }
   } catch (err) {
-    return { done: Promise.reject(err), detach: () => undefined }
+    return { done: Promise.reject(err), syncViews: () => Promise.reject(err), detach: () => undefined }
   }
 }

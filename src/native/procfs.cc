@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -142,8 +143,8 @@ std::string resolvePath(pid_t tid, int dirfd, const std::string& path, bool foll
   return normalise(absolute ? path : base + "/" + path);
 }
 
-std::vector<SharedView> sharedWritableViews(pid_t tid) {
-  std::vector<SharedView> out;
+std::vector<Mapping> fileMappings(pid_t tid) {
+  std::vector<Mapping> out;
   char path[64];
   snprintf(path, sizeof path, "/proc/%d/maps", tid);
   FILE* f = fopen(path, "re");
@@ -154,12 +155,13 @@ std::vector<SharedView> sharedWritableViews(pid_t tid) {
     unsigned long long start, end, offset, inode;
     char perms[8];
     int consumed = 0;
-    if (sscanf(line, "%llx-%llx %7s %llx %*s %llu %n", &start, &end, perms, &offset, &inode, &consumed) < 5) continue;
-    if (perms[1] != 'w' || perms[3] != 's' || inode == 0) continue;
+    if (sscanf(line, "%llx-%llx %7s %llx %*s %llu %n", &start, &end, perms, &offset, &inode, &consumed) < 5 || inode == 0)
+      continue;
     std::string name = line + consumed;
     while (!name.empty() && (name.back() == '\n' || name.back() == ' ')) name.pop_back();
     if (name.empty() || name[0] != '/') continue;
-    out.push_back({start, end, offset, name});
+    int prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) | (perms[2] == 'x' ? PROT_EXEC : 0);
+    out.push_back(Mapping{start, end, offset, prot, perms[3] == 's', static_cast<uint64_t>(inode), name});
   }
   free(line);
   fclose(f);

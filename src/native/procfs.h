@@ -3,6 +3,7 @@
 // out canonical).
 #pragma once
 
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -32,11 +33,16 @@ std::string resolvePath(pid_t tid, int dirfd, const std::string& path, bool foll
 /** Lexically normalised absolute path (collapses //, ., ..). */
 std::string normalise(const std::string& abs);
 
-/** A shared writable file mapping from /proc/TID/maps. */
-struct SharedView {
+/** A file mapping from /proc/TID/maps (a name starting with '/', a non-zero inode). A mapping whose
+ *  file was unlinked has the name with " (deleted)" appended, as the kernel writes it. */
+struct Mapping {
   uint64_t start, end, offset;
+  int prot;     // PROT_* now
+  bool shared;  // MAP_SHARED: stores reach the file
+  uint64_t ino;  // the device in /proc/TID/maps is not always st_dev (overlayfs): stat the mapping
   std::string path;
+  bool sharedWritable() const { return shared && (prot & PROT_WRITE) != 0; }
 };
-std::vector<SharedView> sharedWritableViews(pid_t tid);
+std::vector<Mapping> fileMappings(pid_t tid);
 
 }  // namespace eyrie

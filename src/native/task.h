@@ -59,6 +59,7 @@ struct Task {
   bool exiting = false;    // reported PTRACE_EVENT_EXIT: no longer a user of its memory
   bool exitEmitted = false;  // its proc.exit went out at that stop (threads)
   bool listening = false;  // in a group-stop, resumed with PTRACE_LISTEN
+  bool parked = false;     // stopped by freeze(): its stop waits in Tracer::parked_
   int pendingSignal = 0;   // attach start: a signal seen while stopping everyone, to deliver later
   std::shared_ptr<FdTable> fds;
   std::shared_ptr<Memory> mem;

@@ -71,13 +71,27 @@ void Tracer::loop() {
   while (!tasks_.empty()) {
     if (stopMode_.load() != 0 && !detaching_ && !killing_) handleStopRequest();
     if (tasks_.empty()) break;
+    if (!detaching_ && !killing_) serveSyncRequest();
     int status;
-    pid_t tid = waitpid(-1, &status, __WALL | __WNOTHREAD);
+    pid_t tid;
+    uint64_t ts;
+    if (!parked_.empty()) {
+      // a stop freeze() collected: handled now, as if waitpid had just reported it
+      Parked p = parked_.front();
+      parked_.pop_front();
+      auto it = tasks_.find(p.tid);
+      if (it != tasks_.end()) it->second.parked = false;
+      tid = p.tid;
+      status = p.status;
+      ts = p.ts;
+    } else {
+      tid = waitpid(-1, &status, __WALL | __WNOTHREAD);
+      ts = nowNs();
+    }
     if (tid < 0) {
       if (errno == EINTR) continue;
       break;  // ECHILD: nothing left that this thread traces
     }
-    uint64_t ts = nowNs();
     if (WIFEXITED(status) || WIFSIGNALED(status)) onGone(tid, status, ts);
     else if (WIFSTOPPED(status)) onStop(tid, status, ts);
   }
@@ -158,7 +172,7 @@ void Tracer::onStop(pid_t tid, int status, uint64_t ts) {
   if (sig == SIGURG) {
     siginfo_t si;
     if (ptrace(PTRACE_GETSIGINFO, tid, 0, &si) == 0 && si.si_pid == getpid() && si.si_code == SI_USER) {
-      return resume(t, 0);  // our wake-up call (requestStop), not the program's
+      return resume(t, 0);  // our wake-up call (requestStop, requestSync), not the program's
     }
   }
   resume(t, sig);  // signals pass through to the program
@@ -271,6 +285,7 @@ void Tracer::onExec(Task& t, uint64_t ts) {
   x.exiting = false;
   x.call = Call{};
   x.wantExit = false;
+  if (!starting_) noteExecMappings(x, o);
   resume(x, 0);
 }
 
@@ -347,7 +362,7 @@ void Tracer::handleStopRequest() {
   std::vector<pid_t> held;
   for (auto& [tid, t] : tasks_) {
     if (t.held) held.push_back(tid);
-    else ptrace(PTRACE_INTERRUPT, tid, 0, 0);  // each reports a stop, and is let go there
+    else if (!t.parked) ptrace(PTRACE_INTERRUPT, tid, 0, 0);  // each reports a stop, and is let go there
   }
   for (pid_t tid : held) detachStopped(tasks_[tid], 0);
 }

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <deque>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -14,6 +15,7 @@
 
 #include "channel.h"
 #include "encode.h"
+#include "procfs.h"
 #include "task.h"
 
 namespace eyrie {
@@ -39,6 +41,9 @@ class Tracer {
   void run();
   /** From any thread: detach from (attach) or kill (record) every task, then finish. */
   void requestStop(StopMode m);
+  /** From any thread: read out every shared view (stopping their processes meanwhile), then send a
+   *  Synced message carrying `generation` after the records. */
+  void requestSync(uint64_t generation);
 
  private:
   // starting (spawn.cc, attach.cc)
@@ -87,7 +92,19 @@ class Tracer {
   void preimage(Task& t, int fd, FdEntry& e, uint64_t offset, uint64_t count, const Origin& o);
   void noteWritten(const std::string& inode, uint64_t offset, uint64_t len);
   bool locateWrite(Task& t, int fd, const FdEntry& e, uint64_t& offset);
+
+  // shared file views (views.cc)
   void syncViews(Task& t, uint64_t lo, uint64_t hi, const Origin& o);
+  void syncMapped(pid_t tid, const std::vector<Mapping>& maps, uint64_t lo, uint64_t hi, const std::string* only,
+                  const Origin& o);
+  void syncHolders(const std::string* inode, pid_t current, bool freezeThem, uint64_t ts);
+  void syncFile(const std::string& path, pid_t current, uint64_t ts);
+  void syncInode(const std::string& inode, pid_t current, uint64_t ts) { if (sharedInodes_.count(inode) != 0) syncHolders(&inode, current, false, ts); }
+  void freeze(pid_t current, const std::unordered_set<const Memory*>& mems);
+  void serveSyncRequest();
+  void noteSharedMapping(Task& t, const std::string& inode);
+  void noteExecMappings(Task& t, const Origin& o);
+  void noteSharedMappings(Task& t);
 
   template <typename Fill>
   void emit(Kind k, const Origin& o, Fill&& fill) {
@@ -111,6 +128,17 @@ class Tracer {
   std::atomic<pid_t> wakePid_{0};
   std::unordered_map<std::string, KnownRanges> known_;  // per inode "dev:ino"
   std::unordered_set<std::string> wholeKnown_;          // inodes whose every byte eyrie knows
+  using PageHashes = std::unordered_map<uint64_t, uint64_t>;  // file page -> hash of what was recorded
+  std::unordered_map<std::string, PageHashes> pages_;    // per inode with shared views
+  std::unordered_set<std::string> sharedInodes_;         // inodes ever mapped shared
+  struct Parked {
+    pid_t tid;
+    int status;
+    uint64_t ts;
+  };
+  std::deque<Parked> parked_;  // stops collected by freeze(), handled by the loop afterwards
+  std::atomic<uint64_t> syncWanted_{0};
+  uint64_t syncServed_ = 0;
 };
 
 uint64_t nowNs();
