@@ -25,6 +25,7 @@ const step = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constantFrom('unmap', 'reopen') }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('truncate'), offset }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('fork'), offset, data: hex }) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constant('peer'), what: fc.constantFrom('store', 'store', 'write', 'msync'), offset, data: hex }) },
 )
 // a view early, and a file long enough for stores to land
 const workload = fc.array(step, { minLength: 1, maxLength: 25 }).map((rest) => [
@@ -69,6 +70,7 @@ test('given a live dirty view, syncViews() makes content(path, now) what the fil
       { weight: 5, arbitrary: fc.record({ op: fc.constant('store'), offset, data: hex }) },
       { weight: 1, arbitrary: fc.record({ op: fc.constant('write'), offset, data: hex }) },
       { weight: 1, arbitrary: fc.record({ op: fc.constant('fork'), offset, data: hex }) },
+      { weight: 2, arbitrary: fc.record({ op: fc.constant('peer'), what: fc.constantFrom('store', 'write'), offset, data: hex }) },
     ),
     { minLength: 1, maxLength: 8 },
   )
