@@ -72,3 +72,28 @@ test('given no clamd reachable, exec fails closed promptly instead of hanging', 
   assert.match(r.stderr, /clamd|no-such\.sock/)
   assert.ok(Date.now() - started < 20_000, 'bounded')
 })
+
+test('given EICAR stored only through a live shared view (no write call, no msync), another process opening the file is denied: the view was read out on demand', async () => {
+  const dir = await tmp('record-scan-view')
+  const journal = join(dir, 'journal')
+  const script = `
+import mmap, os, subprocess, sys
+data = bytes.fromhex(sys.argv[1])
+fd = os.open('payload.com', os.O_RDWR | os.O_CREAT, 0o644)
+os.ftruncate(fd, len(data))
+view = mmap.mmap(fd, len(data))
+view[:] = data
+# close_fds=False: the child closes nothing before its exec (a close would read the view out too)
+r = subprocess.run(['cat', 'payload.com'], capture_output=True, close_fds=False)
+print('cat-exit=%d leaked=%s' % (r.returncode, b'EICAR' in r.stdout), flush=True)
+view.close()
+`
+  const r = eyrie(['record', '--scan', '--signatures', SIGNATURES, '--', 'python3', '-c', script, eicar().toString('hex')], { journal, cwd: dir })
+  assert.equal(r.status, 0, r.stderr)
+  assert.match(r.stdout, /cat-exit=1 leaked=False/)
+  const syncs = logKinds(journal, 'view.sync').filter((s) => s.path === join(dir, 'payload.com'))
+  const denied = logKinds(journal, 'access.denied')
+  assert.ok(syncs.length >= 1 && denied.length >= 1, 'read out, then denied')
+  assert.ok(syncs[0].seq < denied[0].seq, 'the view was read out before the verdict')
+  assert.ok(logKinds(journal, 'scan.verdict').some((v) => v.verdict === 'infected' && v.path === join(dir, 'payload.com') && v.trigger === 'open'))
+})
