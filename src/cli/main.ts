@@ -76,7 +76,16 @@ Examples:
   return p
 }
 
+/** A reader that stopped reading (`eyrie log | head`) ends eyrie as SIGPIPE ends coreutils: quietly, 141. */
+const quietOnClosedPipe = (): void => {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err
+    process.exit(128 + 13)
+  })
+}
+
 export const main = async (argv: readonly string[]): Promise<number> => {
+  quietOnClosedPipe()
   try {
     await program().parseAsync([...argv])
     return typeof process.exitCode === 'number' ? process.exitCode : 0
