@@ -1,11 +1,13 @@
-// The embedded journal: one LMDB environment (lmdb-js), four named databases, every value checksummed.
-// On-disk format: journal/README.md.
+// The embedded journal: one LMDB environment (lmdb-js) with its named databases, plus segment files
+// for large payloads (blobs.ts); every value checksummed. On-disk format: journal/README.md.
 //
 // Writes: seqs are assigned synchronously from per-guest counters held by the one writer; every put of
 // one append() is issued in the same event turn, and lmdb-js commits all writes of an event turn in one
 // transaction (eventTurnBatching), so a batch is never half visible and concurrent appends share
-// commits. Reads: lmdb-js read transactions are MVCC snapshots; they never block the writer, and
-// another process reads the same files.
+// commits. A batch with large payloads first writes them to the current segment and waits for their
+// fdatasync; its puts (and those of every write submitted after it) then run in order (ordered.ts).
+// Reads: lmdb-js read transactions are MVCC snapshots; they never block the writer, and another
+// process reads the same files.
 import { open, type Database, type RootDatabase, type RootDatabaseOptions, type Transaction } from 'lmdb'
 import { hasPayload, type Draft, type Event } from '../events/index.js'
 import type { AppendResult, Checkpoint, Forget, GuestInfo, Journal } from './journal.js'
@@ -15,9 +17,15 @@ import { BufferPool, POOLED_FROM, type Lease } from './bufferPool.js'
 import { Commits } from './commits.js'
 import { eventValue } from './record.js'
 import { emptyGuest, encodeGuest, type GuestRecord } from './guestRecord.js'
-import { eventFromValue, guestFromValue, GUEST_SEQ, missing, payloadFromValue, tsFromValue } from './values.js'
+import {
+  eventFromValue, formatFromValue, formatValue, guestFromValue, GUEST_SEQ, missing, payloadFromValue, refFromValue, refValue,
+  segmentFromValue, segmentValue, tsFromValue, type StoredRef,
+} from './values.js'
 import { FILE_MODE, lockWriter, prepareDir } from './files.js'
 import { checkDraft, checkGuest, checkRange, checkSeq } from './checks.js'
+import { checksum } from './checksum.js'
+import { BlobLog, segmentName, type SegmentState } from './blobs.js'
+import { Ordered } from './ordered.js'
 
 export { defaultJournalDir } from './files.js'
 
@@ -36,7 +44,16 @@ export interface LmdbJournalOptions {
    *  rate; LMDB also warns it gives up protection against stray native writes and suits data that
    *  fits in RAM. Off by default; read-only openers ignore it. */
   readonly writeMap?: boolean
+  /** Payloads of at least this many bytes go to blob segments instead of LMDB (default 64 KiB). */
+  readonly blobFrom?: number
+  /** Blob segments hold at most this many bytes, unless one batch alone is larger (default 64 MiB). */
+  readonly segmentBytes?: number
 }
+
+/** The on-disk format this eyrie reads and writes (journal/README.md). 1: no `meta` database, every
+ *  payload in LMDB. 2: large payloads in blob segments, the `meta`, `blobs` and `segments` databases. */
+export const JOURNAL_FORMAT = 2
+export const BLOB_FROM = 64 * 1024
 
 type SeqKey = [string, number]
 const READ_BATCH = 1024
@@ -54,7 +71,7 @@ export const openLmdbJournal = async (dir: string, opts: LmdbJournalOptions = {}
     // permissionsMode is an lmdb-js option its typings omit: the mode of data.mdb/lock.mdb when created.
     const options: RootDatabaseOptions & { permissionsMode: number } = {
       noSubdir: false, // a directory name with a dot must not turn into a file name
-      maxDbs: 8,
+      maxDbs: 16,
       readOnly,
       noSync: opts.noSync === true,
       separateFlushed: true,
@@ -65,12 +82,17 @@ export const openLmdbJournal = async (dir: string, opts: LmdbJournalOptions = {}
     root = env
     const db = (name: string): Database<Uint8Array, SeqKey> =>
       env.openDB<Uint8Array, SeqKey>(name, { encoding: 'binary', keyEncoding: 'ordered-binary' })
-    const journal = new LmdbJournal(path, opts, env, release, {
+    const dbs: Dbs = {
       events: db('events'),
       payloads: db('payloads'),
+      blobs: db('blobs'),
       checkpoints: db('checkpoints'),
       guests: env.openDB<Uint8Array, string>('guests', { encoding: 'binary', keyEncoding: 'ordered-binary' }),
-    })
+      segments: env.openDB<Uint8Array, number>('segments', { encoding: 'binary', keyEncoding: 'ordered-binary' }),
+      meta: env.openDB<Uint8Array, string>('meta', { encoding: 'binary', keyEncoding: 'ordered-binary' }),
+    }
+    checkFormat(path, dbs, readOnly)
+    const journal = new LmdbJournal(path, opts, env, release, dbs)
     if (!readOnly) journal.loadCounters()
     return journal
   } catch (err) {
@@ -84,8 +106,30 @@ export const openLmdbJournal = async (dir: string, opts: LmdbJournalOptions = {}
 interface Dbs {
   readonly events: Database<Uint8Array, SeqKey>
   readonly payloads: Database<Uint8Array, SeqKey>
+  readonly blobs: Database<Uint8Array, SeqKey>
   readonly checkpoints: Database<Uint8Array, SeqKey>
   readonly guests: Database<Uint8Array, string>
+  readonly segments: Database<Uint8Array, number>
+  readonly meta: Database<Uint8Array, string>
+}
+
+/** A journal says which format it is in; one without that record is format 1 if it holds anything,
+ *  and new otherwise (the writer records the format before its first append). */
+const checkFormat = (path: string, dbs: Dbs, readOnly: boolean): void => {
+  const value = dbs.meta.get('format')
+  if (value === undefined) {
+    const empty = dbs.guests.getKeysCount({ limit: 1 }) === 0
+    if (!empty) {
+      throw new JournalError('DECODE', `journal ${path} is format 1 (written by an earlier eyrie); this eyrie reads format ${JOURNAL_FORMAT} only: ` +
+        'export it with the eyrie that wrote it (`eyrie export jsonl`) and import that here')
+    }
+    if (!readOnly) dbs.meta.putSync('format', formatValue(JOURNAL_FORMAT))
+    return
+  }
+  const format = formatFromValue(value)
+  if (format !== JOURNAL_FORMAT) {
+    throw new JournalError('DECODE', `journal ${path} is format ${format}; this eyrie reads format ${JOURNAL_FORMAT} only${format > JOURNAL_FORMAT ? ' (a newer eyrie wrote it)' : ''}`)
+  }
 }
 
 class LmdbJournal implements Journal {
@@ -93,6 +137,13 @@ class LmdbJournal implements Journal {
   private readonly states = new Map<string, GuestRecord>()
   private readonly buffers = new BufferPool(POOL_LIMIT)
   private readonly commits: Commits
+  private readonly ordered: Ordered
+  private readonly blobLog: BlobLog
+  /** The writer's view of the segments, uncommitted appends included. */
+  private readonly segmentStates = new Map<number, SegmentState>()
+  /** Settles after the last write submitted so far. */
+  private lastWrite: Promise<void> = Promise.resolve()
+  private readonly blobFrom: number
   private closed = false
   private readonly readBatch: number
   private readonly onCorruption: (error: JournalError) => void
@@ -105,6 +156,11 @@ class LmdbJournal implements Journal {
     private readonly dbs: Dbs,
   ) {
     this.commits = new Commits(path, opts.noSync === true)
+    this.ordered = new Ordered(() => this.commits.failure, (err) => {
+      this.commits.failure ??= err instanceof JournalError ? err : new JournalError('IO', `journal ${path}: ${message(err)}`, {}, { cause: err })
+    })
+    this.blobLog = new BlobLog(path, { readOnly: opts.readOnly === true, noSync: opts.noSync === true, segmentBytes: opts.segmentBytes })
+    this.blobFrom = opts.blobFrom ?? BLOB_FROM
     this.readBatch = opts.readBatch ?? READ_BATCH
     this.onCorruption = opts.onCorruption ?? ((e) => process.emitWarning(e.message, { code: 'EYRIE_JOURNAL_CORRUPT' }))
   }
@@ -121,7 +177,9 @@ class LmdbJournal implements Journal {
         }
         this.states.set(guest, record)
       }
+      for (const { key, value } of this.dbs.segments.getRange({ transaction })) this.segmentStates.set(key, segmentFromValue(key, value))
     })
+    this.blobLog.openForWriting(this.segmentStates)
   }
 
   append(guest: string, drafts: readonly Draft[]): AppendResult {
@@ -136,24 +194,47 @@ class LmdbJournal implements Journal {
     const values = new Array<Uint8Array>(drafts.length)
     const data = new Array<Buffer | undefined>(drafts.length)
     const leases: Lease[] = []
+    const large: number[] = []
+    let largeBytes = 0
     let payloadBytes = 0
     for (let i = 0; i < drafts.length; i++) {
       const d = drafts[i]
       checkDraft(guest, i, d)
       values[i] = eventValue(guest, first + i, d.ts, d.pid, d.tid, d.body)
       if (d.data !== undefined && d.data.length > 0) {
+        payloadBytes += d.data.length
+        if (d.data.length >= this.blobFrom) {
+          large.push(i)
+          largeBytes += d.data.length
+          continue
+        }
         const size = CRC_BYTES + d.data.length
         const lease = size >= POOLED_FROM ? this.buffers.take(size) : undefined
         if (lease !== undefined) leases.push(lease)
         data[i] = seal(guest, first + i, d.data, lease?.view)
-        payloadBytes += d.data.length
       }
     }
-    const { events, payloads, guests } = this.dbs
-    for (let i = 0; i < drafts.length; i++) {
-      events.put([guest, first + i], values[i])
-      const bytes = data[i]
-      if (bytes !== undefined) payloads.put([guest, first + i], bytes)
+    // Large payloads: one place in the current segment for the whole batch, one pwritev, the bytes
+    // themselves (no copy); the caller keeps them unchanged until `committed`.
+    const refs: Array<[number, Buffer]> = []
+    let ready: Promise<void> | undefined
+    let segment: [number, SegmentState] | undefined
+    if (large.length > 0) {
+      const place = this.blobLog.reserve(largeBytes)
+      const buffers: Uint8Array[] = []
+      let offset = place.offset
+      for (const i of large) {
+        const bytes = drafts[i].data as Uint8Array
+        const ref: StoredRef = { segment: place.segment, offset, length: bytes.length, crc: checksum(guest, first + i, bytes) }
+        refs.push([first + i, refValue(guest, first + i, ref)])
+        buffers.push(bytes)
+        offset += bytes.length
+      }
+      const before = this.segmentStates.get(place.segment) ?? { end: 0, live: 0 }
+      const after = { end: offset, live: before.live + largeBytes }
+      this.segmentStates.set(place.segment, after)
+      segment = [place.segment, after]
+      ready = this.blobLog.write(place.segment, place.offset, buffers).then(() => this.blobLog.sync())
     }
     const next: GuestRecord = {
       last,
@@ -163,9 +244,19 @@ class LmdbJournal implements Journal {
       meta: state.meta,
     }
     this.states.set(guest, next)
-    // The guest record is the batch's last put: its commit is the batch's commit.
-    const put = guests.put(guest, seal(guest, GUEST_SEQ, encodeGuest(next)))
-    const committed = this.commits.track(put, `append guest=${guest} seq=${first}..${last}`, { guest, seq: first })
+    const { events, payloads, blobs, segments, guests } = this.dbs
+    const committed = this.submit(ready, () => {
+      for (let i = 0; i < drafts.length; i++) {
+        events.put([guest, first + i], values[i])
+        const bytes = data[i]
+        if (bytes !== undefined) payloads.put([guest, first + i], bytes)
+      }
+      for (const [seq, ref] of refs) blobs.put([guest, seq], ref)
+      if (segment !== undefined) segments.put(segment[0], segmentValue(segment[0], segment[1]))
+      // The guest record is the batch's last put: its commit is the batch's commit.
+      const put = guests.put(guest, seal(guest, GUEST_SEQ, encodeGuest(next)))
+      return this.commits.track(put, `append guest=${guest} seq=${first}..${last}`, { guest, seq: first })
+    })
     if (leases.length > 0) void committed.finally(() => this.buffers.give(leases)).catch(() => {}) // commits.failure keeps it
     return { first, last, committed }
   }
@@ -218,12 +309,28 @@ class LmdbJournal implements Journal {
   private payloadIn(transaction: Transaction, guest: string, seq: number): Uint8Array {
     const value = this.dbs.payloads.get([guest, seq], { transaction })
     if (value !== undefined) return payloadFromValue(guest, seq, value)
+    const ref = this.dbs.blobs.get([guest, seq], { transaction })
+    if (ref !== undefined) return this.blobBytes(guest, seq, refFromValue(guest, seq, ref))
     const eventValue = this.dbs.events.get([guest, seq], { transaction })
     if (eventValue === undefined) throw new JournalError('NOT_FOUND', `journal has no event guest=${guest} seq=${seq}`, { guest, seq })
     const event = eventFromValue(guest, seq, eventValue)
     if (!hasPayload(event)) throw new JournalError('NOT_FOUND', `journal event guest=${guest} seq=${seq} is ${event.kind}, which carries no payload`, { guest, seq })
     if (event.known === 0) return new Uint8Array(0)
     throw new JournalError('CORRUPT', `journal payload guest=${guest} seq=${seq}: missing (the event says ${event.known} bytes are known)`, { guest, seq })
+  }
+
+  private blobBytes(guest: string, seq: number, ref: StoredRef): Uint8Array {
+    let bytes: Buffer
+    try {
+      bytes = this.blobLog.read(ref)
+    } catch (err) {
+      throw new JournalError('CORRUPT', `journal payload guest=${guest} seq=${seq}: missing (${message(err)})`, { guest, seq }, { cause: err })
+    }
+    if (bytes.length < ref.length) {
+      throw new JournalError('CORRUPT', `journal payload guest=${guest} seq=${seq}: missing (${segmentName(ref.segment)} ends ${ref.length - bytes.length} bytes short of it)`, { guest, seq })
+    }
+    if (checksum(guest, seq, bytes) !== ref.crc) throw new JournalError('CORRUPT', `journal payload guest=${guest} seq=${seq}: checksum mismatch`, { guest, seq })
+    return bytes
   }
 
   /** Binary search on the records' headers. It assumes ts is non-decreasing along seq (true of one
@@ -272,8 +379,10 @@ class LmdbJournal implements Journal {
       const state = this.states.get(guest) ?? emptyGuest()
       const next: GuestRecord = { ...state, meta: { ...state.meta, ...meta } }
       this.states.set(guest, next)
-      const put = this.dbs.guests.put(guest, seal(guest, GUEST_SEQ, encodeGuest(next)))
-      return this.commits.track(put, `setMeta guest=${guest}`, { guest })
+      return this.submit(undefined, () => {
+        const put = this.dbs.guests.put(guest, seal(guest, GUEST_SEQ, encodeGuest(next)))
+        return this.commits.track(put, `setMeta guest=${guest}`, { guest })
+      })
     })
   }
 
@@ -284,8 +393,11 @@ class LmdbJournal implements Journal {
       checkSeq(seq)
       const last = this.states.get(guest)?.last ?? 0
       if (seq > last) throw new JournalError('USAGE', `checkpoint guest=${guest} seq=${seq}: beyond the last appended seq ${last}`, { guest, seq })
-      const put = this.dbs.checkpoints.put([guest, seq], seal(guest, seq, state))
-      return this.commits.track(put, `checkpoint guest=${guest} seq=${seq}`, { guest, seq })
+      const value = seal(guest, seq, state)
+      return this.submit(undefined, () => {
+        const put = this.dbs.checkpoints.put([guest, seq], value)
+        return this.commits.track(put, `checkpoint guest=${guest} seq=${seq}`, { guest, seq })
+      })
     })
   }
 
@@ -308,7 +420,7 @@ class LmdbJournal implements Journal {
       this.checkWritable()
       checkGuest(guest)
       const state = this.states.get(guest) ?? emptyGuest()
-      const { events, payloads, checkpoints, guests } = this.dbs
+      const { events, payloads, blobs, checkpoints, segments, guests } = this.dbs
       // Read and check everything before the first write: a bad seq throws with nothing queued.
       const rewrites = this.withSnapshot((transaction) => what.payloads.map((seq) => {
         checkSeq(seq)
@@ -316,7 +428,9 @@ class LmdbJournal implements Journal {
         if (value === undefined) throw new JournalError('USAGE', `forget guest=${guest} seq=${seq}: no committed event`, { guest, seq })
         const { guest: _g, seq: _s, ts, pid, tid, ...body } = eventFromValue(guest, seq, value)
         if (!hasPayload(body)) throw new JournalError('USAGE', `forget guest=${guest} seq=${seq}: ${body.kind} carries no payload`, { guest, seq })
-        return { seq, known: body.known, value: body.known === 0 ? undefined : eventValue(guest, seq, ts, pid, tid, { ...body, known: 0 }) }
+        const refBytes = body.known === 0 ? undefined : blobs.get([guest, seq], { transaction })
+        const ref = refBytes === undefined ? undefined : refFromValue(guest, seq, refBytes)
+        return { seq, known: body.known, ref, value: body.known === 0 ? undefined : eventValue(guest, seq, ts, pid, tid, { ...body, known: 0 }) }
       }))
       for (const cp of what.checkpoints) {
         checkSeq(cp.seq)
@@ -324,22 +438,44 @@ class LmdbJournal implements Journal {
       }
       let freed = 0
       let bytes = 0
+      const touched = new Set<number>()
       for (const r of rewrites) {
-        if (r.value === undefined) continue
-        events.put([guest, r.seq], r.value)
-        payloads.remove([guest, r.seq])
-        freed++
-        bytes += r.known
+        if (r.value === undefined || r.ref === undefined) continue
+        const s = this.segmentStates.get(r.ref.segment)
+        if (s !== undefined) this.segmentStates.set(r.ref.segment, { ...s, live: Math.max(0, s.live - r.ref.length) })
+        touched.add(r.ref.segment)
       }
-      for (const cp of what.checkpoints) checkpoints.put([guest, cp.seq], seal(guest, cp.seq, cp.state))
-      const next: GuestRecord = { ...state, payloadBytes: Math.max(0, state.payloadBytes - bytes) }
+      // A segment nothing refers to goes, unless appends still land in it.
+      const dead = [...this.segmentStates].filter(([n, s]) => s.live === 0 && n !== this.blobLog.currentSegment).map(([n]) => n)
+      for (const n of dead) this.segmentStates.delete(n)
+      // values as of now: later appends change the writer's view before this runs
+      const segmentPuts = [...touched].filter((n) => !dead.includes(n)).map((n) => [n, segmentValue(n, this.segmentStates.get(n) ?? { end: 0, live: 0 })] as const)
+      const next: GuestRecord = { ...state, payloadBytes: Math.max(0, state.payloadBytes - rewrites.reduce((n, r) => n + (r.value === undefined ? 0 : r.known), 0)) }
       this.states.set(guest, next)
-      const put = guests.put(guest, seal(guest, GUEST_SEQ, encodeGuest(next)))
-      return this.commits.track(put, `forget guest=${guest}`, { guest }).then(() => ({ events: freed, bytes }))
+      return this.submit(undefined, () => {
+        for (const r of rewrites) {
+          if (r.value === undefined) continue
+          events.put([guest, r.seq], r.value)
+          if (r.ref === undefined) payloads.remove([guest, r.seq])
+          else blobs.remove([guest, r.seq])
+          freed++
+          bytes += r.known
+        }
+        for (const [n, value] of segmentPuts) segments.put(n, value)
+        for (const n of dead) segments.remove(n)
+        for (const cp of what.checkpoints) checkpoints.put([guest, cp.seq], seal(guest, cp.seq, cp.state))
+        const put = guests.put(guest, seal(guest, GUEST_SEQ, encodeGuest(next)))
+        return this.commits.track(put, `forget guest=${guest}`, { guest })
+      }).then(() => {
+        // the transaction that forgot them is durable: their files can go
+        this.blobLog.remove(dead)
+        return { events: freed, bytes }
+      })
     })
   }
 
-  flush(): Promise<void> {
+  async flush(): Promise<void> {
+    await this.lastWrite.catch(() => {})
     return this.commits.flush()
   }
 
@@ -351,6 +487,7 @@ class LmdbJournal implements Journal {
     } finally {
       // After a failed commit (a full disk) lmdb-js's close waits for a flush that never comes
       // (lmdb 3.5.6): the environment is left to the process's exit; the writer lock goes now.
+      this.blobLog.close()
       if (this.commits.failure === undefined) await this.root.close()
       else this.root.close().catch(() => {})
       this.release()
@@ -358,6 +495,14 @@ class LmdbJournal implements Journal {
   }
 
   // --- helpers ---
+
+  /** Every write goes through here, so that writes reach LMDB in call order (ordered.ts). */
+  private submit(ready: Promise<void> | undefined, run: () => Promise<void>): Promise<void> {
+    const done = this.ordered.submit(ready, run)
+    this.lastWrite = done
+    done.catch(() => {}) // commits.failure carries it to the next append/flush/close
+    return done
+  }
 
   /** Runs a write synchronously, so it is queued in call order like append, and turns a refusal into
    *  a rejected promise, as a promise-returning method should. */

@@ -4,7 +4,8 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { decodeBinary, tsOf, type Event } from '../events/index.js'
 import { JournalError } from './errors.js'
-import { unseal } from './checksum.js'
+import { seal, unseal } from './checksum.js'
+import { segmentName, type BlobRef, type SegmentState } from './blobs.js'
 import { decodeGuest, type GuestRecord } from './guestRecord.js'
 
 /** The guest record is checksummed as if it were at seq 0, which no event has. */
@@ -44,4 +45,69 @@ export const guestFromValue = (guest: string, value: Uint8Array): GuestRecord =>
   const record = decodeGuest(bytes)
   if (E.isLeft(record)) throw new JournalError('DECODE', `journal guest record guest=${guest}: ${record.left}`, { guest })
   return record.right
+}
+
+// --- blob references and segment records (blobs.ts; format in journal/README.md) ---
+
+const u64 = (bytes: Uint8Array, at: number): number => {
+  const v = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  return v.readUInt32LE(at + 4) * 0x1_0000_0000 + v.readUInt32LE(at)
+}
+const putU64 = (out: Buffer, at: number, n: number): void => {
+  out.writeUInt32LE(n % 0x1_0000_0000, at)
+  out.writeUInt32LE(Math.floor(n / 0x1_0000_0000), at + 4)
+}
+
+/** A payload kept in a blob segment: where its bytes are and their checksum (keyed like an inline
+ *  payload's: crc32 of guest | 0x00 | u64le(seq) | bytes). */
+export interface StoredRef extends BlobRef {
+  readonly crc: number
+}
+
+const REF_BYTES = 4 + 8 + 8 + 4 // u32 segment | u64 offset | u64 length | u32 crc
+
+export const refValue = (guest: string, seq: number, ref: StoredRef): Buffer => {
+  const body = Buffer.allocUnsafe(REF_BYTES)
+  body.writeUInt32LE(ref.segment, 0)
+  putU64(body, 4, ref.offset)
+  putU64(body, 12, ref.length)
+  body.writeUInt32LE(ref.crc, 20)
+  return seal(guest, seq, body)
+}
+
+export const refFromValue = (guest: string, seq: number, value: Uint8Array): StoredRef => {
+  const body = unseal(guest, seq, value)
+  if (body === undefined || body.length !== REF_BYTES) {
+    throw new JournalError('CORRUPT', `journal payload guest=${guest} seq=${seq}: checksum mismatch (blob reference)`, { guest, seq })
+  }
+  const b = Buffer.from(body.buffer, body.byteOffset, body.byteLength)
+  return { segment: b.readUInt32LE(0), offset: u64(body, 4), length: u64(body, 12), crc: b.readUInt32LE(20) }
+}
+
+/** Segment records and the format record are checksummed with an empty guest, which no guest has. */
+const NO_GUEST = ''
+
+export const segmentValue = (segment: number, s: SegmentState): Buffer => {
+  const body = Buffer.allocUnsafe(16)
+  putU64(body, 0, s.end)
+  putU64(body, 8, s.live)
+  return seal(NO_GUEST, segment, body)
+}
+
+export const segmentFromValue = (segment: number, value: Uint8Array): SegmentState => {
+  const body = unseal(NO_GUEST, segment, value)
+  if (body === undefined || body.length !== 16) throw new JournalError('CORRUPT', `journal segment record ${segmentName(segment)}: checksum mismatch`)
+  return { end: u64(body, 0), live: u64(body, 8) }
+}
+
+export const formatValue = (version: number): Buffer => {
+  const body = Buffer.allocUnsafe(4)
+  body.writeUInt32LE(version, 0)
+  return seal(NO_GUEST, 0, body)
+}
+
+export const formatFromValue = (value: Uint8Array): number => {
+  const body = unseal(NO_GUEST, 0, value)
+  if (body === undefined || body.length !== 4) throw new JournalError('CORRUPT', 'journal format record: checksum mismatch')
+  return Buffer.from(body.buffer, body.byteOffset, body.byteLength).readUInt32LE(0)
 }

@@ -10,6 +10,7 @@ import { lmdbJournal, tempDir } from './lmdbSupport.js'
 
 testJournal('lmdb', () => lmdbJournal())
 testJournal('lmdb (noSync, writeMap, read batches of 7)', () => lmdbJournal({ noSync: true, writeMap: true, readBatch: 7 }))
+testJournal('lmdb (every payload in blob segments of 4 KiB)', () => lmdbJournal({ blobFrom: 1, segmentBytes: 4096 }))
 
 const isJournalError = (code: JournalError['code'], message?: RegExp) => (e: unknown): boolean =>
   e instanceof JournalError && e.code === code && (message === undefined || message.test(e.message))
