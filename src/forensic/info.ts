@@ -2,6 +2,7 @@
 import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Journal } from '../journal/journal.js'
+import { BLOB_DIR } from '../journal/blobs.js'
 
 export interface GuestSummary {
   readonly guest: string
@@ -26,12 +27,24 @@ export interface JournalInfo {
   readonly disk: { readonly dir: string; readonly files: readonly DiskFile[]; readonly bytes: number; readonly allocated: number } | null
 }
 
-/** Journal files as the file system sees them (LMDB's file grows and reuses freed pages; it does not shrink). */
+/** Journal files as the file system sees them (LMDB's file grows and reuses freed pages; it does not
+ *  shrink; blob segments are removed once nothing refers to them), the segments as one entry. */
 export const diskUsage = async (dir: string): Promise<NonNullable<JournalInfo['disk']>> => {
   const files: DiskFile[] = []
   for (const name of (await readdir(dir)).sort()) {
     const st = await stat(join(dir, name))
     if (st.isFile()) files.push({ name, bytes: st.size, allocated: st.blocks * 512 })
+    else if (st.isDirectory() && name === BLOB_DIR) {
+      const segments = await readdir(join(dir, name))
+      let bytes = 0
+      let allocated = 0
+      for (const s of segments) {
+        const sst = await stat(join(dir, name, s))
+        bytes += sst.size
+        allocated += sst.blocks * 512
+      }
+      files.push({ name: `${name}/ (${segments.length} segment${segments.length === 1 ? '' : 's'})`, bytes, allocated })
+    }
   }
   return { dir, files, bytes: files.reduce((n, f) => n + f.bytes, 0), allocated: files.reduce((n, f) => n + f.allocated, 0) }
 }

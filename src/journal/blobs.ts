@@ -189,7 +189,13 @@ export class BlobLog {
       try {
         fd = openSync(join(this.dir, segmentName(segment)), write && !this.opts.readOnly ? 'r+' : 'r')
       } catch (err) {
-        throw new JournalError('CORRUPT', `journal blobs: segment ${segmentName(segment)} cannot be opened: ${message(err)}`, {}, { cause: err })
+        throw new JournalError('CORRUPT', `segment ${segmentName(segment)} cannot be opened (${message(err)})`, {}, { cause: err })
+      }
+      const head = Buffer.alloc(SEGMENT_MAGIC.length)
+      const n = readSync(fd, head, 0, head.length, 0)
+      if (n !== head.length || !head.equals(SEGMENT_MAGIC)) {
+        closeSync(fd)
+        throw new JournalError('CORRUPT', `segment ${segmentName(segment)} does not start with the segment header`)
       }
       this.fds.set(segment, fd)
     }

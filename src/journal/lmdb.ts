@@ -324,10 +324,10 @@ class LmdbJournal implements Journal {
     try {
       bytes = this.blobLog.read(ref)
     } catch (err) {
-      throw new JournalError('CORRUPT', `journal payload guest=${guest} seq=${seq}: missing (${message(err)})`, { guest, seq }, { cause: err })
+      throw new JournalError('CORRUPT', `journal payload guest=${guest} seq=${seq}: ${message(err)}`, { guest, seq }, { cause: err })
     }
     if (bytes.length < ref.length) {
-      throw new JournalError('CORRUPT', `journal payload guest=${guest} seq=${seq}: missing (${segmentName(ref.segment)} ends ${ref.length - bytes.length} bytes short of it)`, { guest, seq })
+      throw new JournalError('CORRUPT', `journal payload guest=${guest} seq=${seq}: missing (segment ${segmentName(ref.segment)} ends ${ref.length - bytes.length} bytes short of it)`, { guest, seq })
     }
     if (checksum(guest, seq, bytes) !== ref.crc) throw new JournalError('CORRUPT', `journal payload guest=${guest} seq=${seq}: checksum mismatch`, { guest, seq })
     return bytes

@@ -80,13 +80,13 @@ test('given an intact blob reference copied under another seq, when read, then t
 
 test('given a segment cut short, when the payload past the cut is read, then CORRUPT says it is missing', async () => {
   await damaged((dir) => truncateSync(segment(dir), statSync(segment(dir)).size - 100), async (j) => {
-    await assert.rejects(j.payload('g', 2), corrupt(/^journal payload guest=g seq=2: missing \(00000001\.seg ends 100 bytes short of it\)$/, 2))
+    await assert.rejects(j.payload('g', 2), corrupt(/^journal payload guest=g seq=2: missing \(segment 00000001\.seg ends 100 bytes short of it\)$/, 2))
   })
 })
 
 test('given a segment file removed, when a payload in it is read, then CORRUPT names guest, seq and the file', async () => {
   await damaged((dir) => unlinkSync(segment(dir)), async (j) => {
-    await assert.rejects(j.payload('g', 1), corrupt(/^journal payload guest=g seq=1: missing \(.*00000001\.seg cannot be opened/, 1))
+    await assert.rejects(j.payload('g', 1), corrupt(/^journal payload guest=g seq=1: segment 00000001\.seg cannot be opened \(ENOENT/, 1))
   })
 })
 
@@ -105,4 +105,10 @@ test('given a damaged segment record, when the journal is opened for writing, th
   } finally {
     await sut.cleanup()
   }
+})
+
+test('given a segment whose header is damaged, when a payload in it is read, then CORRUPT names guest, seq and the header', async () => {
+  await damaged((dir) => flipAt(segment(dir), 3), async (j) => {
+    await assert.rejects(j.payload('g', 1), corrupt(/^journal payload guest=g seq=1: segment 00000001\.seg does not start with the segment header$/, 1))
+  })
 })
