@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import { materialize, UnknownBytesError } from '../engine/content.js'
 import { worldAt } from '../engine/replay.js'
 import type { Journal } from '../journal/journal.js'
-import { contentPlan, fds, ls, maps, openFiles, ps } from '../projections/index.js'
+import { contentPlan, fds, ioUringNote, ls, maps, openFiles, ps } from '../projections/index.js'
 import { CliError, UsageError } from './errors.js'
 import { openJournal, pickGuest, seqOf, type GlobalOpts } from './context.js'
 import { printJson, printTable } from './output.js'
@@ -32,6 +32,9 @@ const answer = async (j: Journal, t: string, query: string, arg: string | undefi
   const guest = await pickGuest(j, o)
   const seq = await seqOf(j, guest, t)
   const w = await worldAt(j, guest, seq)
+  // every answer about files is partial when a process submitted file operations through io_uring
+  const note = ioUringNote(w)
+  if (note !== null) process.stderr.write(`eyrie: ${note}\n`)
   switch (query) {
     case 'ls': {
       const rows = ls(w, arg ?? '/')
@@ -66,7 +69,7 @@ const answer = async (j: Journal, t: string, query: string, arg: string | undefi
     case 'ps': {
       const rows = ps(w)
       if (o.json) return printJson({ guest, seq, procs: rows })
-      return printTable(['pid', 'ppid', 'state', 'fds', 'exe', 'argv'], rows.map((r) => [r.pid, r.ppid, r.live ? 'live' : `exited ${r.status ?? '?'}`, r.fds, r.exe, r.argv.join(' ').slice(0, 60)]))
+      return printTable(['pid', 'ppid', 'state', 'fds', 'exe', 'argv'], rows.map((r) => [r.pid, r.ppid, `${r.live ? 'live' : `exited ${r.status ?? '?'}`}${r.ioUring === null ? '' : `, io_uring from #${r.ioUring}`}`, r.fds, r.exe, r.argv.join(' ').slice(0, 60)]))
     }
     case 'files': {
       const rows = openFiles(w)

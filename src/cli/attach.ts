@@ -9,6 +9,7 @@ import { DEFAULT_CHECKPOINT_EVERY, Ingest } from '../engine/replay.js'
 import { attachPid, TraceError } from '../native/index.js'
 import { openJournal, type GlobalOpts } from './context.js'
 import { CliError, UsageError } from './errors.js'
+import { warnIoUring } from './record.js'
 
 export interface AttachOpts extends GlobalOpts {
   checkpointEvery?: string
@@ -87,6 +88,7 @@ export const runAttach = async (pidText: string, o: AttachOpts): Promise<number>
     const secs = Number(process.hrtime.bigint() - started) / 1e9
     const end = stopSignal !== null ? `detached on ${stopSignal}; process ${pid} runs on` : result.signal !== null ? `process ${pid} was killed by ${result.signal}` : `process ${pid} exited with status ${result.status ?? '?'}`
     process.stderr.write(`eyrie: guest ${guest}: ${ingest.now.seq} events, ${result.bytes} bytes written, ${secs.toFixed(2)} s; ${end}\n`)
+    warnIoUring(ingest.now)
     return 0
   } finally {
     process.removeListener('SIGINT', onSignal)

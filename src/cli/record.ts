@@ -8,6 +8,7 @@ import { DEFAULT_CHECKPOINT_EVERY, Ingest } from '../engine/replay.js'
 import { Retention } from '../forensic/retention.js'
 import { defaultJournalDir } from '../journal/lmdb.js'
 import { traceCommand, type TraceOptions } from '../native/index.js'
+import { ioUringUsers, type World } from '../projections/index.js'
 import { closedForWriting, Gate, gateDecider, liveSource, parseFailurePolicy, scanClosedFiles } from '../scanner/index.js'
 import { openJournal, type GlobalOpts } from './context.js'
 import { CliError, UsageError } from './errors.js'
@@ -89,12 +90,26 @@ export const runRecord = async (argv: readonly string[], o: RecordOpts): Promise
     const secs = Number(process.hrtime.bigint() - started) / 1e9
     const scanned = clamd === undefined ? '' : `, ${clamd.scanner.stats.requests} verdict(s) (${clamd.scanner.stats.clamd} by clamd)`
     process.stderr.write(`eyrie: guest ${guest}: ${ingest.now.seq} events, ${result.bytes} bytes written${scanned}, ${secs.toFixed(2)} s\n`)
+    warnIoUring(ingest.now)
     if (result.signal !== null) return 128 + signalNumber(result.signal)
     return result.status ?? 1
   } finally {
     await clamd?.clamd.stop()
     await j.close()
   }
+}
+
+/** The one line `record` and `attach` end with when a process used io_uring (null: none did). */
+export const ioUringWarning = (w: World): string | null => {
+  const pids = [...new Set(ioUringUsers(w).map((u) => u.pid))]
+  if (pids.length === 0) return null
+  const who = pids.length === 1 ? `process ${pids[0]} used io_uring: file operations it` : `processes ${pids.join(', ')} used io_uring: file operations they`
+  return `warning: ${who} submitted through a ring are not in the journal, so the recorded file state is incomplete (eyrie log --kind proc.ioUring)`
+}
+
+export const warnIoUring = (w: World): void => {
+  const line = ioUringWarning(w)
+  if (line !== null) process.stderr.write(`eyrie: ${line}\n`)
 }
 
 const signalNumber = (name: string): number => {

@@ -110,8 +110,11 @@ bool Tracer::startAttach(Outcome& out) {
   snap->snapshot.pids.assign(groups.begin(), groups.end());
   ch_.ask(snap, 0);
   starting_ = false;
-  for (auto& [tid, t] : tasks_)
-    if (t.announced && t.tid == t.tgid) noteSharedMappings(t);  // views made before eyrie came
+  for (auto& [tid, t] : tasks_) {
+    if (!t.announced || t.tid != t.tgid) continue;
+    noteSharedMappings(t);  // views made before eyrie came
+    findRings(tid, Origin{static_cast<uint32_t>(tid), static_cast<uint32_t>(tid), nowNs()});  // and rings
+  }
   for (auto& [tid, t] : tasks_) {
     if (t.held && !t.announced) continue;  // resumed when its parent's fork event is seen
     t.held = false;

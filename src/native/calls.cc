@@ -1,15 +1,20 @@
 // One handler per system call: at entry, what must be read before the call changes it (paths,
 // old bytes) and whether its exit matters; at exit, the event when the call succeeded. A failed
 // call (negative return) changes no state and yields no event.
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/close_range.h>
+#include <linux/io_uring.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/user.h>
+
+#include <algorithm>
+#include <cstdlib>
 
 #include "memory.h"
 #include "procfs.h"
@@ -19,7 +24,42 @@ namespace eyrie {
 
 namespace {
 int asFd(uint64_t v) { return static_cast<int>(static_cast<int32_t>(v)); }
+
+// io_uring_register's opcode flag for a registered ring index in place of an fd (Linux 6.3; older
+// headers lack it)
+constexpr uint64_t kRegisterUseRegisteredRing = 1ull << 31;
+
+const char kRingLink[] = "anon_inode:[io_uring]";
 }  // namespace
+
+void Tracer::noteIoUring(Task& t, UringVia via, int fd, const Origin& o) {
+  // a ring made here is reported each time (rings are few); a use of another once per process
+  if (via != UringVia::Setup && uringUsers_.count(t.tgid) != 0) return;
+  // enter/register on an fd that is not a ring fails and uses nothing
+  if (fd >= 0 && via != UringVia::Setup && fdPath(t.tid, fd) != kRingLink) return;
+  uringUsers_.insert(t.tgid);
+  emit(Kind::ProcIoUring, o, [&](Record& r) { r.byte(static_cast<uint8_t>(via)).nullableNum(fd >= 0, static_cast<uint64_t>(fd)); });
+}
+
+void Tracer::findRings(pid_t pid, const Origin& o) {
+  // attach: rings made before eyrie came are fds whose link names the io_uring anonymous inode
+  char dir[64];
+  snprintf(dir, sizeof dir, "/proc/%d/fd", pid);
+  DIR* d = opendir(dir);
+  if (d == nullptr) return;
+  std::vector<int> rings;
+  while (dirent* e = readdir(d)) {
+    char* end;
+    long fd = strtol(e->d_name, &end, 10);
+    if (*end == 0 && e->d_name[0] != 0 && fdPath(pid, static_cast<int>(fd)) == kRingLink) rings.push_back(static_cast<int>(fd));
+  }
+  closedir(d);
+  std::sort(rings.begin(), rings.end());
+  for (int fd : rings) {
+    uringUsers_.insert(pid);
+    emit(Kind::ProcIoUring, o, [&](Record& r) { r.byte(static_cast<uint8_t>(UringVia::Held)).nullableNum(true, static_cast<uint64_t>(fd)); });
+  }
+}
 
 std::string Tracer::pathArg(Task& t, int dirfd, uint64_t addr, bool followLast) {
   std::string raw;
@@ -172,6 +212,13 @@ bool Tracer::entry(Task& t, const Origin& o) {
     case SYS_copy_file_range:
     case SYS_sendfile:
     case SYS_splice: return copyEntry(t, o);
+    case SYS_io_uring_setup: return true;  // the ring's fd comes at exit
+    case SYS_io_uring_enter:
+      noteIoUring(t, UringVia::Enter, (a[3] & IORING_ENTER_REGISTERED_RING) != 0 ? -1 : asFd(a[0]), o);
+      return false;
+    case SYS_io_uring_register:
+      noteIoUring(t, UringVia::Register, (a[1] & kRegisterUseRegisteredRing) != 0 ? -1 : asFd(a[0]), o);
+      return false;
     default: return false;
   }
 }
@@ -278,6 +325,7 @@ void Tracer::exit(Task& t, int64_t ret, const Origin& o) {
     case SYS_mremap:
       emit(Kind::ViewRemap, o, [&](Record& r) { r.num(a[0]).num(a[1]).num(static_cast<uint64_t>(ret)).num(a[2]); });
       return;
+    case SYS_io_uring_setup: noteIoUring(t, UringVia::Setup, static_cast<int>(ret), o); return;
     case SYS_mprotect:
       emit(Kind::ViewProtect, o, [&](Record& r) { r.num(a[0]).num(a[1]).num(static_cast<uint32_t>(a[2])); });
       return;

@@ -5,6 +5,9 @@ import { KINDS, decodeBody, type Body, type Draft } from '../events/index.js'
 
 const TWO_32 = 2 ** 32
 
+/** proc.ioUring's `via` by its code (UringVia in encode.h). */
+const IO_URING_VIA = ['setup', 'enter', 'register', 'held'] as const
+
 class Reader {
   private at = 0
   private readonly view: DataView
@@ -86,6 +89,12 @@ const readBody = (kind: string, r: Reader): Decoded => {
     }
     case 'proc.exit': return { body: { kind, status: r.sint(), thread: r.flag() } }
     case 'proc.chdir': return { body: { kind, path: r.str() } }
+    case 'proc.ioUring': {
+      const code = r.u8()
+      const via = IO_URING_VIA[code]
+      if (via === undefined) throw new Error(`bug: native proc.ioUring record with via code ${code}`)
+      return { body: { kind, via, fd: r.nullableNum() } }
+    }
     case 'fd.open': return { body: { kind, fd: r.num(), path: r.str(), flags: r.num(), inode: r.nullableStr(), created: r.nullableFlag() } }
     case 'fd.dup': return { body: { kind, fd: r.num(), newFd: r.num(), cloexec: r.flag() } }
     case 'fd.close': return { body: { kind, fd: r.num() } }

@@ -49,7 +49,11 @@ enum class Kind : uint8_t {
   ViewSync,
   ScanVerdict,
   AccessDenied,
+  ProcIoUring,
 };
+
+/** proc.ioUring's `via`, as a u8: positions in IO_URING_VIA of src/native/decode.ts. */
+enum class UringVia : uint8_t { Setup, Enter, Register, Held };
 
 inline const std::vector<const char*>& kindNames() {
   static const std::vector<const char*> names = {
@@ -58,7 +62,7 @@ inline const std::vector<const char*>& kindNames() {
       "file.write",   "file.truncate", "file.allocate", "file.rename",  "file.unlink",  "file.link",
       "file.symlink", "file.mkdir",    "file.rmdir",  "file.flush",     "file.observe", "file.quarantine",
       "view.map",     "view.unmap",    "view.remap",  "view.protect",   "view.sync",    "scan.verdict",
-      "access.denied"};
+      "access.denied", "proc.ioUring"};
   return names;
 }
 
@@ -82,6 +86,10 @@ class Record {
   }
   Record& num(uint64_t v) { return put64(v); }
   Record& sint(int64_t v) { return put64(static_cast<uint64_t>(v)); }
+  Record& byte(uint8_t v) {
+    out_.append(&v, 1);
+    return *this;
+  }
   Record& flag(bool v) {
     uint8_t b = v ? 1 : 0;
     out_.append(&b, 1);

@@ -71,6 +71,11 @@ const std::vector<TracedCall> kCalls = {
     {SYS_splice, Rule::Always, "splice"},
     {SYS_chdir, Rule::Always, "chdir"},
     {SYS_fchdir, Rule::Always, "fchdir"},
+    // io_uring: what a ring carries out makes no call eyrie sees; these say which processes use one
+    // (setup: a new ring; enter/register: a ring inherited or received, reported once per process)
+    {SYS_io_uring_setup, Rule::Always, "io_uring_setup"},
+    {SYS_io_uring_enter, Rule::Always, "io_uring_enter"},
+    {SYS_io_uring_register, Rule::Always, "io_uring_register"},
 };
 
 constexpr uint32_t argLo(int i) { return offsetof(struct seccomp_data, args) + 8 * i; }

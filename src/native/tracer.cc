@@ -191,6 +191,7 @@ void Tracer::onGone(pid_t tid, int status, uint64_t ts) {
   } else if (!t.announced) {
     goneEarly_.insert(tid);
   }
+  if (t.tid == t.tgid) uringUsers_.erase(tid);  // the pid may come back as another process
   if (tid == root_) {
     outcome_.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     outcome_.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;

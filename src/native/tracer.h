@@ -87,6 +87,10 @@ class Tracer {
   int decide(Task& t, const char* call, const std::string& path, uint64_t flags);
   void deny(Task& t, int err, const char* call, const std::string& path, const Origin& o);
 
+  // io_uring (calls.cc): processes whose file operations may bypass the calls eyrie sees
+  void noteIoUring(Task& t, UringVia via, int fd, const Origin& o);
+  void findRings(pid_t pid, const Origin& o);
+
   // content fidelity (content.cc): old bytes of files that existed before, bytes of shared views
   void observeAtOpen(Task& t, int fd, FdEntry& e, uint64_t size, const Origin& o);
   void preimage(Task& t, int fd, FdEntry& e, uint64_t offset, uint64_t count, const Origin& o);
@@ -131,6 +135,7 @@ class Tracer {
   using PageHashes = std::unordered_map<uint64_t, uint64_t>;  // file page -> hash of what was recorded
   std::unordered_map<std::string, PageHashes> pages_;    // per inode with shared views
   std::unordered_set<std::string> sharedInodes_;         // inodes ever mapped shared
+  std::unordered_set<pid_t> uringUsers_;                 // processes reported by proc.ioUring
   struct Parked {
     pid_t tid;
     int status;

@@ -30,6 +30,12 @@ export const evolve = (w: World, e: Event): World => {
       return w
     }
     case 'proc.chdir': procOf(w, e.pid, e.seq).cwd = e.path; return w
+    case 'proc.ioUring': {
+      // no file state: what goes through the ring is not seen; the process is marked so answers say so
+      const p = procOf(w, e.pid, e.seq)
+      p.ioUring ??= e.seq
+      return w
+    }
     case 'fd.open': return openFd(w, e)
     case 'fd.dup': {
       const p = procOf(w, e.pid, e.seq)

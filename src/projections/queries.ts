@@ -100,6 +100,8 @@ export interface PsRow {
   readonly fds: number
   readonly startSeq: number
   readonly endSeq: number | null
+  /** seq from which it used io_uring (file changes through the ring are not journaled), or null */
+  readonly ioUring: number | null
 }
 
 export const ps = (w: World): PsRow[] =>
@@ -115,8 +117,22 @@ export const ps = (w: World): PsRow[] =>
       fds: p.live ? (w.tables.get(p.table)?.fds.size ?? 0) : 0,
       startSeq: p.startSeq,
       endSeq: p.endSeq,
+      ioUring: p.ioUring ?? null,
     }))
     .sort((a, b) => a.startSeq - b.startSeq || a.pid - b.pid)
+
+/** Processes that used io_uring up to this world's seq, each with the seq it started: the file state
+ *  is incomplete wherever they submitted file operations through a ring (eyrie sees no call for them). */
+export const ioUringUsers = (w: World): Array<{ readonly pid: number; readonly seq: number }> =>
+  [...w.procs.values()].flatMap((p) => (p.ioUring === undefined ? [] : [{ pid: p.pid, seq: p.ioUring }])).sort((a, b) => a.seq - b.seq || a.pid - b.pid)
+
+/** One line saying so, or null when no process used io_uring. */
+export const ioUringNote = (w: World): string | null => {
+  const users = ioUringUsers(w)
+  if (users.length === 0) return null
+  const who = users.map((u) => `${u.pid} (from #${u.seq})`).join(', ')
+  return `file state at #${w.seq} is incomplete: process${users.length > 1 ? 'es' : ''} ${who} used io_uring, whose file operations are not journaled`
+}
 
 /** The paper's per-guest open-file table: every file with fds or views, and its write buffer. */
 export interface OpenFileRow {

@@ -70,6 +70,9 @@ export interface Proc {
   views: View[]
   startSeq: number
   endSeq: number | null
+  /** seq of its first proc.ioUring: from there on, file changes it submitted through an io_uring
+   *  are not in the journal (absent when it never used one) */
+  ioUring?: number
 }
 
 export interface World {

@@ -56,6 +56,7 @@ export const bodyArbitraries: { readonly [K in Kind]: fc.Arbitrary<BodyOf<K>> } 
   'proc.exec': rec({ kind: fc.constant('proc.exec' as const), path: arbPath, argv: fc.array(arbText, { maxLength: 5 }) }),
   'proc.exit': rec({ kind: fc.constant('proc.exit' as const), status: arbStatus, thread: fc.boolean() }),
   'proc.chdir': rec({ kind: fc.constant('proc.chdir' as const), path: arbPath }),
+  'proc.ioUring': rec({ kind: fc.constant('proc.ioUring' as const), via: fc.constantFrom('setup' as const, 'enter' as const, 'register' as const, 'held' as const), fd: fc.option(arbFd, { nil: null }) }),
   'fd.open': rec({ kind: fc.constant('fd.open' as const), fd: arbFd, path: arbPath, flags: arbFlags, inode: arbInode, created: fc.option(fc.boolean(), { nil: null }) }),
   'fd.dup': rec({ kind: fc.constant('fd.dup' as const), fd: arbFd, newFd: arbFd, cloexec: fc.boolean() }),
   'fd.close': rec({ kind: fc.constant('fd.close' as const), fd: arbFd }),
