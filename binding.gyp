@@ -11,6 +11,7 @@
         "src/native/files.cc",
         "src/native/filter.cc",
         "src/native/memory.cc",
+        "src/native/order.cc",
         "src/native/procfs.cc",
         "src/native/spawn.cc",
         "src/native/tracer.cc",

@@ -146,7 +146,7 @@ if (wants('scale') && args.scale !== 'none') {
   for (const spec of await scaleSpecs(counts)) {
     const r = await scaleRun(spec)
     report('scale', `${spec.name}: exit / events / recorded / plain`, `${r.status} / ${r.events} / ${ms(r.recordMs)} / ${ms(r.plainMs)}`)
-    report('scale', `${spec.name}: files compared / bytes / mismatches / only reordered`, `${r.files} / ${r.bytes} / ${r.mismatches.length} / ${r.reordered}`)
+    report('scale', `${spec.name}: files compared / bytes / mismatches`, `${r.files} / ${r.bytes} / ${r.mismatches.length}`)
     report('scale', `${spec.name}: recorder peak RSS (VmHWM)`, `${(r.peakRssKiB / 1024).toFixed(1)} MiB`)
     figures[`scale ${spec.name}`] = { ...r, mismatches: r.mismatches.slice(0, 20), stderr: r.stderr.slice(-2000) }
     if (r.status !== 0 || r.mismatches.length > 0) failures.push(`scale ${spec.name}: ${r.mismatches.slice(0, 3).join(' | ') || r.stderr}`)

@@ -60,6 +60,13 @@ struct Task {
   bool exitEmitted = false;  // its proc.exit went out at that stop (threads)
   bool listening = false;  // in a group-stop, resumed with PTRACE_LISTEN
   bool parked = false;     // stopped by freeze(): its stop waits in Tracer::parked_
+  // A call whose effect depends on the order of others on the same file (a write, a move of the
+  // position of a writable description; order.cc): the inode, the fd, whether it writes, and whether
+  // it is queued (stopped at the call's entry until a conflicting call has returned)
+  std::string serial;
+  int serialFd = -1;
+  bool serialWrite = false;
+  bool queued = false;
   int pendingSignal = 0;   // attach start: a signal seen while stopping everyone, to deliver later
   std::shared_ptr<FdTable> fds;
   std::shared_ptr<Memory> mem;

@@ -197,7 +197,8 @@ void Tracer::onGone(pid_t tid, int status, uint64_t ts) {
     outcome_.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
   }
   if (t.mem && !t.exiting) t.mem->users--;
-  tasks_.erase(it);
+  leaveSerial(t);
+  tasks_.erase(tid);
   updateWake();
 }
 
@@ -254,6 +255,7 @@ void Tracer::onExec(Task& t, uint64_t ts) {
     // vanishes without a report of its own
     Task moved = tasks_[static_cast<pid_t>(former)];
     tasks_.erase(static_cast<pid_t>(former));
+    leaveSerial(tasks_[tid]);  // the old leader is gone: whatever it was in or waiting for ends
     if (tasks_[tid].mem && !tasks_[tid].exiting) tasks_[tid].mem->users--;
     moved.tid = tid;
     tasks_[tid] = moved;
@@ -291,6 +293,8 @@ void Tracer::onExec(Task& t, uint64_t ts) {
 }
 
 void Tracer::onExitEvent(Task& t, uint64_t ts) {
+  // a call cut short by the task's death has no exit stop: the next call on its file goes on
+  leaveSerial(t);
   if (t.exiting || !t.mem) return;
   t.exiting = true;
   if (t.tid != t.tgid && t.announced && !starting_) {
@@ -319,8 +323,12 @@ void Tracer::onSeccomp(Task& t, uint64_t ts) {
   t.call.nr = static_cast<long>(info.seccomp.nr);
   for (int i = 0; i < 6; i++) t.call.args[i] = info.seccomp.args[i];
   Origin o{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(t.tid), ts};
+  if (!admit(t)) return;  // another task's call on the same file comes first: this one waits at its entry
   t.wantExit = entry(t, o);
   auto again = tasks_.find(o.tid);
+  if (again == tasks_.end()) return;
+  if (!again->second.wantExit) leaveSerial(again->second);
+  again = tasks_.find(o.tid);
   if (again != tasks_.end()) resume(again->second, 0);
 }
 
@@ -340,13 +348,20 @@ void Tracer::onSyscallStop(Task& t, uint64_t ts) {
       t.call = Call{};
       t.call.nr = nr;
       for (int i = 0; i < 6; i++) t.call.args[i] = args[i];
+      if (!admit(t)) return;  // waits at its entry for the call before it on the same file
       t.wantExit = entry(t, o);
+      auto again = tasks_.find(o.tid);
+      if (again != tasks_.end() && !again->second.wantExit) leaveSerial(again->second);
     }
   } else if (n > 0 && info.op == PTRACE_SYSCALL_INFO_EXIT && t.wantExit) {
     t.wantExit = false;
     exit(t, info.exit.rval, o);
+    // the exit is journaled: a call on the same file waiting for it goes on now
+    auto again = tasks_.find(o.tid);
+    if (again != tasks_.end()) leaveSerial(again->second);
   } else {
     t.wantExit = false;
+    if (!t.queued) leaveSerial(t);
   }
   if (detaching_) return;  // the caller detaches it
   auto again = tasks_.find(o.tid);
@@ -362,10 +377,14 @@ void Tracer::handleStopRequest() {
   detaching_ = true;
   std::vector<pid_t> held;
   for (auto& [tid, t] : tasks_) {
-    if (t.held) held.push_back(tid);
+    // held and queued tasks are stopped already: an interrupt would report nothing more
+    if (t.held || t.queued) held.push_back(tid);
     else if (!t.parked) ptrace(PTRACE_INTERRUPT, tid, 0, 0);  // each reports a stop, and is let go there
   }
-  for (pid_t tid : held) detachStopped(tasks_[tid], 0);
+  for (pid_t tid : held) {
+    auto it = tasks_.find(tid);
+    if (it != tasks_.end()) detachStopped(it->second, 0);
+  }
 }
 
 void Tracer::detachStopped(Task& t, int sig) {
@@ -374,8 +393,10 @@ void Tracer::detachStopped(Task& t, int sig) {
     t.mem->synced = true;
     syncViews(t, 0, ~0ull, o);
   }
-  ptrace(PTRACE_DETACH, t.tid, 0, sig);
-  tasks_.erase(t.tid);
+  pid_t tid = t.tid;
+  leaveSerial(t);
+  ptrace(PTRACE_DETACH, tid, 0, sig);
+  tasks_.erase(tid);
   updateWake();
 }
 

@@ -68,6 +68,18 @@ class Tracer {
   Task& addTask(pid_t tid);
   void updateWake();
 
+  // calls whose order decides content or positions take turns per file (order.cc)
+  struct Running {
+    pid_t tid;
+    int fd;
+    bool write;
+  };
+  bool serialCall(Task& t, std::string& inode, int& fd, bool& write);
+  bool conflicts(const Task& t, const Running& r) const;
+  bool admit(Task& t);
+  void leaveSerial(Task& t);
+  void proceed(pid_t tid);
+
   // system calls (calls.cc, files.cc)
   bool entry(Task& t, const Origin& o);
   void exit(Task& t, int64_t ret, const Origin& o);
@@ -136,6 +148,11 @@ class Tracer {
   std::unordered_map<std::string, PageHashes> pages_;    // per inode with shared views
   std::unordered_set<std::string> sharedInodes_;         // inodes ever mapped shared
   std::unordered_set<pid_t> uringUsers_;                 // processes reported by proc.ioUring
+  struct Turn {
+    std::vector<Running> running;  // calls on the file between their entry and their handled exit
+    std::deque<pid_t> queued;      // tasks stopped at the entry of a conflicting call, in arrival order
+  };
+  std::unordered_map<std::string, Turn> turns_;          // per inode with such a call in flight
   struct Parked {
     pid_t tid;
     int status;

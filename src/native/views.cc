@@ -183,7 +183,8 @@ void Tracer::freeze(pid_t current, const std::unordered_set<const Memory*>& mems
   // after a short wait and its stop comes through the loop later, like any other.
   std::vector<pid_t> waiting;
   for (auto& [tid, t] : tasks_) {
-    if (tid == current || !t.started || t.held || t.listening || t.exiting || t.parked) continue;
+    // held and queued tasks are stopped already (their stop was reported): nothing to wait for
+    if (tid == current || !t.started || t.held || t.queued || t.listening || t.exiting || t.parked) continue;
     if (mems.count(t.mem.get()) == 0) continue;
     if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) == 0) waiting.push_back(tid);
   }
