@@ -1,16 +1,21 @@
 // Engine benchmarks (npm run bench:engine): fold rate, `at T cat` latency from a checkpoint, memory
 // while replaying a long journal. Figures are printed as a table; budgets live in the issue notes.
+// Run: node --import tsx bench/engine.ts [--quick] [--only fold,cat,replay]
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { O_CREAT, O_RDWR, O_TRUNC, type Body, type Draft, type Event } from '../src/events/index.js'
-import { emptyWorld, evolve, contentPlan, encodeWorld } from '../src/projections/index.js'
+import { emptyWorld, evolve, contentPlan } from '../src/projections/index.js'
 import { openLmdbJournal } from '../src/journal/lmdb.js'
+import { prepareCheckpoint, writeCheckpoint } from '../src/journal/checkpoint.js'
 import { Ingest, worldAt } from '../src/engine/replay.js'
 import { materialize } from '../src/engine/content.js'
 
 const quick = process.argv.includes('--quick')
+const onlyAt = process.argv.indexOf('--only')
+const only = onlyAt < 0 ? undefined : (process.argv[onlyAt + 1] ?? '').split(',')
+const runs = (name: string): boolean => only === undefined || only.includes(name)
 const rows: Array<[string, string, string]> = []
 const report = (what: string, value: string, target: string) => {
   rows.push([what, value, target])
@@ -57,7 +62,8 @@ const catLatency = async (dir: string) => {
   await ing.push(drafts)
   await ing.finish()
   const last = await j.lastSeq('g')
-  await j.putCheckpoint('g', last, encodeWorld(ing.now))
+  // the checkpoint as Ingest writes one (the file's content compacted beside it)
+  await writeCheckpoint(j, 'g', prepareCheckpoint(ing.now))
   const w0 = await worldAt(j, 'g', last)
   const plan0 = contentPlan(w0, '/big')
   const times: number[] = []
@@ -111,9 +117,9 @@ const replayMemory = async (dir: string) => {
 
 const dir = await mkdtemp(join(tmpdir(), 'eyrie-bench-'))
 try {
-  foldRate()
-  await catLatency(dir)
-  await replayMemory(dir)
+  if (runs('fold')) foldRate()
+  if (runs('cat')) await catLatency(dir)
+  if (runs('replay')) await replayMemory(dir)
 } finally {
   await rm(dir, { recursive: true, force: true })
 }

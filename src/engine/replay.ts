@@ -2,16 +2,22 @@
 // the journal's length: events stream through in batches.
 import type { Draft, Event } from '../events/index.js'
 import type { Journal } from '../journal/journal.js'
-import { decodeWorld, emptyWorld, encodeWorld, evolve, type World } from '../projections/index.js'
+import { expandFrom, policyFor, prepareCheckpoint, writeCheckpoint } from '../journal/checkpoint.js'
+import { applyCompaction, decodeWorld, emptyWorld, evolve, type CompactionPolicy, type World } from '../projections/index.js'
 
 export const DEFAULT_CHECKPOINT_EVERY = 50_000
 
+/** R(seq) as answers need it: files a checkpoint compacted read their bytes from it. */
 export const worldAt = async (j: Journal, guest: string, seq: number): Promise<World> => {
   const cp = await j.checkpointAtOrBefore(guest, seq)
   const w = cp === undefined ? emptyWorld() : decodeWorld(cp.state)
   if (w.seq < seq) for await (const batch of j.read(guest, w.seq + 1, seq)) for (const e of batch) evolve(w, e)
   return w
 }
+
+/** R(seq) exactly as the fold makes it from nothing (compacted files expanded): what comparisons of
+ *  worlds need. */
+export const foldedWorldAt = async (j: Journal, guest: string, seq: number): Promise<World> => expandFrom(j, guest, await worldAt(j, guest, seq))
 
 /** An event as the journal will store it: the draft's body inside its envelope. Trusted: the draft
  *  was decoded at its boundary already. */
@@ -23,13 +29,17 @@ export class Ingest {
   private lastCheckpoint: number
   private pending: Promise<void> = Promise.resolve()
 
-  private constructor(private readonly j: Journal, readonly guest: string, world: World, private readonly every: number) {
+  private readonly policy: CompactionPolicy
+
+  private constructor(private readonly j: Journal, readonly guest: string, world: World, private readonly every: number, policy?: CompactionPolicy) {
     this.world = world
     this.lastCheckpoint = world.seq
+    this.policy = policyFor(j, policy)
   }
 
-  static async open(j: Journal, guest: string, every = DEFAULT_CHECKPOINT_EVERY): Promise<Ingest> {
-    return new Ingest(j, guest, await worldAt(j, guest, await j.lastSeq(guest)), every)
+  /** @param policy which files checkpoints compact (default DEFAULT_COMPACTION where the journal can) */
+  static async open(j: Journal, guest: string, every = DEFAULT_CHECKPOINT_EVERY, policy?: CompactionPolicy): Promise<Ingest> {
+    return new Ingest(j, guest, await worldAt(j, guest, await j.lastSeq(guest)), every, policy)
   }
 
   /** Appends a batch; resolves once it is committed (so a caller can hold a tracee until then). */
@@ -38,10 +48,14 @@ export class Ingest {
     const r = this.j.append(this.guest, drafts)
     drafts.forEach((d, i) => evolve(this.world, eventOf(this.guest, r.first + i, d)))
     if (this.world.seq - this.lastCheckpoint >= this.every) {
-      // encode now: the world moves on while the commit is under way
-      const seq = (this.lastCheckpoint = this.world.seq)
-      const state = encodeWorld(this.world)
-      this.pending = this.pending.then(() => r.committed).then(() => this.j.putCheckpoint(this.guest, seq, state))
+      // encode now: the world moves on while the commit is under way; the compacted bytes are read
+      // once the batch (whose payloads they may include) is committed, and R(now) reads them from
+      // the checkpoint once that is committed
+      this.lastCheckpoint = this.world.seq
+      const prepared = prepareCheckpoint(this.world, this.policy)
+      this.pending = this.pending.then(() => r.committed).then(() => writeCheckpoint(this.j, this.guest, prepared)).then(() => {
+        applyCompaction(this.world, prepared.plan)
+      })
     }
     await r.committed
   }

@@ -3,7 +3,8 @@
 // Unknown bytes stream as zeros and are listed; a digest is only claimed when every byte is known.
 import { createHash, type Hash } from 'node:crypto'
 import type { Journal } from '../journal/journal.js'
-import { readPlan, type Content, type Piece } from '../projections/index.js'
+import { readCompactedPieces } from '../engine/content.js'
+import { parseCompacted, readCompacted, readPlan, type CompactedBytes, type Content, type Piece } from '../projections/index.js'
 
 export interface Range { readonly start: number; readonly end: number }
 
@@ -45,6 +46,30 @@ export class PayloadCache {
     }
   }
 
+  private readonly values: Array<{ readonly seq: number; readonly base: number; readonly value: CompactedBytes }> = []
+
+  /** The bytes of a compacted piece (seq < 0: a checkpoint's compacted file). A file's runs all read
+   *  one value, kept (copied out of the store) for the next run. */
+  async compacted(p: Piece & { readonly seq: number; readonly off: number }): Promise<Uint8Array> {
+    const out = Buffer.alloc(p.end - p.start)
+    const seq = -p.seq
+    let hit = this.values.find((v) => v.seq === seq && v.base <= p.off && p.off < v.base + v.value.length)
+    if (hit === undefined) {
+      const copy = await this.j.compacted?.(this.guest, seq, p.off, (v) => ({ base: v.base, bytes: Buffer.from(v.bytes) }))
+      const value = copy === undefined ? undefined : parseCompacted(copy.bytes)
+      if (copy === undefined || value === undefined || p.off >= copy.base + value.length) {
+        // not here or not readable: the engine's reader says which with the journal's words
+        await readCompactedPieces(this.j, this.guest, [p], out, p.start)
+        return out
+      }
+      hit = { seq, base: copy.base, value }
+      this.values.unshift(hit)
+      this.values.length = Math.min(this.values.length, 4)
+    }
+    readCompacted(hit.value, p.off - hit.base, p.off - hit.base + (p.end - p.start), out, 0)
+    return out
+  }
+
   async get(seq: number): Promise<Uint8Array> {
     const hit = this.map.get(seq)
     if (hit !== undefined) {
@@ -74,7 +99,7 @@ const prefetchWindow = async (cache: PayloadCache, pieces: readonly Piece[], fro
   for (; i < pieces.length && i - from < WINDOW_PIECES && bytes < WINDOW_BYTES; i++) {
     const p = pieces[i]
     // a large payload pays for its own read; fetched here it might not fit the cache and be read twice
-    if ('unknown' in p || p.seq === 0 || p.end - p.start > BIG_PIECE) continue
+    if ('unknown' in p || p.seq <= 0 || p.end - p.start > BIG_PIECE) continue
     seqs.push(p.seq)
     bytes += p.end - p.start
   }
@@ -93,6 +118,11 @@ export const streamPieces = async (cache: PayloadCache, pieces: readonly Piece[]
     if (gap) unknown.push({ start: p.start, end: p.end })
     if (gap || p.seq === 0) {
       for (let at = p.start; at < p.end; at += ZEROS.length) await sink(ZEROS.subarray(0, Math.min(ZEROS.length, p.end - at)), true)
+      continue
+    }
+    if (p.seq < 0) {
+      // compacted bytes of a checkpoint
+      await sink(await cache.compacted(p), false)
       continue
     }
     const data = await cache.get(p.seq)

@@ -10,7 +10,11 @@
 // (Journal.forget). Forensic mode (the default) never calls this and keeps every byte.
 import { O_APPEND, type Event } from '../events/index.js'
 import type { Journal } from '../journal/journal.js'
-import { decodeWorld, emptyWorld, encodeWorld, evolve, lookup, type NodeId, type World } from '../projections/index.js'
+import type { CompactedFileValue, CompactedRef } from '../journal/journal.js'
+import { compactedValues, policyFor, prepareCheckpoint, sourcesOf } from '../journal/checkpoint.js'
+import {
+  compactedKey, decodeSources, decodeWorld, emptyWorld, encodeWorld, evolve, expandWorld, lookup, type CompactedFile, type NodeId, type World,
+} from '../projections/index.js'
 
 export interface GcReport {
   readonly guest: string
@@ -80,10 +84,15 @@ export class Retention {
       const bytes = free.reduce((n, seq) => n + (this.confirmed.get(seq)?.known ?? 0), 0)
       return { ...empty, freedEvents: free.length, freedBytes: bytes, unconfirmed, stillNeeded }
     }
-    const checkpoints = await this.strippedCheckpoints(new Set(free), upTo)
-    if (addCheckpoint) checkpoints.push({ seq: upTo, state: encodeWorld(this.w) })
+    const stripped = await this.strippedCheckpoints(new Set(free), upTo)
+    const checkpoints: Array<{ seq: number; state: Uint8Array; compacted?: CompactedFileValue[] }> = stripped.checkpoints
+    if (addCheckpoint) {
+      // as Ingest writes one: many-extent files compacted (what it reads is not among what is freed)
+      const p = prepareCheckpoint(this.w, policyFor(this.j))
+      checkpoints.push({ seq: upTo, state: p.state, compacted: await compactedValues(this.j, this.guest, p.plan) })
+    }
     if (this.j.forget === undefined) throw new Error('this journal back end cannot forget payloads: it keeps everything (forensic only)')
-    const r = await this.j.forget(this.guest, { payloads: free, checkpoints })
+    const r = await this.j.forget(this.guest, { payloads: free, checkpoints, compacted: stripped.drop })
     for (const seq of free) this.confirmed.delete(seq)
     return { ...empty, freedEvents: r.events, freedBytes: r.bytes, unconfirmed, stillNeeded, checkpointsRewritten: checkpoints.length }
   }
@@ -196,18 +205,42 @@ export class Retention {
     return { free: free.sort((a, b) => a - b), stillNeeded }
   }
 
-  /** Checkpoints below upTo that read a freed payload, with those extents removed (now unknown). */
-  private async strippedCheckpoints(freed: ReadonlySet<number>, upTo: number): Promise<Array<{ seq: number; state: Uint8Array }>> {
+  /** Checkpoints below upTo that read a freed payload, with those extents removed (now unknown). A
+   *  compacted value made from a freed payload is expanded in each of them that reads it, and goes
+   *  once no checkpoint reads it (later checkpoints may read an earlier one's values; the world at upTo
+   *  does not read freed bytes, but may read other parts of such a value, which then stays). */
+  private async strippedCheckpoints(freed: ReadonlySet<number>, upTo: number): Promise<{ checkpoints: Array<{ seq: number; state: Uint8Array }>; drop: CompactedRef[] }> {
     const out: Array<{ seq: number; state: Uint8Array }> = []
-    if (freed.size === 0) return out
+    if (freed.size === 0) return { checkpoints: out, drop: [] }
     let oldest = Number.MAX_SAFE_INTEGER
     for (const seq of freed) if (seq < oldest) oldest = seq
-    let at = upTo - 1
-    while (at >= oldest) {
+    const sources = new Map<string, Uint8Array>()
+    const tainted = new Map<string, CompactedRef>()
+    const stillRead = new Set<string>()
+    const isTainted = (f: CompactedFile): boolean => tainted.has(compactedKey(f))
+    for (let at = await this.j.lastSeq(this.guest); at >= oldest; ) {
       const cp = await this.j.checkpointAtOrBefore(this.guest, at)
       if (cp === undefined || cp.seq < oldest) break
+      at = cp.seq - 1
       const w = decodeWorld(cp.state)
+      const files = w.compaction?.files ?? []
+      for (const [key, bytes] of await sourcesOf(this.j, this.guest, files.filter((f) => !sources.has(compactedKey(f))))) {
+        sources.set(key, bytes)
+        if (decodeSources(bytes).some((x) => freed.has(x.seq))) {
+          const [seq, base] = key.split(':').map(Number)
+          tainted.set(key, { seq, base })
+        }
+      }
+      if (cp.seq >= upTo) {
+        // not rewritten: what it reads stays
+        for (const f of files) stillRead.add(compactedKey(f))
+        continue
+      }
       let changed = false
+      if (files.some(isTainted)) {
+        expandWorld(w, sources, isTainted)
+        changed = true
+      }
       for (const node of w.nodes.values()) {
         const kept = node.content.extents.filter((x) => !freed.has(x.seq))
         if (kept.length !== node.content.extents.length) {
@@ -215,9 +248,9 @@ export class Retention {
           changed = true
         }
       }
+      for (const f of w.compaction?.files ?? []) stillRead.add(compactedKey(f))
       if (changed) out.push({ seq: cp.seq, state: encodeWorld(w) })
-      at = cp.seq - 1
     }
-    return out
+    return { checkpoints: out, drop: [...tainted].filter(([key]) => !stillRead.has(key)).map(([, ref]) => ref) }
   }
 }

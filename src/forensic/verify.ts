@@ -1,13 +1,16 @@
 // `eyrie verify`: every record's and payload's checksum (the journal verifies on read), seq continuity
 // (a missing record is reported by read), payload lengths, and checkpoint consistency: the fold of
 // the previous checkpoint (or of nothing) and the events after it must give exactly the world the
-// checkpoint holds. One pass per guest; a bad record does not stop the pass: it is noted, the fold is
+// checkpoint holds (its compacted files expanded), and a compacted file's stored bytes must be the
+// bytes of the payloads it was made of. One pass per guest; a bad record does not stop the pass: it is noted, the fold is
 // resumed from the next checkpoint, and reading goes on after it.
 import { isDeepStrictEqual } from 'node:util'
 import { hasPayload, type Event } from '../events/index.js'
 import type { Journal } from '../journal/journal.js'
 import { JournalError } from '../journal/errors.js'
-import { decodeWorld, emptyWorld, evolve, type World } from '../projections/index.js'
+import { compactedKey, decodeSources, decodeWorld, emptyWorld, evolve, expandWorld, parseCompacted, type Piece, type World } from '../projections/index.js'
+import { materialize } from '../engine/content.js'
+import { sourcesOf } from '../journal/checkpoint.js'
 
 export interface Problem {
   readonly guest: string
@@ -86,6 +89,7 @@ const verifyGuest = async (j: Journal, guest: string, last: number, opts: Verify
   let w: World | undefined = emptyWorld()
   let payloads = 0
   let payloadBytes = 0
+  const checked = new Set<string>()
   const checkpointAt = async (seq: number): Promise<void> => {
     const cp = await j.checkpointAtOrBefore(guest, seq)
     drain()
@@ -93,8 +97,24 @@ const verifyGuest = async (j: Journal, guest: string, last: number, opts: Verify
     let state: World
     try {
       state = decodeWorld(cp.state)
+      if (state.compaction !== null) {
+        const sources = await sourcesOf(j, guest, state.compaction.files)
+        // each value once, reported under the checkpoint that wrote it (later ones may read it too)
+        for (const f of state.compaction.files) {
+          const key = compactedKey(f)
+          if (checked.has(key)) continue
+          checked.add(key)
+          try {
+            await checkCompacted(j, guest, f.seq, f.base, sources.get(key) ?? new Uint8Array(0))
+          } catch (err) {
+            note({ guest, seq: f.seq, what: 'checkpoint', message: message(err) })
+          }
+        }
+        expandWorld(state, sources)
+      }
     } catch (err) {
-      note({ guest, seq, what: 'checkpoint', message: `checkpoint guest=${guest} seq=${seq}: ${message(err)}` })
+      const at = err instanceof JournalError ? (err.where.seq ?? seq) : seq
+      note({ guest, seq: at, what: 'checkpoint', message: `checkpoint guest=${guest} seq=${seq}: ${message(err)}` })
       return
     }
     if (w === undefined) w = state // after a bad record the fold starts again here
@@ -147,4 +167,39 @@ const verifyGuest = async (j: Journal, guest: string, last: number, opts: Verify
   }
   problems.sort((a, b) => (a.seq ?? -1) - (b.seq ?? -1))
   return { check: { guest, events: last, payloads, payloadBytes, checkpoints: cps.length, problems: problems.length }, problems }
+}
+
+/** A compacted file's stored bytes against the payloads its sources name: each span's bytes, and
+ *  zeros wherever a source outside every span says zeros. */
+const checkCompacted = async (j: Journal, guest: string, seq: number, base: number, sourceBytes: Uint8Array): Promise<void> => {
+  const where = `compacted content guest=${guest} seq=${seq} base=${base}`
+  const stored = await j.compacted?.(guest, seq, base, (v) => {
+    const c = v.base === base ? parseCompacted(v.bytes) : undefined
+    return c === undefined ? undefined : { spans: Array.from(c.spans), data: Buffer.from(c.data) }
+  })
+  if (stored === undefined) throw new JournalError('CORRUPT', `journal ${where}: missing or unreadable`, { guest, seq })
+  const sources = decodeSources(sourceBytes)
+  const pieces: Piece[] = []
+  let pos = 0
+  let covered = 0
+  for (let i = 0; i < stored.spans.length; i += 2) {
+    const [a, b] = [stored.spans[i], stored.spans[i + 1]]
+    for (const x of sources) {
+      if (x.end <= a || x.start >= b) continue
+      const start = Math.max(x.start, a)
+      const end = Math.min(x.end, b)
+      pieces.push({ start: pos + (start - a), end: pos + (end - a), seq: x.seq, off: x.seq === 0 ? 0 : x.off + (start - x.start) })
+      covered += end - start
+    }
+    pos += b - a
+  }
+  if (covered !== pos) throw new JournalError('CORRUPT', `journal ${where}: its spans hold bytes no source extent gives`, { guest, seq })
+  for (const x of sources) {
+    if (x.seq === 0) continue
+    let inSpans = 0
+    for (let i = 0; i < stored.spans.length; i += 2) inSpans += Math.max(0, Math.min(x.end, stored.spans[i + 1]) - Math.max(x.start, stored.spans[i]))
+    if (inSpans !== x.end - x.start) throw new JournalError('CORRUPT', `journal ${where}: bytes of payload #${x.seq} are not stored`, { guest, seq })
+  }
+  const expected = await materialize(j, guest, pieces)
+  if (!expected.bytes.equals(stored.data)) throw new JournalError('CORRUPT', `journal ${where}: differs from the payloads it was made of`, { guest, seq })
 }

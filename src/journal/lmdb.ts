@@ -10,7 +10,7 @@
 // process reads the same files.
 import { open, type Database, type RootDatabase, type RootDatabaseOptions, type Transaction } from 'lmdb'
 import { hasPayload, type Draft, type Event } from '../events/index.js'
-import type { AppendResult, Checkpoint, Forget, GuestInfo, Journal } from './journal.js'
+import type { AppendResult, Checkpoint, CompactedFileValue, CompactedValue, Forget, GuestInfo, Journal } from './journal.js'
 import { JournalError } from './errors.js'
 import { CRC_BYTES, seal, unseal } from './checksum.js'
 import { BufferPool, POOLED_FROM, type Lease } from './bufferPool.js'
@@ -18,7 +18,7 @@ import { Commits } from './commits.js'
 import { eventValue } from './record.js'
 import { emptyGuest, encodeGuest, type GuestRecord } from './guestRecord.js'
 import {
-  eventFromValue, formatFromValue, formatValue, guestFromValue, GUEST_SEQ, missing, payloadFromValue, refFromValue, refValue,
+  compactedFromValue, compactedValue, eventFromValue, formatFromValue, formatValue, guestFromValue, GUEST_SEQ, missing, payloadFromValue, refFromValue, refValue,
   segmentFromValue, segmentValue, tsFromValue, type StoredRef,
 } from './values.js'
 import { FILE_MODE, lockWriter, prepareDir } from './files.js'
@@ -56,6 +56,8 @@ export const JOURNAL_FORMAT = 2
 export const BLOB_FROM = 64 * 1024
 
 type SeqKey = [string, number]
+/** [guest, checkpoint seq, base] */
+type CompactedKey = [string, number, number]
 const READ_BATCH = 1024
 /** Payload buffers kept for reuse: a few batches of large writes in flight. */
 const POOL_LIMIT = 64 * 1024 * 1024
@@ -87,6 +89,8 @@ export const openLmdbJournal = async (dir: string, opts: LmdbJournalOptions = {}
       payloads: db('payloads'),
       blobs: db('blobs'),
       checkpoints: db('checkpoints'),
+      compacted: env.openDB<Uint8Array, CompactedKey>('compacted', { encoding: 'binary', keyEncoding: 'ordered-binary' }),
+      sources: env.openDB<Uint8Array, CompactedKey>('sources', { encoding: 'binary', keyEncoding: 'ordered-binary' }),
       guests: env.openDB<Uint8Array, string>('guests', { encoding: 'binary', keyEncoding: 'ordered-binary' }),
       segments: env.openDB<Uint8Array, number>('segments', { encoding: 'binary', keyEncoding: 'ordered-binary' }),
       meta: env.openDB<Uint8Array, string>('meta', { encoding: 'binary', keyEncoding: 'ordered-binary' }),
@@ -108,6 +112,8 @@ interface Dbs {
   readonly payloads: Database<Uint8Array, SeqKey>
   readonly blobs: Database<Uint8Array, SeqKey>
   readonly checkpoints: Database<Uint8Array, SeqKey>
+  readonly compacted: Database<Uint8Array, CompactedKey>
+  readonly sources: Database<Uint8Array, CompactedKey>
   readonly guests: Database<Uint8Array, string>
   readonly segments: Database<Uint8Array, number>
   readonly meta: Database<Uint8Array, string>
@@ -386,7 +392,7 @@ class LmdbJournal implements Journal {
     })
   }
 
-  putCheckpoint(guest: string, seq: number, state: Uint8Array): Promise<void> {
+  putCheckpoint(guest: string, seq: number, state: Uint8Array, compacted: readonly CompactedFileValue[] = []): Promise<void> {
     return this.queued(() => {
       this.checkWritable()
       checkGuest(guest)
@@ -394,12 +400,58 @@ class LmdbJournal implements Journal {
       const last = this.states.get(guest)?.last ?? 0
       if (seq > last) throw new JournalError('USAGE', `checkpoint guest=${guest} seq=${seq}: beyond the last appended seq ${last}`, { guest, seq })
       const value = seal(guest, seq, state)
+      const values = this.compactedPuts(guest, seq, compacted)
       return this.submit(undefined, () => {
+        for (const [key, bytes, sources] of values) {
+          this.dbs.compacted.put(key, bytes)
+          this.dbs.sources.put(key, sources)
+        }
         const put = this.dbs.checkpoints.put([guest, seq], value)
         return this.commits.track(put, `checkpoint guest=${guest} seq=${seq}`, { guest, seq })
       })
     })
   }
+
+  async compacted<T>(guest: string, seq: number, at: number, use: (value: CompactedValue) => T): Promise<T | undefined> {
+    this.checkOpen()
+    checkGuest(guest)
+    checkSeq(seq)
+    return this.withSnapshot((transaction) => {
+      for (const key of this.dbs.compacted.getKeys({ start: [guest, seq, at], end: [guest, seq], reverse: true, limit: 1, transaction })) {
+        // the value in LMDB's own memory (no copy of what may be megabytes), valid in this transaction
+        const value: unknown = Reflect.apply(this.dbs.compacted.getBinaryFast, this.dbs.compacted, [key, { transaction }]) // options: left out of lmdb-js's typings
+        if (!(value instanceof Uint8Array)) return undefined
+        // lmdb-js may hand out its reusable buffer with `length` set to the value's size: the view
+        // must end there too, or native code (the checksum) would read the whole buffer
+        const exact = new Uint8Array(value.buffer, value.byteOffset, value.length)
+        return use({ base: key[2], bytes: compactedFromValue(guest, seq, key[2], exact) })
+      }
+      return undefined
+    })
+  }
+
+  async compactedSources(guest: string, seq: number, base: number): Promise<Uint8Array | undefined> {
+    this.checkOpen()
+    checkGuest(guest)
+    checkSeq(seq)
+    return this.withSnapshot((transaction) => {
+      const value = this.dbs.sources.get([guest, seq, base], { transaction })
+      return value === undefined ? undefined : compactedFromValue(guest, seq, base, value, 'compacted sources')
+    })
+  }
+
+  private compactedPuts(guest: string, seq: number, compacted: readonly CompactedFileValue[]): Array<readonly [CompactedKey, Buffer, Buffer]> {
+    return compacted.map((c) => {
+      if (!Number.isSafeInteger(c.base) || c.base < 0) throw new JournalError('USAGE', `checkpoint guest=${guest} seq=${seq}: compacted base ${c.base} is not a non-negative integer`, { guest, seq })
+      return [[guest, seq, c.base], compactedValue(guest, seq, c.base, c.bytes), compactedValue(guest, seq, c.base, c.sources)] as const
+    })
+  }
+
+  private removeCompacted(key: CompactedKey): void {
+    this.dbs.compacted.remove(key)
+    this.dbs.sources.remove(key)
+  }
+
 
   async checkpointAtOrBefore(guest: string, seq: number): Promise<Checkpoint | undefined> {
     this.checkOpen()
@@ -436,6 +488,11 @@ class LmdbJournal implements Journal {
         checkSeq(cp.seq)
         if (cp.seq > state.last) throw new JournalError('USAGE', `forget guest=${guest}: checkpoint seq=${cp.seq} beyond the last appended seq ${state.last}`, { guest, seq: cp.seq })
       }
+      const dropped = (what.compacted ?? []).map((c): CompactedKey => {
+        checkSeq(c.seq)
+        return [guest, c.seq, c.base]
+      })
+      const added = what.checkpoints.flatMap((cp) => this.compactedPuts(guest, cp.seq, cp.compacted ?? []))
       let freed = 0
       let bytes = 0
       const touched = new Set<number>()
@@ -464,6 +521,11 @@ class LmdbJournal implements Journal {
         for (const [n, value] of segmentPuts) segments.put(n, value)
         for (const n of dead) segments.remove(n)
         for (const cp of what.checkpoints) checkpoints.put([guest, cp.seq], seal(guest, cp.seq, cp.state))
+        for (const key of dropped) this.removeCompacted(key)
+        for (const [key, bytes, sources] of added) {
+          this.dbs.compacted.put(key, bytes)
+          this.dbs.sources.put(key, sources)
+        }
         const put = guests.put(guest, seal(guest, GUEST_SEQ, encodeGuest(next)))
         return this.commits.track(put, `forget guest=${guest}`, { guest })
       }).then(() => {

@@ -4,7 +4,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { decodeBinary, tsOf, type Event } from '../events/index.js'
 import { JournalError } from './errors.js'
-import { seal, unseal } from './checksum.js'
+import { checksumRange, CRC_BYTES, seal, unseal } from './checksum.js'
 import { segmentName, type BlobRef, type SegmentState } from './blobs.js'
 import { decodeGuest, type GuestRecord } from './guestRecord.js'
 
@@ -110,4 +110,24 @@ export const formatFromValue = (value: Uint8Array): number => {
   const body = unseal(NO_GUEST, 0, value)
   if (body === undefined || body.length !== 4) throw new JournalError('CORRUPT', 'journal format record: checksum mismatch')
   return Buffer.from(body.buffer, body.byteOffset, body.byteLength).readUInt32LE(0)
+}
+
+// --- compacted values (a checkpoint's consolidated file content) ---
+
+/** `crc | u64le base | bytes`, the crc over (guest, checkpoint seq, base | bytes): a value moved under
+ *  another checkpoint or base fails its check. */
+export const compactedValue = (guest: string, seq: number, base: number, bytes: Uint8Array): Buffer => {
+  const out = Buffer.allocUnsafe(CRC_BYTES + 8 + bytes.length)
+  putU64(out, CRC_BYTES, base)
+  out.set(bytes, CRC_BYTES + 8)
+  out.writeUInt32LE(checksumRange(guest, seq, out, CRC_BYTES, out.length), 0)
+  return out
+}
+
+export const compactedFromValue = (guest: string, seq: number, base: number, value: Uint8Array, what = 'compacted content'): Uint8Array => {
+  const body = unseal(guest, seq, value)
+  if (body === undefined || body.length < 8 || u64(body, 0) !== base) {
+    throw new JournalError('CORRUPT', `journal ${what} guest=${guest} seq=${seq} base=${base}: checksum mismatch`, { guest, seq })
+  }
+  return body.subarray(8)
 }

@@ -1,9 +1,11 @@
 // A checkpoint is the whole world, serialised: R(t) = R(checkpoint <= t) + E(checkpoint, t].
-// Decoding always yields a fresh world, so the fold may own and mutate it.
+// Decoding always yields a fresh world, so the fold may own and mutate it. The world a checkpoint
+// holds may have compacted files (compact.ts); `expandWorld` gives the fold's own world back.
 import { Packr } from 'msgpackr'
 import type { World } from './state.js'
 
-const STATE_VERSION = 1
+/** 2: `compaction` in the world, compacted extents (seq < 0). */
+const STATE_VERSION = 2
 const packr = new Packr({ structuredClone: true, useRecords: true, mapsAsObjects: false })
 
 export const encodeWorld = (w: World): Uint8Array => {
@@ -18,7 +20,7 @@ export const encodeWorld = (w: World): Uint8Array => {
 export const decodeWorld = (bytes: Uint8Array): World => {
   if (bytes[0] !== STATE_VERSION) throw new Error(`checkpoint state version ${bytes[0]}, this eyrie reads ${STATE_VERSION}`)
   const w: World = packr.unpack(Buffer.from(bytes.buffer, bytes.byteOffset + 1, bytes.byteLength - 1))
-  if (!(w.procs instanceof Map) || !(w.nodes instanceof Map) || typeof w.seq !== 'number') throw new Error('checkpoint state is not a world')
+  if (!(w.procs instanceof Map) || !(w.nodes instanceof Map) || typeof w.seq !== 'number' || w.compaction === undefined) throw new Error('checkpoint state is not a world')
   return w
 }
 

@@ -2,6 +2,7 @@
 // straightforward serialisation. The fold owns its state and mutates it in place for speed; a caller
 // that needs to keep an R(t) while folding on works from a checkpoint copy (see checkpoint.ts).
 import type { Content } from './extents.js'
+import type { Compaction } from './compact.js'
 
 export type NodeId = number
 export type OfdId = number
@@ -88,6 +89,9 @@ export interface World {
   byInode: Map<string, NodeId>
   /** events that referred to state eyrie never saw (an fd opened before tracing, say) */
   anomalies: number
+  /** set in a world read from a checkpoint that compacted some files' content (compact.ts); the fold
+   *  never sets it */
+  compaction: Compaction | null
 }
 
 export const emptyWorld = (): World => ({
@@ -101,6 +105,7 @@ export const emptyWorld = (): World => ({
   nodes: new Map(),
   byInode: new Map(),
   anomalies: 0,
+  compaction: null,
 })
 
 export const newId = (w: World): number => w.nextId++

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Producer } from 'kafkajs'
 import type { Draft, Event } from '../../events/index.js'
-import type { AppendResult, Checkpoint, GuestInfo, Journal } from '../journal.js'
+import type { AppendResult, Checkpoint, CompactedFileValue, CompactedValue, GuestInfo, Journal } from '../journal.js'
 import { JournalError } from '../errors.js'
 import { checkDraft, checkGuest } from '../checks.js'
 import { connectProducer, kafkaClient, kafkaError, stderrLog, type KafkaLog } from './client.js'
@@ -161,10 +161,20 @@ export class KafkaJournal implements Journal {
   }
 
   /** Checkpoints are the reader's business: they stay in the local state store, not in Kafka. */
-  async putCheckpoint(guest: string, seq: number, state: Uint8Array): Promise<void> {
+  async putCheckpoint(guest: string, seq: number, state: Uint8Array, compacted?: readonly CompactedFileValue[]): Promise<void> {
     this.checkWritable()
     await this.visible()
-    return this.store.journal.putCheckpoint(guest, seq, state)
+    return this.store.journal.putCheckpoint(guest, seq, state, compacted)
+  }
+
+  async compacted<T>(guest: string, seq: number, at: number, use: (value: CompactedValue) => T): Promise<T | undefined> {
+    await this.visible()
+    return this.store.journal.compacted?.(guest, seq, at, use)
+  }
+
+  async compactedSources(guest: string, seq: number, base: number): Promise<Uint8Array | undefined> {
+    await this.visible()
+    return this.store.journal.compactedSources?.(guest, seq, base)
   }
 
   async checkpointAtOrBefore(guest: string, seq: number): Promise<Checkpoint | undefined> {

@@ -11,7 +11,8 @@
 // this instance's store stands for it (from the start if it never held it).
 import type { Consumer, EachBatchPayload } from 'kafkajs'
 import type { Event } from '../../events/index.js'
-import { decodeWorld, emptyWorld, encodeWorld, evolve, type World } from '../../projections/index.js'
+import { applyCompaction, decodeWorld, emptyWorld, evolve, type World } from '../../projections/index.js'
+import { policyFor, prepareCheckpoint, writeCheckpoint } from '../checkpoint.js'
 import { JournalError } from '../errors.js'
 import { kafkaClient, kafkaError, stderrLog, type KafkaLog } from './client.js'
 import type { FetchedRecord } from './fetch.js'
@@ -261,7 +262,9 @@ export class ServingEngine {
     for (const e of events) if (e.seq > w.world.seq) evolve(w.world, e)
     if (w.world.seq - w.checkpointed >= (this.opts.checkpointEvery ?? DEFAULT_SERVE_CHECKPOINT_EVERY)) {
       w.checkpointed = w.world.seq
-      await this.store.journal.putCheckpoint(guest, w.world.seq, encodeWorld(w.world))
+      const prepared = prepareCheckpoint(w.world, policyFor(this.store.journal))
+      await writeCheckpoint(this.store.journal, guest, prepared)
+      applyCompaction(w.world, prepared.plan)
     }
   }
 }
