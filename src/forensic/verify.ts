@@ -8,7 +8,7 @@ import { isDeepStrictEqual } from 'node:util'
 import { hasPayload, type Event } from '../events/index.js'
 import type { Journal } from '../journal/journal.js'
 import { JournalError } from '../journal/errors.js'
-import { compactedKey, decodeSources, decodeWorld, emptyWorld, evolve, expandWorld, parseCompacted, type Piece, type World } from '../projections/index.js'
+import { compactedKey, decodeSources, decodeWorld, emptyWorld, evolve, expandWorld, parseCompacted, storedBytes, type Piece, type World } from '../projections/index.js'
 import { materialize } from '../engine/content.js'
 import { sourcesOf } from '../journal/checkpoint.js'
 
@@ -175,7 +175,7 @@ const checkCompacted = async (j: Journal, guest: string, seq: number, base: numb
   const where = `compacted content guest=${guest} seq=${seq} base=${base}`
   const stored = await j.compacted?.(guest, seq, base, (v) => {
     const c = v.base === base ? parseCompacted(v.bytes) : undefined
-    return c === undefined ? undefined : { spans: Array.from(c.spans), data: Buffer.from(c.data) }
+    return c === undefined ? undefined : { spans: Array.from(c.spans), data: storedBytes(c) }
   })
   if (stored === undefined) throw new JournalError('CORRUPT', `journal ${where}: missing or unreadable`, { guest, seq })
   const sources = decodeSources(sourceBytes)

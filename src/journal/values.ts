@@ -114,20 +114,24 @@ export const formatFromValue = (value: Uint8Array): number => {
 
 // --- compacted values (a checkpoint's consolidated file content) ---
 
-/** `crc | u64le base | bytes`, the crc over (guest, checkpoint seq, base | bytes): a value moved under
- *  another checkpoint or base fails its check. */
+/** `crc | 4 zero bytes | u64le base | bytes`, the crc over (guest, checkpoint seq, the rest): a value
+ *  moved under another checkpoint or base fails its check. The bytes start 16 bytes in, so a value
+ *  LMDB keeps 8-aligned hands them over 8-aligned. */
 export const compactedValue = (guest: string, seq: number, base: number, bytes: Uint8Array): Buffer => {
-  const out = Buffer.allocUnsafe(CRC_BYTES + 8 + bytes.length)
-  putU64(out, CRC_BYTES, base)
-  out.set(bytes, CRC_BYTES + 8)
+  const out = Buffer.allocUnsafe(COMPACTED_HEADER + bytes.length)
+  out.writeUInt32LE(0, CRC_BYTES)
+  putU64(out, CRC_BYTES + 4, base)
+  out.set(bytes, COMPACTED_HEADER)
   out.writeUInt32LE(checksumRange(guest, seq, out, CRC_BYTES, out.length), 0)
   return out
 }
 
+const COMPACTED_HEADER = CRC_BYTES + 4 + 8
+
 export const compactedFromValue = (guest: string, seq: number, base: number, value: Uint8Array, what = 'compacted content'): Uint8Array => {
   const body = unseal(guest, seq, value)
-  if (body === undefined || body.length < 8 || u64(body, 0) !== base) {
+  if (body === undefined || body.length < 12 || u64(body, 4) !== base) {
     throw new JournalError('CORRUPT', `journal ${what} guest=${guest} seq=${seq} base=${base}: checksum mismatch`, { guest, seq })
   }
-  return body.subarray(8)
+  return body.subarray(12)
 }

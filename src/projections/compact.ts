@@ -325,38 +325,59 @@ export const expandWorld = (w: World, sources: ReadonlyMap<string, Uint8Array>, 
 //
 //   u8 version (1) | 3 bytes zero | u32 n | f64 length | n x (f64 start, f64 end) | stored bytes
 //
-// spans are file offsets, in order; the stored bytes are the spans' bytes back to back. Positions of
-// the file's range outside every span read as zeros (long zero extents are not stored).
+// spans are file offsets, in order. The stored bytes are the spans' bytes in order, each span's
+// starting at the first position p (from the start of the value) with p = start (mod 8) after the
+// previous one's end; the bytes skipped are zeros. A reader whose value and output are 8-aligned then
+// copies most of a span 8 bytes at a time (files compacted for their many small extents have many
+// small spans, and a copy call per span costs more than the bytes). Positions of the file's range
+// outside every span read as zeros (long zero extents are not stored).
 
 const VALUE_VERSION = 1
 const VALUE_HEADER = 16
 
-/** The value for one item, given its stored bytes (what its dataPieces read). */
-export const compactedValue = (item: CompactionItem, data: Uint8Array): Uint8Array => {
-  if (data.length !== item.stored) throw new Error(`bug: compacted file ${item.node} stores ${item.stored} bytes, got ${data.length}`)
-  const table = VALUE_HEADER + item.spans.length * 16
-  const out = Buffer.allocUnsafe(table + data.length)
-  out[0] = VALUE_VERSION
-  out[1] = out[2] = out[3] = 0
-  out.writeUInt32LE(item.spans.length, 4)
-  out.writeDoubleLE(item.length, 8)
-  let at = VALUE_HEADER
-  for (const s of item.spans) {
-    out.writeDoubleLE(s.start, at)
-    out.writeDoubleLE(s.end, at + 8)
-    at += 16
+/** Where each span's bytes begin in the value (their alignment rule above); the last entry is the end. */
+const spanPositions = (n: number, startOf: (i: number) => number, endOf: (i: number) => number): Float64Array => {
+  const out = new Float64Array(n + 1)
+  let at = VALUE_HEADER + n * 16
+  for (let i = 0; i < n; i++) {
+    const start = startOf(i)
+    at += (((start - at) % 8) + 8) % 8
+    out[i] = at
+    at += endOf(i) - start
   }
-  out.set(data, table)
+  out[n] = at
   return out
 }
 
-/** A compacted value, parsed: its range length and its spans (start, end pairs) over the stored bytes. */
+/** The value for one item, given its stored bytes (what its dataPieces read, back to back). */
+export const compactedValue = (item: CompactionItem, data: Uint8Array): Uint8Array => {
+  if (data.length !== item.stored) throw new Error(`bug: compacted file ${item.node} stores ${item.stored} bytes, got ${data.length}`)
+  const spans = item.spans
+  const positions = spanPositions(spans.length, (i) => spans[i].start, (i) => spans[i].end)
+  const out = Buffer.alloc(positions[spans.length])
+  out[0] = VALUE_VERSION
+  out.writeUInt32LE(spans.length, 4)
+  out.writeDoubleLE(item.length, 8)
+  let at = VALUE_HEADER
+  let from = 0
+  for (let i = 0; i < spans.length; i++) {
+    const s = spans[i]
+    out.writeDoubleLE(s.start, at)
+    out.writeDoubleLE(s.end, at + 8)
+    at += 16
+    out.set(data.subarray(from, from + (s.end - s.start)), positions[i])
+    from += s.end - s.start
+  }
+  return out
+}
+
+/** A compacted value, parsed: its range length, its spans (start, end pairs) and where each span's
+ *  bytes are in `value`. */
 export interface CompactedBytes {
   readonly length: number
   readonly spans: Float64Array
-  /** where each span's bytes begin in data */
   readonly positions: Float64Array
-  readonly data: Uint8Array
+  readonly value: Uint8Array
 }
 
 /** Parses a value; undefined when it is not one this eyrie reads. */
@@ -367,22 +388,35 @@ export const parseCompacted = (value: Uint8Array): CompactedBytes | undefined =>
   const table = VALUE_HEADER + n * 16
   if (table > value.length) return undefined
   const spans = f64s(value.subarray(VALUE_HEADER, table))
-  const positions = new Float64Array(n)
-  let stored = 0
+  const positions = spanPositions(n, (i) => spans[i * 2], (i) => spans[i * 2 + 1])
+  if (positions[n] !== value.length) return undefined
+  return { length: v.readDoubleLE(8), spans, positions, value }
+}
+
+/** Every span's bytes, back to back (as the dataPieces of the plan that made the value read them). */
+export const storedBytes = (c: CompactedBytes): Buffer => {
+  const n = c.spans.length >> 1
+  let size = 0
+  for (let i = 0; i < n; i++) size += c.spans[i * 2 + 1] - c.spans[i * 2]
+  const out = Buffer.allocUnsafe(size)
+  let at = 0
   for (let i = 0; i < n; i++) {
-    positions[i] = stored
-    stored += spans[i * 2 + 1] - spans[i * 2]
+    const len = c.spans[i * 2 + 1] - c.spans[i * 2]
+    out.set(c.value.subarray(c.positions[i], c.positions[i] + len), at)
+    at += len
   }
-  if (table + stored !== value.length) return undefined
-  return { length: v.readDoubleLE(8), spans, positions, data: value.subarray(table) }
+  return out
 }
 
 /** Copies bytes [from, to) of a compacted file (file offsets) into `out` at `at`; `out` is zeros where
- *  no span is (the caller's buffer starts zeroed). */
+ *  no span is (the caller's buffer starts zeroed). Where a span's bytes and their place in `out` are
+ *  equally aligned (the stored layout sees to it when both buffers are), the middle of the span goes
+ *  8 bytes at a time as integers (every bit pattern copied as it is, which floats would not promise):
+ *  a copy call per span costs more than a small span's bytes. */
 export const readCompacted = (c: CompactedBytes, from: number, to: number, out: Uint8Array, at: number): void => {
   const s = c.spans
   const n = s.length >> 1
-  // first span ending after `from`, and where its bytes begin in data
+  // first span ending after `from`
   let lo = 0
   let hi = n
   while (lo < hi) {
@@ -390,16 +424,35 @@ export const readCompacted = (c: CompactedBytes, from: number, to: number, out: 
     if (s[mid * 2 + 1] <= from) lo = mid + 1
     else hi = mid
   }
-  // a view per span and TypedArray#set: Buffer#copy costs twice as much per call, and files compacted
-  // for their many small extents make many small spans
-  const { buffer, byteOffset } = c.data
-  const positions = c.positions
+  const { value, positions } = c
+  const sbuf = value.buffer
+  const dbuf = out.buffer
+  // word copies only where every offset is a small integer (within 2 GiB of both buffers' starts)
+  const words = sbuf.byteLength < 0x7fff_fff0 && dbuf.byteLength < 0x7fff_fff0
+  const sb = new Uint8Array(sbuf)
+  const db = new Uint8Array(dbuf)
+  const sw = words ? new BigInt64Array(sbuf, 0, sbuf.byteLength >> 3) : undefined
+  const dw = words ? new BigInt64Array(dbuf, 0, dbuf.byteLength >> 3) : undefined
   for (let i = lo; i < n; i++) {
     const start = s[i * 2]
     const end = s[i * 2 + 1]
     if (start >= to) break
     const a = start > from ? start : from
     const b = end < to ? end : to
-    out.set(new Uint8Array(buffer, byteOffset + positions[i] + (a - start), b - a), at + (a - from))
+    let src = value.byteOffset + positions[i] + (a - start)
+    let dst = out.byteOffset + at + (a - from)
+    const stop = dst + (b - a)
+    if (sw === undefined || dw === undefined || b - a < 24 || ((src ^ dst) & 7) !== 0) {
+      out.set(new Uint8Array(sbuf, src, b - a), dst - out.byteOffset)
+      continue
+    }
+    while ((dst & 7) !== 0) db[dst++] = sb[src++]
+    let ws = src >> 3
+    let wd = dst >> 3
+    const we = stop >> 3
+    while (wd < we) dw[wd++] = sw[ws++]
+    src = ws << 3
+    dst = wd << 3
+    while (dst < stop) db[dst++] = sb[src++]
   }
 }

@@ -145,3 +145,39 @@ test('given a growing log checkpointed again and again, then each checkpoint sto
   assert.equal(node?.content.extents.length, 5, 'one extent per checkpoint that compacted a part of it')
   assert.equal(w.compaction?.files.length, 5)
 })
+
+test('given long spans and any window, output place and alignment, then readCompacted copies exactly the stored bytes (8 at a time or not) and leaves the rest alone', () => {
+  fc.assert(fc.property(
+    fc.array(fc.tuple(fc.nat(40), fc.integer({ min: 1, max: 200 })), { minLength: 1, maxLength: 12 }),
+    fc.nat(), fc.nat(), fc.nat(7), fc.nat(7),
+    (gaps, x, y, valueShift, outShift) => {
+      // a file of spans separated by long zero holes (not stored)
+      const s = new Script()
+      s.add(1, open(3, '/f', O_RDWR | O_CREAT, true))
+      let at = 0
+      for (const [gap, len] of gaps) {
+        at += gap + 200
+        const data = Buffer.from(Array.from({ length: len }, (_, i) => (at + i * 7) % 256))
+        s.add(1, write(3, data, at), data)
+        at += len
+      }
+      const w = s.fold()
+      const plan = compactionPlan(w, { ...DEFAULT_COMPACTION, minExtents: 1, inlineZeros: 100 })
+      assert.equal(plan.items.length, 1)
+      const { values } = store(plan, s.payloads)
+      const value = values.get(plan.items[0].base) ?? new Uint8Array(0)
+      const holder = new Uint8Array(value.length + 8)
+      holder.set(value, valueShift)
+      const c = parseCompacted(holder.subarray(valueShift, valueShift + value.length))
+      assert.ok(c !== undefined)
+      const file = Buffer.from(s.bytes(w, '/f') ?? [])
+      const from = x % (file.length + 1)
+      const to = from + (y % (file.length - from + 1))
+      const out = Buffer.alloc(to - from + 16, 0xaa)
+      const target = out.subarray(outShift, outShift + (to - from)).fill(0)
+      readCompacted(c, from, to, target, 0)
+      assert.deepEqual(Buffer.from(target), file.subarray(from, to))
+      assert.ok(out.subarray(0, outShift).every((b) => b === 0xaa) && out.subarray(outShift + (to - from)).every((b) => b === 0xaa), 'nothing outside the window is written')
+    },
+  ), { numRuns: 300 })
+})
