@@ -21,14 +21,14 @@ after(async () => {
   await fx?.cleanup()
 })
 
-test(`given ${trials} random byte flips in events, payloads, checkpoints and guest records (seed ${seed}), then verify names every one, no answer is ever different bytes, and a damaged checkpoint changes no answer`, async () => {
+test(`given ${trials} random byte flips in events, payloads (in LMDB and in blob segments), blob references, checkpoints, their compacted bytes and sources, and guest records (seed ${seed}), then verify names every one, no answer is ever different bytes, and a damaged checkpoint changes no answer`, async () => {
   assert.ok(fx.checkpoints >= 10 && fx.queries.length >= 20, `a fixture worth damaging: ${fx.events} events, ${fx.checkpoints} checkpoints, ${fx.queries.length} queries`)
   const s = await corruptionRun(fx, trials, rng(seed))
   assert.equal(s.detected, s.trials, `detected ${s.detected}/${s.trials}: ${JSON.stringify(s.byTarget)}`)
   assert.equal(s.answers.wrong, 0, 'a damaged journal answered with other bytes')
   assert.deepEqual(s.unnamed.slice(0, 5), [], 'every failed answer is CORRUPT/DECODE naming guest and seq')
   assert.equal(s.checkpointFallbackFailures, 0, 'a damaged checkpoint is skipped for the previous one, with the same answers')
-  for (const t of ['events', 'payloads', 'checkpoints'] as const) assert.ok(s.byTarget[t].trials > 0, `some trials hit ${t}`)
+  for (const t of ['events', 'payloads', 'blobs', 'segments', 'checkpoints', 'compacted'] as const) assert.ok(s.byTarget[t].trials > 0, `some trials hit ${t}`)
   assert.ok(s.answers.failed > 0 && s.answers.same > 0, 'some answers read damaged values, most did not')
 })
 
@@ -49,16 +49,26 @@ const flipOne = async (db: string, key: Key): Promise<() => Promise<void>> => {
 }
 
 test('given a flipped payload that a file\'s content reads, when `eyrie at T cat` asks for it, then exit 1 naming guest and seq; given a flipped checkpoint instead, the same bytes as before', async () => {
-  const q = fx.queries[fx.queries.length - 1]
+  // a file whose content reads a payload kept in LMDB (not a blob, not a checkpoint's compacted bytes)
+  const inline = new Set<number>()
+  const raw = open(fx.journal, { noSubdir: false, maxDbs: 8 })
+  for (const key of raw.openDB<Buffer, Key>('payloads', { encoding: 'binary', keyEncoding: 'ordered-binary' }).getKeys({})) inline.add((key as [string, number])[1])
+  await raw.close()
   const j = await openLmdbJournal(fx.journal, { readOnly: true })
-  let payloadSeq: number
+  let q = fx.queries[fx.queries.length - 1]
+  let payloadSeq = 0
   let checkpointSeq: number
   try {
-    const plan = contentPlan(await worldAt(j, GUEST, q.seq), q.path)
-    assert.ok(plan.ok)
-    const read = plan.pieces.flatMap((p) => ('unknown' in p || p.seq === 0 ? [] : [p.seq]))
-    assert.ok(read.length > 0, `${q.path} reads payloads`)
-    payloadSeq = read[read.length - 1]
+    for (const candidate of [...fx.queries].reverse()) {
+      const plan = contentPlan(await worldAt(j, GUEST, candidate.seq), candidate.path)
+      assert.ok(plan.ok)
+      const read = plan.pieces.flatMap((p) => ('unknown' in p || !inline.has(p.seq) ? [] : [p.seq]))
+      if (read.length === 0) continue
+      q = candidate
+      payloadSeq = read[read.length - 1]
+      break
+    }
+    assert.ok(payloadSeq > 0, 'some file reads a payload kept in LMDB')
     const cp = await j.checkpointAtOrBefore(GUEST, q.seq)
     assert.ok(cp !== undefined && cp.seq > 0)
     checkpointSeq = cp.seq

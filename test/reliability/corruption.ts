@@ -1,11 +1,19 @@
-// Corruption: random bytes flipped in stored values (events, payloads, checkpoints, guest records)
-// through a raw lmdb handle, one value per trial, restored afterwards. Each trial asks: did `verify`
-// name the damaged guest and seq, did any content answer change (an answer may fail, never differ),
-// and did a damaged checkpoint leave every answer as it was (fallback to the previous one)?
+// Corruption: random bytes flipped in stored values (events, payloads inline and in blob segments,
+// blob references, checkpoints, their compacted values and sources, guest records) through a raw
+// lmdb handle or the segment file, one value per trial, restored afterwards. Each trial asks: did
+// `verify` name the damaged guest and seq, did any content answer change (an answer may fail, never
+// differ), and did a damaged checkpoint leave every answer as it was (fallback to the previous one)?
+// The fixture's journal keeps payloads of 256 bytes and more in blob segments and compacts files of 4
+// extents and more at its checkpoints, so that every kind of stored value is there to damage.
 // Shared by corruption.test.ts and bench/torture.ts.
 import { createHash } from 'node:crypto'
 import { open, type Database, type Key, type RootDatabase } from 'lmdb'
+import { openSync, closeSync, readSync, writeSync, readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import { openLmdbJournal } from '../../src/journal/lmdb.js'
+import { BLOB_DIR, SEGMENT_MAGIC } from '../../src/journal/blobs.js'
+import { refFromValue } from '../../src/journal/values.js'
+import { DEFAULT_COMPACTION } from '../../src/projections/index.js'
 import { JournalError } from '../../src/journal/errors.js'
 import type { Journal } from '../../src/journal/journal.js'
 import { Ingest, worldAt } from '../../src/engine/replay.js'
@@ -62,9 +70,9 @@ export const buildFixture = async (opts: { every?: number; points?: number } = {
   const work = await tempDir('corrupt-work')
   const jdir = await tempDir('corrupt-journal')
   const journal = `${jdir.dir}/journal`
-  const j = await openLmdbJournal(journal)
+  const j = await openLmdbJournal(journal, { blobFrom: 256 })
   try {
-    const ingest = await Ingest.open(j, GUEST, opts.every ?? 60)
+    const ingest = await Ingest.open(j, GUEST, opts.every ?? 60, { ...DEFAULT_COMPACTION, minExtents: 4 })
     const r = await traceCommand(['sh', '-c', WORKLOAD], { cwd: work.dir, onBatch: (d) => ingest.push(d), stdio: { stdin: 0, stdout: 2, stderr: 2 } })
     await ingest.finish()
     if (r.status !== 0) throw new Error(`corruption workload exited ${r.status ?? r.signal}`)
@@ -106,7 +114,7 @@ export const buildFixture = async (opts: { every?: number; points?: number } = {
   }
 }
 
-export type Target = 'events' | 'payloads' | 'checkpoints' | 'guests'
+export type Target = 'events' | 'payloads' | 'blobs' | 'segments' | 'checkpoints' | 'compacted' | 'sources' | 'guests'
 
 export interface Trial {
   readonly target: Target
@@ -134,12 +142,9 @@ const withRaw = async <T>(dir: string, f: (db: (name: string) => Database<Buffer
 
 const pick = <T>(xs: readonly T[], random: () => number): T => xs[Math.floor(random() * xs.length)]
 
-/** One trial: damage one stored value, ask, restore. */
-export const corruptionTrial = async (fx: Fixture, random: () => number): Promise<Trial> => {
-  const r = random()
-  const target: Target = r < 0.45 ? 'events' : r < 0.75 ? 'payloads' : r < 0.97 ? 'checkpoints' : 'guests'
-  const flips = 1 + Math.floor(random() * 3)
-  const damaged = await withRaw(fx.journal, (db) => {
+/** Flips bytes of a stored LMDB value; the seq it belongs to (a compacted value's: its checkpoint's). */
+const damageValue = async (fx: Fixture, target: Exclude<Target, 'segments'>, flips: number, random: () => number) =>
+  withRaw(fx.journal, (db) => {
     const keys = [...db(target).getKeys({})]
     const key = pick(keys, random)
     const original = db(target).get(key)
@@ -149,9 +154,52 @@ export const corruptionTrial = async (fx: Fixture, random: () => number): Promis
     while (at.size < Math.min(flips, copy.length)) at.add(Math.floor(random() * copy.length))
     for (const i of at) copy[i] ^= 1 + Math.floor(random() * 255) // a non-zero xor: the byte changes
     db(target).putSync(key, copy)
-    return { key, original: Buffer.from(original) }
+    return {
+      seq: target === 'guests' ? null : (key as [string, number])[1],
+      restore: () => withRaw(fx.journal, (d) => d(target).putSync(key, Buffer.from(original))),
+    }
   })
-  const seq = target === 'guests' ? null : (damaged.key as [string, number])[1]
+
+/** Flips one byte of a blob segment: in a payload (its seq), or in the header (every payload of the
+ *  segment fails, each naming its own seq: no one seq is expected). */
+const damageSegment = async (fx: Fixture, random: () => number) => {
+  const refs = await withRaw(fx.journal, (db) => [...db('blobs').getRange({})].map(({ key, value }) => ({ seq: (key as [string, number])[1], ref: refFromValue(GUEST, (key as [string, number])[1], value) })))
+  const dir = join(fx.journal, BLOB_DIR)
+  const name = pick(readdirSync(dir).sort(), random)
+  const segment = Number(name.slice(0, 8))
+  const mine = refs.filter((r) => r.ref.segment === segment).sort((a, b) => a.ref.offset - b.ref.offset)
+  const end = Math.max(SEGMENT_MAGIC.length, ...mine.map((r) => r.ref.offset + r.ref.length))
+  const at = Math.floor(random() * Math.min(end, statSync(join(dir, name)).size))
+  const hit = at < SEGMENT_MAGIC.length ? undefined : mine.find((r) => r.ref.offset <= at && at < r.ref.offset + r.ref.length)
+  const fd = openSync(join(dir, name), 'r+')
+  const before = Buffer.alloc(1)
+  try {
+    readSync(fd, before, 0, 1, at)
+    writeSync(fd, Buffer.from([before[0] ^ (1 + Math.floor(random() * 255))]), 0, 1, at)
+  } finally {
+    closeSync(fd)
+  }
+  return {
+    seq: hit?.seq ?? null,
+    restore: async () => {
+      const f = openSync(join(dir, name), 'r+')
+      try {
+        writeSync(f, before, 0, 1, at)
+      } finally {
+        closeSync(f)
+      }
+    },
+  }
+}
+
+/** One trial: damage one stored value, ask, restore. */
+export const corruptionTrial = async (fx: Fixture, random: () => number): Promise<Trial> => {
+  const r = random()
+  // weights: events .3, payloads .15, blobs .08, segments .1, checkpoints .2, compacted .1, sources .05, guests .02
+  const target: Target = r < 0.3 ? 'events' : r < 0.45 ? 'payloads' : r < 0.53 ? 'blobs' : r < 0.63 ? 'segments' : r < 0.83 ? 'checkpoints' : r < 0.93 ? 'compacted' : r < 0.98 ? 'sources' : 'guests'
+  const flips = 1 + Math.floor(random() * 3)
+  const damaged = target === 'segments' ? await damageSegment(fx, random) : await damageValue(fx, target, flips, random)
+  const seq = damaged.seq
   try {
     const reported: JournalError[] = []
     const j = await openLmdbJournal(fx.journal, { readOnly: true, onCorruption: (e) => reported.push(e) })
@@ -179,7 +227,7 @@ export const corruptionTrial = async (fx: Fixture, random: () => number): Promis
       await j.close()
     }
   } finally {
-    await withRaw(fx.journal, (db) => db(target).putSync(damaged.key, damaged.original))
+    await damaged.restore()
   }
 }
 
@@ -197,7 +245,8 @@ export interface CorruptionSummary {
 export const corruptionRun = async (fx: Fixture, trials: number, random: () => number, log?: (s: string) => void): Promise<CorruptionSummary> => {
   const t0 = performance.now()
   const byTarget: Record<Target, { trials: number; detected: number }> = {
-    events: { trials: 0, detected: 0 }, payloads: { trials: 0, detected: 0 }, checkpoints: { trials: 0, detected: 0 }, guests: { trials: 0, detected: 0 },
+    events: { trials: 0, detected: 0 }, payloads: { trials: 0, detected: 0 }, blobs: { trials: 0, detected: 0 }, segments: { trials: 0, detected: 0 },
+    checkpoints: { trials: 0, detected: 0 }, compacted: { trials: 0, detected: 0 }, sources: { trials: 0, detected: 0 }, guests: { trials: 0, detected: 0 },
   }
   const answers = { same: 0, failed: 0, wrong: 0 }
   let detected = 0
