@@ -90,13 +90,33 @@ export class BlobLog {
   }
 
   /** Writes one batch's bytes at the place reserve() gave for their first buffer. */
-  write(segment: number, offset: number, buffers: readonly Uint8Array[]): Promise<void> {
+  async write(segment: number, offset: number, buffers: readonly Uint8Array[]): Promise<void> {
     const fd = this.fd(segment, true)
     this.dirty.add(segment)
-    return promised<number>((cb) => writev(fd, buffers as Uint8Array[], offset, cb)).then(
-      () => undefined,
-      (err: unknown) => { throw ioError(`write to ${segmentName(segment)} at ${offset}`, err) },
-    )
+    let rest = buffers.filter((b) => b.length > 0)
+    let at = offset
+    try {
+      // a write may be short (the disk filling up): go on with what is left until all is written or
+      // the file system says why not
+      while (rest.length > 0) {
+        const n = (await promised<number>((cb) => writev(fd, rest, at, cb))) ?? 0
+        if (n <= 0) throw new Error('pwritev wrote nothing')
+        at += n
+        let skip = n
+        const next: Uint8Array[] = []
+        for (const b of rest) {
+          if (skip >= b.length) {
+            skip -= b.length
+            continue
+          }
+          next.push(skip > 0 ? b.subarray(skip) : b)
+          skip = 0
+        }
+        rest = next
+      }
+    } catch (err) {
+      throw ioError(`write to ${segmentName(segment)} at ${at}`, err)
+    }
   }
 
   /** Resolves once every write that completed before this call is on disk (and every new segment's

@@ -39,7 +39,7 @@ const realCause = async (cause: unknown): Promise<unknown> => {
 }
 
 /** How much room is left where the journal lives: a failed commit on a full disk says so. */
-const freeSpace = (path: string): string => {
+export const freeSpace = (path: string): string => {
   try {
     const s = statfsSync(path)
     const free = Number(s.bavail) * Number(s.bsize)

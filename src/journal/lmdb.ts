@@ -14,7 +14,7 @@ import type { AppendResult, Checkpoint, CompactedFileValue, CompactedValue, Forg
 import { JournalError } from './errors.js'
 import { CRC_BYTES, seal, unseal } from './checksum.js'
 import { BufferPool, POOLED_FROM, type Lease } from './bufferPool.js'
-import { Commits } from './commits.js'
+import { Commits, freeSpace } from './commits.js'
 import { eventValue } from './record.js'
 import { emptyGuest, encodeGuest, type GuestRecord } from './guestRecord.js'
 import {
@@ -240,7 +240,9 @@ class LmdbJournal implements Journal {
       const after = { end: offset, live: before.live + largeBytes }
       this.segmentStates.set(place.segment, after)
       segment = [place.segment, after]
-      ready = this.blobLog.write(place.segment, place.offset, buffers).then(() => this.blobLog.sync())
+      ready = this.blobLog.write(place.segment, place.offset, buffers).then(() => this.blobLog.sync()).catch((err: unknown) => {
+        throw new JournalError('IO', `journal ${this.path}: append guest=${guest} seq=${first}..${last}: ${message(err)}${freeSpace(this.path)}`, { guest, seq: first }, { cause: err })
+      })
     }
     const next: GuestRecord = {
       last,

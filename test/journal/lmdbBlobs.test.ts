@@ -2,7 +2,9 @@
 // writes commit, what a writer finds after a crash, what retention frees, and the format record.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { appendFileSync, existsSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Draft } from '../../src/events/index.js'
 import { JournalError } from '../../src/journal/errors.js'
@@ -124,6 +126,38 @@ test('given a journal written by an earlier eyrie (no format record) or a newer 
     await assert.rejects(openLmdbJournal(sut.dir, { readOnly: true }), isJournalError('DECODE', /format 1/))
     await withRawLmdb(sut.dir, ({ db }) => db('meta').putSync('format', formatValue(JOURNAL_FORMAT + 1)))
     await assert.rejects(openLmdbJournal(sut.dir), isJournalError('DECODE', /is format 3; .* \(a newer eyrie wrote it\)/))
+  } finally {
+    await sut.cleanup()
+  }
+})
+
+test('given a journal on a full file system, when a large payload cannot be written, then the append fails with IO naming guest, seqs and the full disk, nothing of it is visible, and the journal refuses further writes', { skip: process.getuid?.() !== 0 ? 'needs root to mount a tmpfs' : false }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'eyrie-blobfull-'))
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m,mode=0700', 'tmpfs', dir])
+  try {
+    const j = await openLmdbJournal(join(dir, 'journal'), { blobFrom: 1024 })
+    await j.append('g', [seek(1n)]).committed
+    const big = j.append('g', [write(2n, bytes(4 << 20, 7))])
+    await assert.rejects(big.committed, isJournalError('IO', /^journal .*: append guest=g seq=2\.\.2: .*ENOSPC.*\(the file system holding the journal is full/))
+    assert.throws(() => j.append('g', [seek(3n)]), isJournalError('IO', /seq=2\.\.2/))
+    await assert.rejects(j.close(), isJournalError('IO', /seq=2\.\.2/))
+    const ro = await openLmdbJournal(join(dir, 'journal'), { readOnly: true })
+    assert.equal(await ro.lastSeq('g'), 1)
+    await ro.close()
+  } finally {
+    execFileSync('umount', ['-l', dir])
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('given one batch of more large payloads than one pwritev takes (IOV_MAX is 1024), when appended, then every one is written and reads back', async () => {
+  const sut = await lmdbJournal({ blobFrom: 16 })
+  try {
+    const drafts = Array.from({ length: 2500 }, (_, i) => write(BigInt(i), Buffer.alloc(16 + (i % 7), i % 256)))
+    await sut.journal.append('g', drafts).committed
+    const got = await sut.journal.payloads?.('g', drafts.map((_, i) => i + 1))
+    assert.ok(got !== undefined)
+    got.forEach((bytes, i) => assert.deepEqual(Buffer.from(bytes), Buffer.alloc(16 + (i % 7), i % 256), `payload ${i + 1}`))
   } finally {
     await sut.cleanup()
   }
