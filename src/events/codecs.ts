@@ -27,7 +27,8 @@ export const Nanos = new t.Type<bigint, string, unknown>(
   (b) => b.toString(),
 )
 
-/** An absolute path as the kernel names it. */
+/** An absolute path as the kernel names it: its bytes as a string by the rule of names.ts (bytes that
+ *  are not UTF-8 as U+EF80..U+EFFF), so distinct names stay distinct and nameToBytes gives them back. */
 export const AbsPath = t.refinement(t.string, (s) => s.startsWith('/'), 'AbsPath')
 
 /** Opaque file identity "dev:ino" where the source knows it; null when it does not (strace). */

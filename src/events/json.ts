@@ -3,6 +3,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { decodeBody, formatErrors, hasPayload, type Draft, type Event } from './event.js'
 import * as t from 'io-ts'
 import { Nanos, Nat } from './codecs.js'
+import { isCanonicalName } from './names.js'
 
 /** pid and tid are u32 in the journal's records. */
 const U32 = t.refinement(Nat, (n) => n < 0x1_0000_0000, 'u32')
@@ -18,13 +19,16 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 const MAX_DEPTH = 32
 
 /** Why the parsed line cannot be stored: the first field (dotted path) with a string that is not
- *  well-formed Unicode, or nested too deep. A loop, not recursion, for that same reason. */
+ *  well-formed Unicode or not the one spelling of some bytes (names.ts: bytes that are not UTF-8 are
+ *  U+EF80..U+EFFF, and only where those bytes are not UTF-8; another spelling would be a second name
+ *  for one file), or nested too deep. A loop, not recursion, for that same reason. */
 const unstorable = (root: unknown): string | undefined => {
   const todo: Array<[unknown, string, number]> = [[root, '', 0]]
   for (let next = todo.pop(); next !== undefined; next = todo.pop()) {
     const [u, at, depth] = next
     if (typeof u === 'string') {
       if (LONE_SURROGATE.test(u)) return `field ${at}: not valid Unicode (a lone surrogate), which UTF-8 cannot store`
+      if (!isCanonicalName(u)) return `field ${at}: U+EF80..U+EFFF stand for bytes that are not UTF-8 (docs/security.md), and these spell bytes that are: write the characters`
     } else if (typeof u === 'object' && u !== null) {
       if (depth >= MAX_DEPTH) return `field ${at}: nested deeper than ${MAX_DEPTH} levels`
       for (const [k, v] of Object.entries(u)) {

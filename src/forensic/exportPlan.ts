@@ -2,6 +2,7 @@
 // at T (under a chosen directory), mapped to a path relative to the export root. A journal is
 // untrusted input (a crafted JSONL can name `/../../etc/x`), so a name maps only if every component
 // is an ordinary file name; the rest are refused, never normalised into somewhere else.
+import { nameToBytes } from '../events/index.js'
 import { type FsNode, type World } from '../projections/index.js'
 
 export type PlanEntry =
@@ -28,7 +29,7 @@ export const relativeOf = (path: string): { rel: string } | { reason: string } =
   for (const p of parts) {
     if (p === '' || p === '.' || p === '..') return { reason: `component ${JSON.stringify(p)} would leave its directory or is ambiguous` }
     if (p.includes('\0')) return { reason: 'NUL byte in a name' }
-    if (Buffer.byteLength(p) > NAME_MAX) return { reason: `a component is longer than ${NAME_MAX} bytes` }
+    if (nameToBytes(p).length > NAME_MAX) return { reason: `a component is longer than ${NAME_MAX} bytes` }
   }
   return { rel: parts.join('/') }
 }

@@ -2,13 +2,12 @@
 // checked relative paths (exportPlan.ts), directories are made by the export itself and checked with
 // lstat (a symlink where a directory should be is a conflict, never followed), files are created with
 // O_EXCL|O_NOFOLLOW, and symlinks are made last, when every directory already exists, so no later
-// write can pass through one.
-import { constants, createWriteStream } from 'node:fs'
+// write can pass through one. Names (and symlink targets) are written as the bytes they stand for
+// (src/events/names.ts), so one that was not UTF-8 in the guest is not UTF-8 in the export either.
+import { constants } from 'node:fs'
 import { lstat, mkdir, open, readdir, realpath, symlink, link, writeFile, type FileHandle } from 'node:fs/promises'
-import { once } from 'node:events'
-import { join } from 'node:path'
-import { pipeline } from 'node:stream/promises'
-import { pack as tarPack, type Pack } from 'tar-stream'
+import { nameToBytes } from '../events/index.js'
+import { TarWriter } from './tar.js'
 
 /** A name the export cannot write where it belongs (something else is already there). */
 export class ExportConflict extends Error {
@@ -35,6 +34,7 @@ export const ROOT = 'root'
 export const MANIFEST = 'manifest.json'
 
 const FLUSH_AT = 1 << 20
+const SLASH = Buffer.from('/')
 
 const isMissing = (err: unknown): boolean => err instanceof Error && (err as NodeJS.ErrnoException).code === 'ENOENT'
 const isExisting = (err: unknown): boolean => err instanceof Error && (err as NodeJS.ErrnoException).code === 'EEXIST'
@@ -49,8 +49,9 @@ export const openDirTarget = async (dir: string): Promise<ExportTarget> => {
     if (!isMissing(err)) throw err
     await mkdir(dir, { recursive: true, mode: 0o700 })
   }
-  const base = await realpath(dir)
-  const root = join(base, ROOT)
+  const base = await realpath(dir, { encoding: 'buffer' })
+  const under = (b: Buffer, rel: string): Buffer => (rel === '' ? b : Buffer.concat([b, SLASH, nameToBytes(rel)]))
+  const root = under(base, ROOT)
   await mkdir(root, { mode: 0o755 })
   const made = new Set<string>([''])
 
@@ -61,7 +62,7 @@ export const openDirTarget = async (dir: string): Promise<ExportTarget> => {
     for (let i = 1; i <= parts.length; i++) {
       const sub = parts.slice(0, i).join('/')
       if (made.has(sub)) continue
-      const abs = join(root, sub)
+      const abs = under(root, sub)
       try {
         await mkdir(abs, { mode: 0o755 })
       } catch (err) {
@@ -76,7 +77,7 @@ export const openDirTarget = async (dir: string): Promise<ExportTarget> => {
   const create = async (rel: string): Promise<FileHandle> => {
     await ensureDir(parentOf(rel))
     try {
-      return await open(join(root, rel), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644)
+      return await open(under(root, rel), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644)
     } catch (err) {
       if (isExisting(err)) throw new ExportConflict(`/${rel} is already in the export (a directory or another file)`)
       throw err
@@ -124,7 +125,7 @@ export const openDirTarget = async (dir: string): Promise<ExportTarget> => {
     async link(rel, existing) {
       await ensureDir(parentOf(rel))
       try {
-        await link(join(root, existing), join(root, rel))
+        await link(under(root, existing), under(root, rel))
       } catch (err) {
         if (isExisting(err)) throw new ExportConflict(`/${rel} is already in the export`)
         throw err
@@ -133,49 +134,39 @@ export const openDirTarget = async (dir: string): Promise<ExportTarget> => {
     async symlink(rel, target) {
       await ensureDir(parentOf(rel))
       try {
-        await symlink(target, join(root, rel))
+        await symlink(nameToBytes(target), under(root, rel))
       } catch (err) {
         if (isExisting(err)) throw new ExportConflict(`/${rel} is already in the export (a directory or a file)`)
         throw err
       }
     },
-    manifest: (json) => writeFile(join(base, MANIFEST), json, { flag: 'wx', mode: 0o600 }),
+    manifest: (json) => writeFile(under(base, MANIFEST), json, { flag: 'wx', mode: 0o600 }),
     close: async () => {},
   }
 }
 
-/** A tar file (POSIX ustar/pax via tar-stream): `root/...` entries, then manifest.json. The file must
- *  not exist yet. Every entry has the same mtime (T), so the same answer gives the same bytes. */
+/** A tar file (POSIX ustar, pax where a name or size does not fit; tar.ts): `root/...` entries, then
+ *  manifest.json. The file must not exist yet. Every entry has the same mtime (T), so the same answer
+ *  gives the same bytes. */
 export const openTarTarget = async (file: string, mtime: Date): Promise<ExportTarget> => {
-  const pack: Pack = tarPack()
-  const out = createWriteStream(file, { flags: 'wx', mode: 0o600 })
-  await once(out, 'open')
-  const done = pipeline(pack, out)
-  done.catch(() => {}) // reported by close()
-  const entry = async (headers: Parameters<Pack['entry']>[0], fill?: (sink: FileSink) => Promise<void>): Promise<void> => {
-    let settle: (err?: Error | null) => void = () => {}
-    const finished = new Promise<void>((resolve, reject) => {
-      settle = (err) => (err ? reject(err) : resolve())
-    })
-    const sink = pack.entry(headers, (err) => settle(err))
-    if (fill !== undefined) {
-      await fill(async (chunk) => {
-        if (!sink.write(chunk)) await once(sink, 'drain')
-      })
-    }
-    sink.end(undefined) // streamx (under tar-stream) types end(data) with a required argument
-    await finished
-  }
-  const name = (rel: string): string => `${ROOT}/${rel}`
+  const fh = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600)
+  const tar = new TarWriter(fh)
+  const name = (rel: string): Buffer => nameToBytes(`${ROOT}/${rel}`)
   return {
-    dir: (rel) => entry({ name: `${name(rel)}/`, type: 'directory', mode: 0o755, mtime }),
-    file: (rel, size, fill) => entry({ name: name(rel), type: 'file', size, mode: 0o644, mtime }, fill),
-    link: (rel, existing) => entry({ name: name(rel), type: 'link', linkname: name(existing), mode: 0o644, mtime }),
-    symlink: (rel, target) => entry({ name: name(rel), type: 'symlink', linkname: target, mode: 0o777, mtime }),
-    manifest: (json) => entry({ name: MANIFEST, type: 'file', size: Buffer.byteLength(json), mode: 0o644, mtime }, (sink) => sink(Buffer.from(json), false)),
+    dir: (rel) => tar.entry({ name: Buffer.concat([name(rel), SLASH]), type: 'directory', mode: 0o755, mtime }),
+    file: (rel, size, fill) => tar.entry({ name: name(rel), type: 'file', size, mode: 0o644, mtime }, (write) => fill((chunk) => write(chunk))),
+    link: (rel, existing) => tar.entry({ name: name(rel), type: 'link', linkname: name(existing), mode: 0o644, mtime }),
+    symlink: (rel, target) => tar.entry({ name: name(rel), type: 'symlink', linkname: nameToBytes(target), mode: 0o777, mtime }),
+    manifest: (json) => {
+      const bytes = Buffer.from(json)
+      return tar.entry({ name: Buffer.from(MANIFEST), type: 'file', size: bytes.length, mode: 0o644, mtime }, (write) => write(bytes))
+    },
     close: async () => {
-      pack.finalize()
-      await done
+      try {
+        await tar.finish()
+      } finally {
+        await fh.close()
+      }
     },
   }
 }

@@ -36,7 +36,8 @@ void deliverToJs(Napi::Env env, Napi::Function onMessage, Message* m, const std:
       o.Set("pid", Napi::Number::New(env, m->decide.pid));
       o.Set("tid", Napi::Number::New(env, m->decide.tid));
       o.Set("call", Napi::String::New(env, m->decide.call));
-      o.Set("path", Napi::String::New(env, m->decide.path));
+      // the name's bytes as they are: JavaScript makes it a string by the one rule (src/events/names.ts)
+      o.Set("path", Napi::Buffer<char>::Copy(env, m->decide.path.data(), m->decide.path.size()));
       o.Set("flags", Napi::Number::New(env, static_cast<double>(m->decide.flags)));
       onMessage.Call({Napi::String::New(env, "decide"), o});
       return;

@@ -36,8 +36,16 @@ export interface Addon {
   readonly tracedCalls: readonly string[]
 }
 
+/** Bytes from the addon (a name, before it becomes a string by src/events/names.ts). */
+const NativeBytes = new t.Type<Uint8Array, Uint8Array, unknown>(
+  'Bytes',
+  (u): u is Uint8Array => u instanceof Uint8Array,
+  (u, c) => (u instanceof Uint8Array ? t.success(u) : t.failure(u, c)),
+  (b) => b,
+)
+
 // The messages the tracer thread sends, checked at the boundary.
-export const DecideMessage = t.type({ id: t.number, pid: t.number, tid: t.number, call: t.string, path: t.string, flags: t.number })
+export const DecideMessage = t.type({ id: t.number, pid: t.number, tid: t.number, call: t.string, path: NativeBytes, flags: t.number })
 export const SnapshotMessage = t.type({ id: t.number, pids: t.array(t.number), record: t.boolean })
 export const SyncedMessage = t.type({ id: t.number, generation: t.number })
 export const DoneMessage = t.type({

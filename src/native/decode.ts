@@ -1,7 +1,7 @@
 // The native batch format (src/native/encode.h) -> Drafts, decoded once at the boundary. Payloads
-// are views into the batch Buffer, not copies.
+// are views into the batch Buffer, not copies; strings are bytes, made names by src/events/names.ts.
 import * as E from 'fp-ts/lib/Either.js'
-import { KINDS, decodeBody, type Body, type Draft } from '../events/index.js'
+import { KINDS, decodeBody, nameFromBytes, type Body, type Draft } from '../events/index.js'
 
 const TWO_32 = 2 ** 32
 
@@ -49,9 +49,10 @@ class Reader {
   flag(): boolean {
     return this.u8() !== 0
   }
+  /** Every string the tracer sends is kernel bytes (a name, an argument, a link target): as a name. */
   str(): string {
     const n = this.u32()
-    const s = this.buf.toString('utf8', this.at, this.at + n)
+    const s = nameFromBytes(this.buf.subarray(this.at, this.at + n))
     this.at += n
     return s
   }

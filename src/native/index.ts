@@ -6,7 +6,7 @@
 // attach (attachPid): a filter cannot be added to a running process from outside, so the tracer
 // stops at every system call and picks the ones that matter: attach is markedly slower.
 import { constants } from 'node:os'
-import type { Draft } from '../events/index.js'
+import { nameFromBytes, type Draft } from '../events/index.js'
 import { addon, decodeMessage, DecideMessage, DoneMessage, SnapshotMessage, SyncedMessage, type NativeConfig, type NativeSession } from './binding.js'
 import { decodeBatch } from './decode.js'
 import { TraceError } from './errors.js'
@@ -134,8 +134,8 @@ const start = (config: NativeConfig, opts: TraceOptions): Running => {
         let verdict = 0
         try {
           if (failure === undefined && opts.decide !== undefined) {
-            const { id: _id, ...request } = req
-            verdict = await opts.decide(request)
+            const { id: _id, path, ...request } = req
+            verdict = await opts.decide({ ...request, path: nameFromBytes(path) })
             if (!Number.isInteger(verdict) || verdict < 0 || verdict > 4095) {
               throw new TypeError(`decide() must return 0 or an errno, got ${String(verdict)}`)
             }

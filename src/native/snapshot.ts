@@ -2,7 +2,7 @@
 // threads, fds (position and flags from fdinfo, identity from stat) and file mappings, plus the files
 // those refer to. Taken while the tracer holds every task stopped, so the parts agree.
 import { readdir, readFile, readlink, stat } from 'node:fs/promises'
-import { O_CLOEXEC, PROT_EXEC, PROT_READ, PROT_WRITE, type Draft } from '../events/index.js'
+import { nameFromBytes, nameToBytes, O_CLOEXEC, PROT_EXEC, PROT_READ, PROT_WRITE, type Draft } from '../events/index.js'
 import type { FdSnap, FileSnap, MapSnap, ProcSnap } from '../events/index.js'
 
 export interface SnapshotOptions {
@@ -34,6 +34,12 @@ const maybe = async <A>(f: () => Promise<A>): Promise<A | undefined> => {
   }
 }
 
+/** A link's target as a name (src/events/names.ts): readlink's bytes, not a lossy UTF-8 string. */
+const linkName = async (link: string): Promise<string | undefined> => {
+  const b = await maybe(() => readlink(link, { encoding: 'buffer' }))
+  return b === undefined ? undefined : nameFromBytes(b)
+}
+
 const numbers = async (dir: string): Promise<number[]> =>
   ((await maybe(() => readdir(dir))) ?? []).map(Number).filter(Number.isSafeInteger).sort((a, b) => a - b)
 
@@ -45,7 +51,7 @@ const ppidOf = (stat: string): number => {
 
 const fdSnap = async (pid: number, fd: number, files: Map<string, FileSnap>): Promise<FdSnap | undefined> => {
   const link = `/proc/${pid}/fd/${fd}`
-  const path = await maybe(() => readlink(link))
+  const path = await linkName(link)
   const info = await maybe(() => readFile(`/proc/${pid}/fdinfo/${fd}`, 'utf8'))
   if (path === undefined || info === undefined) return undefined
   const pos = Number(/^pos:\s*(\d+)/m.exec(info)?.[1] ?? 0)
@@ -61,19 +67,21 @@ const fdSnap = async (pid: number, fd: number, files: Map<string, FileSnap>): Pr
 const MAPS_LINE = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) ([0-9a-f]+) ([0-9a-f]+):([0-9a-f]+) (\d+)\s+(.*)$/
 
 const mapSnaps = async (pid: number, files: Map<string, FileSnap>): Promise<MapSnap[]> => {
-  const text = (await maybe(() => readFile(`/proc/${pid}/maps`, 'utf8'))) ?? ''
+  // latin1: one character per byte, so a name's bytes can be taken back out of the line
+  const text = (await maybe(() => readFile(`/proc/${pid}/maps`, 'latin1'))) ?? ''
   const out: MapSnap[] = []
   for (const line of text.split('\n')) {
     const m = MAPS_LINE.exec(line)
     if (m === null) continue
-    const [, start, end, perms, offset, major, minor, ino, path] = m
-    if (!path.startsWith('/') || path.endsWith(DELETED) || ino === '0') continue
+    const [, start, end, perms, offset, major, minor, ino, raw] = m
+    if (!raw.startsWith('/') || raw.endsWith(DELETED) || ino === '0') continue
+    const path = nameFromBytes(Buffer.from(raw, 'latin1'))
     const addr = parseInt(start, 16)
     const inode = inodeOf(makedev(BigInt(`0x${major}`), BigInt(`0x${minor}`)), BigInt(ino))
     const prot = (perms[0] === 'r' ? PROT_READ : 0) | (perms[1] === 'w' ? PROT_WRITE : 0) | (perms[2] === 'x' ? PROT_EXEC : 0)
     out.push({ addr, len: parseInt(end, 16) - addr, prot, shared: perms[3] === 's', path, inode, offset: parseInt(offset, 16) })
     if (!files.has(path)) {
-      const st = await maybe(() => stat(path, { bigint: true }))
+      const st = await maybe(() => stat(nameToBytes(path), { bigint: true }))
       if (st?.isFile() === true) files.set(path, { path, type: 'file', size: Number(st.size), inode: inodeOf(st.dev, st.ino), target: null })
     }
   }
@@ -92,8 +100,8 @@ const procSnap = async (pid: number, opts: SnapshotOptions, files: Map<string, F
   return {
     pid,
     ppid: ppidOf(statLine),
-    exe: (await maybe(() => readlink(`/proc/${pid}/exe`))) ?? '',
-    cwd: (await maybe(() => readlink(`/proc/${pid}/cwd`))) ?? '',
+    exe: (await linkName(`/proc/${pid}/exe`)) ?? '',
+    cwd: (await linkName(`/proc/${pid}/cwd`)) ?? '',
     threads: await numbers(`/proc/${pid}/task`),
     fds,
     maps: opts.maps ? await mapSnaps(pid, files) : [],

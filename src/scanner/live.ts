@@ -4,7 +4,7 @@
 // `decide(req) -> errno` shape and journals the gate's events before the tracee is released.
 import { statSync } from 'node:fs'
 import { open } from 'node:fs/promises'
-import { O_ACCMODE, O_WRONLY, type Body, type Draft } from '../events/index.js'
+import { nameToBytes, O_ACCMODE, O_WRONLY, type Body, type Draft } from '../events/index.js'
 import type { Journal } from '../journal/journal.js'
 import { contentPlan, lookup, type World } from '../projections/index.js'
 import { materialize } from '../engine/content.js'
@@ -16,7 +16,7 @@ interface DiskStat { readonly size: number; readonly stamp: string }
 // is tens to hundreds under load, and this stat is the whole cost of re-admitting an unchanged binary
 const diskStat = (path: string): DiskStat | null => {
   try {
-    const st = statSync(path, { bigint: true })
+    const st = statSync(nameToBytes(path), { bigint: true })
     if (!st.isFile()) return null
     return { size: Number(st.size), stamp: `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}` }
   } catch (err) {
@@ -28,7 +28,7 @@ const diskStat = (path: string): DiskStat | null => {
 /** Reads [start, end) ranges of a host file into `into` (zeros past its end stay zeros). */
 const fillFromDisk = async (path: string, into: Buffer, ranges: ReadonlyArray<{ start: number; end: number }>): Promise<void> => {
   if (ranges.length === 0) return
-  const fh = await open(path, 'r')
+  const fh = await open(nameToBytes(path), 'r')
   try {
     for (const r of ranges) {
       let pos = r.start
@@ -44,7 +44,7 @@ const fillFromDisk = async (path: string, into: Buffer, ranges: ReadonlyArray<{ 
 }
 
 const readHead = async (path: string, n: number): Promise<Uint8Array> => {
-  const fh = await open(path, 'r')
+  const fh = await open(nameToBytes(path), 'r')
   try {
     const buf = Buffer.alloc(n)
     const { bytesRead } = await fh.read(buf, 0, n, 0)

@@ -6,7 +6,7 @@ import { chmod, chown, copyFile, lstat, mkdir, readdir, readFile, rename, rm, st
 import { dirname, join, resolve } from 'node:path'
 import * as t from 'io-ts'
 import * as E from 'fp-ts/lib/Either.js'
-import { formatErrors } from '../events/index.js'
+import { formatErrors, nameToBytes } from '../events/index.js'
 import { reasonOf, ScannerError } from './errors.js'
 
 export const QuarantineRecord = t.type({
@@ -46,7 +46,7 @@ const ensureDir = async (dir: string): Promise<void> => {
 }
 
 /** rename, or copy + unlink across file systems (EXDEV), keeping the bytes exactly. */
-const move = async (from: string, to: string): Promise<void> => {
+const move = async (from: string | Buffer, to: string | Buffer): Promise<void> => {
   try {
     await rename(from, to)
   } catch (err) {
@@ -62,12 +62,13 @@ export const quarantine = async (path: string, journalDir: string, info: Quarant
   const from = resolve(path)
   try {
     await ensureDir(dir)
-    const st = await lstat(from)
+    // the guest's name as the bytes it stands for (src/events/names.ts)
+    const st = await lstat(nameToBytes(from))
     if (!st.isFile()) throw new Error('not a regular file')
     const at = new Date()
     const id = newId(at)
     const to = join(dir, `${id}.bin`)
-    await move(from, to)
+    await move(nameToBytes(from), to)
     await chmod(to, 0o600)
     const record: QuarantineRecord = {
       id, path: from, to, at: at.toISOString(), size: st.size, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid,
@@ -127,14 +128,15 @@ export const restoreQuarantine = async (journalDir: string, id: string, o: Resto
   const rec = r.right
   const dest = resolve(o.to ?? rec.path)
   try {
-    const exists = await stat(dest).then(() => true, (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? false : Promise.reject(err)))
+    const bytes = nameToBytes(dest)
+    const exists = await stat(bytes).then(() => true, (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? false : Promise.reject(err)))
     if (exists && o.force !== true) throw new Error(`${dest} exists (--force replaces it, --to puts it elsewhere)`)
-    await mkdir(dirname(dest), { recursive: true })
-    await move(join(dir, `${id}.bin`), dest)
+    await mkdir(nameToBytes(dirname(dest)), { recursive: true })
+    await move(join(dir, `${id}.bin`), bytes)
     // only root may give a file away (a non-root restore keeps the restorer as owner); chown first:
     // it clears set-user-ID bits that the chmod then puts back
-    if (process.getuid?.() === 0) await chown(dest, rec.uid, rec.gid)
-    await chmod(dest, rec.mode)
+    if (process.getuid?.() === 0) await chown(bytes, rec.uid, rec.gid)
+    await chmod(bytes, rec.mode)
     await rm(join(dir, `${id}.json`))
     return { ...rec, to: dest }
   } catch (err) {

@@ -168,7 +168,3 @@ const decodeLoop = (s: string, from: number, to: number): E.Either<string, Uint8
   // -xx text is 4 characters a byte: keep a copy of the right size, not a view of the scratch.
   return E.right(n === out.length ? out : out.slice(0, n))
 }
-
-const utf8 = new TextDecoder('utf-8')
-/** Paths are bytes to the kernel; events carry them as strings. Invalid UTF-8 becomes U+FFFD. */
-export const bytesToText = (b: Uint8Array): string => utf8.decode(b)

@@ -2,7 +2,8 @@
 // structs and arrays. Each reader takes one argument's text and returns a value or why it is not one.
 import * as E from 'fp-ts/lib/Either.js'
 import { posix } from 'node:path'
-import { bytesToText, decodeEscaped, skipString, splitTop } from './text.js'
+import { nameFromBytes } from '../../events/index.js'
+import { decodeEscaped, skipString, splitTop } from './text.js'
 import type { FlagTable } from './flags.js'
 import { show } from './show.js'
 
@@ -35,11 +36,13 @@ export const readFd = (raw: string): E.Either<string, FdRef> => {
   if (m === null) return E.left(`bad file descriptor ${show(raw)}`)
   const fd = m[1] === 'AT_FDCWD' ? null : Number(m[1])
   if (fd !== null && !Number.isSafeInteger(fd)) return E.left(`bad file descriptor ${show(raw)}`)
+  // strace decorates only fds that are open; a negative one with a path was not written by strace
+  if (fd !== null && fd < 0 && m[2] !== undefined) return E.left(`bad file descriptor ${show(raw)}: a negative fd names no file`)
   let path: string | null = null
   if (m[2] !== undefined) {
     const decoded = decodeEscaped(m[2], 0, m[2].length)
     if (E.isLeft(decoded)) return E.left(`${decoded.left} in the path of fd ${m[1]}`)
-    path = bytesToText(decoded.right)
+    path = nameFromBytes(decoded.right)
     // the importer takes a decoration as the kernel's canonical name; a log that shows `..`, `.` or
     // `//` there was not written by strace from /proc, and such a name would alias another
     if (path.startsWith('/') && path !== '/' && (path.endsWith('/') || posix.normalize(path) !== path)) return E.left(`fd ${m[1]}: <${show(path)}> is not a canonical path`)
@@ -60,12 +63,13 @@ export const readString = (raw: string): E.Either<string, Shown> => {
   return E.right({ bytes: bytes.right, truncated: tail === '...' })
 }
 
-/** A path argument: a whole (untruncated) string, as text. */
+/** A path argument: a whole (untruncated) string, as a name (src/events/names.ts: bytes that are not
+ *  UTF-8 stay distinct and come back out of an export as they were). */
 export const readPathText = (raw: string): E.Either<string, string> => {
   const s = readString(raw)
   if (E.isLeft(s)) return s
   if (s.right.truncated) return E.left('path truncated by strace')
-  return E.right(bytesToText(s.right.bytes))
+  return E.right(nameFromBytes(s.right.bytes))
 }
 
 /** `A|B|0x40` with names from `table`; numeric parts are taken as they are. */
