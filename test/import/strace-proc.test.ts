@@ -152,3 +152,21 @@ test('given more held lines than the limit, then they are read as tasks of their
   const released = parser.feed(4, at(11, `mkdir(${str('c')}, 0777) = 0`))
   assert.deepEqual(released.map((p) => p.line), [2, 3, 4])
 })
+
+test('given io_uring calls, then setup reports the process with its ring, a use of a ring it did not make is reported once, and failed calls nothing', async () => {
+  const ring = (fd: number) => `${fd}<${'anon_inode:[io_uring]'.split('').map((c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`).join('')}>`
+  const d = await draftsOf([
+    at(10, `io_uring_setup(4, {flags=0, sq_thread_cpu=0, sq_thread_idle=0, sq_entries=4, cq_entries=8}) = ${ring(4)}`),
+    at(10, `io_uring_enter(${ring(4)}, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0) = 1`),
+    at(10, forkClone(11)),
+    at(11, 'io_uring_enter(9, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0) = -1 EBADF (Bad file descriptor)'),
+    at(11, `io_uring_enter(${ring(4)}, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0) = 1`),
+    at(11, `io_uring_register(${ring(4)}, IORING_REGISTER_BUFFERS, 0x1000, 1) = 0`),
+    at(11, 'exit_group(0) = ?'),
+    at(11, '+++ exited with 0 +++'),
+  ])
+  assert.deepEqual(d.filter((x) => x.body.kind === 'proc.ioUring').map((x) => [x.pid, x.body]), [
+    [10, { kind: 'proc.ioUring', via: 'setup', fd: 4 }],
+    [11, { kind: 'proc.ioUring', via: 'enter', fd: 4 }],
+  ])
+})

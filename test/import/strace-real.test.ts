@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import type { Draft } from '../../src/events/index.js'
 import { STRACE_CALLS, parseStrace, readLogLines, straceArgv } from '../../src/import/strace/index.js'
 import { runUnderStrace } from './strace-run.js'
+import { compile } from '../native/support.js'
 
 interface Run { dir: string; drafts: Draft[] }
 
@@ -172,6 +173,23 @@ test('given a python program with a thread and a fork, when its log is parsed, t
     assert.ok(drafts.some((d) => d.pid === main.pid && d.body.kind === 'proc.spawn' && d.body.child === child.pid && !d.body.thread && !d.body.shareFiles))
     assert.ok(drafts.some((d) => d.pid === child.pid && d.body.kind === 'proc.exit' && d.body.status === 0 && !d.body.thread))
     assert.equal(await readFile(join(dir, 'from-child'), 'latin1'), child.data)
+  } finally {
+    await rm(run.dir, { recursive: true, force: true })
+  }
+})
+
+test('given a program writing through io_uring (test/native/uring.c), then the importer reports the parent at setup and the child at its first enter, and neither write is a draft', async () => {
+  const program = await compile('uring')
+  const run = await traced((dir) => [program, 'write', join(dir, 'out'), 'ring\n'])
+  try {
+    const { dir, drafts } = run
+    const main = drafts[0].pid
+    const child = drafts.find((d) => d.body.kind === 'proc.spawn' && d.pid === main)
+    assert.ok(child !== undefined && child.body.kind === 'proc.spawn')
+    const rings = drafts.flatMap((d) => (d.body.kind === 'proc.ioUring' ? [[d.pid, d.body.via, d.body.fd]] : []))
+    assert.deepEqual(rings, [[main, 'setup', 4], [child.body.child, 'enter', 4]])
+    assert.deepEqual(writesOf(drafts).filter((w) => w.path === join(dir, 'out')), [])
+    assert.equal(await readFile(join(dir, 'out'), 'latin1'), 'ring\nring\n')
   } finally {
     await rm(run.dir, { recursive: true, force: true })
   }

@@ -15,6 +15,8 @@ export const STRACE_CALLS: readonly string[] = [
   'mmap', 'munmap', 'mremap', 'mprotect', 'msync',
   'execve', 'execveat', 'clone', 'clone3', 'fork', 'vfork', 'exit', 'exit_group',
   'copy_file_range', 'sendfile', 'splice', 'chdir', 'fchdir',
+  // not file state, but where it escapes: a process using io_uring is reported (proc.ioUring)
+  'io_uring_setup', 'io_uring_enter', 'io_uring_register',
 ]
 
 /** Bytes of one string argument strace shows before it truncates it with `...`. */

@@ -16,6 +16,8 @@ export interface Ctx {
   isContent(ref: FdRef): boolean
   /** A new task created by this call. */
   spawn(child: number, thread: boolean, shareFs: boolean): void
+  /** Marks the calling process as using io_uring; true the first time (until the process exits). */
+  usesIoUring(): boolean
 }
 
 export const draft = (ctx: Ctx, body: Body, data?: Uint8Array): Draft =>

@@ -32,6 +32,8 @@ export class StraceParser {
   private readonly pending = new Map<number, Pending>()
   private spawning = 0
   private readonly held = new Map<number, Held[]>()
+  /** Processes reported by proc.ioUring. */
+  private readonly ioUring = new Set<number>()
   private heldCount = 0
   private readonly isContent: (path: string) => boolean
   private readonly holdLimit: number
@@ -132,6 +134,11 @@ export class StraceParser {
         this.tasks.spawn(task, child, thread, shareFs)
         children.push(child)
       },
+      usesIoUring: () => {
+        if (this.ioUring.has(task.tgid)) return false
+        this.ioUring.add(task.tgid)
+        return true
+      },
     }
     const result = parser({ name, args: split.right.args, ret: split.right.ret, tid, ts }, ctx)
     const out: ParsedLine[] = [result._tag === 'Left' ? { line, error: result.left } : { line, drafts: result.right }]
@@ -149,6 +156,7 @@ export class StraceParser {
     }
     for (const t of [...this.pending.keys()]) if (this.tasks.get(t)?.tgid === task.tgid) this.clearPending(t)
     this.tasks.exitProcess(task.tgid)
+    this.ioUring.delete(task.tgid) // the pid may come back as another process
     return [d]
   }
 

@@ -29,6 +29,7 @@ export const PARSERS: ReadonlyMap<string, CallParser> = new Map<string, CallPars
   ['execve', proc.parseExecve], ['execveat', proc.parseExecveat],
   ['clone', proc.parseClone], ['clone3', proc.parseClone3], ['fork', proc.parseFork], ['vfork', proc.parseFork],
   ['exit', proc.parseExit], ['exit_group', proc.parseExit], ['chdir', proc.parseChdir], ['fchdir', proc.parseFchdir],
+  ['io_uring_setup', proc.parseIoUringSetup], ['io_uring_enter', proc.parseIoUringEnter], ['io_uring_register', proc.parseIoUringRegister],
 ])
 
 /** Calls that create a task: while one is unfinished, lines of unknown tasks may be its child's. */

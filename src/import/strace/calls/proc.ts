@@ -129,3 +129,24 @@ export const parseFchdir = (call: Call, ctx: Ctx): Parsed => {
     return [draft(ctx, { kind: 'proc.chdir', path: fd.path })]
   })
 }
+
+const RING = 'anon_inode:[io_uring]'
+
+/** io_uring_setup(entries, params) = ring fd. What the ring carries out strace cannot show (no call
+ *  per operation): the process is reported instead (proc.ioUring), as the interceptor does. */
+export const parseIoUringSetup = (call: Call, ctx: Ctx): Parsed => {
+  if (call.ret.kind !== 'ok') return none
+  ctx.usesIoUring()
+  return E.right([draft(ctx, { kind: 'proc.ioUring', via: 'setup', fd: call.ret.value })])
+}
+
+/** io_uring_enter/io_uring_register(fd, ...): a ring this process did not make in the log (inherited,
+ *  received) is reported once per process; `fd` null when the call named a registered ring index. */
+const ringUse = (via: 'enter' | 'register') => (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  const fd = a.fd(0)
+  if (call.ret.kind !== 'ok') return none // a failed call used no ring
+  return a.done(() => (ctx.usesIoUring() ? [draft(ctx, { kind: 'proc.ioUring', via, fd: fd.fd !== null && fd.fd >= 0 && fd.path === RING ? fd.fd : null })] : []))
+}
+export const parseIoUringEnter = ringUse('enter')
+export const parseIoUringRegister = ringUse('register')
