@@ -172,7 +172,8 @@ const retentionBytes = async () => {
       await j.flush()
       const disk = await diskUsage(join(dir, 'journal'))
       const payload = (await j.guests())[0].payloadBytes
-      report(`journal, ${mode} mode: ${(written / MiB).toFixed(0)} MiB written (${rounds} fsync'd rewrites of a 1 MiB file + a log): data.mdb ${(disk.bytes / MiB).toFixed(1)} MiB = ${(disk.bytes / (written / MiB) / 1024).toFixed(1)} KiB per recorded MiB; payload kept ${(payload / MiB).toFixed(2)} MiB`)
+      const files = disk.files.filter((f) => f.name !== 'lock.mdb' && f.name !== 'writer.lock').map((f) => `${f.name} ${(f.bytes / MiB).toFixed(1)}`).join(' + ')
+      report(`journal, ${mode} mode: ${(written / MiB).toFixed(0)} MiB written (${rounds} fsync'd rewrites of a 1 MiB file + a log): ${files} = ${(disk.bytes / MiB).toFixed(1)} MiB = ${(disk.bytes / (written / MiB) / 1024).toFixed(1)} KiB per recorded MiB; payload kept ${(payload / MiB).toFixed(2)} MiB`)
     })
   }
 }

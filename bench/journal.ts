@@ -1,9 +1,10 @@
 // Journal append throughput against its own floor, measured in one run on one disk:
 //  (1) metadata events (fd.seek, 38-byte values) through Journal.append vs raw lmdb-js puts of ready-made
 //      values of the same size under the same keys, same batching, same durability wait (commit + fsync);
-//  (2) 1 MiB file.write payloads vs `dd bs=1M conv=fdatasync` to a file beside the journal, with raw
-//      lmdb-js puts of 1 MiB values (built as the journal builds them: crc + one copy) as LMDB's floor,
-//      and the journal again with writeMap.
+//  (2) 1 MiB file.write payloads vs `dd bs=1M conv=fdatasync` to a file beside the journal. The journal
+//      writes them to blob segments (pwritev + fdatasync before the LMDB commit, src/journal/blobs.ts);
+//      raw lmdb-js puts of 1 MiB values (built as an LMDB value would be: crc + one copy) show what
+//      keeping them in LMDB would reach; and the journal again with writeMap.
 //  Both journal measures are repeated with the writeMap option (LMDB's MDB_WRITEMAP).
 // Rounds alternate the measures so that drift (page cache, other load) hits all of them alike.
 // Run: node --import tsx bench/journal.ts [--events 2000000] [--mib 512] [--rounds 3] [--no-sync] [--dir D]
