@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto'
 import type { Journal } from '../journal/journal.js'
 import { worldAt } from '../engine/replay.js'
-import { readPlan } from '../projections/index.js'
+import { ioUringUsers, readPlan } from '../projections/index.js'
 import { PayloadCache, streamPieces, type Range } from './content.js'
 import { planExport, type ExportPlan, type Refusal } from './exportPlan.js'
 import { ExportConflict, MANIFEST, ROOT, type ExportTarget } from './exportTargets.js'
@@ -33,6 +33,9 @@ export interface Manifest {
   readonly symlinks: ReadonlyArray<{ readonly path: string; readonly target: string }>
   /** names not exported: unsafe (would leave the root) or conflicting (a name that is both a directory and a file) */
   readonly refused: readonly Refusal[]
+  /** processes that used io_uring up to `seq`, from which seq: what they changed through a ring is
+   *  not in the journal, so files may differ from this export (docs/security.md) */
+  readonly ioUring: ReadonlyArray<{ readonly pid: number; readonly seq: number }>
   readonly totals: { readonly files: number; readonly bytes: number; readonly unknownBytes: number; readonly incomplete: number }
 }
 
@@ -61,13 +64,13 @@ export const exportAt = async (j: Journal, guest: string, seq: number, openTarge
   if (seq > 0) for await (const b of j.read(guest, seq, seq)) ts = b[0]?.ts ?? ts
   const target = await openTarget(ts)
   try {
-    return await write(j, guest, seq, ts, under, plan, target, opts)
+    return await write(j, guest, seq, ts, under, plan, ioUringUsers(w), target, opts)
   } finally {
     await target.close()
   }
 }
 
-const write = async (j: Journal, guest: string, seq: number, ts: bigint | null, under: string, plan: ExportPlan, target: ExportTarget, opts: ExportOptions): Promise<Manifest> => {
+const write = async (j: Journal, guest: string, seq: number, ts: bigint | null, under: string, plan: ExportPlan, ioUring: Manifest['ioUring'], target: ExportTarget, opts: ExportOptions): Promise<Manifest> => {
   const refused: Refusal[] = [...plan.refused]
   const conflict = async (path: string, f: () => Promise<void>): Promise<boolean> => {
     try {
@@ -120,7 +123,7 @@ const write = async (j: Journal, guest: string, seq: number, ts: bigint | null, 
   for (const s of plan.symlinks) if (await conflict(s.path, () => target.symlink(s.rel, s.target))) symlinks.push({ path: s.path, target: s.target })
   const manifest: Manifest = {
     format: 'eyrie-export/1', guest, seq, ts: ts === null ? null : ts.toString(), under, root: ROOT,
-    files, dirs, symlinks, refused,
+    files, dirs, symlinks, refused, ioUring,
     totals: { files: files.length, bytes, unknownBytes, incomplete },
   }
   await target.manifest(`${JSON.stringify(manifest, null, 2)}\n`)

@@ -74,6 +74,12 @@ test('given a recording with io_uring, then `eyrie record` ends with one warning
     assert.match(cat.stderr, new RegExp(`^eyrie: file state at #\\d+ is incomplete: processes ${parent} \\(from #${log[0].seq}\\), ${child} \\(from #${log[1].seq}\\) used io_uring`))
     // before the first ring nothing is partial
     assert.equal(eyrie(['at', `#${log[0].seq - 1}`, 'ls', dir], { journal }).stderr, '')
+    // an export says so too, on stderr and in its manifest
+    const ex = eyrie(['export', '--at', 'end', '--under', dir, join(dir, 'export')], { journal })
+    assert.equal(ex.status, 0, ex.stderr)
+    assert.match(ex.stderr, new RegExp(`incomplete: process\\(es\\) ${parent} \\(from #${log[0].seq}\\), ${child} \\(from #${log[1].seq}\\) used io_uring`))
+    const manifest = JSON.parse(await readFile(join(dir, 'export', 'manifest.json'), 'utf8')) as { ioUring: Array<{ pid: number; seq: number }> }
+    assert.deepEqual(manifest.ioUring, log.map((e) => ({ pid: e.pid, seq: e.seq })))
     assert.equal(eyrie(['verify'], { journal }).status, 0)
   } finally {
     await cleanup()
