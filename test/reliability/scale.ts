@@ -1,7 +1,7 @@
 // Scale: many short-lived processes, many threads writing one file, many files, one huge sparse file,
 // each recorded by `eyrie record` and compared with the disk afterwards; the recorder's peak RSS is
 // polled from /proc (VmHWM). Shared by scale.test.ts (small counts) and bench/torture.ts (the issue's).
-import { execFile, spawnSync } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { mkdir, open, readdir, readFile, lstat, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -135,7 +135,12 @@ export const scaleRun = async (spec: ScaleSpec): Promise<ScaleResult> => {
     await mkdir(work)
     await mkdir(plainDir)
     const t0 = performance.now()
-    const plain = spawnSync(spec.argv[0], spec.argv.slice(1), { cwd: plainDir, stdio: 'ignore' })
+    // not spawnSync: a blocked event loop would stop another run's recorder polling its peak RSS
+    const plain = await new Promise<{ status: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+      const child = spawn(spec.argv[0], spec.argv.slice(1), { cwd: plainDir, stdio: 'ignore' })
+      child.once('error', reject)
+      child.once('close', (status, signal) => resolve({ status, signal }))
+    })
     const plainMs = performance.now() - t0
     if (plain.status !== 0) throw new Error(`${spec.name}: the workload fails without eyrie (${plain.status ?? plain.signal})`)
     const journal = join(dir, 'journal')
