@@ -89,12 +89,16 @@ test('given clamd stopped with SIGSTOP, a scan waits at most its timeout (< 5 s)
 
     // the breaker answers at once while clamd is known to be down: tracees are not held a second time
     const second = await timed(() => gate.decideExec('/w/tool', inline(randomBytes(4096))))
-    assert.ok(second.ms < 500, `second decision took ${second.ms} ms`)
+    assert.ok(second.ms < 1000, `second decision took ${second.ms} ms (a wait for clamd would take the 1500 ms timeout)`)
     assert.equal(second.value.errno, 13)
 
     process.kill(pid, 'SIGCONT')
-    await new Promise((r) => setTimeout(r, 250))
-    const resumed = await scanner.scanBytes(eicar())
+    // the breaker lets a probe through after retryAfterMs; a loaded machine may need a few of them
+    let resumed = await scanner.scanBytes(eicar())
+    for (const t0 = Date.now(); resumed.verdict.kind === 'error' && Date.now() - t0 < 5000; ) {
+      await new Promise((r) => setTimeout(r, 100))
+      resumed = await scanner.scanBytes(eicar())
+    }
     assert.equal(resumed.verdict.kind, 'infected')
   } finally {
     process.kill(pid, 'SIGCONT')
