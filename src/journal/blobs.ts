@@ -89,10 +89,10 @@ export class BlobLog {
     return ref
   }
 
-  /** Writes one batch's bytes at the place reserve() gave for their first buffer. */
+  /** Writes one batch's bytes at the place reserve() gave for their first buffer. The segment counts
+   *  as dirty once the bytes are written: a sync that began before would not cover them. */
   async write(segment: number, offset: number, buffers: readonly Uint8Array[]): Promise<void> {
     const fd = this.fd(segment, true)
-    this.dirty.add(segment)
     let rest = buffers.filter((b) => b.length > 0)
     let at = offset
     try {
@@ -117,6 +117,7 @@ export class BlobLog {
     } catch (err) {
       throw ioError(`write to ${segmentName(segment)} at ${at}`, err)
     }
+    this.dirty.add(segment)
   }
 
   /** Resolves once every write that completed before this call is on disk (and every new segment's
@@ -177,7 +178,7 @@ export class BlobLog {
         unlinkSync(join(this.dir, segmentName(s)))
       } catch (err) {
         // already gone is what we wanted; anything else leaves an orphan the next writer removes
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') process.emitWarning(`journal blobs: cannot remove ${segmentName(s)}: ${message(err)}`)
+        if (Reflect.get(Object(err), 'code') !== 'ENOENT') process.emitWarning(`journal blobs: cannot remove ${segmentName(s)}: ${message(err)}`)
       }
     }
   }

@@ -200,7 +200,7 @@ class LmdbJournal implements Journal {
     const values = new Array<Uint8Array>(drafts.length)
     const data = new Array<Buffer | undefined>(drafts.length)
     const leases: Lease[] = []
-    const large: number[] = []
+    const large: Array<[number, Uint8Array]> = []
     let largeBytes = 0
     let payloadBytes = 0
     for (let i = 0; i < drafts.length; i++) {
@@ -210,7 +210,7 @@ class LmdbJournal implements Journal {
       if (d.data !== undefined && d.data.length > 0) {
         payloadBytes += d.data.length
         if (d.data.length >= this.blobFrom) {
-          large.push(i)
+          large.push([i, d.data])
           largeBytes += d.data.length
           continue
         }
@@ -229,8 +229,7 @@ class LmdbJournal implements Journal {
       const place = this.blobLog.reserve(largeBytes)
       const buffers: Uint8Array[] = []
       let offset = place.offset
-      for (const i of large) {
-        const bytes = drafts[i].data as Uint8Array
+      for (const [i, bytes] of large) {
         const ref: StoredRef = { segment: place.segment, offset, length: bytes.length, crc: checksum(guest, first + i, bytes) }
         refs.push([first + i, refValue(guest, first + i, ref)])
         buffers.push(bytes)

@@ -48,8 +48,8 @@ export class Ordered {
       for (const item of this.waiting.splice(0)) item.reject(failure)
       return
     }
-    while (this.waiting.length > 0 && this.waiting[0].ready) {
-      const item = this.waiting.shift() as Waiting
+    for (let item = this.waiting[0]; item !== undefined && item.ready; item = this.waiting[0]) {
+      this.waiting.shift()
       try {
         item.run().then(item.resolve, item.reject)
       } catch (err) {

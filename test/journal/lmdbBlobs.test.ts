@@ -3,6 +3,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
+import fs from 'node:fs'
+import { syncBuiltinESMExports } from 'node:module'
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -10,7 +12,7 @@ import type { Draft } from '../../src/events/index.js'
 import { JournalError } from '../../src/journal/errors.js'
 import { JOURNAL_FORMAT, openLmdbJournal } from '../../src/journal/lmdb.js'
 import { BLOB_DIR, segmentName } from '../../src/journal/blobs.js'
-import { formatValue } from '../../src/journal/values.js'
+import { formatValue, refFromValue } from '../../src/journal/values.js'
 import { lmdbJournal, withRawLmdb } from './lmdbSupport.js'
 
 const write = (ts: bigint, data: Buffer): Draft => ({ ts, pid: 7, tid: 7, body: { kind: 'file.write', fd: 3, offset: null, len: data.length, known: data.length }, data })
@@ -159,6 +161,55 @@ test('given one batch of more large payloads than one pwritev takes (IOV_MAX is 
     assert.ok(got !== undefined)
     got.forEach((bytes, i) => assert.deepEqual(Buffer.from(bytes), Buffer.alloc(16 + (i % 7), i % 256), `payload ${i + 1}`))
   } finally {
+    await sut.cleanup()
+  }
+})
+
+test('given batches of large payloads appended while an fdatasync runs, then each is committed only after an fdatasync that began once its bytes were written', async () => {
+  const log: string[] = []
+  const writev = fs.writev
+  const fdatasync = fs.fdatasync
+  let syncs = 0
+  fs.writev = ((fd: number, buffers: NodeJS.ArrayBufferView[], position: number, cb: (err: NodeJS.ErrnoException | null, n: number, b: NodeJS.ArrayBufferView[]) => void) =>
+    writev(fd, buffers, position, (err, n, b) => {
+      log.push(`written ${position}`)
+      cb(err, n, b)
+    })) as typeof fs.writev
+  fs.fdatasync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+    const id = ++syncs
+    log.push(`sync ${id} begins`)
+    fdatasync(fd, (err) => {
+      log.push(`sync ${id} ends`)
+      cb(err)
+    })
+  }) as typeof fs.fdatasync
+  syncBuiltinESMExports()
+  const sut = await lmdbJournal({ blobFrom: 1024 })
+  try {
+    const offsets: number[] = []
+    const done = Array.from({ length: 12 }, (_, i) => {
+      const r = sut.journal.append('g', [write(BigInt(i), bytes(256 * 1024, i))])
+      return r.committed.then(() => log.push(`committed ${i}`))
+    })
+    await Promise.all(done)
+    await withRawLmdb(sut.dir, ({ db }) => {
+      for (let i = 0; i < 12; i++) offsets.push(refFromValue('g', i + 1, db('blobs').get(['g', i + 1]) ?? Buffer.alloc(0)).offset)
+    })
+    for (let i = 0; i < 12; i++) {
+      const written = log.indexOf(`written ${offsets[i]}`)
+      const committed = log.indexOf(`committed ${i}`)
+      assert.ok(written >= 0 && committed > written, `batch ${i} written, then committed`)
+      const covered = log.some((e, at) => {
+        const m = /^sync (\d+) begins$/.exec(e)
+        return m !== null && at > written && log.indexOf(`sync ${m[1]} ends`) < committed
+      })
+      assert.ok(covered, `batch ${i}: an fdatasync began after its bytes were written and ended before its commit resolved\n${log.join('\n')}`)
+    }
+    assert.ok(syncs < 12, `batches written meanwhile share an fdatasync (${syncs} for 12)`)
+  } finally {
+    fs.writev = writev
+    fs.fdatasync = fdatasync
+    syncBuiltinESMExports()
     await sut.cleanup()
   }
 })
