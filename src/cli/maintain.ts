@@ -11,6 +11,10 @@ import { mib, progress } from './progress.js'
 
 const dirOf = (o: GlobalOpts): string => o.journal ?? defaultJournalDir()
 
+/** ` guest=G seq=N` where the problem belongs to a guest ('' for the journal's own storage). */
+const where = (p: { readonly guest: string; readonly seq: number | null }): string =>
+  `${p.guest === '' ? '' : ` guest=${p.guest}`}${p.seq === null ? '' : ` seq=${p.seq}`}`
+
 export const runVerify = async (o: GlobalOpts): Promise<void> => {
   const reported: JournalError[] = []
   // its own opener: verify must hear about the corrupt checkpoints the journal skips
@@ -27,10 +31,10 @@ export const runVerify = async (o: GlobalOpts): Promise<void> => {
     if (o.json) printJson(report)
     else {
       printTable(['guest', 'events', 'payloads', 'payload bytes', 'checkpoints', 'problems'], report.guests.map((g) => [g.guest, g.events, g.payloads, g.payloadBytes, g.checkpoints, g.problems]))
-      for (const p of report.problems.slice(0, 20)) process.stdout.write(`${p.what} guest=${p.guest}${p.seq === null ? '' : ` seq=${p.seq}`}: ${p.message}\n`)
+      for (const p of report.problems.slice(0, 20)) process.stdout.write(`${p.what}${where(p)}: ${p.message}\n`)
     }
     const first = report.problems[0]
-    if (first !== undefined) throw new CliError(`verify: ${report.problems.length} problem(s); first bad guest=${first.guest}${first.seq === null ? '' : ` seq=${first.seq}`}: ${first.message}`)
+    if (first !== undefined) throw new CliError(`verify: ${report.problems.length} problem(s); first bad${where(first)}: ${first.message}`)
   } finally {
     bar.done()
     await j.close()

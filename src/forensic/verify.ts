@@ -13,9 +13,10 @@ import { materialize } from '../engine/content.js'
 import { sourcesOf } from '../journal/checkpoint.js'
 
 export interface Problem {
+  /** '' for damage that belongs to no guest (the journal's own records and files) */
   readonly guest: string
   readonly seq: number | null
-  readonly what: 'record' | 'payload' | 'checkpoint' | 'guest'
+  readonly what: 'record' | 'payload' | 'checkpoint' | 'guest' | 'storage'
   readonly message: string
 }
 
@@ -63,6 +64,7 @@ export const verify = async (j: Journal, opts: VerifyOptions = {}): Promise<Veri
     checks.push(found.check)
     problems.push(...found.problems)
   }
+  if (opts.guests === undefined) for (const err of (await j.checkStorage?.()) ?? []) problems.push({ guest: '', seq: null, what: 'storage', message: err.message })
   return { ok: problems.length === 0, guests: checks, problems }
 }
 

@@ -168,6 +168,11 @@ export class BlobLog {
     return got === ref.length ? out : out.subarray(0, got)
   }
 
+  /** A segment's size (its header checked first). */
+  size(segment: number): number {
+    return fstatSync(this.fd(segment, false)).size
+  }
+
   /** Removes segments nothing refers to any more (after the transaction that said so is durable). */
   remove(segments: readonly number[]): void {
     for (const s of segments) {

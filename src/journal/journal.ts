@@ -1,6 +1,7 @@
 // The journal: one interface, several back ends (LMDB embedded default; Kafka later).
 // seq is dense per guest and starts at 1; "state at #0" is the state before any event.
 import type { Draft, Event } from '../events/index.js'
+import type { JournalError } from './errors.js'
 
 export interface GuestInfo {
   readonly guest: string
@@ -90,6 +91,9 @@ export interface Journal {
    *  payload already gone. Resolves with what was freed. A back end that cannot rewrite (an append-only
    *  log) leaves it out and stays forensic: it keeps every byte. */
   forget?(guest: string, what: Forget): Promise<{ readonly events: number; readonly bytes: number }>
+  /** Damage in what belongs to no guest (the LMDB back end: its format record, blob segment records and
+   *  segment files); an empty list when all is well. Optional. */
+  checkStorage?(): Promise<readonly JournalError[]>
   /** Waits for every append so far to commit. */
   flush(): Promise<void>
   close(): Promise<void>

@@ -537,6 +537,42 @@ class LmdbJournal implements Journal {
     })
   }
 
+  async checkStorage(): Promise<readonly JournalError[]> {
+    this.checkOpen()
+    const problems: JournalError[] = []
+    const note = (err: unknown): void => {
+      problems.push(err instanceof JournalError ? err : new JournalError('IO', `journal ${this.path}: ${message(err)}`, {}, { cause: err }))
+    }
+    const segments = this.withSnapshot((transaction) => {
+      try {
+        const format = this.dbs.meta.get('format', { transaction })
+        if (format !== undefined) formatFromValue(format)
+      } catch (err) {
+        note(err)
+      }
+      const out: Array<[number, SegmentState]> = []
+      for (const { key, value } of this.dbs.segments.getRange({ transaction })) {
+        try {
+          out.push([key, segmentFromValue(key, value)])
+        } catch (err) {
+          note(err)
+        }
+      }
+      return out
+    })
+    // each segment: its header, and as long as its record says (the payloads' own crcs are read by
+    // whoever reads them; verify reads them all)
+    for (const [n, state] of segments) {
+      try {
+        const size = this.blobLog.size(n)
+        if (size < state.end) note(new JournalError('CORRUPT', `journal segment ${segmentName(n)}: ${size} bytes, its record says ${state.end} are committed`))
+      } catch (err) {
+        note(err)
+      }
+    }
+    return problems
+  }
+
   async flush(): Promise<void> {
     await this.lastWrite.catch(() => {})
     return this.commits.flush()

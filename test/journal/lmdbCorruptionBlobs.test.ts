@@ -9,6 +9,7 @@ import { JournalError } from '../../src/journal/errors.js'
 import { openLmdbJournal } from '../../src/journal/lmdb.js'
 import type { Journal } from '../../src/journal/journal.js'
 import { BLOB_DIR, segmentName } from '../../src/journal/blobs.js'
+import { verify } from '../../src/forensic/verify.js'
 import { lmdbJournal, withRawLmdb } from './lmdbSupport.js'
 
 const data = Buffer.from(Array.from({ length: 3000 }, (_, i) => i % 251))
@@ -111,4 +112,36 @@ test('given a segment whose header is damaged, when a payload in it is read, the
   await damaged((dir) => flipAt(segment(dir), 3), async (j) => {
     await assert.rejects(j.payload('g', 1), corrupt(/^journal payload guest=g seq=1: segment 00000001\.seg does not start with the segment header$/, 1))
   })
+})
+
+test('given a damaged segment record or a segment shorter than its record says, when the journal is verified, then each is a storage problem naming the segment', async () => {
+  const sut = await lmdbJournal({ blobFrom: 1024 })
+  try {
+    await sut.journal.append('g', drafts).committed
+    await sut.journal.close()
+    truncateSync(segment(sut.dir), statSync(segment(sut.dir)).size - 1)
+    const ro = await openLmdbJournal(sut.dir, { readOnly: true })
+    try {
+      const report = await verify(ro)
+      assert.deepEqual(report.problems.filter((p) => p.what === 'storage').map((p) => p.message), [`journal segment 00000001.seg: ${statSync(segment(sut.dir)).size} bytes, its record says ${statSync(segment(sut.dir)).size + 1} are committed`])
+      assert.ok(report.problems.some((p) => p.what === 'payload' && p.seq === 2), 'and the payload it cut')
+    } finally {
+      await ro.close()
+    }
+    await withRawLmdb(sut.dir, ({ root }) => {
+      const segments = root.openDB<Buffer, number>('segments', { encoding: 'binary', keyEncoding: 'ordered-binary' })
+      const v = Buffer.from(segments.get(1) ?? [])
+      v[9] ^= 1
+      segments.putSync(1, v)
+    })
+    const again = await openLmdbJournal(sut.dir, { readOnly: true })
+    try {
+      const report = await verify(again)
+      assert.ok(report.problems.some((p) => p.what === 'storage' && p.guest === '' && /segment record 00000001\.seg: checksum mismatch/.test(p.message)), JSON.stringify(report.problems))
+    } finally {
+      await again.close()
+    }
+  } finally {
+    await sut.cleanup()
+  }
 })
