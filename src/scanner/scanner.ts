@@ -121,21 +121,28 @@ export class Scanner {
 
   private async request(bytes: Uint8Array, key: string): Promise<Verdict> {
     const deadline = performance.now() + this.timeoutMs
+    let asked = false // a connection was ours and clamd was asked: running out of time is then clamd's
+    let queueFull = false
     const queued = this.slots.run(async (): Promise<Scanned> => {
       const left = deadline - performance.now()
-      if (left <= 0) return { verdict: scanError(`no free clamd connection within ${this.timeoutMs} ms`), answered: true }
+      if (left <= 0) {
+        queueFull = true
+        return { verdict: scanError(`no free clamd connection within ${this.timeoutMs} ms`), answered: true }
+      }
+      asked = true
       this.stats.clamd++
       return this.client.scan(bytes, left)
     })
-    const waited = (): Scanned => ({
-      verdict: scanError(`no free clamd connection within ${this.timeoutMs} ms (${this.slots.busy} busy, ${this.slots.queued} queued)`),
-      // a full queue is not clamd's failure: do not trip the breaker for it
-      answered: true,
-    })
+    const waited = (): Scanned => {
+      if (asked) return { verdict: scanError(`no answer from clamd at ${describeEndpoint(this.clamd.endpoint)} within ${this.timeoutMs} ms`), answered: false }
+      // a full queue is not clamd's failure: it neither trips nor closes the breaker
+      queueFull = true
+      return { verdict: scanError(`no free clamd connection within ${this.timeoutMs} ms (${this.slots.busy} busy, ${this.slots.queued} queued)`), answered: true }
+    }
     // the queued task bounds itself by the same deadline: its late answer, if any, changes nothing
     const { verdict, answered } = await withTimeout(queued, this.timeoutMs, waited, () => {})
-    if (answered) this.breaker.success()
-    else this.breaker.failure(verdict.kind === 'error' ? verdict.reason : 'clamd failed')
+    if (!answered) this.breaker.failure(verdict.kind === 'error' ? verdict.reason : 'clamd failed')
+    else if (!queueFull) this.breaker.success()
     this.cache.set(key, verdict)
     return verdict
   }
