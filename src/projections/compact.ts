@@ -335,15 +335,18 @@ export const expandWorld = (w: World, sources: ReadonlyMap<string, Uint8Array>, 
 const VALUE_VERSION = 1
 const VALUE_HEADER = 16
 
-/** Where each span's bytes begin in the value (their alignment rule above); the last entry is the end. */
-const spanPositions = (n: number, startOf: (i: number) => number, endOf: (i: number) => number): Float64Array => {
+/** Where each span's bytes begin in the value (their alignment rule above), from the spans as
+ *  (start, end) pairs; the last entry is the end. */
+const spanPositions = (spans: Float64Array): Float64Array => {
+  const n = spans.length >> 1
   const out = new Float64Array(n + 1)
   let at = VALUE_HEADER + n * 16
   for (let i = 0; i < n; i++) {
-    const start = startOf(i)
-    at += (((start - at) % 8) + 8) % 8
+    const start = spans[i * 2]
+    // & on small integers; % on doubles is a call into the runtime, and this runs per span
+    at += start < 0x4000_0000 && at < 0x4000_0000 ? (start - at) & 7 : (((start - at) % 8) + 8) % 8
     out[i] = at
-    at += endOf(i) - start
+    at += spans[i * 2 + 1] - start
   }
   out[n] = at
   return out
@@ -353,7 +356,12 @@ const spanPositions = (n: number, startOf: (i: number) => number, endOf: (i: num
 export const compactedValue = (item: CompactionItem, data: Uint8Array): Uint8Array => {
   if (data.length !== item.stored) throw new Error(`bug: compacted file ${item.node} stores ${item.stored} bytes, got ${data.length}`)
   const spans = item.spans
-  const positions = spanPositions(spans.length, (i) => spans[i].start, (i) => spans[i].end)
+  const pairs = new Float64Array(spans.length * 2)
+  spans.forEach((x, i) => {
+    pairs[i * 2] = x.start
+    pairs[i * 2 + 1] = x.end
+  })
+  const positions = spanPositions(pairs)
   const out = Buffer.alloc(positions[spans.length])
   out[0] = VALUE_VERSION
   out.writeUInt32LE(spans.length, 4)
@@ -388,7 +396,7 @@ export const parseCompacted = (value: Uint8Array): CompactedBytes | undefined =>
   const table = VALUE_HEADER + n * 16
   if (table > value.length) return undefined
   const spans = f64s(value.subarray(VALUE_HEADER, table))
-  const positions = spanPositions(n, (i) => spans[i * 2], (i) => spans[i * 2 + 1])
+  const positions = spanPositions(spans)
   if (positions[n] !== value.length) return undefined
   return { length: v.readDoubleLE(8), spans, positions, value }
 }
@@ -427,22 +435,31 @@ export const readCompacted = (c: CompactedBytes, from: number, to: number, out: 
   const { value, positions } = c
   const sbuf = value.buffer
   const dbuf = out.buffer
+  const so = value.byteOffset
+  const shift = out.byteOffset + at - from // file offset x goes to dbuf[x + shift]
   // word copies only where every offset is a small integer (within 2 GiB of both buffers' starts)
-  const words = sbuf.byteLength < 0x7fff_fff0 && dbuf.byteLength < 0x7fff_fff0
+  if (sbuf.byteLength >= 0x7fff_fff0 || dbuf.byteLength >= 0x7fff_fff0) {
+    for (let i = lo; i < n && s[i * 2] < to; i++) {
+      const a = s[i * 2] > from ? s[i * 2] : from
+      const b = s[i * 2 + 1] < to ? s[i * 2 + 1] : to
+      out.set(new Uint8Array(sbuf, so + positions[i] + (a - s[i * 2]), b - a), a + shift - out.byteOffset)
+    }
+    return
+  }
   const sb = new Uint8Array(sbuf)
   const db = new Uint8Array(dbuf)
-  const sw = words ? new BigInt64Array(sbuf, 0, sbuf.byteLength >> 3) : undefined
-  const dw = words ? new BigInt64Array(dbuf, 0, dbuf.byteLength >> 3) : undefined
+  const sw = new BigInt64Array(sbuf, 0, sbuf.byteLength >> 3)
+  const dw = new BigInt64Array(dbuf, 0, dbuf.byteLength >> 3)
   for (let i = lo; i < n; i++) {
     const start = s[i * 2]
-    const end = s[i * 2 + 1]
     if (start >= to) break
+    const end = s[i * 2 + 1]
     const a = start > from ? start : from
     const b = end < to ? end : to
-    let src = value.byteOffset + positions[i] + (a - start)
-    let dst = out.byteOffset + at + (a - from)
+    let src = so + positions[i] + (a - start)
+    let dst = a + shift
     const stop = dst + (b - a)
-    if (sw === undefined || dw === undefined || b - a < 24 || ((src ^ dst) & 7) !== 0) {
+    if (b - a < 24 || ((src ^ dst) & 7) !== 0) {
       out.set(new Uint8Array(sbuf, src, b - a), dst - out.byteOffset)
       continue
     }
