@@ -8,7 +8,7 @@
 // fdatasync; its puts (and those of every write submitted after it) then run in order (ordered.ts).
 // Reads: lmdb-js read transactions are MVCC snapshots; they never block the writer, and another
 // process reads the same files.
-import { open, type Database, type RootDatabase, type RootDatabaseOptions, type Transaction } from 'lmdb'
+import { open, type RootDatabase, type RootDatabaseOptions, type Transaction } from 'lmdb'
 import { hasPayload, type Draft, type Event } from '../events/index.js'
 import type { AppendResult, Checkpoint, CompactedFileValue, CompactedValue, Forget, GuestInfo, Journal } from './journal.js'
 import { JournalError } from './errors.js'
@@ -18,7 +18,7 @@ import { Commits, freeSpace } from './commits.js'
 import { eventValue } from './record.js'
 import { emptyGuest, encodeGuest, type GuestRecord } from './guestRecord.js'
 import {
-  compactedFromValue, compactedValue, eventFromValue, formatFromValue, formatValue, guestFromValue, GUEST_SEQ, missing, payloadFromValue, refFromValue, refValue,
+  compactedFromValue, compactedValue, eventFromValue, formatFromValue, guestFromValue, GUEST_SEQ, missing, payloadFromValue, refFromValue, refValue,
   segmentFromValue, segmentValue, tsFromValue, type StoredRef,
 } from './values.js'
 import { FILE_MODE, lockWriter, prepareDir } from './files.js'
@@ -26,8 +26,10 @@ import { checkDraft, checkGuest, checkRange, checkSeq } from './checks.js'
 import { checksum } from './checksum.js'
 import { BlobLog, segmentName, type SegmentState } from './blobs.js'
 import { Ordered } from './ordered.js'
+import { checkFormat, openDbs, type CompactedKey, type Dbs, type SeqKey } from './lmdbDbs.js'
 
 export { defaultJournalDir } from './files.js'
+export { JOURNAL_FORMAT } from './lmdbDbs.js'
 
 export interface LmdbJournalOptions {
   readonly readOnly?: boolean
@@ -50,14 +52,8 @@ export interface LmdbJournalOptions {
   readonly segmentBytes?: number
 }
 
-/** The on-disk format this eyrie reads and writes (journal/README.md). 1: no `meta` database, every
- *  payload in LMDB. 2: large payloads in blob segments, the `meta`, `blobs` and `segments` databases. */
-export const JOURNAL_FORMAT = 2
 export const BLOB_FROM = 64 * 1024
 
-type SeqKey = [string, number]
-/** [guest, checkpoint seq, base] */
-type CompactedKey = [string, number, number]
 const READ_BATCH = 1024
 /** Payload buffers kept for reuse: a few batches of large writes in flight. */
 const POOL_LIMIT = 64 * 1024 * 1024
@@ -82,19 +78,7 @@ export const openLmdbJournal = async (dir: string, opts: LmdbJournalOptions = {}
     }
     const env = open(path, options)
     root = env
-    const db = (name: string): Database<Uint8Array, SeqKey> =>
-      env.openDB<Uint8Array, SeqKey>(name, { encoding: 'binary', keyEncoding: 'ordered-binary' })
-    const dbs: Dbs = {
-      events: db('events'),
-      payloads: db('payloads'),
-      blobs: db('blobs'),
-      checkpoints: db('checkpoints'),
-      compacted: env.openDB<Uint8Array, CompactedKey>('compacted', { encoding: 'binary', keyEncoding: 'ordered-binary' }),
-      sources: env.openDB<Uint8Array, CompactedKey>('sources', { encoding: 'binary', keyEncoding: 'ordered-binary' }),
-      guests: env.openDB<Uint8Array, string>('guests', { encoding: 'binary', keyEncoding: 'ordered-binary' }),
-      segments: env.openDB<Uint8Array, number>('segments', { encoding: 'binary', keyEncoding: 'ordered-binary' }),
-      meta: env.openDB<Uint8Array, string>('meta', { encoding: 'binary', keyEncoding: 'ordered-binary' }),
-    }
+    const dbs = openDbs(env)
     checkFormat(path, dbs, readOnly)
     const journal = new LmdbJournal(path, opts, env, release, dbs)
     if (!readOnly) journal.loadCounters()
@@ -107,36 +91,7 @@ export const openLmdbJournal = async (dir: string, opts: LmdbJournalOptions = {}
   }
 }
 
-interface Dbs {
-  readonly events: Database<Uint8Array, SeqKey>
-  readonly payloads: Database<Uint8Array, SeqKey>
-  readonly blobs: Database<Uint8Array, SeqKey>
-  readonly checkpoints: Database<Uint8Array, SeqKey>
-  readonly compacted: Database<Uint8Array, CompactedKey>
-  readonly sources: Database<Uint8Array, CompactedKey>
-  readonly guests: Database<Uint8Array, string>
-  readonly segments: Database<Uint8Array, number>
-  readonly meta: Database<Uint8Array, string>
-}
 
-/** A journal says which format it is in; one without that record is format 1 if it holds anything,
- *  and new otherwise (the writer records the format before its first append). */
-const checkFormat = (path: string, dbs: Dbs, readOnly: boolean): void => {
-  const value = dbs.meta.get('format')
-  if (value === undefined) {
-    const empty = dbs.guests.getKeysCount({ limit: 1 }) === 0
-    if (!empty) {
-      throw new JournalError('DECODE', `journal ${path} is format 1 (written by an earlier eyrie); this eyrie reads format ${JOURNAL_FORMAT} only: ` +
-        'export it with the eyrie that wrote it (`eyrie export jsonl`) and import that here')
-    }
-    if (!readOnly) dbs.meta.putSync('format', formatValue(JOURNAL_FORMAT))
-    return
-  }
-  const format = formatFromValue(value)
-  if (format !== JOURNAL_FORMAT) {
-    throw new JournalError('DECODE', `journal ${path} is format ${format}; this eyrie reads format ${JOURNAL_FORMAT} only${format > JOURNAL_FORMAT ? ' (a newer eyrie wrote it)' : ''}`)
-  }
-}
 
 class LmdbJournal implements Journal {
   /** The writer's view: includes appends not yet committed. */
