@@ -8,6 +8,7 @@
         "src/native/calls.cc",
         "src/native/channel.cc",
         "src/native/content.cc",
+        "src/native/deferred.cc",
         "src/native/files.cc",
         "src/native/filter.cc",
         "src/native/memory.cc",

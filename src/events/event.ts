@@ -28,7 +28,7 @@ export const KINDS: readonly Kind[] = [
   'file.symlink', 'file.mkdir', 'file.rmdir', 'file.flush', 'file.observe', 'file.quarantine',
   'view.map', 'view.unmap', 'view.remap', 'view.protect', 'view.sync',
   'scan.verdict', 'access.denied',
-  'proc.ioUring',
+  'proc.ioUring', 'file.sync',
 ]
 export const kindCode: ReadonlyMap<string, number> = new Map(KINDS.map((k, i) => [k, i]))
 
@@ -37,7 +37,7 @@ export type Body = Bodies[Kind]
 export type BodyOf<K extends Kind> = Bodies[K]
 
 /** Kinds whose bytes live in the payload store (their body has len/known). */
-export const PAYLOAD_KINDS: ReadonlySet<Kind> = new Set<Kind>(['file.write', 'file.observe', 'view.sync'])
+export const PAYLOAD_KINDS: ReadonlySet<Kind> = new Set<Kind>(['file.write', 'file.observe', 'view.sync', 'file.sync'])
 export type PayloadBody = Extract<Body, { known: number }>
 export const hasPayload = (b: Body): b is PayloadBody => PAYLOAD_KINDS.has(b.kind)
 

@@ -64,6 +64,19 @@ export const FileObserve = t.type({
 })
 export type FileObserve = t.TypeOf<typeof FileObserve>
 
+/** The file's content as read at an observation point (the interceptor does not stop at writes to
+ *  files it can read back): the file is `size` bytes long and [offset, offset+len) holds these
+ *  bytes. One reading of a file may come as several records, each for a run of changed pages. */
+export const FileSync = t.type({
+  kind: t.literal('file.sync'),
+  path: AbsPath,
+  inode: Inode,
+  size: Nat,
+  offset: Nat,
+  ...bytes,
+})
+export type FileSync = t.TypeOf<typeof FileSync>
+
 /** The scanner moved an infected file aside. */
 export const FileQuarantine = t.type({ kind: t.literal('file.quarantine'), path: AbsPath, id: t.string, to: AbsPath })
 export type FileQuarantine = t.TypeOf<typeof FileQuarantine>
@@ -81,4 +94,5 @@ export const fileCodecs = {
   'file.flush': FileFlush,
   'file.observe': FileObserve,
   'file.quarantine': FileQuarantine,
+  'file.sync': FileSync,
 } as const

@@ -135,6 +135,7 @@ export class Retention {
         else list.push(ob)
         return
       }
+      case 'file.sync':
       case 'view.sync': {
         if (e.known === 0) return
         const node = lookup(w, e.path)

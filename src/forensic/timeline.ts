@@ -61,6 +61,7 @@ const touchesAfter = (w: World, e: Event, node: FsNode | undefined): boolean => 
     case 'file.truncate':
       return e.path !== null && lookup(w, e.path) === node
     case 'file.observe':
+    case 'file.sync':
     case 'view.sync':
       return lookup(w, e.path) === node || (e.inode !== null && w.byInode.get(e.inode) === node.id)
     case 'fd.open':

@@ -173,6 +173,10 @@ class Session : public Napi::ObjectWrap<Session> {
     std::string positions = rp.IsString() ? rp.As<Napi::String>().Utf8Value() : "";
     if (positions != "all" && positions != "writable") return fail("readPositions must be 'all' or 'writable'");
     cfg.readPositionsOfReadOnly = positions == "all";
+    Napi::Value wr = o.Get("writes");
+    std::string writes = wr.IsString() ? wr.As<Napi::String>().Utf8Value() : "";
+    if (writes != "read-back" && writes != "stop") return fail("writes must be 'read-back' or 'stop'");
+    cfg.writeStops = writes == "stop";
     return true;
   }
 

@@ -17,6 +17,7 @@ export interface NativeConfig {
   readonly decideExec: boolean
   readonly decideOpens: boolean
   readonly readPositions: 'all' | 'writable'
+  readonly writes: 'read-back' | 'stop'
 }
 
 export interface NativeSession {

@@ -68,7 +68,8 @@ std::string Tracer::pathArg(Task& t, int dirfd, uint64_t addr, bool followLast) 
 }
 
 bool Tracer::wantPositions(const FdEntry* e) const {
-  return e != nullptr && e->regular && (cfg_.readPositionsOfReadOnly || (e->flags & O_ACCMODE) != O_RDONLY);
+  // a recorded command does not stop at reads and seeks (filter.h): positions are not followed
+  return cfg_.everyCall() && e != nullptr && e->regular && (cfg_.readPositionsOfReadOnly || (e->flags & O_ACCMODE) != O_RDONLY);
 }
 
 FdEntry* Tracer::fdOf(Task& t, int fd) {
@@ -90,12 +91,14 @@ FdEntry* Tracer::fdOf(Task& t, int fd) {
     e.flags = flags & ~O_CLOEXEC;
     e.cloexec = (flags & O_CLOEXEC) != 0;
   }
+  // a writable fd that came from elsewhere (a passed descriptor): its writes get stops and pre-images
   e.observeWrites = e.regular && (e.flags & O_ACCMODE) != O_RDONLY && wholeKnown_.count(e.inode) == 0;
   return &(t.fds->fds[fd] = e);
 }
 
 int Tracer::decide(Task& t, const char* call, const std::string& path, uint64_t flags) {
-  // the verdict is on the content as the program will see it: stores through live views included
+  // the verdict is on the content as the program will see it: stores through live views and writes
+  // not yet read back included
   syncFile(path, t.tid, nowNs());
   auto* m = new Message(Message::Type::Decide);
   m->decide = DecideRequest{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(t.tid), call, path, flags};
@@ -160,7 +163,10 @@ bool Tracer::entry(Task& t, const Origin& o) {
     case SYS_truncate: {
       c.path = pathArg(t, AT_FDCWD, a[0], true);
       struct stat st;
-      if (!sharedInodes_.empty() && !c.path.empty() && stat(c.path.c_str(), &st) == 0) syncInode(inodeOf(st), t.tid, o.ts);
+      if ((!sharedInodes_.empty() || openWritten_ > 0) && !c.path.empty() && stat(c.path.c_str(), &st) == 0) {
+        syncInode(inodeOf(st), t.tid, o.ts);
+        syncWritten(inodeOf(st), t.tid, o.ts);
+      }
       return true;
     }
     case SYS_rename:
@@ -252,12 +258,17 @@ void Tracer::exit(Task& t, int64_t ret, const Origin& o) {
     case SYS_ioctl: return dupExit(t, ret, o);
     case SYS_ftruncate:
       emit(Kind::FileTruncate, o, [&](Record& r) { r.flag(false).flag(true).num(fd).num(a[1]); });
+      if (const FdEntry* e = fdOf(t, fd)) forgetPages(e->inode, a[1], ~0ull);
       return;
-    case SYS_truncate:
+    case SYS_truncate: {
       if (!c.path.empty()) emit(Kind::FileTruncate, o, [&](Record& r) { r.flag(true).str(c.path).flag(false).num(a[1]); });
+      struct stat st;
+      if (!c.path.empty() && stat(c.path.c_str(), &st) == 0) forgetPages(inodeOf(st), a[1], ~0ull);
       return;
+    }
     case SYS_fallocate:
       emit(Kind::FileAllocate, o, [&](Record& r) { r.num(fd).num(static_cast<uint32_t>(a[1])).num(a[2]).num(a[3]); });
+      if (const FdEntry* e = fdOf(t, fd)) forgetPages(e->inode, a[2], a[2] + a[3]);
       return;
     case SYS_fsync:
     case SYS_fdatasync:

@@ -128,6 +128,10 @@ const readBody = (kind: string, r: Reader): Decoded => {
       const path = r.str(), inode = r.nullableStr(), offset = r.num(), len = r.num(), data = r.bytes()
       return { body: { kind, path, inode, offset, len, known: data.length }, data }
     }
+    case 'file.sync': {
+      const path = r.str(), inode = r.nullableStr(), size = r.num(), offset = r.num(), len = r.num(), data = r.bytes()
+      return { body: { kind, path, inode, size, offset, len, known: data.length }, data }
+    }
     case 'access.denied': return { body: { kind, path: r.str(), call: r.str(), errno: r.sint() } }
     default: throw new Error(`bug: the native interceptor does not emit ${kind}`)
   }

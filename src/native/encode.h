@@ -2,7 +2,7 @@
 //   u32 size (whole record) | u8 kind | u32 pid | u32 tid | u64 ts | fields in the kind's order
 // with numbers as u64, signed numbers as i64, booleans as u8, nullable values as a u8 tag (0 null,
 // 1 present) before the value, strings as u32 length + UTF-8 bytes, and the payload (file.write,
-// file.observe, view.sync) last as u32 length + bytes. src/native/decode.ts reads the same order.
+// file.observe, view.sync, file.sync) last as u32 length + bytes. src/native/decode.ts reads the same order.
 #pragma once
 
 #include <cstddef>
@@ -50,6 +50,7 @@ enum class Kind : uint8_t {
   ScanVerdict,
   AccessDenied,
   ProcIoUring,
+  FileSync,
 };
 
 /** proc.ioUring's `via`, as a u8: positions in IO_URING_VIA of src/native/decode.ts. */
@@ -62,7 +63,7 @@ inline const std::vector<const char*>& kindNames() {
       "file.write",   "file.truncate", "file.allocate", "file.rename",  "file.unlink",  "file.link",
       "file.symlink", "file.mkdir",    "file.rmdir",  "file.flush",     "file.observe", "file.quarantine",
       "view.map",     "view.unmap",    "view.remap",  "view.protect",   "view.sync",    "scan.verdict",
-      "access.denied", "proc.ioUring"};
+      "access.denied", "proc.ioUring", "file.sync"};
   return names;
 }
 

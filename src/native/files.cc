@@ -57,16 +57,22 @@ bool Tracer::openEntry(Task& t, const Origin& o, int dirfd, uint64_t pathAddr, u
   bool tmpfile = (flags & O_TMPFILE) == O_TMPFILE;
   // without O_CREAT nothing is created; with O_EXCL success means it was; otherwise look first
   c.created = tmpfile ? 1 : (flags & O_CREAT) == 0 ? 0 : (flags & O_EXCL) != 0 ? 1 : -1;
-  if (c.created != -1 && !cfg_.decideOpens) return true;
+  // a verdict only where the program may read what is there: not for write-only opens, new files
+  bool ask = cfg_.decideOpens && !tmpfile && (flags & O_ACCMODE) != O_WRONLY && c.created != 1;
+  // a file some task writes without stops: what it holds now is recorded before this open sees or
+  // truncates it
+  bool written = openWritten_ > 0 && !tmpfile && c.created != 1;
+  if (c.created != -1 && !ask && !written) return true;
   std::string raw;
   if (!readString(t.tid, pathAddr, raw, PATH_MAX)) return true;
-  if (c.created == -1) {
+  if (c.created == -1 || written) {
     struct stat st;
     std::string walk = walkPath(t.tid, dirfd, raw);
     int r = (flags & O_NOFOLLOW) != 0 ? lstat(walk.c_str(), &st) : stat(walk.c_str(), &st);
-    c.created = r == 0 ? 0 : errno == ENOENT ? 1 : -1;
+    if (c.created == -1) c.created = r == 0 ? 0 : errno == ENOENT ? 1 : -1;
+    if (r == 0 && written) syncWritten(inodeOf(st), t.tid, o.ts);
   }
-  if (cfg_.decideOpens && !tmpfile) {
+  if (ask && c.created != 1) {
     std::string path = resolvePath(t.tid, dirfd, raw, (flags & O_NOFOLLOW) == 0);
     if (!path.empty()) {
       int err = decide(t, openCallName(c.nr), path, flags);
@@ -102,8 +108,10 @@ void Tracer::openExit(Task& t, int64_t ret, const Origin& o) {
   }
   bool writable = (c.flags & O_ACCMODE) != O_RDONLY;
   if (e.regular && writable) {
-    if (c.created == 1 || (c.flags & O_TRUNC) != 0) wholeKnown_.insert(e.inode);  // starts empty: all known
-    else if (wholeKnown_.count(e.inode) == 0) observeAtOpen(t, fd, e, haveStat ? st.st_size : 0, o);
+    bool empty = c.created == 1 || (c.flags & O_TRUNC) != 0;  // starts empty: all known
+    adoptWritable(t, fd, e, empty, haveStat ? static_cast<uint64_t>(st.st_size) : 0, o);
+  } else if (e.regular && (c.flags & O_TRUNC) != 0 && c.created != 1) {
+    forgetPages(e.inode, 0, ~0ull);  // O_RDONLY|O_TRUNC truncates too (Linux)
   }
   if (t.fds) t.fds->fds[fd] = e;
 }
@@ -150,14 +158,18 @@ void Tracer::writeExit(Task& t, int64_t ret, const Origin& o) {
                     (c.nr == SYS_pwritev2 && static_cast<int64_t>(a[3]) == -1);
   bool vector = c.nr == SYS_writev || c.nr == SYS_pwritev || c.nr == SYS_pwritev2;
   size_t n = static_cast<size_t>(ret);
+  // a recorded command does not report reads and seeks: where a write at the position lands is said
+  bool placed = !positional || (!cfg_.everyCall() && c.located);
   emit(Kind::FileWrite, o, [&](Record& r) {
-    r.num(static_cast<uint64_t>(fd)).nullableNum(!positional, a[3]).num(n);
+    r.num(static_cast<uint64_t>(fd)).nullableNum(placed, positional ? c.offset : a[3]).num(n);
     uint8_t* p = r.payload(n);
     // the buffers still hold what was written: read the first ret bytes of them
     r.payloadDone(vector ? readIovecs(t.tid, a[1], a[2], n, p) : readMemory(t.tid, a[1], n, p));
   });
   FdEntry* e = fdOf(t, fd);
-  if (c.located && e != nullptr) noteWritten(e->inode, c.offset, n);
+  if (e == nullptr) return;
+  if (c.located) noteWritten(e->inode, c.offset, n);
+  forgetPages(e->inode, c.located ? c.offset : 0, c.located ? c.offset + n : ~0ull);  // not what a reading saw
 }
 
 bool Tracer::copyEntry(Task& t, const Origin& o) {
@@ -197,10 +209,11 @@ void Tracer::copyExit(Task& t, int64_t ret, const Origin& o) {
   uint64_t inOff = sendfile ? a[2] : a[1];
   if (inOff == 0 && wantPositions(fdOf(t, in))) emit(Kind::FdRead, o, [&](Record& r) { r.num(in).num(ret); });
   FdEntry* dst = fdOf(t, out);
-  if (dst == nullptr || !dst->regular) return;
+  if (dst == nullptr || !dst->regular || dst->deferred) return;  // a file read back: the next reading has it
   size_t n = static_cast<size_t>(ret);
+  bool placed = c.explicitOffset || (!cfg_.everyCall() && c.located);
   emit(Kind::FileWrite, o, [&](Record& r) {
-    r.num(static_cast<uint64_t>(out)).nullableNum(c.explicitOffset, c.offset).num(n);
+    r.num(static_cast<uint64_t>(out)).nullableNum(placed, c.offset).num(n);
     uint8_t* p = r.payload(n);
     size_t got = 0;
     int f = c.located ? reopenFd(t.tid, out) : -1;
@@ -216,6 +229,7 @@ void Tracer::copyExit(Task& t, int64_t ret, const Origin& o) {
     r.payloadDone(got);
   });
   if (c.located) noteWritten(dst->inode, c.offset, n);
+  forgetPages(dst->inode, c.located ? c.offset : 0, c.located ? c.offset + n : ~0ull);
 }
 
 bool Tracer::execEntry(Task& t, const Origin& o) {
@@ -253,7 +267,10 @@ bool Tracer::closeEntry(Task& t, const Origin& o) {
   if (!sharedInodes_.empty())
     if (const FdEntry* e = fdOf(t, fd)) syncInode(e->inode, t.tid, o.ts);
   emit(Kind::FdClose, o, [&](Record& r) { r.num(static_cast<uint64_t>(fd)); });
+  auto it = t.fds->fds.find(fd);
+  std::string written = it != t.fds->fds.end() && it->second.deferred ? it->second.inode : "";
   t.fds->fds.erase(fd);
+  if (!written.empty()) settleIfUnheld(written);  // read at this stop (syncOwn); no holder left: no more writes
   return false;
 }
 

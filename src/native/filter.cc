@@ -26,11 +26,11 @@ const std::vector<TracedCall> kCalls = {
     {SYS_openat, Rule::Always, "openat"},
     {SYS_openat2, Rule::Always, "openat2"},
     {SYS_creat, Rule::Always, "creat"},
-    {SYS_write, Rule::Always, "write"},
-    {SYS_pwrite64, Rule::Always, "pwrite64"},
-    {SYS_writev, Rule::Always, "writev"},
-    {SYS_pwritev, Rule::Always, "pwritev"},
-    {SYS_pwritev2, Rule::Always, "pwritev2"},
+    {SYS_write, Rule::Always, "write", true},
+    {SYS_pwrite64, Rule::Always, "pwrite64", true},
+    {SYS_writev, Rule::Always, "writev", true},
+    {SYS_pwritev, Rule::Always, "pwritev", true},
+    {SYS_pwritev2, Rule::Always, "pwritev2", true},
     {SYS_close, Rule::Always, "close"},
     {SYS_close_range, Rule::Always, "close_range"},
     {SYS_dup, Rule::Always, "dup"},
@@ -38,9 +38,9 @@ const std::vector<TracedCall> kCalls = {
     {SYS_dup3, Rule::Always, "dup3"},
     {SYS_fcntl, Rule::FdControl, "fcntl"},
     {SYS_ioctl, Rule::CloexecIoctl, "ioctl"},
-    {SYS_lseek, Rule::MovingSeek, "lseek"},
-    {SYS_read, Rule::Always, "read"},
-    {SYS_readv, Rule::Always, "readv"},
+    {SYS_lseek, Rule::MovingSeek, "lseek", true},
+    {SYS_read, Rule::Always, "read", true},
+    {SYS_readv, Rule::Always, "readv", true},
     {SYS_ftruncate, Rule::Always, "ftruncate"},
     {SYS_truncate, Rule::Always, "truncate"},
     {SYS_fallocate, Rule::Always, "fallocate"},
@@ -127,7 +127,7 @@ class Asm {
 
 const std::vector<TracedCall>& tracedCalls() { return kCalls; }
 
-std::vector<sock_filter> buildFilter() {
+std::vector<sock_filter> buildFilter(bool everyCall) {
   Asm a;
   a.load(offsetof(struct seccomp_data, arch));
   a.jeq(AUDIT_ARCH_X86_64, Asm::Next, Asm::NoSys);
@@ -135,6 +135,10 @@ std::vector<sock_filter> buildFilter() {
   a.jset(kX32Bit, Asm::NoSys, Asm::Next);
   std::vector<int> blocks;
   for (const auto& c : kCalls) {
+    if (c.attachOnly && !everyCall) {
+      blocks.push_back(-1);
+      continue;
+    }
     int rule = c.rule == Rule::Always ? static_cast<int>(Asm::Trace) : a.label();
     blocks.push_back(rule);
     a.jeq(static_cast<uint32_t>(c.nr), rule, Asm::Next);
@@ -147,7 +151,7 @@ std::vector<sock_filter> buildFilter() {
   a.ret(SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA));
   // Rule blocks come after the shared returns and BPF jumps only forward: each block ends in its own.
   for (size_t i = 0; i < kCalls.size(); i++) {
-    if (kCalls[i].rule == Rule::Always) continue;
+    if (kCalls[i].rule == Rule::Always || (kCalls[i].attachOnly && !everyCall)) continue;
     a.bind(blocks[i]);
     int allow = a.label(), trace = a.label();
     switch (kCalls[i].rule) {
@@ -187,9 +191,14 @@ std::vector<sock_filter> buildFilter() {
   return a.finish();
 }
 
-bool wantsCall(long nr, const uint64_t args[6]) {
+bool isWriteCall(long nr) {
+  return nr == SYS_write || nr == SYS_pwrite64 || nr == SYS_writev || nr == SYS_pwritev || nr == SYS_pwritev2;
+}
+
+bool wantsCall(long nr, const uint64_t args[6], bool attach) {
   for (const auto& c : kCalls) {
     if (c.nr != nr) continue;
+    if (c.attachOnly && !attach) return false;
     switch (c.rule) {
       case Rule::Always: return true;
       case Rule::FileMapping: {

@@ -23,6 +23,11 @@ struct TracedCall {
   long nr;
   Rule rule;
   const char* name;
+  // Writes, reads and seeks: a recorded command does not stop at them (the files it writes are read
+  // back at observation points, deferred.cc); an attached tree stops at every call anyway and keeps
+  // them, and a recorded process that holds a large file that existed before is switched to
+  // syscall stops to keep that file's old bytes (per-write pre-images).
+  bool attachOnly = false;
 };
 
 const std::vector<TracedCall>& tracedCalls();
@@ -30,10 +35,14 @@ const std::vector<TracedCall>& tracedCalls();
 /** The seccomp program: SECCOMP_RET_TRACE for the table's calls when their rule holds, ALLOW for the
  *  rest; calls from another ABI (i386, x32) fail with ENOSYS, since their numbers differ and letting
  *  them through untraced would lose state. */
-std::vector<sock_filter> buildFilter();
+std::vector<sock_filter> buildFilter(bool everyCall);
 
-/** What the filter decides for x86_64 call nr with args: true = the tracer wants this call. */
-bool wantsCall(long nr, const uint64_t args[6]);
+/** What the filter decides for x86_64 call nr with args: true = the tracer wants this call.
+ *  attach: also the calls the recorded command's filter leaves out (attachOnly). */
+bool wantsCall(long nr, const uint64_t args[6], bool attach);
+
+/** write, pwrite64, writev, pwritev, pwritev2. */
+bool isWriteCall(long nr);
 
 /** The table's name for nr, or nullptr. */
 const char* callName(long nr);

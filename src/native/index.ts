@@ -43,6 +43,11 @@ export interface TraceOptions {
    *  ones ('writable': a read-only description's position never decides where bytes land, and
    *  skipping it halves the stops of a read-heavy program). */
   readonly readPositions?: 'all' | 'writable'
+  /** record: how written bytes reach the journal. 'read-back' (the default): writes do not stop the
+   *  program; each written file is read back at the moments its content can be observed (file.sync;
+   *  see docs/architecture.md). 'stop': every write stops and is a file.write with its bytes, and
+   *  reads and seeks stop for positions (per-write history, two stops per call). Attach always stops. */
+  readonly writes?: 'read-back' | 'stop'
   /** Check every decoded body with its io-ts codec (debugging; costs time per event). */
   readonly validate?: boolean
 }
@@ -194,6 +199,7 @@ const common = (opts: TraceOptions) => ({
   decideExec: opts.decide !== undefined,
   decideOpens: opts.decide !== undefined && opts.decideOpens === true,
   readPositions: opts.readPositions ?? 'all',
+  writes: opts.writes ?? 'read-back',
 })
 
 /** Runs argv under the tracer. Resolves with the command's exit status once every process of the

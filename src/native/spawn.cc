@@ -116,7 +116,7 @@ bool Tracer::startRecord(Outcome& out) {
   p.program = findProgram(cfg_.argv[0], cfg_.env, cfg_.cwd);
   p.cwd = cfg_.cwd.c_str();
   for (int i = 0; i < 3; i++) p.stdio[i] = cfg_.stdio[i];
-  std::vector<sock_filter> prog = buildFilter();
+  std::vector<sock_filter> prog = buildFilter(cfg_.writeStops);
   p.filter = sock_fprog{static_cast<unsigned short>(prog.size()), prog.data()};
   int gate[2], report[2];
   if (pipe2(gate, O_CLOEXEC) != 0 || pipe2(report, O_CLOEXEC) != 0) {
@@ -163,6 +163,7 @@ bool Tracer::startRecord(Outcome& out) {
   snap->snapshot.pids = {pid};
   snap->snapshot.record = true;
   ch_.ask(snap, 0);
+  if (!cfg_.writeStops) adoptInherited(t);
   char go = 'g';
   ssize_t w = write(gate[1], &go, 1);
   (void)w;  // a child that already died reports through the report pipe and its exit

@@ -21,6 +21,7 @@ struct FdEntry {
   std::string path;
   std::string inode;
   bool observeWrites = false;  // a file that existed before eyrie saw it: keep its old bytes
+  bool deferred = false;       // writable, written without stops: read back at observation points
 };
 
 /** Shared by threads and CLONE_FILES children, copied by fork, unshared by exec. */

@@ -34,6 +34,7 @@ void Tracer::run() {
   bool ok = cfg_.mode == Config::Mode::Record ? startRecord(out) : startAttach(out);
   if (ok) {
     loop();
+    if (!cfg_.everyCall()) syncAllWritten(nowNs(), true);
     out = outcome_;
     if (cfg_.mode == Config::Mode::Record) readChildError(out);
   }
@@ -98,7 +99,7 @@ void Tracer::loop() {
 }
 
 void Tracer::resume(Task& t, int sig) {
-  bool syscalls = cfg_.mode == Config::Mode::Attach || t.wantExit;
+  bool syscalls = cfg_.mode == Config::Mode::Attach || t.wantExit || perWriteStops(t);
   // ESRCH: the task was killed meanwhile; its death comes through waitpid
   ptrace(syscalls ? PTRACE_SYSCALL : PTRACE_CONT, t.tid, 0, sig);
 }
@@ -309,6 +310,8 @@ void Tracer::onExitEvent(Task& t, uint64_t ts) {
          [&](Record& r) { r.sint(code).flag(true); });
     t.exitEmitted = true;
   }
+  // its fds are about to close: what it wrote is read back now
+  if (!starting_) syncOwn(t, Origin{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(t.tid), ts});
   // the last task of a memory is about to drop it: its shared file views still hold the bytes
   if (--t.mem->users == 0 && t.mem->sharedFileViews && !starting_) {
     syncViews(t, 0, ~0ull, Origin{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(t.tid), ts});
@@ -323,6 +326,8 @@ void Tracer::onSeccomp(Task& t, uint64_t ts) {
   t.call.nr = static_cast<long>(info.seccomp.nr);
   for (int i = 0; i < 6; i++) t.call.args[i] = info.seccomp.args[i];
   Origin o{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(t.tid), ts};
+  // program order: at each of its traced calls, the files a task writes hold what it wrote before
+  syncOwn(t, o);
   if (!admit(t)) return;  // another task's call on the same file comes first: this one waits at its entry
   t.wantExit = entry(t, o);
   auto again = tasks_.find(o.tid);
@@ -339,12 +344,19 @@ void Tracer::onSyscallStop(Task& t, uint64_t ts) {
   if (n > 0 && info.op == PTRACE_SYSCALL_INFO_ENTRY && info.arch != AUDIT_ARCH_X86_64) {
     t.wantExit = false;  // attach: a 32-bit call (int 0x80) has other numbers; not decoded (documented)
   } else if (n > 0 && info.op == PTRACE_SYSCALL_INFO_ENTRY) {
-    // attach mode: every call stops here; the filter's rules pick the ones that matter
+    // attach: every call stops here and the filter's rules pick the ones that matter; record: a
+    // task holding a large file that existed before stops here too, for its writes (perWriteStops)
     uint64_t args[6];
     for (int i = 0; i < 6; i++) args[i] = info.entry.args[i];
     long nr = static_cast<long>(info.entry.nr);
     t.wantExit = false;
-    if (wantsCall(nr, args)) {
+    bool wanted = false;
+    if (cfg_.mode == Config::Mode::Attach) wanted = wantsCall(nr, args, true);
+    else if (isWriteCall(nr)) {
+      const FdEntry* e = fdOf(t, static_cast<int>(static_cast<int32_t>(args[0])));
+      wanted = e != nullptr && e->observeWrites;
+    }
+    if (wanted) {
       t.call = Call{};
       t.call.nr = nr;
       for (int i = 0; i < 6; i++) t.call.args[i] = args[i];

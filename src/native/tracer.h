@@ -30,6 +30,9 @@ struct Config {
   bool decideExec = false;
   bool decideOpens = false;
   bool readPositionsOfReadOnly = true;  // fd.read/fd.seek also for read-only descriptions
+  bool writeStops = false;  // record: stop at writes, reads, seeks (per-write history) instead of reading back
+  /** Stops at every call of the filter's table, the attachOnly ones included. */
+  bool everyCall() const { return mode == Mode::Attach || writeStops; }
 };
 
 enum class StopMode : int { None = 0, Detach = 1, Kill = 2 };
@@ -109,6 +112,17 @@ class Tracer {
   void noteWritten(const std::string& inode, uint64_t offset, uint64_t len);
   bool locateWrite(Task& t, int fd, const FdEntry& e, uint64_t& offset);
 
+  // files written without stops, read back at observation points (deferred.cc)
+  void adoptWritable(Task& t, int fd, FdEntry& e, bool empty, uint64_t size, const Origin& o);
+  void syncOwn(Task& t, const Origin& o);
+  void syncWritten(const std::string& inode, pid_t current, uint64_t ts);
+  void syncAllWritten(uint64_t ts, bool last);
+  void readBack(int f, const std::string& inode, const std::string& path, const Origin& o);
+  void settleIfUnheld(const std::string& inode);
+  void forgetPages(const std::string& inode, uint64_t from, uint64_t to);
+  bool perWriteStops(const Task& t) const;
+  void adoptInherited(Task& t);
+
   // shared file views (views.cc)
   void syncViews(Task& t, uint64_t lo, uint64_t hi, const Origin& o);
   void syncMapped(pid_t tid, const std::vector<Mapping>& maps, uint64_t lo, uint64_t hi, const std::string* only,
@@ -147,6 +161,16 @@ class Tracer {
   using PageHashes = std::unordered_map<uint64_t, uint64_t>;  // file page -> hash of what was recorded
   std::unordered_map<std::string, PageHashes> pages_;    // per inode with shared views
   std::unordered_set<std::string> sharedInodes_;         // inodes ever mapped shared
+  struct Written {
+    std::string path;      // a name it had (the fallback when no holder is left to read it through)
+    uint64_t size = 0;     // size and mtime at the last reading
+    int64_t mtime = -1;
+    bool settled = false;  // that reading came a clock tick after mtime: unchanged stat = unchanged bytes
+    bool open = false;     // some fd table may hold it writable
+  };
+  std::unordered_map<std::string, Written> written_;  // per inode written without stops
+  int openWritten_ = 0;                                // entries of written_ with open set
+  std::vector<uint8_t> readBuf_;
   std::unordered_set<pid_t> uringUsers_;                 // processes reported by proc.ioUring
   struct Turn {
     std::vector<Running> running;  // calls on the file between their entry and their handled exit

@@ -172,9 +172,10 @@ void Tracer::syncHolders(const std::string* inode, pid_t current, bool freezeThe
 
 void Tracer::syncFile(const std::string& path, pid_t current, uint64_t ts) {
   struct stat st;
-  if (sharedInodes_.empty() || stat(path.c_str(), &st) != 0) return;
+  if ((sharedInodes_.empty() && openWritten_ == 0) || stat(path.c_str(), &st) != 0) return;
   std::string inode = inodeOf(st);
   if (sharedInodes_.count(inode) != 0) syncHolders(&inode, current, true, ts);
+  syncWritten(inode, current, ts);
 }
 
 void Tracer::freeze(pid_t current, const std::unordered_set<const Memory*>& mems) {
@@ -214,7 +215,18 @@ void Tracer::serveSyncRequest() {
   uint64_t wanted = syncWanted_.load();
   if (wanted <= syncServed_) return;
   syncServed_ = wanted;
-  syncHolders(nullptr, 0, true, nowNs());
+  uint64_t ts = nowNs();
+  syncHolders(nullptr, 0, true, ts);
+  if (openWritten_ > 0) {
+    // the writers stand still while their files are read: one consistent cut
+    std::unordered_set<const Memory*> writers;
+    for (auto& [tid, t] : tasks_)
+      if (t.fds && t.mem && t.started && !t.held && !t.exiting)
+        for (const auto& [fd, e] : t.fds->fds)
+          if (e.deferred) writers.insert(t.mem.get());
+    freeze(0, writers);
+    syncAllWritten(ts, false);
+  }
   auto* m = new Message(Message::Type::Synced);
   m->generation = wanted;
   ch_.ask(m, 0);  // JavaScript answers once it has taken every record sent before this

@@ -112,6 +112,17 @@ export const evolve = (w: World, e: Event): World => {
       putBytes(node.content, e.offset, e.len, e.seq, e.known)
       return w
     }
+    case 'file.sync': {
+      // read back from the file: the kernel is the truth about its size and these bytes. It was read
+      // through an fd: by inode it is the file even after an unlink or rename; the name is a hint
+      const byIno = e.inode === null ? undefined : w.byInode.get(e.inode)
+      const node = (byIno === undefined ? undefined : w.nodes.get(byIno)) ?? lookupOrAdopt(w, e.path, e.inode)
+      truncateTo(node.content, e.size)
+      putBytes(node.content, e.offset, e.len, e.seq, e.known)
+      node.unflushed += e.len
+      node.lastWrite = { seq: e.seq, pid: e.pid }
+      return w
+    }
     case 'file.quarantine': renamePath(w, e.path, e.to, false); return w
     case 'view.map': {
       const node = lookupOrAdopt(w, e.path, e.inode)

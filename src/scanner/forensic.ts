@@ -82,7 +82,7 @@ export interface HistoryScan {
 /** Kinds that can change what a name holds. */
 const CONTENT_KINDS: ReadonlySet<Kind> = new Set<Kind>([
   'snapshot', 'fd.open', 'file.write', 'file.truncate', 'file.allocate', 'file.rename', 'file.unlink', 'file.link',
-  'file.symlink', 'file.rmdir', 'file.observe', 'file.quarantine', 'view.sync',
+  'file.symlink', 'file.rmdir', 'file.observe', 'file.quarantine', 'view.sync', 'file.sync',
 ])
 
 /** Cheap identity of what `path` names: changes with every write (last write seq), truncation (size),

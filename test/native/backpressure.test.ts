@@ -15,12 +15,14 @@ test('given an onBatch slower than the program and a 2 KiB buffer, then every dr
   const fast = await tempDir()
   const slow = await tempDir()
   try {
-    const reference = await record(['sh', '-c', SCRIPT], fast.dir)
+    // per-write records (writes: 'stop'), so that each of the 300 appends is a draft of its own
+    const reference = await record(['sh', '-c', SCRIPT], fast.dir, { writes: 'stop' })
     const delay = 10
     let calls = 0
     let inFlight = 0
     const seen = await record(['sh', '-c', SCRIPT], slow.dir, {
       bufferBytes: 2048,
+      writes: 'stop',
       onBatch: async () => {
         calls++
         assert.equal(++inFlight, 1, 'onBatch calls do not overlap')

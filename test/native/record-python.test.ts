@@ -31,7 +31,7 @@ test('given python3 writing through a dirfd and a thread, then paths are canonic
   const { dir, cleanup } = await tempDir()
   try {
     await mkdir(join(dir, 'sub'))
-    const { drafts, result } = await record(['python3', '-c', PROGRAM], dir)
+    const { drafts, result } = await record(['python3', '-c', PROGRAM], dir, { writes: 'stop' })
     assert.equal(result.status, 0)
     const sub = join(dir, 'sub')
     const open = ofKind(drafts, 'fd.open').find((d) => d.body.path === join(sub, 'x'))

@@ -68,7 +68,7 @@ const start = async (mode: string) => {
   const { dir, cleanup } = await tempDir()
   const out = join(dir, 'out')
   const drafts: Draft[] = []
-  const trace = recordCommand([program, mode, out, dir], { cwd: dir, validate: true, onBatch: (b) => void drafts.push(...b) })
+  const trace = recordCommand([program, mode, out, dir], { cwd: dir, validate: true, writes: 'stop', onBatch: (b) => void drafts.push(...b) })
   await until('the program to start', () => drafts.length > 0)
   const pid = drafts[0].pid
   await writeFile(join(dir, 'a-go'), '')

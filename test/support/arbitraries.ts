@@ -80,6 +80,9 @@ export const bodyArbitraries: { readonly [K in Kind]: fc.Arbitrary<BodyOf<K>> } 
   'file.observe': fc
     .record({ kind: fc.constant('file.observe' as const), path: arbPath, inode: arbInode, offset: arbSize, size: fc.option(arbSize, { nil: null }), bytes: arbBytes })
     .map(({ bytes, ...b }) => ({ ...b, ...bytes })),
+  'file.sync': fc
+    .record({ kind: fc.constant('file.sync' as const), path: arbPath, inode: arbInode, size: arbSize, offset: arbSize, bytes: arbBytes })
+    .map(({ bytes, ...b }) => ({ ...b, ...bytes })),
   'file.quarantine': rec({ kind: fc.constant('file.quarantine' as const), path: arbPath, id: fc.uuid(), to: arbPath }),
   'view.map': rec({ kind: fc.constant('view.map' as const), addr: arbAddr, len: arbSize, prot: arbProt, shared: fc.boolean(), path: arbPath, inode: arbInode, offset: arbSize }),
   'view.unmap': rec({ kind: fc.constant('view.unmap' as const), addr: arbAddr, len: arbSize }),
