@@ -4,7 +4,9 @@
 // `verify` name the damaged guest and seq, did any content answer change (an answer may fail, never
 // differ), and did a damaged checkpoint leave every answer as it was (fallback to the previous one)?
 // The fixture's journal keeps payloads of 256 bytes and more in blob segments and compacts files of 4
-// extents and more at its checkpoints, so that every kind of stored value is there to damage.
+// extents and more at its checkpoints, so that every kind of stored value is there to damage; it
+// records each write as it happens (`writes: 'stop'`): read back, files come in a few large records
+// and nothing reaches 4 extents, so no compacted value would be there.
 // Shared by corruption.test.ts and bench/torture.ts.
 import { createHash } from 'node:crypto'
 import { open, type Database, type Key, type RootDatabase } from 'lmdb'
@@ -73,7 +75,7 @@ export const buildFixture = async (opts: { every?: number; points?: number } = {
   const j = await openLmdbJournal(journal, { blobFrom: 256 })
   try {
     const ingest = await Ingest.open(j, GUEST, opts.every ?? 60, { ...DEFAULT_COMPACTION, minExtents: 4 })
-    const r = await traceCommand(['sh', '-c', WORKLOAD], { cwd: work.dir, onBatch: (d) => ingest.push(d), stdio: { stdin: 0, stdout: 2, stderr: 2 } })
+    const r = await traceCommand(['sh', '-c', WORKLOAD], { writes: 'stop', cwd: work.dir, onBatch: (d) => ingest.push(d), stdio: { stdin: 0, stdout: 2, stderr: 2 } })
     await ingest.finish()
     if (r.status !== 0) throw new Error(`corruption workload exited ${r.status ?? r.signal}`)
   } finally {
