@@ -191,6 +191,25 @@ std::vector<sock_filter> buildFilter(bool everyCall) {
   return a.finish();
 }
 
+int exposedFd(long nr, const uint64_t args[6], bool& all) {
+  all = nr == SYS_execve || nr == SYS_execveat || nr == SYS_close_range;
+  switch (nr) {
+    case SYS_close:
+    case SYS_fsync:
+    case SYS_fdatasync:
+    case SYS_sync_file_range:
+    case SYS_ftruncate:
+    case SYS_fallocate:
+    case SYS_copy_file_range:
+    case SYS_splice: return static_cast<int>(args[0]);
+    case SYS_dup2:
+    case SYS_dup3:
+    case SYS_sendfile: return static_cast<int>(args[1]);
+    case SYS_mmap: return static_cast<int>(args[4]);
+    default: return -1;
+  }
+}
+
 bool isWriteCall(long nr) {
   return nr == SYS_write || nr == SYS_pwrite64 || nr == SYS_writev || nr == SYS_pwritev || nr == SYS_pwritev2;
 }

@@ -41,6 +41,10 @@ std::vector<sock_filter> buildFilter(bool everyCall);
  *  attach: also the calls the recorded command's filter leaves out (attachOnly). */
 bool wantsCall(long nr, const uint64_t args[6], bool attach);
 
+/** The fd whose file content call nr can show to someone else or make final (close, dup2 over
+ *  it, fsync, mmap, truncate, a copy out of it), or -1; all: every fd (exec, close_range). */
+int exposedFd(long nr, const uint64_t args[6], bool& all);
+
 /** write, pwrite64, writev, pwritev, pwritev2. */
 bool isWriteCall(long nr);
 

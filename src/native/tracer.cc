@@ -311,7 +311,7 @@ void Tracer::onExitEvent(Task& t, uint64_t ts) {
     t.exitEmitted = true;
   }
   // its fds are about to close: what it wrote is read back now
-  if (!starting_) syncOwn(t, Origin{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(t.tid), ts});
+  if (!starting_) syncOwn(t, Origin{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(t.tid), ts}, -1, true);
   // the last task of a memory is about to drop it: its shared file views still hold the bytes
   if (--t.mem->users == 0 && t.mem->sharedFileViews && !starting_) {
     syncViews(t, 0, ~0ull, Origin{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(t.tid), ts});
@@ -327,7 +327,10 @@ void Tracer::onSeccomp(Task& t, uint64_t ts) {
   for (int i = 0; i < 6; i++) t.call.args[i] = info.seccomp.args[i];
   Origin o{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(t.tid), ts};
   // program order: at each of its traced calls, the files a task writes hold what it wrote before
-  syncOwn(t, o);
+  // (large ones at the calls that can show them: exposedFd)
+  bool all = false;
+  int exposed = exposedFd(t.call.nr, t.call.args, all);
+  syncOwn(t, o, exposed, all);
   if (!admit(t)) return;  // another task's call on the same file comes first: this one waits at its entry
   t.wantExit = entry(t, o);
   auto again = tasks_.find(o.tid);

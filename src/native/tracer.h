@@ -114,7 +114,7 @@ class Tracer {
 
   // files written without stops, read back at observation points (deferred.cc)
   void adoptWritable(Task& t, int fd, FdEntry& e, bool empty, uint64_t size, const Origin& o);
-  void syncOwn(Task& t, const Origin& o);
+  void syncOwn(Task& t, const Origin& o, int exposed, bool all);
   void syncWritten(const std::string& inode, pid_t current, uint64_t ts);
   void syncAllWritten(uint64_t ts, bool last);
   void readBack(int f, const std::string& inode, const std::string& path, const Origin& o);

@@ -1,0 +1,111 @@
+// Written files are read back, not stopped at (src/native/deferred.cc). The kernel is the oracle:
+// what a reader copied while the writer still held the file, the disk at the end; and the journal
+// stays proportional to what changed (no whole-file re-reads per call, holes are not journaled).
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFile, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Event } from '../../src/events/index.js'
+import { contentAt, recordNatively, seqOfOpen, type Recorded } from '../support/e2e.js'
+
+const last = (r: Recorded): number => r.events[r.events.length - 1].seq
+const syncedBytes = (r: Recorded, path: string): number =>
+  r.events.filter((e): e is Extract<Event, { kind: 'file.sync' }> => e.kind === 'file.sync' && e.path === path).reduce((n, e) => n + e.len, 0)
+
+test('given a shell writing through an fd it keeps open while cp copies the file twice, then content at each copy equals it, and no write is a draft', async () => {
+  const script = 'exec 3>f; echo one >&3; cp f side1; echo two >&3; printf three >&3; cp f side2; exec 3>&-; echo four >> f'
+  const r = await recordNatively(['sh', '-c', script])
+  try {
+    for (const side of ['side1', 'side2']) {
+      const at = seqOfOpen(r, join(r.dir, side))
+      assert.deepEqual(await contentAt(r, at, join(r.dir, 'f')), await readFile(join(r.dir, side)), `f at the copy to ${side}`)
+    }
+    assert.deepEqual(await contentAt(r, last(r), join(r.dir, 'f')), await readFile(join(r.dir, 'f')))
+    assert.equal(r.events.filter((e) => e.kind === 'file.write').length, 0, 'writes are read back, not recorded one by one')
+  } finally {
+    await r.cleanup()
+  }
+})
+
+test('given an 8 MiB file written in 64 KiB pieces with an open of another file between pieces, then it is read at its close, not at every open: the journal holds about its size', async () => {
+  const program = `
+import os
+out = os.open('big', os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+for i in range(128):
+    os.write(out, bytes([i]) * 65536)
+    os.close(os.open('other', os.O_RDONLY | os.O_CREAT, 0o644))
+os.close(out)
+`
+  const r = await recordNatively(['python3', '-c', program])
+  try {
+    const path = join(r.dir, 'big')
+    const disk = await readFile(path)
+    assert.equal(disk.length, 8 << 20)
+    assert.deepEqual(await contentAt(r, last(r), path), disk)
+    const synced = syncedBytes(r, path)
+    // program order up to 1 MiB (16 pieces read at each open: 16 * 17 / 2 pieces), then the close
+    assert.ok(synced <= disk.length + (9 << 20), `${synced} bytes read back for an ${disk.length}-byte file`)
+  } finally {
+    await r.cleanup()
+  }
+})
+
+test('given a sparse file written 64 MiB past its start, then the hole is not journaled and the file reads back whole', async () => {
+  const program = `
+import os
+fd = os.open('sparse', os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+os.pwrite(fd, b'head', 0)
+os.pwrite(fd, b'tail', 64 << 20)
+os.close(fd)
+`
+  const r = await recordNatively(['python3', '-c', program])
+  try {
+    const path = join(r.dir, 'sparse')
+    assert.equal((await stat(path)).size, (64 << 20) + 4)
+    assert.ok(syncedBytes(r, path) <= 2 * 4096, `${syncedBytes(r, path)} bytes journaled for 8 bytes written`)
+    assert.deepEqual(await contentAt(r, last(r), path), await readFile(path))
+  } finally {
+    await r.cleanup()
+  }
+})
+
+test('given a writer killed by SIGKILL with its file still open, then the content at the end equals the disk', async () => {
+  const program = `
+import os, signal
+fd = os.open('left', os.O_WRONLY | os.O_CREAT, 0o644)
+os.write(fd, b'written before the kill\\n' * 100)
+os.kill(os.getpid(), signal.SIGKILL)
+`
+  const r = await recordNatively(['sh', '-c', `python3 -c "$0"; exit 0`, program])
+  try {
+    const path = join(r.dir, 'left')
+    assert.equal((await readFile(path)).length, 2400)
+    assert.deepEqual(await contentAt(r, last(r), path), await readFile(path))
+  } finally {
+    await r.cleanup()
+  }
+})
+
+test('given a file that is unlinked while its writer still writes to it, then its content stays reachable by inode and no name comes back', async () => {
+  const program = `
+import os, subprocess
+fd = os.open('gone', os.O_RDWR | os.O_CREAT, 0o644)
+os.write(fd, b'before ')
+os.unlink('gone')
+os.write(fd, b'after')
+subprocess.run(['cp', '/proc/self/fd/0', 'copy'], stdin=fd, check=True)
+os.close(fd)
+`
+  const r = await recordNatively(['python3', '-c', program])
+  try {
+    const copy = await readFile(join(r.dir, 'copy'))
+    assert.equal(copy.toString(), 'before after')
+    const syncs = r.events.filter((e) => e.kind === 'file.sync')
+    assert.ok(syncs.some((e) => e.kind === 'file.sync' && e.path === join(r.dir, 'gone') && e.len > 0), 'read back through the fd after the unlink')
+    const { worldAt } = await import('../../src/engine/replay.js')
+    const w = await worldAt(r.journal, r.guest, last(r))
+    assert.equal(w.names.get(join(r.dir, 'gone')), undefined, 'the unlinked name stays unbound')
+  } finally {
+    await r.cleanup()
+  }
+})
