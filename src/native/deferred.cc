@@ -1,0 +1,273 @@
+// Files a recorded command writes are read back, not stopped at. A ptrace stop costs tens of
+// microseconds here, and a write-heavy program makes two per write; so the seccomp filter lets
+// writes through and eyrie reads each written file back at the moments its content can be observed:
+//   - every stop of a task that holds it writable (program order: at each traced call of the writer,
+//     the file holds what the writer wrote before it; its close, exec, exit and fsync are such stops),
+//   - an open or truncate of it by any task, a verdict on it, an on-demand sync, the end.
+// A reading sends only what changed: each file keeps a hash per page of what eyrie last recorded
+// (shared with views.cc, since a view and the file are the same page cache), and a file whose size
+// and mtime are unchanged since a reading taken a clock tick after its mtime is not read at all.
+// The records are file.sync: the size, and runs of changed pages.
+//
+// Which files: those eyrie knows whole, new or truncated by the open or observed whole when opened
+// (small). A larger file that existed before keeps per-write records with the old bytes read
+// before each write (content.cc): the task holding it is resumed with PTRACE_SYSCALL, stopping at
+// every call, while it does (perWriteStops).
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+
+#include "procfs.h"
+#include "tracer.h"
+
+namespace eyrie {
+
+namespace {
+
+constexpr uint64_t kPage = 4096;
+constexpr size_t kChunk = 1 << 20;  // bytes read per pread
+constexpr uint64_t kProgramOrderMax = 1 << 20;  // read at every call of the writer up to this size
+
+int64_t mtimeNs(const struct stat& st) { return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec; }
+
+uint64_t pageHash(const uint8_t* p, size_t n) {
+  return std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(p), n)) ^ n;
+}
+
+std::string liveName(std::string p) {
+  static const std::string suffix = " (deleted)";
+  if (p.size() >= suffix.size() && p.compare(p.size() - suffix.size(), suffix.size(), suffix) == 0) p.resize(p.size() - suffix.size());
+  return p;
+}
+
+}  // namespace
+
+void Tracer::adoptWritable(Task& t, int fd, FdEntry& e, bool empty, uint64_t size, const Origin& o) {
+  if (empty) {
+    // new or truncated: every byte is known (none), and nothing recorded before applies (a new file
+    // may reuse the inode number of a deleted one)
+    wholeKnown_.insert(e.inode);
+    forgetPages(e.inode, 0, ~0ull);
+    written_.erase(e.inode);
+  } else if (wholeKnown_.count(e.inode) == 0) {
+    observeAtOpen(t, fd, e, size, o);  // whole when small (then known whole), else per-write pre-images
+  }
+  if (cfg_.everyCall() || e.observeWrites || e.path.empty() || e.path[0] != '/') return;
+  e.deferred = true;
+  Written& w = written_[e.inode];
+  w.path = e.path;
+  if (!w.open) openWritten_++;
+  w.open = true;
+}
+
+bool Tracer::perWriteStops(const Task& t) const {
+  if (cfg_.everyCall() || !t.fds) return false;
+  for (const auto& [fd, e] : t.fds->fds)
+    if (e.observeWrites && (e.flags & O_ACCMODE) != O_RDONLY) return true;
+  return false;
+}
+
+void Tracer::syncOwn(Task& t, const Origin& o, int exposed, bool all) {
+  if (!t.fds || written_.empty()) return;
+  for (const auto& [fd, e] : t.fds->fds) {
+    if (!e.deferred) continue;
+    auto it = written_.find(e.inode);
+    if (it == written_.end()) continue;
+    Written& w = it->second;
+    struct stat st;
+    if (!fdStat(t.tid, fd, st)) continue;
+    if (w.settled && static_cast<uint64_t>(st.st_size) == w.size && mtimeNs(st) == w.mtime) continue;
+    // a large file is read at the calls that can show it, not at every call of its writer: reading
+    // it whole at each of them would cost its size per call (an archive written while its inputs
+    // are opened one by one)
+    if (!all && fd != exposed && static_cast<uint64_t>(st.st_size) > kProgramOrderMax) continue;
+    int f = reopenFd(t.tid, fd);
+    if (f < 0) continue;
+    readBack(f, e.inode, liveName(fdPath(t.tid, fd)), o);
+    close(f);
+  }
+}
+
+void Tracer::readBack(int f, const std::string& inode, const std::string& path, const Origin& o) {
+  Written& w = written_[inode];
+  // taken before the stat: a write after it sets an mtime of this tick or later
+  timespec before;
+  clock_gettime(CLOCK_REALTIME_COARSE, &before);
+  struct stat st;
+  if (fstat(f, &st) != 0 || path.empty() || path[0] != '/') return;
+  uint64_t size = static_cast<uint64_t>(st.st_size);
+  PageHashes& known = pages_[inode];
+  readBuf_.resize(kChunk);
+  bool sent = false;
+  for (uint64_t chunk = 0, next = 0; chunk < size; chunk = next) {
+    // holes read as zeros and were never recorded as anything else (a hole punched into recorded
+    // bytes forgot their hashes): only the data is read
+    off_t data = lseek(f, static_cast<off_t>(chunk), SEEK_DATA);
+    if (data < 0 && errno == ENXIO) break;  // only a hole up to the end
+    uint64_t end = size;
+    if (data >= 0) {
+      chunk = std::max(chunk, static_cast<uint64_t>(data) / kPage * kPage);
+      off_t hole = lseek(f, data, SEEK_HOLE);
+      if (hole >= 0) end = std::min(size, (static_cast<uint64_t>(hole) + kPage - 1) / kPage * kPage);
+    }
+    if (chunk >= end) break;
+    next = std::min(end, chunk + kChunk);
+    size_t want = static_cast<size_t>(next - chunk), got = 0;
+    while (got < want) {
+      ssize_t n = pread(f, readBuf_.data() + got, want - got, static_cast<off_t>(chunk + got));
+      if (n <= 0) break;
+      got += static_cast<size_t>(n);
+    }
+    if (got < want) size = chunk + got;  // it shrank meanwhile: what could be read is what it holds
+    size_t from = SIZE_MAX;  // start (in the buffer) of the pending run of changed pages
+    auto flush = [&](size_t to) {
+      if (from == SIZE_MAX) return;
+      emit(Kind::FileSync, o, [&](Record& r) {
+        r.str(path).nullableStr(inode).num(size).num(chunk + from).num(to - from);
+        std::memcpy(r.payload(to - from), readBuf_.data() + from, to - from);
+        r.payloadDone(to - from);
+      });
+      sent = true;
+      from = SIZE_MAX;
+    };
+    for (size_t at = 0; at < got; at += kPage) {
+      size_t len = std::min<size_t>(kPage, got - at);
+      uint64_t h = pageHash(readBuf_.data() + at, len);
+      auto k = known.try_emplace((chunk + at) / kPage, h);
+      if (!k.second && k.first->second == h) {
+        flush(at);
+        continue;
+      }
+      k.first->second = h;
+      if (from == SIZE_MAX) from = at;
+    }
+    flush(got);
+    if (got < want) break;
+  }
+  if (!sent && size != w.size) {
+    emit(Kind::FileSync, o, [&](Record& r) {
+      r.str(path).nullableStr(inode).num(size).num(size).num(0);
+      r.payload(0);
+      r.payloadDone(0);
+    });
+  }
+  w.size = size;
+  w.mtime = mtimeNs(st);
+  w.settled = static_cast<int64_t>(before.tv_sec) * 1000000000 + before.tv_nsec > w.mtime;
+}
+
+void Tracer::syncWritten(const std::string& inode, pid_t current, uint64_t ts) {
+  auto it = written_.find(inode);
+  if (it == written_.end() || !it->second.open) return;
+  // read it through a task that holds it (the current one first): that fd names it even when renamed
+  // or unlinked
+  auto holds = [&](Task& t) -> int {
+    if (!t.fds || !t.started) return -1;
+    for (const auto& [fd, e] : t.fds->fds)
+      if (e.deferred && e.inode == inode) return fd;
+    return -1;
+  };
+  auto cur = tasks_.find(current);
+  Task* holder = nullptr;
+  int fd = -1;
+  if (cur != tasks_.end() && (fd = holds(cur->second)) >= 0) holder = &cur->second;
+  for (auto i = tasks_.begin(); holder == nullptr && i != tasks_.end(); ++i)
+    if ((fd = holds(i->second)) >= 0) holder = &i->second;
+  if (holder == nullptr) {
+    settleIfUnheld(inode);
+    return;
+  }
+  struct stat st;
+  Written& w = it->second;
+  if (fdStat(holder->tid, fd, st) && w.settled && static_cast<uint64_t>(st.st_size) == w.size && mtimeNs(st) == w.mtime) return;
+  int f = reopenFd(holder->tid, fd);
+  if (f < 0) return;
+  readBack(f, inode, liveName(fdPath(holder->tid, fd)), Origin{static_cast<uint32_t>(holder->tgid), static_cast<uint32_t>(holder->tid), ts});
+  close(f);
+}
+
+void Tracer::syncAllWritten(uint64_t ts, bool last) {
+  if (!last) {
+    std::vector<std::string> held;
+    for (const auto& [inode, w] : written_)
+      if (w.open) held.push_back(inode);
+    for (const auto& inode : held) syncWritten(inode, 0, ts);
+    return;
+  }
+  // the end, every task gone: one that died without an exit stop (SIGKILL) was not read at its
+  // death, and no one is left to write: read such a file by its last name if that still names it
+  // and it changed since the last reading
+  for (auto& [inode, w] : written_) {
+    if (!w.open) continue;
+    w.open = false;
+    struct stat st;
+    if (stat(w.path.c_str(), &st) != 0 || inodeOf(st) != inode) continue;
+    if (static_cast<uint64_t>(st.st_size) == w.size && mtimeNs(st) == w.mtime) continue;
+    int f = open(w.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (f < 0) continue;
+    readBack(f, inode, w.path, Origin{static_cast<uint32_t>(root_), static_cast<uint32_t>(root_), ts});
+    close(f);
+  }
+  openWritten_ = 0;
+}
+
+void Tracer::settleIfUnheld(const std::string& inode) {
+  auto it = written_.find(inode);
+  if (it == written_.end() || !it->second.open) return;
+  for (const auto& [tid, t] : tasks_) {
+    if (!t.fds || t.exiting) continue;
+    for (const auto& [fd, e] : t.fds->fds)
+      if (e.deferred && e.inode == inode) return;
+  }
+  it->second.open = false;
+  openWritten_--;
+}
+
+void Tracer::forgetPages(const std::string& inode, uint64_t from, uint64_t to) {
+  auto it = pages_.find(inode);
+  if (it == pages_.end()) return;
+  if (from == 0 && to == ~0ull) {
+    pages_.erase(it);
+    return;
+  }
+  uint64_t first = from / kPage, last = to == ~0ull ? ~0ull : (to + kPage - 1) / kPage;
+  for (auto p = it->second.begin(); p != it->second.end();) p = p->first >= first && p->first < last ? it->second.erase(p) : std::next(p);
+  // the size changed: the next reading must not trust an unchanged stat
+  auto w = written_.find(inode);
+  if (w != written_.end()) w->second.settled = false;
+}
+
+void Tracer::adoptInherited(Task& t) {
+  // fds the command starts with (a shell's `> file`): writes to them are not stopped at either
+  char dir[64];
+  snprintf(dir, sizeof dir, "/proc/%d/fd", t.tid);
+  std::vector<int> fds;
+  if (DIR* d = opendir(dir)) {
+    while (dirent* x = readdir(d)) {
+      char* end;
+      long fd = strtol(x->d_name, &end, 10);
+      if (*end == 0 && x->d_name[0] != 0) fds.push_back(static_cast<int>(fd));
+    }
+    closedir(d);
+  }
+  Origin o{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(t.tid), nowNs()};
+  for (int fd : fds) {
+    FdEntry* e = fdOf(t, fd);
+    // close-on-exec fds are the recorder's own (its journal): they close before the command runs
+    if (e == nullptr || !e->regular || e->cloexec || (e->flags & O_ACCMODE) == O_RDONLY || e->deferred) continue;
+    struct stat st;
+    if (!fdStat(t.tid, fd, st)) continue;
+    e->observeWrites = false;
+    adoptWritable(t, fd, *e, false, static_cast<uint64_t>(st.st_size), o);
+  }
+}
+
+}  // namespace eyrie
