@@ -178,7 +178,7 @@ const checkCompacted = async (j: Journal, guest: string, seq: number, base: numb
   const stored = await j.compacted?.(guest, seq, base, (v) => {
     const c = v.base === base ? parseCompacted(v.bytes) : undefined
     return c === undefined ? undefined : { spans: Array.from(c.spans), data: storedBytes(c) }
-  })
+  }, { recheck: true })
   if (stored === undefined) throw new JournalError('CORRUPT', `journal ${where}: missing or unreadable`, { guest, seq })
   const sources = decodeSources(sourceBytes)
   const pieces: Piece[] = []

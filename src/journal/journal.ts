@@ -32,6 +32,13 @@ export interface CompactedValue {
   readonly bytes: Uint8Array
 }
 
+/** How `Journal.compacted` reads. */
+export interface CompactedReadOptions {
+  /** Check the value's checksum even if this journal instance checked it before (a back end may
+   *  check a large value once per instance: src/journal/compactedChecks.ts). `verify` sets it. */
+  readonly recheck?: boolean
+}
+
 /** Where a compacted value is: the checkpoint that wrote it, and its base. */
 export interface CompactedRef {
   readonly seq: number
@@ -84,7 +91,7 @@ export interface Journal {
    *  returns what it returns (undefined when there is none). The bytes may be the store's own memory:
    *  they are valid only while `use` runs, which must copy what it keeps. Optional: a back end without
    *  it keeps no compacted values (its checkpoints are never compacted). */
-  compacted?<T>(guest: string, seq: number, at: number, use: (value: CompactedValue) => T): Promise<T | undefined>
+  compacted?<T>(guest: string, seq: number, at: number, use: (value: CompactedValue) => T, opts?: CompactedReadOptions): Promise<T | undefined>
   /** The sources of the compacted value (guest, seq, base); verified; undefined when there are none. */
   compactedSources?(guest: string, seq: number, base: number): Promise<Uint8Array | undefined>
   /** Live-mode retention (`eyrie gc`): one transaction, so no reader sees a checkpoint that refers to a

@@ -10,7 +10,7 @@
 // process reads the same files.
 import { open, type RootDatabase, type RootDatabaseOptions, type Transaction } from 'lmdb'
 import { hasPayload, type Draft, type Event } from '../events/index.js'
-import type { AppendResult, Checkpoint, CompactedFileValue, CompactedValue, Forget, GuestInfo, Journal } from './journal.js'
+import type { AppendResult, Checkpoint, CompactedFileValue, CompactedReadOptions, CompactedValue, Forget, GuestInfo, Journal } from './journal.js'
 import { JournalError } from './errors.js'
 import { CRC_BYTES, seal, unseal } from './checksum.js'
 import { BufferPool, POOLED_FROM, type Lease } from './bufferPool.js'
@@ -27,6 +27,7 @@ import { checksum } from './checksum.js'
 import { BlobLog, segmentName, type SegmentState } from './blobs.js'
 import { Ordered } from './ordered.js'
 import { checkFormat, openDbs, type CompactedKey, type Dbs, type SeqKey } from './lmdbDbs.js'
+import { CheckedCompacted, type CompactedChecks } from './compactedChecks.js'
 
 export { defaultJournalDir } from './files.js'
 export { JOURNAL_FORMAT } from './lmdbDbs.js'
@@ -50,6 +51,9 @@ export interface LmdbJournalOptions {
   readonly blobFrom?: number
   /** Blob segments hold at most this many bytes, unless one batch alone is larger (default 64 MiB). */
   readonly segmentBytes?: number
+  /** When the crc of a compacted value is checked: the first time this instance reads it (default),
+   *  or on every read (compactedChecks.ts). */
+  readonly compactedChecks?: CompactedChecks
 }
 
 export const BLOB_FROM = 64 * 1024
@@ -91,8 +95,6 @@ export const openLmdbJournal = async (dir: string, opts: LmdbJournalOptions = {}
   }
 }
 
-
-
 class LmdbJournal implements Journal {
   /** The writer's view: includes appends not yet committed. */
   private readonly states = new Map<string, GuestRecord>()
@@ -108,6 +110,7 @@ class LmdbJournal implements Journal {
   private closed = false
   private readonly readBatch: number
   private readonly onCorruption: (error: JournalError) => void
+  private readonly checkedCompacted: CheckedCompacted
 
   constructor(
     private readonly path: string,
@@ -123,6 +126,7 @@ class LmdbJournal implements Journal {
     this.blobLog = new BlobLog(path, { readOnly: opts.readOnly === true, noSync: opts.noSync === true, segmentBytes: opts.segmentBytes })
     this.blobFrom = opts.blobFrom ?? BLOB_FROM
     this.readBatch = opts.readBatch ?? READ_BATCH
+    this.checkedCompacted = new CheckedCompacted(opts.compactedChecks)
     this.onCorruption = opts.onCorruption ?? ((e) => process.emitWarning(e.message, { code: 'EYRIE_JOURNAL_CORRUPT' }))
   }
 
@@ -368,7 +372,7 @@ class LmdbJournal implements Journal {
     })
   }
 
-  async compacted<T>(guest: string, seq: number, at: number, use: (value: CompactedValue) => T): Promise<T | undefined> {
+  async compacted<T>(guest: string, seq: number, at: number, use: (value: CompactedValue) => T, opts: CompactedReadOptions = {}): Promise<T | undefined> {
     this.checkOpen()
     checkGuest(guest)
     checkSeq(seq)
@@ -380,7 +384,7 @@ class LmdbJournal implements Journal {
         // lmdb-js may hand out its reusable buffer with `length` set to the value's size: the view
         // must end there too, or native code (the checksum) would read the whole buffer
         const exact = new Uint8Array(value.buffer, value.byteOffset, value.length)
-        return use({ base: key[2], bytes: compactedFromValue(guest, seq, key[2], exact) })
+        return use({ base: key[2], bytes: this.checkedCompacted.bytes(guest, seq, key[2], exact, opts.recheck === true) })
       }
       return undefined
     })
@@ -397,6 +401,7 @@ class LmdbJournal implements Journal {
   }
 
   private compactedPuts(guest: string, seq: number, compacted: readonly CompactedFileValue[]): Array<readonly [CompactedKey, Buffer, Buffer]> {
+    if (compacted.length > 0) this.checkedCompacted.clear()
     return compacted.map((c) => {
       if (!Number.isSafeInteger(c.base) || c.base < 0) throw new JournalError('USAGE', `checkpoint guest=${guest} seq=${seq}: compacted base ${c.base} is not a non-negative integer`, { guest, seq })
       return [[guest, seq, c.base], compactedValue(guest, seq, c.base, c.bytes), compactedValue(guest, seq, c.base, c.sources)] as const
@@ -407,7 +412,6 @@ class LmdbJournal implements Journal {
     this.dbs.compacted.remove(key)
     this.dbs.sources.remove(key)
   }
-
 
   async checkpointAtOrBefore(guest: string, seq: number): Promise<Checkpoint | undefined> {
     this.checkOpen()

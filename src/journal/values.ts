@@ -128,10 +128,15 @@ export const compactedValue = (guest: string, seq: number, base: number, bytes: 
 
 const COMPACTED_HEADER = CRC_BYTES + 4 + 8
 
-export const compactedFromValue = (guest: string, seq: number, base: number, value: Uint8Array, what = 'compacted content'): Uint8Array => {
-  const body = unseal(guest, seq, value)
+/** The bytes of a compacted value, its crc checked (unless `crcChecked`: this process checked this
+ *  very value before, compactedChecks.ts) and its header too. */
+export const compactedFromValue = (guest: string, seq: number, base: number, value: Uint8Array, what = 'compacted content', crcChecked = false): Uint8Array => {
+  const body = crcChecked ? value.subarray(CRC_BYTES) : unseal(guest, seq, value)
   if (body === undefined || body.length < 12 || u64(body, 4) !== base) {
     throw new JournalError('CORRUPT', `journal ${what} guest=${guest} seq=${seq} base=${base}: checksum mismatch`, { guest, seq })
   }
   return body.subarray(12)
 }
+
+/** The crc a stored value carries (its first bytes; whether it matches is unseal's question). */
+export const storedCrc = (value: Uint8Array): number => (value[0] | (value[1] << 8) | (value[2] << 16) | (value[3] << 24)) >>> 0

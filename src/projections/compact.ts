@@ -341,14 +341,21 @@ const spanPositions = (spans: Float64Array): Float64Array => {
   const n = spans.length >> 1
   const out = new Float64Array(n + 1)
   let at = VALUE_HEADER + n * 16
+  out[0] = at
   for (let i = 0; i < n; i++) {
     const start = spans[i * 2]
-    // & on small integers; % on doubles is a call into the runtime, and this runs per span
-    at += start < 0x4000_0000 && at < 0x4000_0000 ? (start - at) & 7 : (((start - at) % 8) + 8) % 8
+    const end = spans[i * 2 + 1]
+    // int32 arithmetic while everything is below 1 GiB: % on doubles is a call into the runtime, and
+    // this runs per span
+    if (end < 0x4000_0000 && at < 0x4000_0000) at = (at | 0) + (((start | 0) - (at | 0)) & 7)
+    else at += (((start - at) % 8) + 8) % 8
     out[i] = at
-    at += spans[i * 2 + 1] - start
+    at += end - start
+    // the end too, inside the loop: V8 compiles a long first call's loop on stack replacement, and a
+    // store after the loop, not yet run then, made that code deoptimise once per later call (seen
+    // with --trace-deopt in a loop of parseCompacted calls)
+    out[i + 1] = at
   }
-  out[n] = at
   return out
 }
 
@@ -450,6 +457,8 @@ export const readCompacted = (c: CompactedBytes, from: number, to: number, out: 
   const db = new Uint8Array(dbuf)
   const sw = new BigInt64Array(sbuf, 0, sbuf.byteLength >> 3)
   const dw = new BigInt64Array(dbuf, 0, dbuf.byteLength >> 3)
+  const si = new Int32Array(sbuf, 0, sbuf.byteLength >> 2)
+  const di = new Int32Array(dbuf, 0, dbuf.byteLength >> 2)
   for (let i = lo; i < n; i++) {
     const start = s[i * 2]
     if (start >= to) break
@@ -463,13 +472,25 @@ export const readCompacted = (c: CompactedBytes, from: number, to: number, out: 
       out.set(new Uint8Array(sbuf, src, b - a), dst - out.byteOffset)
       continue
     }
-    while ((dst & 7) !== 0) db[dst++] = sb[src++]
+    // head and tail: bytes to a 4-byte boundary, then 4 at a time (a span of 100 bytes: 12 words and
+    // one int, not 12 words and 4 bytes)
+    while ((dst & 3) !== 0) db[dst++] = sb[src++]
+    if ((dst & 4) !== 0) {
+      di[dst >> 2] = si[src >> 2]
+      dst += 4
+      src += 4
+    }
     let ws = src >> 3
     let wd = dst >> 3
     const we = stop >> 3
     while (wd < we) dw[wd++] = sw[ws++]
     src = ws << 3
     dst = wd << 3
+    if (stop - dst >= 4) {
+      di[dst >> 2] = si[src >> 2]
+      dst += 4
+      src += 4
+    }
     while (dst < stop) db[dst++] = sb[src++]
   }
 }

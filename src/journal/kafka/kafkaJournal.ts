@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Producer } from 'kafkajs'
 import type { Draft, Event } from '../../events/index.js'
-import type { AppendResult, Checkpoint, CompactedFileValue, CompactedValue, GuestInfo, Journal } from '../journal.js'
+import type { AppendResult, Checkpoint, CompactedFileValue, CompactedReadOptions, CompactedValue, GuestInfo, Journal } from '../journal.js'
 import { JournalError } from '../errors.js'
 import { checkDraft, checkGuest } from '../checks.js'
 import { connectProducer, kafkaClient, kafkaError, stderrLog, type KafkaLog } from './client.js'
@@ -167,9 +167,9 @@ export class KafkaJournal implements Journal {
     return this.store.journal.putCheckpoint(guest, seq, state, compacted)
   }
 
-  async compacted<T>(guest: string, seq: number, at: number, use: (value: CompactedValue) => T): Promise<T | undefined> {
+  async compacted<T>(guest: string, seq: number, at: number, use: (value: CompactedValue) => T, opts?: CompactedReadOptions): Promise<T | undefined> {
     await this.visible()
-    return this.store.journal.compacted?.(guest, seq, at, use)
+    return this.store.journal.compacted?.(guest, seq, at, use, opts)
   }
 
   async compactedSources(guest: string, seq: number, base: number): Promise<Uint8Array | undefined> {
