@@ -7,7 +7,7 @@ import { basename, join, relative, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { chartSpec, renderSvg, type Bar } from './charts.js'
-import { runEngineBenches, ENGINE_BENCHES } from './figures.js'
+import { runEngineBenches, ENGINE_BENCHES, type Figure } from './figures.js'
 import { buildInputs, FULL, QUICK } from './inputs.js'
 import { commit, loadAverage, machine } from './machine.js'
 import { startOnAccess, type OnAccess } from './onaccess.js'
@@ -137,6 +137,44 @@ const IDLE: Workload = {
 }
 const idleCpuMs: Partial<Record<SetupId, number>> = {}
 const results: WorkloadResult[] = []
+mkdirSync(outDir, { recursive: true })
+const stem = `${date.slice(0, 10)}-${c.short}${c.dirty ? '-dirty' : ''}${quick ? '-quick' : ''}`
+/** The table, the JSON and the charts of what is measured so far (after each workload, then at the end). */
+async function writeResults(engine: readonly Figure[], partial: boolean): Promise<void> {
+  const charts: Array<{ group: Group; measure: 'time' | 'cpu'; file: string }> = []
+  for (const group of Object.keys(GROUP_TITLES).filter((g): g is Group => g === 'compute' || g === 'files')) {
+    for (const measure of ['time', 'cpu'] as const) {
+      const bars: Bar[] = results.filter((w) => w.group === group).flatMap((w) => w.summaries.flatMap((s) => {
+        const r = measure === 'time' ? s.ratio : s.cpuRatio
+        return s.setup === 'baseline' || r === null ? [] : [{ workload: w.label, setup: s.setup, median: r.median, min: r.min, max: r.max }]
+      }))
+      if (bars.length === 0) continue
+      const file = `${stem}-${group}${measure === 'cpu' ? '-cpu' : ''}.svg`
+      const title = `eyrie and its peers: ${GROUP_TITLES[group]}${measure === 'cpu' ? ', CPU time' : ''}`
+      writeFileSync(join(outDir, file), await renderSvg(chartSpec(title, bars, monitored, measure === 'cpu' ? 'CPU time' : 'running time')))
+      charts.push({ group, measure, file })
+    }
+  }
+  const argv = process.argv.slice(2)
+  const full: Results = {
+    date,
+    command: `npm run bench${argv.length > 0 ? ` -- ${argv.map((a) => (a.startsWith(REPO) ? relative(REPO, a) : a)).join(' ')}` : ''}`,
+    quick, reps, commit: c, machine: machine(),
+    load: { start: loadStart, end: loadAverage() },
+    sizes, corpus: { files: inputs.corpusFiles, bytes: inputs.corpusBytes },
+    setups: setups.map((s) => (s.available ? { id: s.id, available: true } : { id: s.id, available: false, why: s.why })),
+    measured: active.map((s) => s.id),
+    idleCpuMs,
+    workloads: results,
+    targets: checkTargets(results),
+    engine, charts,
+    seconds: (performance.now() - started) / 1000,
+    ...(partial ? { partial } : {}),
+  }
+  writeFileSync(join(outDir, `${stem}.md`), markdown(full))
+  writeFileSync(join(outDir, `${stem}.json`), JSON.stringify(full, null, 2) + '\n')
+}
+
 try {
   for (const s of active) {
     const cpu: number[] = []
@@ -171,6 +209,7 @@ try {
       }
     }
     results.push({ id: w.id, label: w.label, group: w.group, samples, summaries: summarize(samples, idleCpuMs), failures, load })
+    await writeResults([], true) // an interrupted suite still leaves what it measured
   }
 } finally {
   await onAccess?.stop()
@@ -178,40 +217,8 @@ try {
 }
 
 const engine = await runEngineBenches({ repo: REPO, work: join(work, 'engine'), quick, only: wantedEngine, log })
-
-mkdirSync(outDir, { recursive: true })
-const stem = `${date.slice(0, 10)}-${c.short}${c.dirty ? '-dirty' : ''}${quick ? '-quick' : ''}`
-const charts: Array<{ group: Group; measure: 'time' | 'cpu'; file: string }> = []
-for (const group of Object.keys(GROUP_TITLES).filter((g): g is Group => g === 'compute' || g === 'files')) {
-  for (const measure of ['time', 'cpu'] as const) {
-    const bars: Bar[] = results.filter((w) => w.group === group).flatMap((w) => w.summaries.flatMap((s) => {
-      const r = measure === 'time' ? s.ratio : s.cpuRatio
-      return s.setup === 'baseline' || r === null ? [] : [{ workload: w.label, setup: s.setup, median: r.median, min: r.min, max: r.max }]
-    }))
-    if (bars.length === 0) continue
-    const file = `${stem}-${group}${measure === 'cpu' ? '-cpu' : ''}.svg`
-    const title = `eyrie and its peers: ${GROUP_TITLES[group]}${measure === 'cpu' ? ', CPU time' : ''}`
-    writeFileSync(join(outDir, file), await renderSvg(chartSpec(title, bars, monitored, measure === 'cpu' ? 'CPU time' : 'running time')))
-    charts.push({ group, measure, file })
-  }
-}
-const argv = process.argv.slice(2)
-const full: Results = {
-  date,
-  command: `npm run bench${argv.length > 0 ? ` -- ${argv.map((a) => (a.startsWith(REPO) ? relative(REPO, a) : a)).join(' ')}` : ''}`,
-  quick, reps, commit: c, machine: machine(),
-  load: { start: loadStart, end: loadAverage() },
-  sizes, corpus: { files: inputs.corpusFiles, bytes: inputs.corpusBytes },
-  setups: setups.map((s) => (s.available ? { id: s.id, available: true } : { id: s.id, available: false, why: s.why })),
-  measured: active.map((s) => s.id),
-  idleCpuMs,
-  workloads: results,
-  targets: checkTargets(results),
-  engine, charts,
-  seconds: (performance.now() - started) / 1000,
-}
-writeFileSync(join(outDir, `${stem}.md`), markdown(full))
-writeFileSync(join(outDir, `${stem}.json`), JSON.stringify(full, null, 2) + '\n')
+await writeResults(engine, false)
 log(`results: ${join(outDir, `${stem}.md`)}`)
+
 const failed = results.some((w) => w.failures.length > 0) || engine.some((f) => !f.ok && !f.why.includes('does not exist'))
 process.exitCode = failed ? 1 : 0

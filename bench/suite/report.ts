@@ -37,6 +37,8 @@ export interface Results {
   readonly engine: readonly Figure[]
   readonly charts: ReadonlyArray<{ readonly group: Group; readonly measure: 'time' | 'cpu'; readonly file: string }>
   readonly seconds: number
+  /** written after each workload while the suite runs: the workloads measured so far, no engine yet */
+  readonly partial?: boolean
 }
 
 const x = (r: number) => `${r.toFixed(2)}x`
@@ -52,7 +54,7 @@ export const markdown = (r: Results): string => {
   const used = r.measured
   const monitored = used.filter((s) => s !== 'baseline')
   const out: string[] = [
-    `# eyrie benchmark, ${r.date.slice(0, 10)}${r.quick ? ' (quick: tiny inputs, not a measurement)' : ''}`,
+    `# eyrie benchmark, ${r.date.slice(0, 10)}${r.quick ? ' (quick: tiny inputs, not a measurement)' : ''}${r.partial === true ? ' (partial: the suite was still running)' : ''}`,
     '',
     `- commit \`${r.commit.short}\`${r.commit.dirty ? ' (with uncommitted changes)' : ''}; command \`${r.command}\`; ${r.reps} round(s); ${(r.seconds / 60).toFixed(1)} min`,
     `- machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB.toFixed(1)} GiB memory, kernel ${m.kernel}, ${m.os}, node ${m.node}`,
