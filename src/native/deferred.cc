@@ -38,9 +38,6 @@ constexpr uint64_t kProgramOrderMax = 1 << 20;  // read at every call of the wri
 
 int64_t mtimeNs(const struct stat& st) { return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec; }
 
-uint64_t pageHash(const uint8_t* p, size_t n) {
-  return std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(p), n)) ^ n;
-}
 
 std::string liveName(std::string p) {
   static const std::string suffix = " (deleted)";
@@ -140,14 +137,17 @@ void Tracer::readBack(int f, const std::string& inode, const std::string& path, 
     };
     for (size_t at = 0; at < got; at += kPage) {
       size_t len = std::min<size_t>(kPage, got - at);
-      uint64_t h = pageHash(readBuf_.data() + at, len);
+      uint64_t h = pageMark(readBuf_.data() + at, len);
       auto k = known.try_emplace((chunk + at) / kPage, h);
       if (!k.second && k.first->second == h) {
         flush(at);
         continue;
       }
+      // a last page that only grew (an append): only its new bytes go out
+      size_t before = k.second ? 0 : markedLength(k.first->second);
+      bool grew = before > 0 && before < len && pageMark(readBuf_.data() + at, before) == k.first->second;
       k.first->second = h;
-      if (from == SIZE_MAX) from = at;
+      if (from == SIZE_MAX) from = grew ? at + before : at;
     }
     flush(got);
     if (got < want) break;

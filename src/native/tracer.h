@@ -9,6 +9,7 @@
 #include <atomic>
 #include <deque>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -158,7 +159,8 @@ class Tracer {
   std::atomic<pid_t> wakePid_{0};
   std::unordered_map<std::string, KnownRanges> known_;  // per inode "dev:ino"
   std::unordered_set<std::string> wholeKnown_;          // inodes whose every byte eyrie knows
-  using PageHashes = std::unordered_map<uint64_t, uint64_t>;  // file page -> hash of what was recorded
+  // file page -> pageMark() of what was recorded there (views.cc, deferred.cc)
+  using PageHashes = std::unordered_map<uint64_t, uint64_t>;
   std::unordered_map<std::string, PageHashes> pages_;    // per inode with shared views
   std::unordered_set<std::string> sharedInodes_;         // inodes ever mapped shared
   struct Written {
@@ -189,5 +191,12 @@ class Tracer {
 
 uint64_t nowNs();
 std::string errnoName(int e);
+
+/** What eyrie remembers of a recorded file page: a hash of its bytes in the high bits, their count
+ *  (at most a page, 4096) in the low 13, so a grown last page can be told from a changed one. */
+inline uint64_t pageMark(const uint8_t* p, size_t n) {
+  return (std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(p), n)) << 13) | n;
+}
+inline size_t markedLength(uint64_t mark) { return static_cast<size_t>(mark & 0x1fff); }
 
 }  // namespace eyrie

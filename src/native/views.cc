@@ -40,9 +40,6 @@ bool deletedName(const std::string& p) {
   return p.size() >= suffix.size() && p.compare(p.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-uint64_t pageHash(const uint8_t* p, size_t n) {
-  return std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(p), n)) ^ n;
-}
 
 /** The file behind a mapping: through /proc/TID/map_files (the mapped file itself, needs privilege),
  *  else by name when that still names the same inode. */
@@ -113,7 +110,7 @@ void Tracer::syncMapped(pid_t tid, const std::vector<Mapping>& maps, uint64_t lo
         for (size_t at = 0; at < read; at += kPage) {
           size_t len = std::min<size_t>(kPage, read - at);
           uint64_t page = (m.offset + (runStart + at - m.start)) / kPage;
-          uint64_t h = pageHash(buf.data() + at, len);
+          uint64_t h = pageMark(buf.data() + at, len);
           auto k = known.find(page);
           if (k != known.end() && k->second == h) {
             flush(at);

@@ -109,3 +109,20 @@ os.close(fd)
     await r.cleanup()
   }
 })
+
+test('given 300 appends of a short line, each its own open and close, then each reading journals the new bytes only, not the whole last page', async () => {
+  const r = await recordNatively(['sh', '-c', 'i=0; while [ $i -lt 300 ]; do i=$((i+1)); echo "line $i" >> log; done'])
+  try {
+    const path = join(r.dir, 'log')
+    const disk = await readFile(path)
+    assert.deepEqual(await contentAt(r, last(r), path), disk)
+    assert.equal(syncedBytes(r, path), disk.length, 'the journal holds each byte once')
+    // one reading per append, each state exact: after the 100th, the first 100 lines
+    const syncs = r.events.filter((e) => e.kind === 'file.sync' && e.path === path)
+    assert.equal(syncs.length, 300)
+    const lines = disk.toString().split('\n')
+    assert.equal((await contentAt(r, syncs[99].seq, path)).toString(), lines.slice(0, 100).join('\n') + '\n')
+  } finally {
+    await r.cleanup()
+  }
+})
