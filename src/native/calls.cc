@@ -182,7 +182,14 @@ bool Tracer::entry(Task& t, const Origin& o) {
     case SYS_rmdir: c.path = pathArg(t, AT_FDCWD, a[0], false); return true;
     case SYS_unlinkat: c.path = pathArg(t, asFd(a[0]), a[1], false); return true;
     case SYS_mkdir:
-    case SYS_mkdirat:
+    case SYS_mkdirat: {
+      // `mkdir -p`-style callers (7z, tar) ask for every parent of every file: a name that exists
+      // now cannot be made, so no exit stop for it (one removed in between would go unrecorded: the
+      // window is between this stop and the call)
+      c.path = c.nr == SYS_mkdir ? pathArg(t, AT_FDCWD, a[0], false) : pathArg(t, asFd(a[0]), a[1], false);
+      struct stat st;
+      return c.path.empty() || lstat(c.path.c_str(), &st) != 0;
+    }
     case SYS_symlink:
     case SYS_symlinkat: return true;  // what they create is named at exit, when they succeeded
     case SYS_link:
@@ -295,12 +302,9 @@ void Tracer::exit(Task& t, int64_t ret, const Origin& o) {
       return;
     }
     case SYS_mkdir:
-    case SYS_mkdirat: {
-      // the call's arguments are still in the tracee's memory; the parent it resolved is unchanged
-      std::string path = nr == SYS_mkdir ? pathArg(t, AT_FDCWD, a[0], false) : pathArg(t, asFd(a[0]), a[1], false);
-      if (!path.empty()) emit(Kind::FileMkdir, o, [&](Record& r) { r.str(path); });
+    case SYS_mkdirat:
+      if (!c.path.empty()) emit(Kind::FileMkdir, o, [&](Record& r) { r.str(c.path); });  // named at entry
       return;
-    }
     case SYS_link:
     case SYS_linkat:
       if (!c.path.empty() && !c.path2.empty()) emit(Kind::FileLink, o, [&](Record& r) { r.str(c.path).str(c.path2); });
