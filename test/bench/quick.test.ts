@@ -56,7 +56,9 @@ test('given the quick suite, when it runs, then it writes a markdown table, JSON
       for (const s of w.summaries) {
         assert.ok(s.medianMs > 0, `${w.id} ${s.setup}: ${s.medianMs} ms`)
         assert.ok(s.ratio !== null && s.ratio.median > 0 && s.ratio.min > 0, `${w.id} ${s.setup}: ratio ${JSON.stringify(s.ratio)}`)
-        assert.ok(s.cpuRatio === null || s.cpuRatio.min > 0, `${w.id} ${s.setup}: CPU ratio ${JSON.stringify(s.cpuRatio)}`)
+        // CPU is net of the setup's idle start-up CPU: on the quick inputs a run of eyrie can use no
+        // more than its idle run did, so 0 is a possible figure (the full inputs dwarf start-up)
+        assert.ok(s.cpuRatio === null || (s.cpuRatio.min >= 0 && Number.isFinite(s.cpuRatio.max)), `${w.id} ${s.setup}: CPU ratio ${JSON.stringify(s.cpuRatio)}`)
         if (s.setup === 'eyrie') {
           assert.ok((s.peakRssKiB ?? 0) > 0, `${w.id}: eyrie's peak RSS`)
           assert.ok((s.journalBytes ?? 0) > 0, `${w.id}: eyrie's journal size`)
