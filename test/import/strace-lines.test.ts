@@ -61,6 +61,7 @@ test('given malformed lines among good ones, then each bad line yields exactly o
     at(10, `ftruncate(${F}, 10) = zero`),
     at(10, `openat(AT_FDCWD, ${str('a')}, O_RDONLY|O_BOGUS) = 3`),
     at(10, '+++ exited sideways +++'),
+    at(10, '+++ exited with 11111111111111111111100 +++'),
     good,
   ])
   assert.deepEqual(errors, [
@@ -74,6 +75,7 @@ test('given malformed lines among good ones, then each bad line yields exactly o
     { line: 9, error: 'bad return value zero of ftruncate' },
     { line: 10, error: 'unknown flag O_BOGUS in argument 3 of openat' },
     { line: 11, error: 'unknown exit line +++ exited sideways +++' },
+    { line: 12, error: 'exit status 11111111111111111111100 out of range 0..255' },
   ])
   const out = await parseAll(['garbage', good, at(10, 'write('), good])
   assert.deepEqual(out.map((p) => ('drafts' in p ? [p.line, p.drafts.length] : [p.line, 'error'])), [[1, 'error'], [2, 1], [3, 'error'], [4, 1]])

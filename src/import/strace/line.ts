@@ -43,7 +43,11 @@ export const parseLine = (text: string): E.Either<string, Line> => {
   }
   if (rest.startsWith('+++')) {
     const ex = EXITED.exec(rest)
-    if (ex !== null) return E.right({ ...at, kind: 'exited', status: Number(ex[1]) })
+    if (ex !== null) {
+      // strace prints WEXITSTATUS: 0..255
+      const status = Number(ex[1])
+      return status >= 0 && status <= 255 ? E.right({ ...at, kind: 'exited', status }) : E.left(`exit status ${ex[1]} out of range 0..255`)
+    }
     const k = KILLED.exec(rest)
     if (k !== null) {
       const signal = signalNumber(k[1])
