@@ -59,7 +59,7 @@ const answer = async (j: Journal, t: string, query: string, arg: string | undefi
     case 'fds': {
       const rows = fds(w, pidArg(arg))
       if (o.json) return printJson({ guest, seq, fds: rows })
-      return printTable(['pid', 'fd', 'mode', 'pos', 'cloexec', 'path'], rows.map((r) => [r.pid, r.fd, r.mode, r.pos, r.cloexec ? 'yes' : '', r.deleted ? `${r.path} (deleted)` : r.path]))
+      return printTable(['pid', 'fd', 'mode', 'pos', 'cloexec', 'path'], rows.map((r) => [r.pid, r.fd, r.mode, r.pos ?? '?', r.cloexec ? 'yes' : '', r.deleted ? `${r.path} (deleted)` : r.path]))
     }
     case 'maps': {
       const rows = maps(w, pidArg(arg))

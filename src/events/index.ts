@@ -9,4 +9,4 @@ export type { FdOpen, FdDup, FdClose, FdCloseRange, FdCloexec, FdSeek, FdRead } 
 export type { FileWrite, FileTruncate, FileAllocate, FileRename, FileUnlink, FileLink, FileSymlink, FileMkdir, FileRmdir, FileFlush, FileObserve, FileQuarantine, FileSync } from './file.js'
 export type { ViewMap, ViewUnmap, ViewRemap, ViewProtect, ViewSync } from './view.js'
 export type { ScanVerdict, AccessDenied } from './scan.js'
-export type { Snapshot, ProcSnap, FdSnap, MapSnap, FileSnap } from './snapshot.js'
+export type { Snapshot, ProcSnap, FdSnap, MapSnap, FileSnap, Positions } from './snapshot.js'

@@ -37,7 +37,17 @@ export const FileSnap = t.type({
 })
 export type FileSnap = t.TypeOf<typeof FileSnap>
 
-export const Snapshot = t.type({ kind: t.literal('snapshot'), procs: t.array(ProcSnap), files: t.array(FileSnap) })
+/** Which open file descriptions' positions the events that follow keep exact: absent, all of them
+ *  (every read, write and seek is journaled); 'writable', only those that can write (reads of
+ *  read-only ones are not seen); 'none', no position at all (writes are read back, not journaled one
+ *  by one, so reads, writes and seeks move positions unseen). An unknown position is reported unknown. */
+export const Positions = t.keyof({ writable: null, none: null })
+export type Positions = t.TypeOf<typeof Positions>
+
+export const Snapshot = t.intersection([
+  t.type({ kind: t.literal('snapshot'), procs: t.array(ProcSnap), files: t.array(FileSnap) }),
+  t.partial({ positions: Positions }),
+])
 export type Snapshot = t.TypeOf<typeof Snapshot>
 
 export const snapshotCodecs = { snapshot: Snapshot } as const

@@ -108,7 +108,7 @@ export class Retention {
       const node = o === undefined ? undefined : w.nodes.get(o.node)
       evolve(w, e)
       if (o === undefined || node === undefined) return // an fd eyrie never saw: the fold placed nothing
-      const offset = (o.flags & O_APPEND) !== 0 ? (node.content.size === null ? null : node.content.size - e.len) : (e.offset ?? o.pos - e.len)
+      const offset = (o.flags & O_APPEND) !== 0 ? (node.content.size === null ? null : node.content.size - e.len) : (e.offset ?? (o.pos === null ? null : o.pos - e.len))
       this.pend(node.id, { seq: e.seq, offset, known: e.known })
       return
     }

@@ -140,5 +140,5 @@ const isAppend = (w: World, e: Extract<Event, { kind: 'file.write' }>, node: FsN
   const o = entry === undefined ? undefined : w.ofds.get(entry.ofd)
   if (o === undefined || node === undefined) return false
   const offset = (o.flags & O_APPEND) !== 0 ? size : (e.offset ?? o.pos)
-  return offset >= size
+  return offset !== null && offset >= size
 }

@@ -7,7 +7,8 @@ export interface OpenFile {
   readonly fd: number
   readonly path: string
   readonly mode: string
-  readonly pos: number
+  /** null: unknown (the recording did not see the calls that move it) */
+  readonly pos: number | null
   readonly cloexec: boolean
   readonly deleted: boolean
 }

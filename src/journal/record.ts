@@ -33,10 +33,12 @@ const layoutOf = (body: Body): KindLayout | null => {
   if (layout !== undefined) return layout
   layout = null
   const code = kindCode.get(body.kind)
-  if (code !== undefined) {
+  const codec = bodyCodecs[body.kind]
+  // a kind with optional fields (an intersection: the snapshot) is not flat: the slow path
+  if (code !== undefined && 'props' in codec) {
     const keys = new Map<string, Uint8Array>()
     let bound = CRC_BYTES + HEADER + 3
-    for (const name of Object.keys(bodyCodecs[body.kind].props)) {
+    for (const name of Object.keys(codec.props)) {
       const bytes = fixstr(name)
       if (name === 'kind' || bytes === undefined) continue // a field without a fixstr name takes the slow path
       keys.set(name, bytes)

@@ -6,7 +6,7 @@
 // attach (attachPid): a filter cannot be added to a running process from outside, so the tracer
 // stops at every system call and picks the ones that matter: attach is markedly slower.
 import { constants } from 'node:os'
-import { nameFromBytes, type Draft } from '../events/index.js'
+import { nameFromBytes, type Draft, type Positions } from '../events/index.js'
 import { addon, decodeMessage, DecideMessage, DoneMessage, SnapshotMessage, SyncedMessage, type NativeConfig, type NativeSession } from './binding.js'
 import { decodeBatch } from './decode.js'
 import { TraceError } from './errors.js'
@@ -88,6 +88,10 @@ interface Running extends Tracing {
   readonly session: NativeSession
 }
 
+/** Which positions the events will keep exact (the snapshot tells the fold; events/snapshot.ts). */
+const positionsKept = (config: NativeConfig, record: boolean): Positions | undefined =>
+  record && config.writes === 'read-back' ? 'none' : config.readPositions === 'writable' ? 'writable' : undefined
+
 const start = (config: NativeConfig, opts: TraceOptions): Running => {
   const { Session } = addon()
   const validate = opts.validate ?? false
@@ -154,7 +158,10 @@ const start = (config: NativeConfig, opts: TraceOptions): Running => {
         const req = decodeMessage(SnapshotMessage, 'snapshot', payload)
         try {
           if (failure === undefined) {
-            const snap = await takeSnapshot(req.pids, req.record ? { fds: [0, 1, 2], maps: false } : { fds: 'all', maps: true })
+            const snap = await takeSnapshot(req.pids, {
+              ...(req.record ? { fds: [0, 1, 2], maps: false } : { fds: 'all', maps: true }),
+              positions: positionsKept(config, req.record),
+            })
             await deliver([snap])
           }
         } finally {

@@ -3,13 +3,15 @@
 // those refer to. Taken while the tracer holds every task stopped, so the parts agree.
 import { readdir, readFile, readlink, stat } from 'node:fs/promises'
 import { nameFromBytes, nameToBytes, O_CLOEXEC, PROT_EXEC, PROT_READ, PROT_WRITE, type Draft } from '../events/index.js'
-import type { FdSnap, FileSnap, MapSnap, ProcSnap } from '../events/index.js'
+import type { FdSnap, FileSnap, MapSnap, Positions, ProcSnap, Snapshot } from '../events/index.js'
 
 export interface SnapshotOptions {
   /** Which fds to include: every one, or only these (a recorded command's starting process: 0-2). */
   readonly fds: 'all' | readonly number[]
   /** Include file mappings (not for a recorded command's starting process: exec replaces them). */
   readonly maps: boolean
+  /** which positions the events that follow keep exact (absent: all) */
+  readonly positions?: Positions
 }
 
 /** `dev:ino` as the native side writes it: st_dev as the C library's dev_t, in decimal. */
@@ -118,5 +120,6 @@ export const takeSnapshot = async (pids: readonly number[], opts: SnapshotOption
     if (p !== undefined) procs.push(p)
   }
   const root = pids[0] ?? 0
-  return { ts, pid: root, tid: root, body: { kind: 'snapshot', procs, files: [...files.values()] } }
+  const body: Snapshot = { kind: 'snapshot', procs, files: [...files.values()], ...(opts.positions === undefined ? {} : { positions: opts.positions }) }
+  return { ts, pid: root, tid: root, body }
 }

@@ -4,8 +4,8 @@
 import { Packr } from 'msgpackr'
 import type { World } from './state.js'
 
-/** 2: `compaction` in the world, compacted extents (seq < 0). */
-const STATE_VERSION = 2
+/** 2: `compaction` in the world, compacted extents (seq < 0). 3: `positions`, Ofd.pos may be null. */
+const STATE_VERSION = 3
 const packr = new Packr({ structuredClone: true, useRecords: true, mapsAsObjects: false })
 
 export const encodeWorld = (w: World): Uint8Array => {
@@ -18,8 +18,9 @@ export const encodeWorld = (w: World): Uint8Array => {
 
 /** Throws on a foreign version or undecodable bytes (the journal has already checked the checksum). */
 export const decodeWorld = (bytes: Uint8Array): World => {
-  if (bytes[0] !== STATE_VERSION) throw new Error(`checkpoint state version ${bytes[0]}, this eyrie reads ${STATE_VERSION}`)
+  if (bytes[0] !== STATE_VERSION && bytes[0] !== 2) throw new Error(`checkpoint state version ${bytes[0]}, this eyrie reads 2 and ${STATE_VERSION}`)
   const w: World = packr.unpack(Buffer.from(bytes.buffer, bytes.byteOffset + 1, bytes.byteLength - 1))
+  if (bytes[0] === 2) w.positions = 'all' // version 2 kept every position it had
   if (!(w.procs instanceof Map) || !(w.nodes instanceof Map) || typeof w.seq !== 'number' || w.compaction === undefined) throw new Error('checkpoint state is not a world')
   return w
 }

@@ -9,7 +9,7 @@ import {
 } from '../events/index.js'
 import { putBytes, putZeros, truncateTo, unknownContent } from './extents.js'
 import { absentForSure, bindName, ensureDir, lookup, lookupOrAdopt, newNode, renamePath, resolve, unbindName } from './names.js'
-import { closeFd, exec, exit, installFd, newOfd, ofdOf, procOf, spawn, tableOf } from './procs.js'
+import { closeFd, exec, exit, installFd, newOfd, ofdOf, positionKept, procOf, spawn, tableOf } from './procs.js'
 import type { FsNode, Proc, World } from './state.js'
 import { mapView, protectView, remapView, unmapView } from './views.js'
 
@@ -70,13 +70,13 @@ export const evolve = (w: World, e: Event): World => {
     case 'fd.seek': {
       const o = ofdOf(w, procOf(w, e.pid, e.seq), e.fd)
       if (o === undefined) return anomaly(w)
-      o.pos = e.pos
+      o.pos = positionKept(w, o.flags) ? e.pos : null
       return w
     }
     case 'fd.read': {
       const o = ofdOf(w, procOf(w, e.pid, e.seq), e.fd)
       if (o === undefined) return anomaly(w)
-      o.pos += e.len
+      if (o.pos !== null) o.pos += e.len
       return w
     }
     case 'file.write': return writeFile(w, e)
@@ -193,9 +193,17 @@ const writeFile = (w: World, e: EventOf<'file.write'>): World => {
       return anomaly(w)
     }
     offset = c.size
-  } else offset = e.offset ?? o.pos
+  } else {
+    const at = e.offset ?? o.pos
+    if (at === null) {
+      // a write at a position the recording does not know: the bytes land somewhere eyrie cannot place
+      node.content = unknownContent()
+      return anomaly(w)
+    }
+    offset = at
+  }
   putBytes(c, offset, e.len, e.seq, e.known)
-  if (e.offset === null) o.pos = offset + e.len
+  if (e.offset === null && o.pos !== null) o.pos = offset + e.len
   node.unflushed += e.len
   node.lastWrite = { seq: e.seq, pid: e.pid }
   return w
@@ -214,6 +222,7 @@ const allocate = (w: World, e: EventOf<'file.allocate'>): World => {
 }
 
 const applySnapshot = (w: World, e: Snapshot & { seq: number }): World => {
+  w.positions = e.positions ?? 'all'
   for (const f of e.files) {
     if (f.type === 'dir') ensureDir(w, f.path, false)
     else if (f.type === 'symlink') {

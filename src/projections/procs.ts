@@ -1,5 +1,6 @@
 // Processes and their fd tables: fork copies the table (sharing open file descriptions), CLONE_FILES
 // and threads share the table itself, exec closes CLOEXEC fds and unshares, exit closes everything.
+import { writable } from '../events/index.js'
 import { releaseIfUnused } from './names.js'
 import { newId, type FdTable, type Ofd, type Proc, type World } from './state.js'
 
@@ -55,8 +56,11 @@ export const installFd = (w: World, t: FdTable, fd: number, ofd: Ofd, cloexec: b
   t.fds.set(fd, { ofd: ofd.id, cloexec })
 }
 
+/** Whether the recording keeps this description's position (World.positions). */
+export const positionKept = (w: World, flags: number): boolean => w.positions === 'all' || (w.positions === 'writable' && writable(flags))
+
 export const newOfd = (w: World, node: number, path: string, flags: number, pos: number): Ofd => {
-  const o: Ofd = { id: newId(w), node, path, flags, pos, refs: 0 }
+  const o: Ofd = { id: newId(w), node, path, flags, pos: positionKept(w, flags) ? pos : null, refs: 0 }
   w.ofds.set(o.id, o)
   const n = w.nodes.get(node)
   if (n !== undefined) n.opens++

@@ -48,7 +48,8 @@ export interface FdRow {
   readonly fd: number
   readonly path: string
   readonly mode: string
-  readonly pos: number
+  /** null: unknown (the recording did not see the calls that move it) */
+  readonly pos: number | null
   readonly cloexec: boolean
   readonly deleted: boolean
 }

@@ -33,7 +33,8 @@ export interface Ofd {
   node: NodeId
   path: string // the name it was opened by
   flags: number
-  pos: number
+  /** null: unknown (the recording does not see the calls that move it: World.positions) */
+  pos: number | null
   refs: number
 }
 
@@ -87,6 +88,8 @@ export interface World {
   names: Map<string, NodeId>
   nodes: Map<NodeId, FsNode>
   byInode: Map<string, NodeId>
+  /** whose positions the events keep exact (the snapshot says; 'all' before one) */
+  positions: 'all' | 'writable' | 'none'
   /** events that referred to state eyrie never saw (an fd opened before tracing, say) */
   anomalies: number
   /** set in a world read from a checkpoint that compacted some files' content (compact.ts); the fold
@@ -104,6 +107,7 @@ export const emptyWorld = (): World => ({
   names: new Map(),
   nodes: new Map(),
   byInode: new Map(),
+  positions: 'all',
   anomalies: 0,
   compaction: null,
 })

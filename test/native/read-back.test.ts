@@ -6,6 +6,8 @@ import assert from 'node:assert/strict'
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Event } from '../../src/events/index.js'
+import { worldAt } from '../../src/engine/replay.js'
+import { fds } from '../../src/projections/index.js'
 import { contentAt, recordNatively, seqOfOpen, type Recorded } from '../support/e2e.js'
 
 const last = (r: Recorded): number => r.events[r.events.length - 1].seq
@@ -124,5 +126,28 @@ test('given 300 appends of a short line, each its own open and close, then each 
     assert.equal((await contentAt(r, syncs[99].seq, path)).toString(), lines.slice(0, 100).join('\n') + '\n')
   } finally {
     await r.cleanup()
+  }
+})
+
+test('given writes read back, fds reports positions as unknown; with writes stopped, exactly', async () => {
+  const program = `
+import os
+fd = os.open('f', os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+os.write(fd, b'hello')
+os.lseek(fd, 2, os.SEEK_SET)
+os.read(fd, 1)
+os.close(os.open('marker', os.O_RDONLY | os.O_CREAT, 0o644))
+os.close(fd)
+`
+  for (const [writes, pos] of [['read-back', null], ['stop', 3]] as const) {
+    const r = await recordNatively(['python3', '-c', program], { writes })
+    try {
+      const w = await worldAt(r.journal, r.guest, seqOfOpen(r, join(r.dir, 'marker')))
+      const row = fds(w).find((x) => x.path === join(r.dir, 'f'))
+      assert.ok(row !== undefined, `${writes}: f is open at the marker`)
+      assert.equal(row.pos, pos, `${writes}: position of f`)
+    } finally {
+      await r.cleanup()
+    }
   }
 })

@@ -2,7 +2,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { O_CLOEXEC, O_CREAT, O_EXCL, O_RDONLY, O_WRONLY } from '../../src/events/index.js'
-import { fds, ps } from '../../src/projections/index.js'
+import { decodeWorld, encodeWorld, fds, ps } from '../../src/projections/index.js'
 import { Script, open, text, write } from '../support/events.js'
 
 const fdList = (s: Script, pid: number) => fds(s.fold(), pid).map((r) => `${r.fd}:${r.path}`)
@@ -125,4 +125,62 @@ test('given dup2 from an fd eyrie never saw, the target fd no longer names its o
   const w = s.fold()
   assert.deepEqual(fds(w, 1), [])
   assert.equal(w.nodes.get(w.names.get('/out')!)!.content.size, 0, 'the write did not land in /out')
+})
+
+// Positions: the snapshot says which ones the events that follow keep exact (events/snapshot.ts).
+const snapshot = (positions?: 'writable' | 'none') => ({ kind: 'snapshot' as const, procs: [], files: [], ...(positions === undefined ? {} : { positions }) })
+const positions = (s: Script, pid: number) => fds(s.fold(), pid).map((r) => `${r.fd}:${r.pos ?? '?'}`)
+
+test('given a recording that keeps every position, fds reports them after writes, reads and seeks', () => {
+  const s = new Script()
+  s.add(1, snapshot())
+  s.add(1, open(3, '/w', O_WRONLY | O_CREAT | O_EXCL, true))
+  s.add(1, open(4, '/r', O_RDONLY))
+  s.add(1, write(3, text('abc')), text('abc'))
+  s.add(1, { kind: 'fd.read', fd: 4, len: 5 })
+  s.add(1, { kind: 'fd.seek', fd: 4, pos: 9 })
+  assert.deepEqual(positions(s, 1), ['3:3', '4:9'])
+})
+
+test('given a recording that reads written files back (positions none), no position is reported, not even after a seek', () => {
+  const s = new Script()
+  s.add(1, snapshot('none'))
+  s.add(1, open(3, '/w', O_WRONLY | O_CREAT | O_EXCL, true))
+  s.add(1, open(4, '/r', O_RDONLY))
+  s.add(1, { kind: 'fd.seek', fd: 4, pos: 9 })
+  s.add(1, { kind: 'fd.read', fd: 4, len: 5 })
+  assert.deepEqual(positions(s, 1), ['3:?', '4:?'])
+})
+
+test('given positions of writable descriptions only, a read-only one is unknown and a writable one exact', () => {
+  const s = new Script()
+  s.add(1, snapshot('writable'))
+  s.add(1, open(3, '/w', O_WRONLY | O_CREAT | O_EXCL, true))
+  s.add(1, open(4, '/r', O_RDONLY))
+  s.add(1, write(3, text('abcd')), text('abcd'))
+  s.add(1, { kind: 'fd.seek', fd: 4, pos: 2 })
+  assert.deepEqual(positions(s, 1), ['3:4', '4:?'])
+})
+
+test('given an unknown position, a write without an offset leaves the content unknown instead of placing it', () => {
+  const s = new Script()
+  s.add(1, snapshot('none'))
+  s.add(1, open(3, '/w', O_WRONLY | O_CREAT | O_EXCL, true))
+  s.add(1, write(3, text('abc')), text('abc'))
+  const w = s.fold()
+  assert.equal(w.anomalies, 1)
+  assert.throws(() => s.bytes(w, '/w'), /unknown size/)
+})
+
+test('given a checkpoint, the positions rule survives it; a version-2 checkpoint (before the rule) keeps every position', () => {
+  const s = new Script()
+  s.add(1, snapshot('none'))
+  s.add(1, open(3, '/w', O_WRONLY | O_CREAT | O_EXCL, true))
+  const bytes = encodeWorld(s.fold())
+  assert.equal(decodeWorld(bytes).positions, 'none')
+  const v2 = Uint8Array.from(bytes)
+  v2[0] = 2
+  assert.equal(decodeWorld(v2).positions, 'all')
+  v2[0] = 9
+  assert.throws(() => decodeWorld(v2), /checkpoint state version 9/)
 })
