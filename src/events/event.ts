@@ -58,9 +58,10 @@ export interface DecodeError { readonly where: string; readonly message: string 
 export const formatErrors = (errors: t.Errors): string => {
   const first = errors[0]
   if (first === undefined) return 'invalid value'
-  // Union members add their index as a key; they are not part of the field path.
+  // Union and intersection members add their index as a key; they are not part of the field path.
+  const member = (i: number) => i > 0 && (first.context[i - 1].type instanceof t.UnionType || first.context[i - 1].type instanceof t.IntersectionType)
   const field = first.context
-    .filter((c, i) => c.key !== '' && !(i > 0 && first.context[i - 1].type instanceof t.UnionType))
+    .filter((c, i) => c.key !== '' && !member(i))
     .map((c) => c.key)
     .join('.')
   const shown = first.value === undefined ? 'missing' : JSON.stringify(first.value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))

@@ -51,7 +51,10 @@ const arbFileSnap = rec({
 
 /** One arbitrary per kind; the mapped type makes a new kind fail to compile until it has one. */
 export const bodyArbitraries: { readonly [K in Kind]: fc.Arbitrary<BodyOf<K>> } = {
-  snapshot: rec({ kind: fc.constant('snapshot' as const), procs: fc.array(arbProcSnap, { maxLength: 3 }), files: fc.array(arbFileSnap, { maxLength: 4 }) }),
+  snapshot: fc.tuple(
+    rec({ kind: fc.constant('snapshot' as const), procs: fc.array(arbProcSnap, { maxLength: 3 }), files: fc.array(arbFileSnap, { maxLength: 4 }) }),
+    fc.option(fc.constantFrom('writable' as const, 'none' as const), { nil: undefined }),
+  ).map(([s, positions]) => (positions === undefined ? s : { ...s, positions })),
   'proc.spawn': rec({ kind: fc.constant('proc.spawn' as const), child: arbPid, thread: fc.boolean(), shareFiles: fc.boolean() }),
   'proc.exec': rec({ kind: fc.constant('proc.exec' as const), path: arbPath, argv: fc.array(arbText, { maxLength: 5 }) }),
   'proc.exit': rec({ kind: fc.constant('proc.exit' as const), status: arbStatus, thread: fc.boolean() }),
