@@ -161,7 +161,7 @@ async function writeResults(engine: readonly Figure[], partial: boolean): Promis
     command: `npm run bench${argv.length > 0 ? ` -- ${argv.map((a) => (a.startsWith(REPO) ? relative(REPO, a) : a)).join(' ')}` : ''}`,
     quick, reps, commit: c, machine: machine(),
     load: { start: loadStart, end: loadAverage() },
-    sizes, corpus: { files: inputs.corpusFiles, bytes: inputs.corpusBytes },
+    sizes, corpus: { files: inputs.corpusFiles, bytes: inputs.corpusBytes }, archive: { files: inputs.archiveFiles, bytes: inputs.archiveBytes },
     setups: setups.map((s) => (s.available ? { id: s.id, available: true } : { id: s.id, available: false, why: s.why })),
     measured: active.map((s) => s.id),
     idleCpuMs,

@@ -27,6 +27,7 @@ export interface Results {
   readonly load: { readonly start: readonly number[]; readonly end: readonly number[] }
   readonly sizes: Sizes
   readonly corpus: { readonly files: number; readonly bytes: number }
+  readonly archive: { readonly files: number; readonly bytes: number }
   readonly setups: ReadonlyArray<{ readonly id: SetupId; readonly available: boolean; readonly why?: string }>
   /** the setups this run measured (available and selected), baseline first */
   readonly measured: readonly SetupId[]
@@ -60,7 +61,7 @@ export const markdown = (r: Results): string => {
     `- machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB.toFixed(1)} GiB memory, kernel ${m.kernel}, ${m.os}, node ${m.node}`,
     `- load average (1/5/15 min): ${load(r.load.start)} at the start, ${load(r.load.end)} at the end; the machine was shared with other sessions, so absolute times are noisy and only the paired ratios of one run compare`,
     `- tools: ${Object.entries(m.tools).map(([k, v]) => `${k}: ${v.replace(/\|/g, '/')}`).join('; ')}`,
-    `- inputs (generated, deterministic): corpus ${r.corpus.files.toLocaleString('en-US')} files / ${(r.corpus.bytes / 1e6).toFixed(0)} MB (7z, tar); y4m ${r.sizes.clip.width}x${r.sizes.clip.height}, ${r.sizes.clip.frames} frames; C project ${r.sizes.project.units} units + main.c; ${r.sizes.inserts.toLocaleString('en-US')} sqlite inserts, one transaction each`,
+    `- inputs (generated, deterministic): corpus ${r.corpus.files.toLocaleString('en-US')} files / ${(r.corpus.bytes / 1e6).toFixed(0)} MB (tar); 7z corpus ${r.archive.files.toLocaleString('en-US')} files / ${(r.archive.bytes / 1e6).toFixed(0)} MB; y4m ${r.sizes.clip.width}x${r.sizes.clip.height}, ${r.sizes.clip.frames} frames; C project ${r.sizes.project.units} units + main.c; ${r.sizes.inserts.toLocaleString('en-US')} sqlite inserts, one transaction each`,
     '',
     '## Relative running time',
     '',

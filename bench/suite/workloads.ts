@@ -47,10 +47,10 @@ export const workloads = (inputs: Inputs): Workload[] => [
     id: '7z-compress',
     label: '7z compress (-mx=3, 2 threads)',
     group: 'compute',
-    prepare: (run) => linkTree(inputs.corpus, join(run, 'corpus')),
+    prepare: (run) => linkTree(inputs.archiveTree, join(run, 'corpus')),
     watchedDirs: (run) => [run, join(run, 'corpus', 'd000', 's0')],
     cwd: (run) => run,
-    // -mx=3: the default -mx=5 spends ~4 CPU-minutes per run on this corpus (10x more), which makes
+    // -mx=3: the default -mx=5 spends minutes of CPU per run on this corpus (10x more), which makes
     // dozens of interleaved runs impractical on a shared 2-core machine; both are CPU-bound
     argv: () => ['7z', 'a', '-t7z', '-mx=3', '-mmt=2', '-bd', '-y', 'out.7z', 'corpus'],
     check: (run) => nonEmpty(join(run, 'out.7z')),
@@ -63,7 +63,7 @@ export const workloads = (inputs: Inputs): Workload[] => [
     watchedDirs: (run) => [run],
     cwd: (run) => run,
     argv: () => ['7z', 'x', '-mmt=1', '-bd', '-y', '-oout', 'in.7z'],
-    check: (run) => files(join(run, 'out'), inputs.corpusFiles),
+    check: (run) => files(join(run, 'out'), inputs.archiveFiles),
   },
   {
     id: 'x264',
