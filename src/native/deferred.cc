@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "filter.h"
 #include "procfs.h"
 #include "tracer.h"
 
@@ -72,8 +74,27 @@ bool Tracer::perWriteStops(const Task& t) const {
   return false;
 }
 
-void Tracer::syncOwn(Task& t, const Origin& o, int exposed, bool all) {
+// Whether, after this task lets go of fd (exit, exec, close, dup2 over it), some descriptor still
+// writes the file: one of the task's own that stays (not close-on-exec across an exec; another fd
+// than the one closed), or any other live task's (a fork's child, the threads sharing the table).
+bool Tracer::writingGoesOn(const Task& t, int fd, const FdEntry& e, long nr) const {
+  bool exec = nr == SYS_execve || nr == SYS_execveat;
+  bool exit = nr < 0;
+  if (exec && !e.cloexec) return true;
+  if (!exit && !exec && nr != SYS_close_range)
+    for (const auto& [other, x] : t.fds->fds)
+      if (other != fd && x.deferred && x.inode == e.inode) return true;
+  for (const auto& [tid, u] : tasks_) {
+    if (tid == t.tid || u.exiting || !u.fds) continue;
+    for (const auto& [ufd, x] : u.fds->fds)
+      if (x.deferred && x.inode == e.inode) return true;
+  }
+  return false;
+}
+
+void Tracer::syncOwn(Task& t, const Origin& o, int exposed, bool all, long nr) {
   if (!t.fds || written_.empty()) return;
+  bool lettingGo = nr < 0 || letsGo(nr);
   for (const auto& [fd, e] : t.fds->fds) {
     if (!e.deferred) continue;
     auto it = written_.find(e.inode);
@@ -85,7 +106,12 @@ void Tracer::syncOwn(Task& t, const Origin& o, int exposed, bool all) {
     // a large file is read at the calls that can show it, not at every call of its writer: reading
     // it whole at each of them would cost its size per call (an archive written while its inputs
     // are opened one by one)
-    if (!all && fd != exposed && static_cast<uint64_t>(st.st_size) > kProgramOrderMax) continue;
+    bool large = static_cast<uint64_t>(st.st_size) > kProgramOrderMax;
+    if (large && !all && fd != exposed) continue;
+    // nor when this task only lets go of it while another descriptor goes on writing (children of
+    // `make > log` exiting one by one): read when the last one lets go, or anyone else looks;
+    // otherwise a log that every child appends to is read whole at each exit, quadratic in its size
+    if (large && lettingGo && writingGoesOn(t, fd, e, nr)) continue;
     int f = reopenFd(t.tid, fd);
     if (f < 0) continue;
     readBack(f, e.inode, liveName(fdPath(t.tid, fd)), o);

@@ -210,6 +210,10 @@ int exposedFd(long nr, const uint64_t args[6], bool& all) {
   }
 }
 
+bool letsGo(long nr) {
+  return nr == SYS_close || nr == SYS_close_range || nr == SYS_dup2 || nr == SYS_dup3 || nr == SYS_execve || nr == SYS_execveat;
+}
+
 bool isWriteCall(long nr) {
   return nr == SYS_write || nr == SYS_pwrite64 || nr == SYS_writev || nr == SYS_pwritev || nr == SYS_pwritev2;
 }

@@ -45,6 +45,10 @@ bool wantsCall(long nr, const uint64_t args[6], bool attach);
  *  it, fsync, mmap, truncate, a copy out of it), or -1; all: every fd (exec, close_range). */
 int exposedFd(long nr, const uint64_t args[6], bool& all);
 
+/** Calls that only let go of descriptors without touching content: close, close_range, dup2/dup3
+ *  (over the target), execve/execveat (close-on-exec ones). */
+bool letsGo(long nr);
+
 /** write, pwrite64, writev, pwritev, pwritev2. */
 bool isWriteCall(long nr);
 

@@ -115,7 +115,9 @@ class Tracer {
 
   // files written without stops, read back at observation points (deferred.cc)
   void adoptWritable(Task& t, int fd, FdEntry& e, bool empty, uint64_t size, const Origin& o);
-  void syncOwn(Task& t, const Origin& o, int exposed, bool all);
+  /** nr: the call at whose entry this is, -1 at the task's exit */
+  void syncOwn(Task& t, const Origin& o, int exposed, bool all, long nr);
+  bool writingGoesOn(const Task& t, int fd, const FdEntry& e, long nr) const;
   void syncWritten(const std::string& inode, pid_t current, uint64_t ts);
   void syncAllWritten(uint64_t ts, bool last);
   void readBack(int f, const std::string& inode, const std::string& path, const Origin& o);

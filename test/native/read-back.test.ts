@@ -3,7 +3,7 @@
 // stays proportional to what changed (no whole-file re-reads per call, holes are not journaled).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFile, stat } from 'node:fs/promises'
+import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Event } from '../../src/events/index.js'
 import { worldAt } from '../../src/engine/replay.js'
@@ -149,5 +149,24 @@ os.close(fd)
     } finally {
       await r.cleanup()
     }
+  }
+})
+
+test('given 40 children appending 256 KiB each to a log their shell holds, then the log is not read whole at every exit (quadratic), and it is exact where cp reads it and at the end', async () => {
+  const chunk = 256 << 10
+  const script = 'for i in $(seq 0 39); do dd if=src bs=262144 count=1 skip=$i status=none; done > log; cp log side; echo tail >> log'
+  const r = await recordNatively(['sh', '-c', script], {
+    setup: async (dir) => writeFile(join(dir, 'src'), Buffer.from(Array.from({ length: 40 * chunk }, (_, i) => (i * 2654435761) >>> 24))),
+  })
+  try {
+    const log = join(r.dir, 'log')
+    assert.deepEqual(await contentAt(r, seqOfOpen(r, join(r.dir, 'side')), log), await readFile(join(r.dir, 'side')))
+    assert.deepEqual(await contentAt(r, last(r), log), await readFile(log))
+    const syncs = r.events.filter((e) => e.kind === 'file.sync' && e.path === log).length
+    // up to 1 MiB it is read at each call of a writer (program order); beyond, when the shell lets go and when cp opens it
+    assert.ok(syncs < 30, `${syncs} readings of the log for 40 children`)
+    assert.ok(syncedBytes(r, log) <= 40 * chunk + (2 << 20), `${syncedBytes(r, log)} bytes read back`)
+  } finally {
+    await r.cleanup()
   }
 })
