@@ -75,20 +75,26 @@ bool Tracer::perWriteStops(const Task& t) const {
 }
 
 // Whether, after this task lets go of fd (exit, exec, close, dup2 over it), some descriptor still
-// writes the file: one of the task's own that stays (not close-on-exec across an exec; another fd
-// than the one closed), or any other live task's (a fork's child, the threads sharing the table).
+// writes the file: one of its table's that stays (the fd itself across an exec without
+// close-on-exec, or at a thread's exit while other threads keep the table; another fd than the one
+// closed), or one of another table's (a fork's child, a parent). A table is the descriptors: a
+// close by one thread closes it for all, so the other threads' view of the same table is no holder.
 bool Tracer::writingGoesOn(const Task& t, int fd, const FdEntry& e, long nr) const {
   bool exec = nr == SYS_execve || nr == SYS_execveat;
   bool exit = nr < 0;
   if (exec && !e.cloexec) return true;
-  if (!exit && !exec && nr != SYS_close_range)
-    for (const auto& [other, x] : t.fds->fds)
-      if (other != fd && x.deferred && x.inode == e.inode) return true;
   for (const auto& [tid, u] : tasks_) {
     if (tid == t.tid || u.exiting || !u.fds) continue;
+    if (u.fds == t.fds) {
+      if (exit) return true;  // a thread ends: the table, fd included, lives on in the others
+      continue;               // exec ends the other threads; a close closes for them too
+    }
     for (const auto& [ufd, x] : u.fds->fds)
       if (x.deferred && x.inode == e.inode) return true;
   }
+  if (!exit && !exec && nr != SYS_close_range)
+    for (const auto& [other, x] : t.fds->fds)
+      if (other != fd && x.deferred && x.inode == e.inode) return true;
   return false;
 }
 

@@ -170,3 +170,29 @@ test('given 40 children appending 256 KiB each to a log their shell holds, then 
     await r.cleanup()
   }
 })
+
+test('given a thread that lives on while the main thread closes a 3 MiB file it wrote, then the close reads it: the threads share the descriptors, so no one writes it after', async () => {
+  const program = `
+import os, threading
+stop = threading.Event()
+t = threading.Thread(target=stop.wait)
+t.start()
+fd = os.open('big', os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+for i in range(48):
+    os.write(fd, bytes([i]) * 65536)
+os.close(fd)
+os.close(os.open('marker', os.O_RDONLY | os.O_CREAT, 0o644))
+stop.set()
+t.join()
+`
+  const r = await recordNatively(['python3', '-c', program])
+  try {
+    const big = join(r.dir, 'big')
+    const disk = await readFile(big)
+    assert.equal(disk.length, 3 << 20)
+    assert.deepEqual(await contentAt(r, seqOfOpen(r, join(r.dir, 'marker')), big), disk, 'at the open after the close')
+    assert.deepEqual(await contentAt(r, last(r), big), disk, 'at the end')
+  } finally {
+    await r.cleanup()
+  }
+})
