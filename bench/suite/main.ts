@@ -2,7 +2,7 @@
 // and its peers, interleaved with baseline runs, then the engine's own benchmarks; results as markdown
 // + JSON + one SVG chart per workload group. See bench/README.md.
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { basename, join, relative, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
@@ -108,6 +108,9 @@ const runOnce = async (w: Workload, s: Available, round: number): Promise<Sample
     execFileSync('sync')
     const daemons = s.watched && onAccess !== null ? onAccess.pids : []
     const t = await timed({ argv: s.command(stampWrapper(stamp, w.argv(run)), journal), cwd: w.cwd(run), stamp, pollRss: s.pollRss, daemons })
+    // the kernel is the oracle: what the journal holds of the outputs is what is on disk (before
+    // check, which may touch them: sqlite3 checkpoints its WAL into the database when it opens it)
+    if (isEyrie(s.id)) for (const path of w.outputs(run)) sameAsDisk(journal, path)
     const bad = w.check(run)
     if (bad !== null) throw new Error(`wrong output: ${bad}`)
     let rec: { events: number; written: number; journal: number; verdicts: number | null; byClamd: number | null } | null = null
@@ -127,13 +130,24 @@ const runOnce = async (w: Workload, s: Available, round: number): Promise<Sample
   }
 }
 
+const sameAsDisk = (journal: string, path: string): void => {
+  let recorded: Buffer
+  try {
+    recorded = execFileSync(process.execPath, [join(REPO, 'bin', 'eyrie.js'), '--journal', journal, 'at', 'now', 'cat', path], { maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'pipe'] })
+  } catch (err) {
+    throw new Error(`eyrie at now cat ${path}: ${(err as { stderr?: Buffer }).stderr?.toString().trim() ?? reason(err)}`)
+  }
+  const disk = readFileSync(path)
+  if (!recorded.equals(disk)) throw new Error(`the journal's ${path} (${recorded.length} bytes) differs from the disk's (${disk.length} bytes)`)
+}
+
 const reason = (err: unknown) => (err instanceof Error ? err.message : String(err))
 
 // What a monitor costs with nothing to watch (`true` as the workload): its start-up and shut-down
 // CPU, which a run's CPU time includes and its workload time does not; subtracted before CPU ratios.
 const IDLE: Workload = {
   id: 'idle', label: 'true', group: 'compute', prepare: () => undefined, watchedDirs: (run) => [run],
-  cwd: (run) => run, argv: () => ['true'], check: () => null,
+  cwd: (run) => run, argv: () => ['true'], check: () => null, outputs: () => [],
 }
 const idleCpuMs: Partial<Record<SetupId, number>> = {}
 const results: WorkloadResult[] = []

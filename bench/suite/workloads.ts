@@ -2,7 +2,7 @@
 // directory with its inputs hard-linked in (so a watched directory sees the workload read them too,
 // and nothing a previous run wrote is around); outputs stay inside that directory.
 import { execFileSync } from 'node:child_process'
-import { existsSync, linkSync, mkdirSync, statSync } from 'node:fs'
+import { existsSync, linkSync, mkdirSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Inputs } from './inputs.js'
 import { countFiles } from './run.js'
@@ -27,6 +27,8 @@ export interface Workload {
   argv(run: string): string[]
   /** null when the run's output is what the workload should have made, else why not */
   check(run: string): string | null
+  /** files whose content a recorder's journal must hold as they are on disk after the run */
+  outputs(run: string): string[]
 }
 
 const linkTree = (from: string, to: string): void => {
@@ -42,6 +44,22 @@ const files = (dir: string, want: number): string | null => {
   return n === want ? null : `${dir}: ${n} files, expected ${want}`
 }
 
+/** The first and the last file of a tree in name order, and its largest. */
+const sampleOf = (dir: string): string[] => {
+  const all: Array<{ path: string; size: number }> = []
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const p = join(d, e.name)
+      if (e.isDirectory()) walk(p)
+      else if (e.isFile()) all.push({ path: p, size: statSync(p).size })
+    }
+  }
+  walk(dir)
+  if (all.length === 0) return []
+  const largest = all.reduce((a, b) => (b.size > a.size ? b : a))
+  return [...new Set([all[0].path, all[all.length - 1].path, largest.path])]
+}
+
 export const workloads = (inputs: Inputs): Workload[] => [
   {
     id: '7z-compress',
@@ -54,6 +72,7 @@ export const workloads = (inputs: Inputs): Workload[] => [
     // dozens of interleaved runs impractical on a shared 2-core machine; both are CPU-bound
     argv: () => ['7z', 'a', '-t7z', '-mx=3', '-mmt=2', '-bd', '-y', 'out.7z', 'corpus'],
     check: (run) => nonEmpty(join(run, 'out.7z')),
+    outputs: (run) => [join(run, 'out.7z')],
   },
   {
     id: '7z-decompress',
@@ -64,6 +83,7 @@ export const workloads = (inputs: Inputs): Workload[] => [
     cwd: (run) => run,
     argv: () => ['7z', 'x', '-mmt=1', '-bd', '-y', '-oout', 'in.7z'],
     check: (run) => files(join(run, 'out'), inputs.archiveFiles),
+    outputs: (run) => sampleOf(join(run, 'out')),
   },
   {
     id: 'x264',
@@ -74,6 +94,7 @@ export const workloads = (inputs: Inputs): Workload[] => [
     cwd: (run) => run,
     argv: () => ['x264', '--threads', '2', '--preset', 'medium', '--quiet', '--no-progress', '-o', 'out.264', 'clip.y4m'],
     check: (run) => nonEmpty(join(run, 'out.264')),
+    outputs: (run) => [join(run, 'out.264')],
   },
   {
     id: 'tar-extract',
@@ -87,6 +108,7 @@ export const workloads = (inputs: Inputs): Workload[] => [
     cwd: (run) => run,
     argv: () => ['tar', 'xf', 'in.tar', '-C', 'out'],
     check: (run) => files(join(run, 'out'), inputs.corpusFiles),
+    outputs: (run) => sampleOf(join(run, 'out')),
   },
   {
     id: 'make',
@@ -97,6 +119,7 @@ export const workloads = (inputs: Inputs): Workload[] => [
     cwd: (run) => join(run, 'proj'),
     argv: () => ['make', '-j2', '-s'],
     check: (run) => nonEmpty(join(run, 'proj', 'app')),
+    outputs: (run) => [join(run, 'proj', 'app')],
   },
   {
     id: 'sqlite',
@@ -106,6 +129,7 @@ export const workloads = (inputs: Inputs): Workload[] => [
     watchedDirs: (run) => [run],
     cwd: (run) => run,
     argv: () => ['sqlite3', 'db.sqlite', '.read inserts.sql'],
+    outputs: (run) => [join(run, 'db.sqlite')],
     check: (run) => {
       const n = Number(execFileSync('sqlite3', [join(run, 'db.sqlite'), 'SELECT count(*) FROM items']).toString().trim())
       return n === inputs.inserts ? null : `db.sqlite has ${n} rows, expected ${inputs.inserts}`
