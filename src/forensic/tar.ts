@@ -3,7 +3,6 @@
 // recorded comes back as the bytes the guest used, UTF-8 or not: hdrcharset=BINARY says so in pax).
 // Deterministic: the same entries give the same bytes.
 import { isUtf8 } from 'node:buffer'
-import type { FileHandle } from 'node:fs/promises'
 
 const BLOCK = 512
 const MAX_OCTAL_SIZE = 8 ** 11 - 1 // what 11 octal digits hold
@@ -69,12 +68,19 @@ const padding = (n: number): Buffer => Buffer.alloc((BLOCK - (n % BLOCK)) % BLOC
 
 const FLUSH_AT = 1 << 20
 
+/** Where a TarWriter writes: a file opened for it (a FileHandle), or memory (tarBytes). */
+export interface TarSink {
+  write(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesWritten: number }>
+}
+
 /** Writes entries in order into a file opened for it; small writes are gathered. */
 export class TarWriter {
   private pos = 0 // file offset of buf[0]
   private used = 0
-  private readonly buf = Buffer.allocUnsafe(FLUSH_AT)
-  constructor(private readonly fh: FileHandle) {}
+  private readonly buf: Buffer
+  constructor(private readonly fh: TarSink, gather = FLUSH_AT) {
+    this.buf = Buffer.allocUnsafe(gather)
+  }
 
   private async write(b: Uint8Array): Promise<void> {
     let off = 0
@@ -89,8 +95,8 @@ export class TarWriter {
   }
 
   private async put(b: Uint8Array): Promise<void> {
-    if (this.used + b.length > FLUSH_AT) await this.flush()
-    if (b.length >= FLUSH_AT) return this.write(b)
+    if (this.used + b.length > this.buf.length) await this.flush()
+    if (b.length >= this.buf.length) return this.write(b)
     this.buf.set(b, this.used)
     this.used += b.length
   }
@@ -129,4 +135,23 @@ export class TarWriter {
     await this.put(Buffer.alloc(2 * BLOCK))
     await this.flush()
   }
+}
+
+/** A whole archive in memory: regular files, named as given, mode 0644, mtime 0 (the scanner sends
+ *  many small files to clamd as one stream this way). */
+export const tarBytes = async (files: ReadonlyArray<{ readonly name: string; readonly data: Uint8Array }>): Promise<Buffer> => {
+  const parts: Buffer[] = []
+  const sink: TarSink = {
+    write: async (b, off, len) => {
+      parts.push(Buffer.from(b.subarray(off, off + len))) // the writer reuses its buffer: copy
+      return { bytesWritten: len }
+    },
+  }
+  const w = new TarWriter(sink, 64 * 1024)
+  const epoch = new Date(0)
+  for (const f of files) {
+    await w.entry({ name: Buffer.from(f.name), type: 'file', mode: 0o644, mtime: epoch, size: f.data.length }, (write) => write(f.data))
+  }
+  await w.finish()
+  return Buffer.concat(parts)
 }

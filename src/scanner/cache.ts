@@ -33,6 +33,11 @@ export class VerdictCache {
     return v
   }
 
+  /** Whether a verdict is kept under `key` (not counted as a hit or a miss, recency unchanged). */
+  has(key: string): boolean {
+    return this.entries.has(key)
+  }
+
   set(key: string, v: Verdict): void {
     if (v.kind === 'error' || this.capacity === 0) return
     this.entries.delete(key)

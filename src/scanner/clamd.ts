@@ -2,8 +2,8 @@
 // its run directory, never freshclam), or an existing clamd reached by socket or HOST:PORT.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync } from 'node:fs'
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { existsSync, rmSync } from 'node:fs'
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { ClamdClient } from './client.js'
@@ -26,6 +26,9 @@ export interface Clamd {
   readonly pid: number | null
   /** run directory of a private clamd (config, socket, database copy, log) */
   readonly dir: string | null
+  /** clamd is known to unpack archives and judge each member as a file (a private clamd: its
+   *  configuration says ScanArchive yes); unknown for an external one (false) */
+  readonly unpacksArchives?: boolean
   /** Stops a private clamd (SIGTERM, then SIGKILL after 5 s) and removes what it created. No-op for an external one. */
   stop(): Promise<void>
 }
@@ -43,6 +46,24 @@ export interface StartClamdOptions {
   readonly readyTimeoutMs?: number
   /** the clamd binary; default `clamd` on PATH, then /usr/sbin/clamd */
   readonly clamdPath?: string
+  /** where clamd keeps its temporary files: every INSTREAM lands in one, and every member of an
+   *  archive it unpacks; default: a new directory in /dev/shm when that is a tmpfs with 2 GiB free
+   *  (on a slow disk those files cost more than the scans), else the run directory's tmp/ */
+  readonly scratch?: string
+}
+
+const TMPFS_MAGIC = 0x01021994
+const SCRATCH_FREE = 2 * 1024 ** 3
+
+/** A directory for clamd's temporary files in memory, if there is room there (null: none). */
+const memoryScratch = async (): Promise<string | null> => {
+  try {
+    const fs = await statfs('/dev/shm')
+    if (fs.type !== TMPFS_MAGIC || fs.bavail * fs.bsize < SCRATCH_FREE) return null
+    return await mkdtemp(join('/dev/shm', 'eyrie-clamd-'))
+  } catch {
+    return null // no /dev/shm, or not writable: the run directory serves
+  }
 }
 
 export const DEFAULT_MAX_BYTES = 256 * 1024 * 1024
@@ -75,17 +96,18 @@ const copyDatabases = async (from: string, to: string): Promise<string> => {
   return h.digest('hex')
 }
 
-const configText = (dir: string, maxBytes: number, threads: number): string => `# written by eyrie for its private clamd: everything stays in this directory
+const configText = (dir: string, scratch: string, maxBytes: number, threads: number): string => `# written by eyrie for its private clamd: everything stays in this directory (temporary files in the scratch one)
 LocalSocket ${join(dir, 'clamd.sock')}
 LocalSocketMode 600
 FixStaleSocket yes
 DatabaseDirectory ${join(dir, 'db')}
-TemporaryDirectory ${join(dir, 'tmp')}
+TemporaryDirectory ${scratch}
 PidFile ${join(dir, 'clamd.pid')}
 Foreground yes
 LogFile ${join(dir, 'clamd.log')}
 LogFileMaxSize 1M
 LogTime yes
+ScanArchive yes
 MaxThreads ${threads}
 MaxQueue ${Math.max(100, threads * 16)}
 StreamMaxLength ${maxBytes}
@@ -120,14 +142,17 @@ export const startClamd = async (o: StartClamdOptions): Promise<Clamd> => {
   const dir = ownDir ? await mkdtemp(join(tmpdir(), 'eyrie-clamd-')) : resolve(o.dir ?? '.')
   const socket = join(dir, 'clamd.sock')
   if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) throw new ScannerError('CLAMD_START', `clamd run directory ${dir}: socket path would exceed ${MAX_SOCKET_PATH} bytes`)
+  const inMemory = o.scratch === undefined ? await memoryScratch() : null
+  const scratch = o.scratch ?? inMemory ?? join(dir, 'tmp')
   const cleanup = async () => {
+    if (inMemory !== null) await rm(inMemory, { recursive: true, force: true })
     if (ownDir) await rm(dir, { recursive: true, force: true })
   }
   let digest: string
   try {
-    await mkdir(join(dir, 'tmp'), { recursive: true, mode: 0o700 })
+    await mkdir(scratch, { recursive: true, mode: 0o700 })
     digest = await copyDatabases(resolve(o.signatures), join(dir, 'db'))
-    await writeFile(join(dir, 'clamd.conf'), configText(dir, o.maxBytes ?? DEFAULT_MAX_BYTES, o.threads ?? 8), { mode: 0o600 })
+    await writeFile(join(dir, 'clamd.conf'), configText(dir, scratch, o.maxBytes ?? DEFAULT_MAX_BYTES, o.threads ?? 8), { mode: 0o600 })
   } catch (err) {
     await cleanup()
     throw err
@@ -145,7 +170,11 @@ export const startClamd = async (o: StartClamdOptions): Promise<Clamd> => {
     failed ??= { why: `clamd exited (${code ?? signal})`, notFound: false }
   })
   // a private clamd must not outlive eyrie: an exit handler can still send a signal synchronously
-  const onExit = () => child.kill('SIGTERM')
+  // (nor its temporary files in memory)
+  const onExit = () => {
+    child.kill('SIGTERM')
+    if (inMemory !== null) rmSync(inMemory, { recursive: true, force: true })
+  }
   process.once('exit', onExit)
 
   const stop = async (): Promise<void> => {
@@ -191,7 +220,7 @@ export const startClamd = async (o: StartClamdOptions): Promise<Clamd> => {
     }
     await sleep(20)
   }
-  return { endpoint: { socket }, databaseDigest: digest, pid: child.pid ?? null, dir, stop }
+  return { endpoint: { socket }, databaseDigest: digest, pid: child.pid ?? null, dir, unpacksArchives: true, stop }
 }
 
 /** An existing clamd: resolves once it answers PING within `timeoutMs`. */
@@ -202,5 +231,5 @@ export const connectClamd = async (endpoint: ClamdEndpoint, timeoutMs = 5000): P
   } catch (err) {
     throw new ScannerError('CLAMD_UNREACHABLE', `no clamd at ${describeEndpoint(endpoint)}: ${reasonOf(err)}`, true, { cause: err })
   }
-  return { endpoint, databaseDigest: null, pid: null, dir: null, stop: async () => {} }
+  return { endpoint, databaseDigest: null, pid: null, dir: null, unpacksArchives: false, stop: async () => {} }
 }

@@ -3,9 +3,10 @@
 // the batch closes (close, close_range, exit), and once the batch is in R(now) asks the gate about
 // every such file written since its last verdict. The world's `lastWrite`/`lastVerdict` make the
 // check idempotent: the verdict the gate journals is newer than the write, so a second close of a
-// dup'd fd does not scan the same bytes again.
+// dup'd fd does not scan the same bytes again. The recorder judges in the background (judgments.ts)
+// with closeJudge; scanClosedFiles is the same judgment in line, one file after the other.
 import { writable, type Body, type Draft } from '../events/index.js'
-import { fds, lookup, type World } from '../projections/index.js'
+import { fds, lookup, type FsNode, type World } from '../projections/index.js'
 import type { Gate } from './gate.js'
 import { wallClock, type DeciderOptions } from './live.js'
 
@@ -13,6 +14,26 @@ export interface Closed {
   readonly path: string
   readonly pid: number
   readonly tid: number
+  /** the file's node once the batch is in R(now) (withNodes): a judgment that comes later finds the
+   *  file under its new name if it was renamed meanwhile */
+  readonly node?: number
+}
+
+/** `closed` with the node each path names in `w` (R(now) after the batch that closed them). */
+export const withNodes = (w: World, closed: readonly Closed[]): Closed[] =>
+  closed.map((c) => {
+    const node = lookup(w, c.path)
+    return node === undefined ? c : { ...c, node: node.id }
+  })
+
+/** Where the closed file is now: its path, or the name its node moved to; undefined: gone. */
+const whereNow = (w: World, c: Closed): { readonly path: string; readonly node: FsNode } | undefined => {
+  const node = lookup(w, c.path)
+  if (c.node === undefined || node?.id === c.node) return node === undefined ? undefined : { path: c.path, node }
+  const moved = w.nodes.get(c.node)
+  if (moved === undefined || moved.links === 0) return undefined
+  for (const [name, id] of w.names) if (id === c.node) return { path: name, node: moved }
+  return undefined
 }
 
 interface Desc { readonly path: string; readonly writable: boolean }
@@ -80,5 +101,51 @@ export const scanClosedFiles = async (gate: Gate, w: () => World, closed: readon
     const clock = o.clock ?? wallClock
     await o.append(d.events.map((body): Draft => ({ ts: clock(), pid: c.pid, tid: c.tid, body })))
     o.onDecision?.(d.message, d.events)
+  }
+}
+
+export interface CloseJudgeOptions extends Omit<DeciderOptions, 'append'> {
+  /** journals verdicts; `lazy`: nobody waits for them (SerialAppends) */
+  readonly append: (drafts: Draft[], lazy?: boolean) => Promise<void>
+  /** runs the part that reads R(now) and content (live retention must not free bytes meanwhile) */
+  readonly reading?: <T>(f: () => Promise<T>) => Promise<T>
+}
+
+/** The judgment of a batch of closed files for the background queue (Judgments): the files written
+ *  since their last verdict are judged together (Gate.afterCloses) and their events journaled in one
+ *  append, each under its closing task; a file renamed since its close is judged under its new name.
+ *  The tracees went on meanwhile, so a write may be journaled
+ *  between the read of a file and its verdict: that verdict is then newer than a write it did not
+ *  see, and the file's next close is judged even so. */
+export const closeJudge = (gate: Gate, w: () => World, o: CloseJudgeOptions) => {
+  const stale = new Set<string>()
+  const reading = o.reading ?? (<T>(f: () => Promise<T>) => f())
+  return async (batch: readonly Closed[]): Promise<void> => {
+    const judged = await reading(async () => {
+      const world = w()
+      const todo: Array<{ readonly c: Closed; readonly path: string; readonly node: number; readonly write: number }> = []
+      for (const c of batch) {
+        const now = whereNow(world, c)
+        if (now === undefined) continue
+        const { path, node } = now
+        if (node.type !== 'file' || node.lastWrite === null) continue
+        if (node.lastVerdict !== null && node.lastVerdict.seq > node.lastWrite.seq && !stale.has(path)) continue
+        stale.delete(path)
+        todo.push({ c, path, node: node.id, write: node.lastWrite.seq })
+      }
+      // no await between the checks above and the lookups: both see the same R(now)
+      return todo.length === 0 ? [] : (await gate.afterCloses(todo.map((t) => t.path))).map((d, i) => ({ ...todo[i], d }))
+    })
+    const clock = o.clock ?? wallClock
+    const drafts = judged.flatMap(({ c, d }) => d.events.map((body): Draft => ({ ts: clock(), pid: c.pid, tid: c.tid, body })))
+    if (drafts.length === 0) return
+    await o.append(drafts, true)
+    const now = w()
+    for (const { path, node, write, d } of judged) {
+      if (d.events.length === 0) continue
+      const n = lookup(now, path)
+      if (n !== undefined && n.type === 'file' && (n.id !== node || (n.lastWrite?.seq ?? 0) !== write)) stale.add(path)
+      o.onDecision?.(d.message, d.events)
+    }
   }
 }

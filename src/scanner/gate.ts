@@ -1,14 +1,15 @@
 // The gate: the live recorder asks it before an exec or an open is allowed to happen, and after a
 // close that ended writes. It answers allow/deny (an errno for the interceptor), quarantines an
 // infected file, and hands back the events that explain the decision (scan.verdict, access.denied,
-// file.quarantine), which the recorder journals before it releases the tracee.
+// file.quarantine), which the recorder journals before it releases the tracee (closes: in the
+// background, many at once with afterCloses; the tracee went on).
 import type { Body } from '../events/index.js'
 import { matchByName, MAGIC_BYTES, shebangOf, shouldScan, type FilterOptions } from './filter.js'
 import { DEFAULT_FAILURE_POLICY, type FailurePolicy } from './policy.js'
 import { quarantine, type QuarantineRecord } from './quarantine.js'
 import { reasonOf } from './errors.js'
 import type { Scanner } from './scanner.js'
-import { describeVerdict, scanError, type Verdict, type VerdictSource } from './verdict.js'
+import { describeVerdict, scanError, type ScanResult, type Verdict, type VerdictSource } from './verdict.js'
 
 export const EACCES = 13
 
@@ -66,6 +67,9 @@ interface Judged {
 
 const MAX_INTERPRETERS = 4 // the kernel's limit on nested #! interpreters
 
+/** A placeholder in afterCloses for a small content judged with the others at the end. */
+const CLOSE_PENDING: Judged = { verdict: scanError('bug: not judged'), sha256: '', source: 'none', head: null }
+
 export class Gate {
   private readonly memo = new Map<string, { stamp: string; sha256: string; head: Uint8Array }>()
   private readonly moving = new Map<string, Promise<QuarantineRecord | string>>()
@@ -104,6 +108,41 @@ export class Gate {
     return this.decide(path, 'close', 'close', await this.judge(path, ref))
   }
 
+  /** afterClose for many files at once, in the background (their closes happened already): the
+   *  contents are looked up together (one R(now)); small ones are judged together at the end
+   *  (Scanner.scanMany may send them to clamd as one stream), larger ones one after the other as they
+   *  are read, so a batch holds at most one large content at a time. Decisions in the order of `paths`. */
+  async afterCloses(paths: readonly string[]): Promise<Decision[]> {
+    const refs = await Promise.all(paths.map((p) => this.lookup(p))) // each source reads R(now) as it is called
+    const small = this.o.scanner.packBytes
+    const judged: Array<Judged | Decision> = []
+    const pending: Array<{ readonly i: number; readonly ref: ContentRef; readonly bytes: Uint8Array }> = []
+    for (const [i, path] of paths.entries()) {
+      const ref = refs[i]
+      if (ref === null) {
+        judged.push(this.pass(path, 'close', 'no such file'))
+        continue
+      }
+      if (!matchByName(path, this.o.filter).scan) {
+        const head = await this.headOf(path, ref)
+        if (!(head instanceof Error) && !shouldScan(path, head, this.o.filter).scan) {
+          judged.push(this.pass(path, 'close', 'filtered out'))
+          continue
+        }
+      }
+      const known = this.memoized(path, ref)
+      const bytes = known ?? (await this.bytesOf(path, ref))
+      if (!(bytes instanceof Uint8Array)) judged.push(bytes)
+      else if (bytes.length <= small) {
+        pending.push({ i, ref, bytes })
+        judged.push(CLOSE_PENDING)
+      } else judged.push(this.judged(path, ref, bytes, await this.o.scanner.scanBytes(bytes, undefined, true)))
+    }
+    const scanned = await this.o.scanner.scanMany(pending.map((p) => p.bytes))
+    pending.forEach((p, k) => (judged[p.i] = this.judged(paths[p.i], p.ref, p.bytes, scanned[k])))
+    return Promise.all(judged.map((j, i) => ('errno' in j ? j : this.decide(paths[i], 'close', 'close', j))))
+  }
+
   /** Forget what is remembered about a path (the recorder saw it change). Stamps make this optional. */
   forget(path: string): void {
     this.memo.delete(path)
@@ -139,21 +178,30 @@ export class Gate {
 
   /** The verdict for a path's content: from the memo (unchanged stamp), the cache, or clamd. */
   private async judge(path: string, ref: ContentRef): Promise<Judged> {
-    const scanner = this.o.scanner
-    if (ref.stamp !== undefined) {
-      const m = this.memo.get(path)
-      if (m !== undefined && m.stamp === ref.stamp) {
-        const v = scanner.cached(m.sha256)
-        if (v !== undefined) return { verdict: v, sha256: m.sha256, source: 'memo', head: m.head }
-      }
-    }
-    let bytes: Uint8Array
+    const known = this.memoized(path, ref)
+    if (known !== undefined) return known
+    const bytes = await this.bytesOf(path, ref)
+    if (!(bytes instanceof Uint8Array)) return bytes
+    return this.judged(path, ref, bytes, await this.o.scanner.scanBytes(bytes))
+  }
+
+  private memoized(path: string, ref: ContentRef): Judged | undefined {
+    if (ref.stamp === undefined) return undefined
+    const m = this.memo.get(path)
+    if (m === undefined || m.stamp !== ref.stamp) return undefined
+    const v = this.o.scanner.cached(m.sha256)
+    return v === undefined ? undefined : { verdict: v, sha256: m.sha256, source: 'memo', head: m.head }
+  }
+
+  private async bytesOf(path: string, ref: ContentRef): Promise<Uint8Array | Judged> {
     try {
-      bytes = await ref.read()
+      return await ref.read()
     } catch (err) {
       return { verdict: scanError(`cannot read ${path}: ${reasonOf(err)}`), sha256: '', source: 'none', head: null }
     }
-    const r = await scanner.scanBytes(bytes)
+  }
+
+  private judged(path: string, ref: ContentRef, bytes: Uint8Array, r: ScanResult): Judged {
     const head = bytes.slice(0, 256)
     if (ref.stamp !== undefined && r.verdict.kind !== 'error') this.remember(path, { stamp: ref.stamp, sha256: r.sha256, head })
     return { verdict: r.verdict, sha256: r.sha256, source: r.source, head }

@@ -1,5 +1,6 @@
 // On-access and forensic scanning with ClamAV. Core (leaf): clamd, client, scanner, cache, pool,
-// filter, policy, gate, quarantine. Above the engine: live (the recorder's hook) and forensic.
+// filter, policy, gate, quarantine. Above the engine: live (the recorder's hook), closes and judgments
+// (close after write, judged in the background) and forensic.
 export { startClamd, connectClamd, DATABASE_EXTENSIONS, DEFAULT_MAX_BYTES, type Clamd, type StartClamdOptions } from './clamd.js'
 export { parseEndpoint, describeEndpoint, type ClamdEndpoint } from './endpoint.js'
 export { ClamdClient } from './client.js'
@@ -11,6 +12,7 @@ export { DEFAULT_FAILURE_POLICY, parseFailurePolicy, type FailurePolicy, type Fa
 export { Gate, EACCES, type ContentRef, type ContentSource, type Decision, type GateOptions, type Trigger } from './gate.js'
 export { quarantine, listQuarantine, restoreQuarantine, quarantineDir, type QuarantineRecord, type QuarantineInfo, type RestoreOptions } from './quarantine.js'
 export { ScannerError, type ScannerErrorCode } from './errors.js'
-export { liveSource, gateDecider, wallClock, type GateRequest, type DeciderOptions, type LiveSourceOptions } from './live.js'
-export { closedForWriting, scanClosedFiles, type Closed } from './closes.js'
+export { liveSource, gateDecider, wallClock, type GateRequest, type DeciderOptions, type GateDeciderOptions, type LiveSourceOptions } from './live.js'
+export { closedForWriting, closeJudge, scanClosedFiles, withNodes, type Closed, type CloseJudgeOptions } from './closes.js'
+export { Judgments, SerialAppends, ReadGuard, describeJudgmentError, DEFAULT_BOUND, DEFAULT_BATCH, type JudgmentsOptions, type JudgmentsStats } from './judgments.js'
 export { scanContent, scanAt, scanHistory, filesIn, tally, type ContentScan, type HistoryScan, type Version } from './forensic.js'

@@ -83,21 +83,25 @@ export const liveSource = (o: LiveSourceOptions): ContentSource => async (path: 
   const plan = contentPlan(w, path)
   if (!plan.ok) return null
   const known = `${node.id}:${node.lastWrite?.seq ?? 0}:${node.content.size ?? '?'}:${node.content.extents.length}`
+  // the size eyrie knows wins; unknown size (a file that predates the recording): the host's
+  const size = plan.size ?? Math.max(disk?.size ?? 0, plan.pieces.length === 0 ? 0 : plan.pieces[plan.pieces.length - 1].end)
+  const pieces = plan.size === null && size > (plan.pieces.at(-1)?.end ?? 0)
+    ? [...plan.pieces, { start: plan.pieces.at(-1)?.end ?? 0, end: size, unknown: true as const }]
+    : plan.pieces
+  const bytesOf = async (upTo: number): Promise<Buffer> => {
+    // the first upTo bytes only: pieces that start before it, cut there
+    const wanted = upTo >= size ? pieces : pieces.filter((p) => p.start < upTo).map((p) => ({ ...p, end: Math.min(p.end, upTo) }))
+    const { bytes, unknown } = await materialize(o.journal, o.guest, wanted)
+    if (unknown.length > 0) {
+      if (disk === null) throw new Error(`${unknown.length} range(s) of ${path} were never seen and the file is gone from the host`)
+      await fillFromDisk(path, bytes, unknown)
+    }
+    return bytes
+  }
   return {
     stamp: `journal|${known}|${disk?.stamp ?? 'absent'}`,
-    read: async () => {
-      // the size eyrie knows wins; unknown size (a file that predates the recording): the host's
-      const size = plan.size ?? Math.max(disk?.size ?? 0, plan.pieces.length === 0 ? 0 : plan.pieces[plan.pieces.length - 1].end)
-      const pieces = plan.size === null && size > (plan.pieces.at(-1)?.end ?? 0)
-        ? [...plan.pieces, { start: plan.pieces.at(-1)?.end ?? 0, end: size, unknown: true as const }]
-        : plan.pieces
-      const { bytes, unknown } = await materialize(o.journal, o.guest, pieces)
-      if (unknown.length > 0) {
-        if (disk === null) throw new Error(`${unknown.length} range(s) of ${path} were never seen and the file is gone from the host`)
-        await fillFromDisk(path, bytes, unknown)
-      }
-      return bytes
-    },
+    head: (n) => bytesOf(n),
+    read: () => bytesOf(size),
   }
 }
 
@@ -119,16 +123,26 @@ export interface DeciderOptions {
   readonly onDecision?: (message: string, events: readonly Body[]) => void
 }
 
+export interface GateDeciderOptions extends DeciderOptions {
+  /** awaited before the gate is asked: the background judgment of a file just closed after writing
+   *  (Judgments.settle), whose verdict may have quarantined it */
+  readonly before?: (path: string) => Promise<void>
+  /** runs the gate's part, which reads R(now) and content (see closeJudge) */
+  readonly reading?: <T>(f: () => Promise<T>) => Promise<T>
+}
+
 // the wall clock at start, advanced by the monotonic clock: ordered and near real time
 const clockBase = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint()
 export const wallClock = (): bigint => clockBase + process.hrtime.bigint()
 
 /** The interceptor's `decide`: exec/execveat are judged as execs, opens that can read as opens
  *  (write-only opens read nothing: their bytes are judged on close), anything else passes. */
-export const gateDecider = (gate: Gate, o: DeciderOptions) => async (req: GateRequest): Promise<number> => {
+export const gateDecider = (gate: Gate, o: GateDeciderOptions) => async (req: GateRequest): Promise<number> => {
   const exec = req.call === 'execve' || req.call === 'execveat'
   if (!exec && (req.flags & O_ACCMODE) === O_WRONLY) return 0
-  const d = exec ? await gate.decideExec(req.path, undefined, req.call) : await gate.decideOpen(req.path, undefined, req.call)
+  await o.before?.(req.path)
+  const ask = () => (exec ? gate.decideExec(req.path, undefined, req.call) : gate.decideOpen(req.path, undefined, req.call))
+  const d = o.reading === undefined ? await ask() : await o.reading(ask)
   if (d.events.length > 0) {
     const clock = o.clock ?? wallClock
     await o.append(d.events.map((body): Draft => ({ ts: clock(), pid: req.pid, tid: req.tid, body })))

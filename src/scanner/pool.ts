@@ -1,7 +1,8 @@
 // Bounded parallelism towards clamd, and a breaker that stops knocking on a door that is not there.
 //
 // Slots: at most `size` INSTREAM requests at once (clamscan opens one connection per request, so a
-// slot is a connection). Independent scans run side by side; the rest queue in arrival order.
+// slot is a connection). Independent scans run side by side; the rest queue in arrival order, except
+// that a caller a tracee waits for (exec/open) may go to the front, ahead of background judgments.
 // Breaker: after a failure, requests fail at once for `retryAfterMs` instead of each waiting out its
 // own timeout (a dead clamd must cost an exec microseconds, not seconds); then one request probes,
 // and a success closes the breaker again, so scanning resumes by itself when clamd is back.
@@ -24,9 +25,10 @@ export class Slots {
     return this.waiting.length
   }
 
-  async run<T>(task: () => Promise<T>): Promise<T> {
+  /** Runs `task` in a slot; `front`: ahead of every waiting task (a tracee waits for this one). */
+  async run<T>(task: () => Promise<T>, front = false): Promise<T> {
     if (this.free > 0) this.free--
-    else await new Promise<void>((res) => this.waiting.push(res))
+    else await new Promise<void>((res) => (front ? this.waiting.unshift(res) : this.waiting.push(res)))
     try {
       return await task()
     } finally {

@@ -3,6 +3,7 @@
 // clamd scan, not a queue of identical ones: clamonacc's users report exactly that queue), a pool of
 // connections so independent scans run in parallel, a bounded wait, and a breaker for a dead clamd.
 import { createHash } from 'node:crypto'
+import { tarBytes } from '../forensic/tar.js'
 import { cacheKey, VerdictCache } from './cache.js'
 import { DEFAULT_MAX_BYTES, type Clamd } from './clamd.js'
 import { ClamdClient, withTimeout, type Scanned } from './client.js'
@@ -24,7 +25,18 @@ export interface ScannerOptions {
   readonly maxBytes?: number
   /** how often to ask clamd's VERSION again (a database update changes it), ms; default 60000 */
   readonly versionTtlMs?: number
+  /** scanMany packs uncached contents of at most this many bytes into one tar per INSTREAM; 0 never
+   *  does. Only for a clamd known to unpack archives (ScanArchive yes): one that does not would let
+   *  hash signatures miss. Default PACK_BYTES when `clamd.unpacksArchives` (a private clamd), else 0. */
+  readonly packBytes?: number
+  /** most contents in one packed tar; default 64 */
+  readonly packMembers?: number
 }
+
+/** Contents up to this size are packed by default (when clamd unpacks archives). */
+export const PACK_BYTES = 64 * 1024
+/** Content bytes per packed tar, at most. */
+const PACK_TOTAL = 1 << 20
 
 export interface ScannerStats {
   /** scanBytes calls */
@@ -39,12 +51,24 @@ export interface ScannerStats {
   errors: number
   /** refused at once by the breaker */
   refused: number
+  /** INSTREAM requests that carried several contents as one tar (scanMany) */
+  packs: number
+  /** contents judged inside such a tar */
+  packed: number
+  /** contents scanned again alone because their tar came back infected or refused */
+  unpacked: number
+}
+
+interface Member {
+  readonly bytes: Uint8Array
+  readonly key: string
+  readonly settle: (v: Verdict) => void
 }
 
 export const sha256Of = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex')
 
 export class Scanner {
-  readonly stats: ScannerStats = { requests: 0, cached: 0, joined: 0, clamd: 0, errors: 0, refused: 0 }
+  readonly stats: ScannerStats = { requests: 0, cached: 0, joined: 0, clamd: 0, errors: 0, refused: 0, packs: 0, packed: 0, unpacked: 0 }
   readonly cache: VerdictCache
   readonly timeoutMs: number
   readonly maxBytes: number
@@ -85,8 +109,9 @@ export class Scanner {
     return this.cache.get(cacheKey(sha256, this.dbVersion))
   }
 
-  /** Scans bytes as given. Never throws; resolves within timeoutMs (plus hashing). */
-  async scanBytes(bytes: Uint8Array, sha256 = sha256Of(bytes)): Promise<ScanResult> {
+  /** Scans bytes as given. Never throws; resolves within timeoutMs (plus hashing). `background`: the
+   *  request waits behind every queued one (nobody is held for it); otherwise it goes first. */
+  async scanBytes(bytes: Uint8Array, sha256 = sha256Of(bytes), background = false): Promise<ScanResult> {
     const t0 = performance.now()
     this.stats.requests++
     const done = (verdict: Verdict, source: ScanResult['source']): ScanResult => {
@@ -110,7 +135,7 @@ export class Scanner {
       this.stats.refused++
       return done(scanError(refused), 'none')
     }
-    const p = this.request(bytes, key)
+    const p = this.request(bytes, key, !background).then((s) => s.verdict)
     this.inflight.set(key, p)
     try {
       return done(await p, 'scan')
@@ -119,7 +144,78 @@ export class Scanner {
     }
   }
 
-  private async request(bytes: Uint8Array, key: string): Promise<Verdict> {
+  /** scanBytes on each content, in the background, with the same verdicts. Small uncached contents
+   *  (packBytes) go to clamd together as one tar: clamd unpacks it and judges each member as a file
+   *  of its own, so a clean tar means every member is clean (each is cached as such). An infected
+   *  or refused tar is not attributed: each of its members is scanned again alone, and a verdict
+   *  always names the very content it is about. Never throws. */
+  async scanMany(items: readonly Uint8Array[]): Promise<ScanResult[]> {
+    const limit = this.packBytes
+    const packs: Member[][] = [[]]
+    const results: Array<Promise<ScanResult>> = []
+    const alone: Array<() => void> = []
+    for (const bytes of items) {
+      const sha256 = sha256Of(bytes)
+      const key = cacheKey(sha256, this.dbVersion)
+      if (limit <= 0 || bytes.length === 0 || bytes.length > limit || this.inflight.has(key) || this.cache.has(key)) {
+        // started once every member of a pack is in flight: the same content twice joins the first
+        let start: (r: Promise<ScanResult>) => void = () => {}
+        results.push(new Promise<ScanResult>((res) => (start = res)))
+        alone.push(() => start(this.scanBytes(bytes, sha256, true)))
+        continue
+      }
+      let settle: (v: Verdict) => void = () => {}
+      const verdict = new Promise<Verdict>((res) => (settle = res))
+      this.inflight.set(key, verdict)
+      const t0 = performance.now()
+      this.stats.requests++
+      results.push(verdict.then((v) => {
+        this.inflight.delete(key)
+        if (v.kind === 'error') this.stats.errors++
+        return { verdict: v, sha256, size: bytes.length, source: 'scan', ms: performance.now() - t0 }
+      }))
+      let last = packs[packs.length - 1]
+      if (last.length >= (this.o.packMembers ?? 64) || last.reduce((n, m) => n + m.bytes.length, 0) + bytes.length > PACK_TOTAL) packs.push((last = []))
+      last.push({ bytes, key, settle })
+    }
+    for (const f of alone) f()
+    await Promise.all(packs.filter((p) => p.length > 0).map((p) => this.scanPack(p)))
+    return Promise.all(results)
+  }
+
+  private async scanPack(members: readonly Member[]): Promise<void> {
+    const refused = this.breaker.admit()
+    if (refused !== null) {
+      this.stats.refused += members.length
+      for (const m of members) m.settle(scanError(refused))
+      return
+    }
+    if (members.length === 1) {
+      const s = await this.request(members[0].bytes, members[0].key, false)
+      return members[0].settle(s.verdict)
+    }
+    this.stats.packs++
+    this.stats.packed += members.length
+    const tar = await tarBytes(members.map((m, i) => ({ name: String(i), data: m.bytes })))
+    const s = await this.request(tar, null, false)
+    if (s.verdict.kind === 'clean') {
+      for (const m of members) {
+        this.cache.set(m.key, s.verdict)
+        m.settle(s.verdict)
+      }
+      return
+    }
+    if (s.verdict.kind === 'error' && !s.answered) {
+      // clamd is gone or wedged (the breaker knows): asking again member by member cannot help
+      for (const m of members) m.settle(s.verdict)
+      return
+    }
+    this.stats.unpacked += members.length
+    await Promise.all(members.map(async (m) => m.settle((await this.request(m.bytes, m.key, false)).verdict)))
+  }
+
+  /** One INSTREAM in a connection slot, bounded by the timeout; the verdict is cached under `key`. */
+  private async request(bytes: Uint8Array, key: string | null, front: boolean): Promise<Scanned> {
     const deadline = performance.now() + this.timeoutMs
     let asked = false // a connection was ours and clamd was asked: running out of time is then clamd's
     let queueFull = false
@@ -132,7 +228,7 @@ export class Scanner {
       asked = true
       this.stats.clamd++
       return this.client.scan(bytes, left)
-    })
+    }, front)
     const waited = (): Scanned => {
       if (asked) return { verdict: scanError(`no answer from clamd at ${describeEndpoint(this.clamd.endpoint)} within ${this.timeoutMs} ms`), answered: false }
       // a full queue is not clamd's failure: it neither trips nor closes the breaker
@@ -143,8 +239,8 @@ export class Scanner {
     const { verdict, answered } = await withTimeout(queued, this.timeoutMs, waited, () => {})
     if (!answered) this.breaker.failure(verdict.kind === 'error' ? verdict.reason : 'clamd failed')
     else if (!queueFull) this.breaker.success()
-    this.cache.set(key, verdict)
-    return verdict
+    if (key !== null) this.cache.set(key, verdict)
+    return { verdict, answered }
   }
 
   private maybeRefreshVersion(): void {
@@ -168,6 +264,16 @@ export class Scanner {
 
   get busy(): number {
     return this.slots.busy
+  }
+
+  /** Contents up to this size may be packed by scanMany (0: none are). */
+  get packBytes(): number {
+    return this.o.packBytes ?? (this.clamd.unpacksArchives === true ? PACK_BYTES : 0)
+  }
+
+  /** The connection pool's size: INSTREAM requests at once, at most. */
+  get connections(): number {
+    return this.slots.size
   }
 
   describe(): string {
