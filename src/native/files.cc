@@ -57,8 +57,10 @@ bool Tracer::openEntry(Task& t, const Origin& o, int dirfd, uint64_t pathAddr, u
   bool tmpfile = (flags & O_TMPFILE) == O_TMPFILE;
   // without O_CREAT nothing is created; with O_EXCL success means it was; otherwise look first
   c.created = tmpfile ? 1 : (flags & O_CREAT) == 0 ? 0 : (flags & O_EXCL) != 0 ? 1 : -1;
-  // a verdict only where the program may read what is there: not for write-only opens, new files
-  bool ask = cfg_.decideOpens && !tmpfile && (flags & O_ACCMODE) != O_WRONLY && c.created != 1;
+  // a verdict only where the program may read what is there: not for write-only opens, new files,
+  // or directories (O_DIRECTORY: opendir, *at() bases, fts walks; a directory has no content to scan,
+  // and each ask is a round trip to JavaScript and a journal commit while the program waits)
+  bool ask = cfg_.decideOpens && !tmpfile && (flags & O_ACCMODE) != O_WRONLY && c.created != 1 && (flags & O_DIRECTORY) == 0;
   // a file some task writes without stops: what it holds now is recorded before this open sees or
   // truncates it
   bool written = openWritten_ > 0 && !tmpfile && c.created != 1;

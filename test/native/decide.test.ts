@@ -64,3 +64,24 @@ test('given decideOpens, when cat opens a denied file, then it fails with that e
     await cleanup()
   }
 })
+
+test('given decideOpens, when ls lists a directory (opendir: O_DIRECTORY), then the directory is not asked about and the file read is', async () => {
+  const { dir, cleanup } = await tempDir()
+  try {
+    await writeFile(join(dir, 'f'), 'z')
+    const asked: DecisionRequest[] = []
+    const { result } = await record(['sh', '-c', 'ls -a . > /dev/null && cat f > /dev/null'], dir, {
+      decideOpens: true,
+      decide: async (req) => {
+        asked.push(req)
+        return 0
+      },
+    })
+    assert.equal(result.status, 0)
+    const opens = asked.filter((r) => r.call !== 'execve').map((r) => r.path)
+    assert.ok(opens.includes(join(dir, 'f')), `f asked: ${opens.join(', ')}`)
+    assert.ok(!opens.includes(dir), `the directory was asked about: ${opens.join(', ')}`)
+  } finally {
+    await cleanup()
+  }
+})
