@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { basename, join, relative, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
-import { chartSpec, renderSvg, type Bar } from './charts.js'
+import { writeCharts } from './charts.js'
 import { runEngineBenches, ENGINE_BENCHES, type Figure } from './figures.js'
 import { buildInputs, FULL, QUICK } from './inputs.js'
 import { commit, loadAverage, machine } from './machine.js'
@@ -155,20 +155,7 @@ mkdirSync(outDir, { recursive: true })
 const stem = `${date.slice(0, 10)}-${c.short}${c.dirty ? '-dirty' : ''}${quick ? '-quick' : ''}`
 /** The table, the JSON and the charts of what is measured so far (after each workload, then at the end). */
 async function writeResults(engine: readonly Figure[], partial: boolean): Promise<void> {
-  const charts: Array<{ group: Group; measure: 'time' | 'cpu'; file: string }> = []
-  for (const group of Object.keys(GROUP_TITLES).filter((g): g is Group => g === 'compute' || g === 'files')) {
-    for (const measure of ['time', 'cpu'] as const) {
-      const bars: Bar[] = results.filter((w) => w.group === group).flatMap((w) => w.summaries.flatMap((s) => {
-        const r = measure === 'time' ? s.ratio : s.cpuRatio
-        return s.setup === 'baseline' || r === null ? [] : [{ workload: w.label, setup: s.setup, median: r.median, min: r.min, max: r.max }]
-      }))
-      if (bars.length === 0) continue
-      const file = `${stem}-${group}${measure === 'cpu' ? '-cpu' : ''}.svg`
-      const title = `eyrie and its peers: ${GROUP_TITLES[group]}${measure === 'cpu' ? ', CPU time' : ''}`
-      writeFileSync(join(outDir, file), await renderSvg(chartSpec(title, bars, monitored, measure === 'cpu' ? 'CPU time' : 'running time')))
-      charts.push({ group, measure, file })
-    }
-  }
+  const charts = await writeCharts(results, monitored, outDir, stem)
   const argv = process.argv.slice(2)
   const full: Results = {
     date,
