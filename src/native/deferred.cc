@@ -40,6 +40,13 @@ constexpr uint64_t kProgramOrderMax = 1 << 20;  // read at every call of the wri
 
 int64_t mtimeNs(const struct stat& st) { return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec; }
 
+// An fd of the table that writes the file without stops (other than `except`), or -1.
+int writingFd(const FdTable& table, const std::string& inode, int except = -1) {
+  for (const auto& [fd, e] : table.fds)
+    if (fd != except && e.deferred && e.inode == inode) return fd;
+  return -1;
+}
+
 
 std::string liveName(std::string p) {
   static const std::string suffix = " (deleted)";
@@ -89,13 +96,9 @@ bool Tracer::writingGoesOn(const Task& t, int fd, const FdEntry& e, long nr) con
       if (exit) return true;  // a thread ends: the table, fd included, lives on in the others
       continue;               // exec ends the other threads; a close closes for them too
     }
-    for (const auto& [ufd, x] : u.fds->fds)
-      if (x.deferred && x.inode == e.inode) return true;
+    if (writingFd(*u.fds, e.inode) >= 0) return true;
   }
-  if (!exit && !exec && nr != SYS_close_range)
-    for (const auto& [other, x] : t.fds->fds)
-      if (other != fd && x.deferred && x.inode == e.inode) return true;
-  return false;
+  return !exit && !exec && nr != SYS_close_range && writingFd(*t.fds, e.inode, fd) >= 0;
 }
 
 void Tracer::syncOwn(Task& t, const Origin& o, int exposed, bool all, long nr) {
@@ -201,12 +204,7 @@ void Tracer::syncWritten(const std::string& inode, pid_t current, uint64_t ts) {
   if (it == written_.end() || !it->second.open) return;
   // read it through a task that holds it (the current one first): that fd names it even when renamed
   // or unlinked
-  auto holds = [&](Task& t) -> int {
-    if (!t.fds || !t.started) return -1;
-    for (const auto& [fd, e] : t.fds->fds)
-      if (e.deferred && e.inode == inode) return fd;
-    return -1;
-  };
+  auto holds = [&](Task& t) -> int { return t.fds && t.started ? writingFd(*t.fds, inode) : -1; };
   auto cur = tasks_.find(current);
   Task* holder = nullptr;
   int fd = -1;
@@ -254,11 +252,8 @@ void Tracer::syncAllWritten(uint64_t ts, bool last) {
 void Tracer::settleIfUnheld(const std::string& inode) {
   auto it = written_.find(inode);
   if (it == written_.end() || !it->second.open) return;
-  for (const auto& [tid, t] : tasks_) {
-    if (!t.fds || t.exiting) continue;
-    for (const auto& [fd, e] : t.fds->fds)
-      if (e.deferred && e.inode == inode) return;
-  }
+  for (const auto& [tid, t] : tasks_)
+    if (t.fds && !t.exiting && writingFd(*t.fds, inode) >= 0) return;
   it->second.open = false;
   openWritten_--;
 }
