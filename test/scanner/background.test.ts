@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Body, Draft, Event } from '../../src/events/index.js'
+import type { Draft } from '../../src/events/index.js'
 import { Ingest } from '../../src/engine/replay.js'
 import { openLmdbJournal } from '../../src/journal/lmdb.js'
 import type { Journal } from '../../src/journal/journal.js'
@@ -18,7 +18,8 @@ import { Judgments, SerialAppends } from '../../src/scanner/judgments.js'
 import { liveSource } from '../../src/scanner/live.js'
 import { Scanner } from '../../src/scanner/scanner.js'
 import { eyrie } from '../support/cli.js'
-import { CountingProxy, EICAR_SIGNATURE, MARKER, MARKER_SIGNATURE, SIGNATURES, eicar, tmp, withPrivateClamd } from './support.js'
+import { CountingProxy, CREATED, drafter, EICAR_SIGNATURE, MARKER, MARKER_SIGNATURE, SIGNATURES, eicar, tmp, withPrivateClamd } from './support.js'
+import { eventsOf } from '../support/e2e.js'
 
 let clamd: Clamd
 let proxy: CountingProxy
@@ -91,15 +92,8 @@ test('given large contents, duplicates and cached ones in one call, the large go
   assert.equal(proxy.instreams - before2, 5)
 })
 
-let ts = 1_800_000_000_000_000_000n
-const d = (pid: number, body: Body, data?: Uint8Array): Draft => ({ ts: ts++, pid, tid: pid, body, ...(data === undefined ? {} : { data }) })
-const created = 0o1101 // O_WRONLY|O_CREAT|O_TRUNC
-
-const eventsOf = async (guest: string): Promise<Event[]> => {
-  const out: Event[] = []
-  for await (const b of journal.read(guest, 1, await journal.lastSeq(guest))) out.push(...b)
-  return out
-}
+const d = drafter(1_800_000_000_000_000_000n)
+const created = CREATED
 
 test('given clamd held and a bound of 2, enqueue keeps its caller waiting while more wait; released, every file is judged, one infected, and drain leaves every verdict journaled', async () => {
   const guest = 'bound'
@@ -141,7 +135,7 @@ test('given clamd held and a bound of 2, enqueue keeps its caller waiting while 
   }
   assert.ok(waited, 'the bound made the caller wait at least once')
   await appends.hurry(q.drain())
-  const verdicts = (await eventsOf(guest)).flatMap((e) => (e.kind === 'scan.verdict' ? [e] : []))
+  const verdicts = (await eventsOf(journal, guest)).flatMap((e) => (e.kind === 'scan.verdict' ? [e] : []))
   assert.deepEqual(verdicts.map((v) => v.path).sort(), [...paths].sort(), 'every file judged once')
   assert.deepEqual(verdicts.filter((v) => v.verdict === 'infected').map((v) => v.path), [paths[9]])
   assert.ok(verdicts.every((v) => v.trigger === 'close' && v.verdict !== 'error'))
@@ -173,7 +167,7 @@ test('given a file renamed after its close but before its judgment, it is judged
   assert.ok(queued.every((c) => c.node !== undefined))
   await append([d(6, { kind: 'file.rename', from: tmpPath, to: final, flags: 0 }), d(6, { kind: 'file.unlink', path: gone })])
   await judge(queued)
-  const verdicts = (await eventsOf(guest)).flatMap((e) => (e.kind === 'scan.verdict' ? [e] : []))
+  const verdicts = (await eventsOf(journal, guest)).flatMap((e) => (e.kind === 'scan.verdict' ? [e] : []))
   assert.deepEqual(verdicts.map((v) => [v.path, v.verdict, v.trigger]), [[final, 'infected', 'close']])
   assert.equal(existsSync(final), false, 'quarantined under its new name')
 })

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Body, Draft, Event } from '../../src/events/index.js'
+import type { Draft } from '../../src/events/index.js'
 import { Ingest } from '../../src/engine/replay.js'
 import { openLmdbJournal } from '../../src/journal/lmdb.js'
 import type { Journal } from '../../src/journal/journal.js'
@@ -14,7 +14,8 @@ import { closedForWriting, scanClosedFiles } from '../../src/scanner/closes.js'
 import { Gate } from '../../src/scanner/gate.js'
 import { liveSource } from '../../src/scanner/live.js'
 import { Scanner } from '../../src/scanner/scanner.js'
-import { eicar, tmp, withPrivateClamd } from './support.js'
+import { CREATED, drafter, eicar, tmp, withPrivateClamd } from './support.js'
+import { eventsOf } from '../support/e2e.js'
 
 let clamd: Clamd
 let journal: Journal
@@ -30,15 +31,8 @@ after(async () => {
   await clamd.stop()
 })
 
-let ts = 1_700_000_000_000_000_000n
-const d = (pid: number, body: Body, data?: Uint8Array): Draft => ({ ts: ts++, pid, tid: pid, body, ...(data === undefined ? {} : { data }) })
-const created = 0o1101 // O_WRONLY|O_CREAT|O_TRUNC
-
-const eventsOf = async (guest: string): Promise<Event[]> => {
-  const out: Event[] = []
-  for await (const b of journal.read(guest, 1, await journal.lastSeq(guest))) out.push(...b)
-  return out
-}
+const d = drafter(1_700_000_000_000_000_000n)
+const created = CREATED
 
 test('given a batch, then writable descriptors closed by close (after dup), close_range and exit are found once each; read-only ones are not', async () => {
   const ingest = await Ingest.open(journal, 'find')
@@ -78,7 +72,7 @@ test('given a file written and closed, the gate judges it after the batch, journ
   await ingest.push(batch)
   const append = (drafts: Draft[]) => ingest.push(drafts)
   await scanClosedFiles(gate, () => ingest.now, closed, { append })
-  const tail = (await eventsOf('judge')).slice(batch.length)
+  const tail = (await eventsOf(journal, 'judge')).slice(batch.length)
   assert.deepEqual(tail.map((e) => (e.kind === 'scan.verdict' ? `${e.verdict}:${e.trigger}` : e.kind)), ['clean:close', 'infected:close', 'file.quarantine'])
   assert.equal(existsSync(bad), false)
   const before = await journal.lastSeq('judge')

@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { Body, Draft } from '../../src/events/index.js'
 import { startClamd, type Clamd } from '../../src/scanner/clamd.js'
 
 export const SIGNATURES = fileURLToPath(new URL('../fixtures/signatures', import.meta.url))
@@ -116,4 +117,13 @@ export const eventually = async (f: () => boolean, ms = 5000): Promise<void> => 
     if (Date.now() > end) throw new Error('condition not reached in time')
     await new Promise((r) => setTimeout(r, 10))
   }
+}
+
+/** O_WRONLY|O_CREAT|O_TRUNC: an open that writes a file anew */
+export const CREATED = 0o1101
+
+/** A Draft maker: single-threaded processes, timestamps counting up from `from`. */
+export const drafter = (from: bigint) => {
+  let ts = from
+  return (pid: number, body: Body, data?: Uint8Array): Draft => ({ ts: ts++, pid, tid: pid, body, ...(data === undefined ? {} : { data }) })
 }

@@ -23,6 +23,13 @@ export interface Recorded {
   cleanup(): Promise<void>
 }
 
+/** Every event of a guest, in order. */
+export const eventsOf = async (journal: Journal, guest: string): Promise<Event[]> => {
+  const out: Event[] = []
+  for await (const b of journal.read(guest, 1, await journal.lastSeq(guest))) out.push(...b)
+  return out
+}
+
 export const tempDir = (prefix: string) => mkdtemp(join(tmpdir(), `eyrie-${prefix}-`))
 
 interface RecordOptions { every?: number; setup?: (dir: string) => Promise<void>; writes?: 'read-back' | 'stop' }
@@ -48,8 +55,7 @@ const recordInto = async (
     await journal.close()
     throw err
   }
-  const events: Event[] = []
-  for await (const b of journal.read(guest, 1, await journal.lastSeq(guest))) events.push(...b)
+  const events = await eventsOf(journal, guest)
   return {
     journal, guest, dir, events,
     cleanup: async () => {
