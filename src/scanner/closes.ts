@@ -4,7 +4,7 @@
 // every such file written since its last verdict. The world's `lastWrite`/`lastVerdict` make the
 // check idempotent: the verdict the gate journals is newer than the write, so a second close of a
 // dup'd fd does not scan the same bytes again. The recorder judges in the background (judgments.ts)
-// with closeJudge; scanClosedFiles is the same judgment in line, one file after the other.
+// with closeJudge; scanClosedFiles is the same judgment in line.
 import { writable, type Body, type Draft } from '../events/index.js'
 import { fds, lookup, type FsNode, type World } from '../projections/index.js'
 import type { Gate } from './gate.js'
@@ -90,19 +90,10 @@ export const closedForWriting = (w: World, drafts: readonly Draft[]): Closed[] =
 }
 
 /** After the batch is in R(now) (`w`): judges each closed file written since its last verdict and
- *  journals the gate's events under the closing task. */
-export const scanClosedFiles = async (gate: Gate, w: () => World, closed: readonly Closed[], o: DeciderOptions): Promise<void> => {
-  for (const c of closed) {
-    const node = lookup(w(), c.path)
-    if (node === undefined || node.type !== 'file' || node.lastWrite === null) continue
-    if (node.lastVerdict !== null && node.lastVerdict.seq > node.lastWrite.seq) continue
-    const d = await gate.afterClose(c.path)
-    if (d.events.length === 0) continue
-    const clock = o.clock ?? wallClock
-    await o.append(d.events.map((body): Draft => ({ ts: clock(), pid: c.pid, tid: c.tid, body })))
-    o.onDecision?.(d.message, d.events)
-  }
-}
+ *  journals the gate's events under the closing task, in line (the judgment the background queue
+ *  runs, on one batch). */
+export const scanClosedFiles = (gate: Gate, w: () => World, closed: readonly Closed[], o: DeciderOptions): Promise<void> =>
+  closeJudge(gate, w, o)(closed)
 
 export interface CloseJudgeOptions extends Omit<DeciderOptions, 'append'> {
   /** journals verdicts; `lazy`: nobody waits for them (SerialAppends) */
