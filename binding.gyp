@@ -4,6 +4,7 @@
       "target_name": "eyrie_native",
       "sources": [
         "src/native/addon.cc",
+        "src/native/admissions.cc",
         "src/native/attach.cc",
         "src/native/calls.cc",
         "src/native/channel.cc",
@@ -14,6 +15,7 @@
         "src/native/memory.cc",
         "src/native/order.cc",
         "src/native/procfs.cc",
+        "src/native/scanfilter.cc",
         "src/native/spawn.cc",
         "src/native/tracer.cc",
         "src/native/views.cc"

@@ -10,7 +10,7 @@ import { defaultJournalDir } from '../journal/lmdb.js'
 import { traceCommand, type TraceOptions } from '../native/index.js'
 import { ioUringUsers, type World } from '../projections/index.js'
 import {
-  closedForWriting, DEFAULT_BOUND, closeJudge, withNodes, describeJudgmentError, Gate, gateDecider, Judgments, liveSource, parseFailurePolicy, ReadGuard, SerialAppends, type ScannerStats,
+  closedForWriting, DEFAULT_BOUND, closeJudge, withNodes, describeJudgmentError, Gate, gateDecider, Judgments, liveSource, openFilterOf, parseFailurePolicy, ReadGuard, SerialAppends, type ScannerStats,
 } from '../scanner/index.js'
 import { openJournal, type GlobalOpts } from './context.js'
 import { CliError, UsageError } from './errors.js'
@@ -86,10 +86,12 @@ export const runRecord = async (argv: readonly string[], o: RecordOpts): Promise
     let trace: TraceOptions = { onBatch: append } // the tracees wait while a batch commits: nothing is dropped
     let judgments: Judgments | undefined
     if (clamd !== undefined) {
+      const filter = { scanAll: o.scanAll === true }
+      const openFilter = openFilterOf(filter) // the tracer asks only about opens this filter may scan
       const gate = new Gate({
         scanner: clamd.scanner,
         failure: failure.right,
-        filter: { scanAll: o.scanAll === true },
+        filter,
         quarantineTo: o.journal ?? defaultJournalDir(),
         guest,
         source: liveSource({ journal: j, guest, world: () => ingest.now }),
@@ -107,6 +109,7 @@ export const runRecord = async (argv: readonly string[], o: RecordOpts): Promise
       trace = {
         decide: gateDecider(gate, { append, reading, before: (path) => appends.hurry(queue.settle(path)) }),
         decideOpens: true,
+        ...(openFilter === null ? {} : { openFilter }),
         onBatch: async (drafts) => {
           const closed = closedForWriting(ingest.now, drafts) // files closed after writing, judged once the batch is in R(now)
           await append(drafts)

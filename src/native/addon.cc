@@ -169,6 +169,25 @@ class Session : public Napi::ObjectWrap<Session> {
     capacity = static_cast<size_t>(o.Get("bufferBytes").As<Napi::Number>().Int64Value());
     cfg.decideExec = o.Get("decideExec").ToBoolean();
     cfg.decideOpens = o.Get("decideOpens").ToBoolean();
+    Napi::Value am = o.Get("admitMs");
+    if (!am.IsUndefined() && (!am.IsNumber() || am.As<Napi::Number>().Int64Value() < 0)) return fail("admitMs must be a non-negative number");
+    cfg.admitNs = am.IsUndefined() ? 0 : static_cast<uint64_t>(am.As<Napi::Number>().Int64Value()) * 1000000;
+    Napi::Value of = o.Get("openFilter");
+    if (!of.IsUndefined() && !of.IsNull()) {
+      if (!of.IsObject()) return fail("openFilter must be {extensions, magic} or absent");
+      std::vector<std::string> extensions, magic;
+      if (!stringArray(of.As<Napi::Object>().Get("extensions"), extensions)) return fail("openFilter.extensions must be a string array");
+      if (!stringArray(of.As<Napi::Object>().Get("magic"), magic)) return fail("openFilter.magic must be an array of hex strings");
+      cfg.openFilter.all = false;
+      cfg.openFilter.extensions.insert(extensions.begin(), extensions.end());
+      for (const auto& hex : magic) {
+        std::string bytes;
+        if (hex.empty() || hex.size() % 2 != 0 || hex.find_first_not_of("0123456789abcdef") != std::string::npos)
+          return fail("openFilter.magic must be an array of hex strings");
+        for (size_t i = 0; i < hex.size(); i += 2) bytes.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+        cfg.openFilter.magic.push_back(bytes);
+      }
+    }
     Napi::Value rp = o.Get("readPositions");
     std::string positions = rp.IsString() ? rp.As<Napi::String>().Utf8Value() : "";
     if (positions != "all" && positions != "writable") return fail("readPositions must be 'all' or 'writable'");
@@ -190,13 +209,14 @@ class Session : public Napi::ObjectWrap<Session> {
   }
 
   Napi::Value Answer(const Napi::CallbackInfo& info) {
-    if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
-      Napi::TypeError::New(info.Env(), "answer(id, value): expected two numbers").ThrowAsJavaScriptException();
+    if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber() || (info.Length() > 2 && !info[2].IsString())) {
+      Napi::TypeError::New(info.Env(), "answer(id, value, note?): expected two numbers and a string").ThrowAsJavaScriptException();
       return info.Env().Undefined();
     }
     if (core_)
       core_->channel->answer(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()),
-                             info[1].As<Napi::Number>().Int64Value());
+                             info[1].As<Napi::Number>().Int64Value(),
+                             info.Length() > 2 ? info[2].As<Napi::String>().Utf8Value() : std::string());
     return info.Env().Undefined();
   }
 

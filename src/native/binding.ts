@@ -16,6 +16,10 @@ export interface NativeConfig {
   readonly bufferBytes: number
   readonly decideExec: boolean
   readonly decideOpens: boolean
+  /** how long a lent clean verdict holds, ms (0 or absent: none are lent) */
+  readonly admitMs?: number
+  /** absent: every open that can read is asked about */
+  readonly openFilter?: { readonly extensions: readonly string[]; readonly magic: readonly string[] }
   readonly readPositions: 'all' | 'writable'
   readonly writes: 'read-back' | 'stop'
 }
@@ -23,7 +27,8 @@ export interface NativeConfig {
 export interface NativeSession {
   /** JavaScript consumed a batch of this many bytes: the tracer may send more. */
   ack(bytes: number): void
-  answer(id: number, value: number): void
+  /** note: a decision's loan, "<sha256> exec|open" (src/native/admissions.cc) */
+  answer(id: number, value: number, note?: string): void
   stop(mode: 'detach' | 'kill'): void
   /** Asks for every shared view to be read out; a 'synced' message with this generation follows. */
   sync(generation: number): void

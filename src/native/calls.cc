@@ -96,14 +96,24 @@ FdEntry* Tracer::fdOf(Task& t, int fd) {
   return &(t.fds->fds[fd] = e);
 }
 
-int Tracer::decide(Task& t, const char* call, const std::string& path, uint64_t flags) {
+int Tracer::decide(Task& t, const char* call, const std::string& path, uint64_t flags, const Origin& o) {
+  // a verdict JavaScript lent may answer at once (admissions.cc); the stat is taken before the
+  // question, so a change while JavaScript reads the file shows at the next one
+  struct stat st;
+  bool lendable = cfg_.admitNs > 0 && stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  if (lendable && readmit(call, path, st, o)) return 0;
+  lendable = lendable && !heldWritable(inodeOf(st));
+  uint64_t asked = writableEpoch_;
   // the verdict is on the content as the program will see it: stores through live views and writes
   // not yet read back included
   syncFile(path, t.tid, nowNs());
   auto* m = new Message(Message::Type::Decide);
   m->decide = DecideRequest{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(t.tid), call, path, flags};
   // a stop request cancels the question: the tracees are being killed or let go anyway
-  return static_cast<int>(ch_.ask(m, 0));
+  std::string note;
+  int err = static_cast<int>(ch_.ask(m, 0, &note));
+  if (err == 0 && lendable && !note.empty()) lend(path, st, asked, note);
+  return err;
 }
 
 void Tracer::deny(Task& t, int err, const char* call, const std::string& path, const Origin& o) {
@@ -163,6 +173,7 @@ bool Tracer::entry(Task& t, const Origin& o) {
     case SYS_truncate: {
       c.path = pathArg(t, AT_FDCWD, a[0], true);
       struct stat st;
+      if (cfg_.admitNs > 0 && !c.path.empty() && stat(c.path.c_str(), &st) == 0) noteWritable(inodeOf(st));
       if ((!sharedInodes_.empty() || openWritten_ > 0) && !c.path.empty() && stat(c.path.c_str(), &st) == 0) {
         syncInode(inodeOf(st), t.tid, o.ts);
         syncWritten(inodeOf(st), t.tid, o.ts);

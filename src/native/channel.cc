@@ -73,7 +73,7 @@ void Channel::flusher() {
   }
 }
 
-int64_t Channel::ask(Message* request, int64_t fallback) {
+int64_t Channel::ask(Message* request, int64_t fallback, std::string* note) {
   std::unique_lock<std::mutex> lock(mu_);
   if (cancelled_) {
     delete request;
@@ -85,7 +85,8 @@ int64_t Channel::ask(Message* request, int64_t fallback) {
   acked_.wait(lock, [&] { return cancelled_ || answers_.count(id) > 0; });
   auto it = answers_.find(id);
   if (it == answers_.end()) return fallback;
-  int64_t v = it->second;
+  int64_t v = it->second.value;
+  if (note != nullptr) *note = std::move(it->second.note);
   answers_.erase(it);
   return v;
 }
@@ -112,10 +113,10 @@ void Channel::ack(size_t bytes) {
   acked_.notify_all();
 }
 
-void Channel::answer(uint64_t id, int64_t value) {
+void Channel::answer(uint64_t id, int64_t value, std::string note) {
   {
     std::lock_guard<std::mutex> g(mu_);
-    answers_[id] = value;
+    answers_[id] = Answer{value, std::move(note)};
   }
   acked_.notify_all();
 }

@@ -81,14 +81,14 @@ class Channel {
   };
 
   /** Sends what is buffered, then the request, and waits for JavaScript's answer; `fallback` when
-   *  the channel was cancelled first. */
-  int64_t ask(Message* request, int64_t fallback);
+   *  the channel was cancelled first. `note`, when given, receives the answer's note ("" if none). */
+  int64_t ask(Message* request, int64_t fallback, std::string* note = nullptr);
   /** Sends what is buffered and the outcome, then closes the sink. */
   void finish(const Outcome& o);
 
   // JavaScript's side.
   void ack(size_t bytes);
-  void answer(uint64_t id, int64_t value);
+  void answer(uint64_t id, int64_t value, std::string note = "");
   /** Releases a tracer waiting for an answer (stop requested); later asks get their fallback. */
   void cancelAsks();
 
@@ -109,7 +109,11 @@ class Channel {
   std::chrono::steady_clock::time_point openedAt_;
   size_t outstanding_ = 0;
   uint64_t nextId_ = 1;
-  std::map<uint64_t, int64_t> answers_;
+  struct Answer {
+    int64_t value;
+    std::string note;
+  };
+  std::map<uint64_t, Answer> answers_;
   bool cancelled_ = false;
   bool closing_ = false;
   std::thread flusher_;

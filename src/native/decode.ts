@@ -132,9 +132,16 @@ const readBody = (kind: string, r: Reader): Decoded => {
       const path = r.str(), inode = r.nullableStr(), size = r.num(), offset = r.num(), len = r.num(), data = r.bytes()
       return { body: { kind, path, inode, size, offset, len, known: data.length }, data }
     }
+    // the tracer journals only the clean verdicts it was lent (admissions.cc)
+    case 'scan.verdict': return { body: { kind, path: r.str(), sha256: r.str(), verdict: 'clean', signature: null, trigger: lentTrigger(r.str()) } }
     case 'access.denied': return { body: { kind, path: r.str(), call: r.str(), errno: r.sint() } }
     default: throw new Error(`bug: the native interceptor does not emit ${kind}`)
   }
+}
+
+const lentTrigger = (s: string): 'exec' | 'open' => {
+  if (s === 'exec' || s === 'open') return s
+  throw new Error(`bug: the native interceptor lent a verdict for trigger ${JSON.stringify(s)}`)
 }
 
 /** Decodes a batch. validate: also check every body with its io-ts codec (tests, debugging). */

@@ -76,8 +76,8 @@ bool Tracer::openEntry(Task& t, const Origin& o, int dirfd, uint64_t pathAddr, u
   }
   if (ask && c.created != 1) {
     std::string path = resolvePath(t.tid, dirfd, raw, (flags & O_NOFOLLOW) == 0);
-    if (!path.empty()) {
-      int err = decide(t, openCallName(c.nr), path, flags);
+    if (!path.empty() && cfg_.openFilter.worthAsking(path)) {
+      int err = decide(t, openCallName(c.nr), path, flags, o);
       if (err != 0) {
         deny(t, err, openCallName(c.nr), path, o);
         return false;
@@ -100,6 +100,7 @@ void Tracer::openExit(Task& t, int64_t ret, const Origin& o) {
   if (haveStat) {
     e.regular = S_ISREG(st.st_mode);
     e.inode = inodeOf(st);
+    if ((c.flags & O_ACCMODE) != O_RDONLY || (c.flags & O_TRUNC) != 0) noteWritable(e.inode);
   }
   if (!e.path.empty() && e.path[0] == '/') {
     emit(Kind::FdOpen, o, [&](Record& r) {
@@ -250,7 +251,7 @@ bool Tracer::execEntry(Task& t, const Origin& o) {
   struct stat st;
   if (cfg_.decideExec && !c.path.empty() && stat(c.path.c_str(), &st) == 0) {
     const char* call = at ? "execveat" : "execve";
-    int err = decide(t, call, c.path, static_cast<uint64_t>(flags));
+    int err = decide(t, call, c.path, static_cast<uint64_t>(flags), o);
     if (err != 0) {
       deny(t, err, call, c.path, o);
       c.nr = -1;  // no exec follows

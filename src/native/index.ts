@@ -15,6 +15,14 @@ import { takeSnapshot } from './snapshot.js'
 export { TraceError } from './errors.js'
 export { takeSnapshot, type SnapshotOptions } from './snapshot.js'
 
+/** A decision: an errno (0 lets the call run, EACCES = 13 makes it fail with that error instead), or
+ *  a clean verdict the tracer may reuse: the call runs, and later execs (`exec: true`; not for a `#!`
+ *  script, whose interpreter is judged too) or opens of the same unchanged file are let through by
+ *  the tracer itself for `admitMs`, each journaled as scan.verdict (clean, this sha256, trigger of
+ *  the call). Unchanged: same stat as before the question, no traced task opened it for writing since
+ *  or holds it writable or maps it shared (src/native/admissions.cc). */
+export type Decided = number | { readonly errno: 0; readonly clean: { readonly sha256: string; readonly exec: boolean } }
+
 /** A call waiting for a verdict: execve/execveat always (when `decide` is given), opens with
  *  `decideOpens`. path is canonical; flags are the call's (O_* for opens, AT_* for execveat). */
 export interface DecisionRequest {
@@ -35,8 +43,16 @@ export interface TraceOptions {
   readonly bufferBytes?: number
   /** 0 lets the call run; an errno (EACCES = 13) makes it fail with that error instead. The tracee
    *  waits for the answer; earlier batches were handed to onBatch (and settled) before the question. */
-  readonly decide?: (req: DecisionRequest) => Promise<number>
+  readonly decide?: (req: DecisionRequest) => Promise<Decided>
+  /** How long a clean verdict lent by `decide` holds, ms (default 60,000; 0 lends none). */
+  readonly admitMs?: number
   readonly decideOpens?: boolean
+  /** With decideOpens: the opens worth a question, so a program that reads many files (a compiler's
+   *  headers) is not held at each. The tracer asks about an open of a name whose extension is in
+   *  `extensions` (lower case, as the scanner's extensionOf reads it; or a name that is not plain
+   *  ASCII), or of a regular file whose first bytes are one of `magic`, or one it cannot read to
+   *  tell. Absent: every open that can read. The decider has the last word on what it is asked. */
+  readonly openFilter?: { readonly extensions: Iterable<string>; readonly magic: ReadonlyArray<ArrayLike<number>> }
   /** record: fds of this process to give the command as 0, 1, 2 (default: this process's own). */
   readonly stdio?: { readonly stdin?: number; readonly stdout?: number; readonly stderr?: number }
   /** fd.read/fd.seek for every regular-file descriptor ('all', the default), or only for writable
@@ -141,16 +157,20 @@ const start = (config: NativeConfig, opts: TraceOptions): Running => {
       case 'decide': {
         const req = decodeMessage(DecideMessage, 'decide', payload)
         let verdict = 0
+        let note = ''
         try {
           if (failure === undefined && opts.decide !== undefined) {
             const { id: _id, path, ...request } = req
-            verdict = await opts.decide({ ...request, path: nameFromBytes(path) })
+            const d = await opts.decide({ ...request, path: nameFromBytes(path) })
+            if (typeof d === 'number') verdict = d
+            else if (d.errno === 0 && /^[0-9a-f]{64}$/.test(d.clean.sha256)) note = `${d.clean.sha256} ${d.clean.exec ? 'exec' : 'open'}`
+            else throw new TypeError(`decide() must return an errno or {errno: 0, clean: {sha256, exec}}, got ${JSON.stringify(d)}`)
             if (!Number.isInteger(verdict) || verdict < 0 || verdict > 4095) {
               throw new TypeError(`decide() must return 0 or an errno, got ${String(verdict)}`)
             }
           }
         } finally {
-          session.answer(req.id, verdict)
+          session.answer(req.id, verdict, note)
         }
         return
       }
@@ -205,6 +225,13 @@ const common = (opts: TraceOptions) => ({
   bufferBytes: opts.bufferBytes ?? DEFAULT_BUFFER,
   decideExec: opts.decide !== undefined,
   decideOpens: opts.decide !== undefined && opts.decideOpens === true,
+  admitMs: opts.decide === undefined ? 0 : opts.admitMs ?? 60_000,
+  ...(opts.openFilter === undefined ? {} : {
+    openFilter: {
+      extensions: [...opts.openFilter.extensions],
+      magic: opts.openFilter.magic.map((m) => Buffer.from(Array.from(m)).toString('hex')),
+    },
+  }),
   readPositions: opts.readPositions ?? 'all',
   writes: opts.writes ?? 'read-back',
 })

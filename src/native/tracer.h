@@ -4,6 +4,7 @@
 // records on the channel.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <atomic>
@@ -17,6 +18,7 @@
 #include "channel.h"
 #include "encode.h"
 #include "procfs.h"
+#include "scanfilter.h"
 #include "task.h"
 
 namespace eyrie {
@@ -30,6 +32,8 @@ struct Config {
   pid_t pid = 0;                // attach: the root of the tree
   bool decideExec = false;
   bool decideOpens = false;
+  ScanFilter openFilter;  // with decideOpens: the opens worth asking about
+  uint64_t admitNs = 0;   // how long a clean verdict JavaScript lends the tracer holds (0: none)
   bool readPositionsOfReadOnly = true;  // fd.read/fd.seek also for read-only descriptions
   bool writeStops = false;  // record: stop at writes, reads, seeks (per-write history) instead of reading back
   /** Stops at every call of the filter's table, the attachOnly ones included. */
@@ -100,7 +104,12 @@ class Tracer {
   std::string pathArg(Task& t, int dirfd, uint64_t addr, bool followLast);
   FdEntry* fdOf(Task& t, int fd);
   bool wantPositions(const FdEntry* e) const;
-  int decide(Task& t, const char* call, const std::string& path, uint64_t flags);
+  int decide(Task& t, const char* call, const std::string& path, uint64_t flags, const Origin& o);
+  // clean verdicts JavaScript lent for reuse (admissions.cc)
+  bool readmit(const char* call, const std::string& path, const struct stat& st, const Origin& o);
+  void lend(const std::string& path, const struct stat& st, uint64_t epoch, const std::string& note);
+  void noteWritable(const std::string& inode);
+  bool heldWritable(const std::string& inode) const;
   void deny(Task& t, int err, const char* call, const std::string& path, const Origin& o);
 
   // io_uring (calls.cc): processes whose file operations may bypass the calls eyrie sees
@@ -173,6 +182,17 @@ class Tracer {
     bool open = false;     // some fd table may hold it writable
   };
   std::unordered_map<std::string, Written> written_;  // per inode written without stops
+  struct Admission {
+    struct stat st;       // taken before the question
+    uint64_t epoch;       // writableEpoch_ when asked
+    uint64_t until;       // CLOCK_MONOTONIC ns
+    std::string sha256;
+    bool exec;            // also for execs (not a #! script)
+  };
+  static constexpr size_t kMaxAdmissions = 65536;
+  std::unordered_map<std::string, Admission> admissions_;  // by path (admissions.cc)
+  std::unordered_map<std::string, uint64_t> writableAt_;   // inode -> epoch of its last writable open
+  uint64_t writableEpoch_ = 0;
   int openWritten_ = 0;                                // entries of written_ with open set
   std::vector<uint8_t> readBuf_;
   std::unordered_set<pid_t> uringUsers_;                 // processes reported by proc.ioUring

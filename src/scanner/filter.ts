@@ -75,3 +75,8 @@ export const shebangOf = (head: Uint8Array): string | null => {
   const interp = line.trim().split(/[ \t]/)[0]
   return interp === '' ? null : interp
 }
+
+/** The filter in the form the interceptor applies before it asks (TraceOptions.openFilter): null when
+ *  every open is to be asked about (scanAll). */
+export const openFilterOf = (o: FilterOptions = {}): { readonly extensions: ReadonlySet<string>; readonly magic: ReadonlyArray<readonly number[]> } | null =>
+  o.scanAll === true ? null : { extensions: o.extensions ?? DEFAULT_EXTENSION_SET, magic: MAGIC.map((m) => m.bytes) }

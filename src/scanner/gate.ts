@@ -56,6 +56,8 @@ export interface Decision {
   readonly quarantined: QuarantineRecord | null
   /** one line for a log or the user */
   readonly message: string
+  /** the content starts with `#!`: an exec of it runs an interpreter, judged too */
+  readonly script: boolean
 }
 
 interface Judged {
@@ -217,7 +219,7 @@ export class Gate {
   }
 
   private pass(path: string, trigger: Trigger, why: string): Decision {
-    return { errno: 0, path, trigger, verdict: null, sha256: null, source: 'none', events: [], quarantined: null, message: `${path}: not scanned (${why})` }
+    return { errno: 0, path, trigger, verdict: null, sha256: null, source: 'none', events: [], quarantined: null, message: `${path}: not scanned (${why})`, script: false }
   }
 
   private async decide(path: string, trigger: Trigger, call: string, j: Judged): Promise<Decision> {
@@ -226,7 +228,7 @@ export class Gate {
       kind: 'scan.verdict', path, sha256: j.sha256, verdict: verdict.kind,
       signature: verdict.kind === 'infected' ? verdict.signature : null, trigger,
     }]
-    const base = { path, trigger, verdict, sha256: j.sha256, source: j.source }
+    const base = { path, trigger, verdict, sha256: j.sha256, source: j.source, script: j.head !== null && shebangOf(j.head) !== null }
     if (verdict.kind === 'clean') return { ...base, errno: 0, events, quarantined: null, message: `${path}: clean` }
     if (verdict.kind === 'error') {
       const deny = trigger !== 'close' && this.failure[trigger] === 'deny'

@@ -10,6 +10,10 @@ import { contentPlan, lookup, type World } from '../projections/index.js'
 import { materialize } from '../engine/content.js'
 import type { ContentRef, ContentSource, Gate } from './gate.js'
 
+/** What the interceptor's decide answers (src/native Decided has this shape): an errno, or a clean
+ *  verdict lent for reuse. */
+export type Decided = number | { readonly errno: 0; readonly clean: { readonly sha256: string; readonly exec: boolean } }
+
 interface DiskStat { readonly size: number; readonly stamp: string }
 
 // statSync, not the promise: a local stat is a few microseconds, a trip through libuv's thread pool
@@ -136,8 +140,10 @@ const clockBase = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint()
 export const wallClock = (): bigint => clockBase + process.hrtime.bigint()
 
 /** The interceptor's `decide`: exec/execveat are judged as execs, opens that can read as opens
- *  (write-only opens read nothing: their bytes are judged on close), anything else passes. */
-export const gateDecider = (gate: Gate, o: GateDeciderOptions) => async (req: GateRequest): Promise<number> => {
+ *  (write-only opens read nothing: their bytes are judged on close), anything else passes. A file
+ *  found clean, alone (not a script's exec, which judges the interpreter too), is lent to the
+ *  tracer with its sha256: it lets the same unchanged file through by itself (src/native/admissions.cc). */
+export const gateDecider = (gate: Gate, o: GateDeciderOptions) => async (req: GateRequest): Promise<Decided> => {
   const exec = req.call === 'execve' || req.call === 'execveat'
   if (!exec && (req.flags & O_ACCMODE) === O_WRONLY) return 0
   await o.before?.(req.path)
@@ -147,6 +153,10 @@ export const gateDecider = (gate: Gate, o: GateDeciderOptions) => async (req: Ga
     const clock = o.clock ?? wallClock
     await o.append(d.events.map((body): Draft => ({ ts: clock(), pid: req.pid, tid: req.tid, body })))
     o.onDecision?.(d.message, d.events)
+  }
+  const only = d.events.length === 1 ? d.events[0] : undefined
+  if (d.errno === 0 && only?.kind === 'scan.verdict' && only.verdict === 'clean' && only.path === req.path) {
+    return { errno: 0, clean: { sha256: only.sha256, exec: !d.script } }
   }
   return d.errno
 }

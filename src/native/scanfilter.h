@@ -1,0 +1,30 @@
+// Which opens are worth asking the decider about (record --scan). The scanner's filter
+// (src/scanner/filter.ts) judges an open by its name's extension and its first bytes; asking it
+// about every open for reading is a round trip to JavaScript while the program waits (a compiler
+// reads thousands of headers). The tracer applies the same test first, on the same bytes (the page
+// cache is what the program will read), and asks only when it passes or cannot tell, so the
+// decider sees a superset of what its filter would scan.
+#pragma once
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+namespace eyrie {
+
+struct ScanFilter {
+  /** ask about every open that can read (--scan-all, or no filter given) */
+  bool all = true;
+  /** lower case, without the dot */
+  std::unordered_set<std::string> extensions;
+  std::vector<std::string> magic;
+
+  /** path is canonical. True when its extension is listed (or its name is not plain ASCII), or it is a regular
+   *  file whose first bytes are a listed magic, or it cannot be read to tell. */
+  bool worthAsking(const std::string& path) const;
+};
+
+/** The extension as filter.ts extensionOf reads it: the last component's, lower case; `.so.N...`
+ *  counts as `so`; "" when there is none (a leading dot is not one). */
+std::string extensionOf(const std::string& path);
+
+}  // namespace eyrie

@@ -1,0 +1,141 @@
+// What the tracer settles without asking JavaScript: opens its copy of the scanner's filter passes
+// by (scanfilter.cc), and execs/opens of files it was lent a clean verdict for (admissions.cc).
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { copyFile, mkdir, utimes, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { DecisionRequest, Decided } from '../../src/native/index.js'
+import { openFilterOf } from '../../src/scanner/filter.js'
+import { ofKind, record, tempDir } from './support.js'
+
+const SHA = 'ab'.repeat(32)
+const lend = (exec: boolean): Decided => ({ errno: 0, clean: { sha256: SHA, exec } })
+const openFilter = openFilterOf() ?? undefined
+
+// python opens each path read-only, as a program reading its data would
+const opensEach = (paths: string[]): string[] =>
+  ['python3', '-c', 'import os, sys\nfor p in sys.argv[1:]: os.close(os.open(p, os.O_RDONLY))', ...paths]
+
+test('given the scanner filter, then the tracer asks only about opens it may scan: listed extensions (any case, .so.N), ELF/#!/MZ/ZIP heads, names not plain ASCII', async () => {
+  const { dir, cleanup } = await tempDir()
+  try {
+    const files: Record<string, string | Buffer> = {
+      'libx.so.1.2': 'text', 'X.PY': 'print()', 'archive.ZIP': 'not really',
+      'notes.txt': 'plain text', 'data': 'more text', 'libx.so.x': 'text', '.so.1': 'text',
+      'blob.dat': Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1]), 'run': '#!/bin/sh\n', 'setup.bin.txt': 'MZ\x90', 'doc.txt': 'PK\x03\x04',
+      'caf\u00e9': 'text', 'empty': '',
+    }
+    for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), content)
+    await mkdir(join(dir, 'sub'))
+    const asked: DecisionRequest[] = []
+    const { result } = await record(opensEach([...Object.keys(files), 'sub'].map((n) => join(dir, n))), dir, {
+      decideOpens: true,
+      openFilter,
+      decide: async (req) => {
+        asked.push(req)
+        return 0
+      },
+    })
+    assert.equal(result.status, 0)
+    const mine = asked.filter((r) => r.path.startsWith(`${dir}/`)).map((r) => r.path.slice(dir.length + 1)).sort()
+    assert.deepEqual(mine, ['X.PY', 'archive.ZIP', 'blob.dat', 'caf\u00e9', 'doc.txt', 'libx.so.1.2', 'run', 'setup.bin.txt'])
+    // python's own modules and libraries are asked about (.py, .so), its data files are not
+    assert.ok(asked.some((r) => r.path.endsWith('.so.6')), 'libc asked about')
+  } finally {
+    await cleanup()
+  }
+})
+
+test('given a clean verdict lent for execs, when a binary runs three times, then JavaScript is asked once and the tracer journals the other two verdicts', async () => {
+  const { dir, cleanup } = await tempDir()
+  try {
+    const tool = join(dir, 'tool')
+    await copyFile('/usr/bin/true', tool)
+    const asked: string[] = []
+    const { result, drafts } = await record(['sh', '-c', './tool; ./tool; ./tool'], dir, {
+      decide: async (req) => {
+        asked.push(req.path)
+        return req.path === tool ? lend(true) : 0
+      },
+    })
+    assert.equal(result.status, 0)
+    assert.deepEqual(asked, ['/usr/bin/dash', tool])
+    const lent = ofKind(drafts, 'scan.verdict').map((d) => [d.body.path, d.body.sha256, d.body.verdict, d.body.signature, d.body.trigger])
+    assert.deepEqual(lent, [[tool, SHA, 'clean', null, 'exec'], [tool, SHA, 'clean', null, 'exec']])
+    // each verdict comes right before the exec it admitted
+    const execs = drafts.flatMap((d, i) => (d.body.kind === 'proc.exec' && d.body.path === tool ? [i] : []))
+    const verdicts = drafts.flatMap((d, i) => (d.body.kind === 'scan.verdict' ? [i] : []))
+    assert.equal(execs.length, 3)
+    assert.ok(verdicts[0] > execs[0] && verdicts[0] < execs[1] && verdicts[1] > execs[1] && verdicts[1] < execs[2], `${verdicts} among ${execs}`)
+  } finally {
+    await cleanup()
+  }
+})
+
+test('given a lent verdict, when a traced task rewrites the file with the same bytes, then the next exec is asked again', async () => {
+  const { dir, cleanup } = await tempDir()
+  try {
+    const tool = join(dir, 'tool')
+    await copyFile('/usr/bin/true', tool)
+    await copyFile('/usr/bin/true', join(dir, 'copy'))
+    const asked: string[] = []
+    // cat > tool: an O_TRUNC open of it, the same size and bytes, likely within one clock tick
+    const { result } = await record(['sh', '-c', './tool; cat copy > tool; ./tool; ./tool'], dir, {
+      decide: async (req) => {
+        asked.push(req.path)
+        return req.path === tool ? lend(true) : 0
+      },
+    })
+    assert.equal(result.status, 0)
+    assert.deepEqual(asked.filter((p) => p === tool).length, 2)
+  } finally {
+    await cleanup()
+  }
+})
+
+test('given a lent verdict, when another process changes the file while JavaScript judges it, then the next exec is asked again', async () => {
+  const { dir, cleanup } = await tempDir()
+  try {
+    const tool = join(dir, 'tool')
+    await copyFile('/usr/bin/true', tool)
+    let asked = 0
+    const { result } = await record(['sh', '-c', './tool; ./tool; ./tool'], dir, {
+      decide: async (req) => {
+        if (req.path !== tool) return 0
+        // the tracer took its stat before asking: this change (ctime) voids the first loan only
+        if (++asked === 1) await utimes(tool, new Date(1e12), new Date(1e12))
+        return lend(true)
+      },
+    })
+    assert.equal(result.status, 0)
+    assert.equal(asked, 2)
+  } finally {
+    await cleanup()
+  }
+})
+
+test('given a verdict lent for opens only (a #! script), when the script is read and then run, then its exec is asked; with admitMs 0 nothing is lent', async () => {
+  const { dir, cleanup } = await tempDir()
+  try {
+    const script = join(dir, 's.sh')
+    await writeFile(script, '#!/bin/sh\nexit 0\n', { mode: 0o755 })
+    // the interpreter opens the script to read it after the exec: a lent verdict covers that open too
+    for (const [admitMs, expected, lent] of [[60_000, ['openat', 'execve'], 2], [0, ['openat', 'openat', 'execve', 'openat'], 0]] as const) {
+      const calls: string[] = []
+      const { result, drafts } = await record(['sh', '-c', 'cat s.sh > /dev/null; cat s.sh > /dev/null; ./s.sh'], dir, {
+        decideOpens: true,
+        openFilter,
+        admitMs,
+        decide: async (req) => {
+          if (req.path === script) calls.push(req.call)
+          return req.path === script && req.call !== 'execve' ? lend(false) : 0
+        },
+      })
+      assert.equal(result.status, 0)
+      assert.deepEqual(calls, expected, `admitMs ${admitMs}`)
+      assert.equal(ofKind(drafts, 'scan.verdict').length, lent)
+    }
+  } finally {
+    await cleanup()
+  }
+})
