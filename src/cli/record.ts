@@ -85,6 +85,7 @@ export const runRecord = async (argv: readonly string[], o: RecordOpts): Promise
     const append = (drafts: Draft[], lazy = false) => appends.push(drafts, lazy)
     let trace: TraceOptions = { onBatch: append } // the tracees wait while a batch commits: nothing is dropped
     let judgments: Judgments | undefined
+    let readmitted = 0 // scan.verdict drafts of the interceptor: verdicts the gate lent it, reused
     if (clamd !== undefined) {
       const filter = { scanAll: o.scanAll === true }
       const openFilter = openFilterOf(filter) // the tracer asks only about opens this filter may scan
@@ -111,6 +112,7 @@ export const runRecord = async (argv: readonly string[], o: RecordOpts): Promise
         decideOpens: true,
         ...(openFilter === null ? {} : { openFilter }),
         onBatch: async (drafts) => {
+          for (const d of drafts) if (d.body.kind === 'scan.verdict') readmitted++
           const closed = closedForWriting(ingest.now, drafts) // files closed after writing, judged once the batch is in R(now)
           await append(drafts)
           const room = queue.enqueue(withNodes(ingest.now, closed))
@@ -129,7 +131,7 @@ export const runRecord = async (argv: readonly string[], o: RecordOpts): Promise
     await ingest.finish()
     if (result.message !== null) process.stderr.write(`eyrie: ${result.message}\n`)
     const secs = Number(process.hrtime.bigint() - started) / 1e9
-    const scanned = clamd === undefined ? '' : `, ${clamd.scanner.stats.requests} verdict(s) (${clamd.scanner.stats.clamd} by clamd)${packedNote(clamd.scanner.stats)}${backlogNote(judgments)}`
+    const scanned = clamd === undefined ? '' : `, ${clamd.scanner.stats.requests} verdict(s) (${clamd.scanner.stats.clamd} by clamd)${packedNote(clamd.scanner.stats)}${readmitted === 0 ? '' : `, ${readmitted} more reused by the tracer`}${backlogNote(judgments)}`
     process.stderr.write(`eyrie: guest ${guest}: ${ingest.now.seq} events, ${result.bytes} bytes written${scanned}, ${secs.toFixed(2)} s\n`)
     warnIoUring(ingest.now)
     const failed = judgments?.errors.length ?? 0

@@ -63,6 +63,22 @@ test('given EICAR written by one process, another process cannot read it: it was
   assert.doesNotMatch(r.stdout, /EICAR-STANDARD/)
 })
 
+test('given a binary run five times, then clamd judges it once and every exec has its verdict journaled (the tracer reuses the clean one); once the guest appends the marker, it no longer runs', async () => {
+  const dir = await tmp('record-scan-lent')
+  const journal = join(dir, 'journal')
+  const script = `cp /usr/bin/true tool; for i in 1 2 3 4 5; do ./tool; done; printf '${MARKER}' >> tool; ./tool; echo "exit=$?"`
+  const r = eyrie(['record', '--scan', '--signatures', SIGNATURES, '--', 'sh', '-c', script], { journal, cwd: dir })
+  assert.equal(r.status, 0, r.stderr)
+  assert.match(r.stdout, /exit=12[67]/) // denied (126), or quarantined at its close first (127)
+  const tool = join(dir, 'tool')
+  const clean = logKinds(journal, 'scan.verdict').filter((v) => v.path === tool && v.trigger === 'exec' && v.verdict === 'clean')
+  assert.equal(clean.length, 5)
+  assert.equal(new Set(clean.map((v) => v.sha256)).size, 1)
+  assert.ok(Number(/(\d+) more reused by the tracer/.exec(r.stderr)?.[1] ?? 0) >= 4, r.stderr)
+  assert.ok(logKinds(journal, 'file.quarantine').some((q) => q.path === tool))
+  assert.equal(existsSync(tool), false)
+})
+
 test('given no clamd reachable, exec fails closed promptly instead of hanging', async () => {
   const dir = await tmp('record-scan-dead')
   const journal = join(dir, 'journal')
