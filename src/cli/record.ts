@@ -10,7 +10,7 @@ import { defaultJournalDir } from '../journal/lmdb.js'
 import { traceCommand, type TraceOptions } from '../native/index.js'
 import { ioUringUsers, type World } from '../projections/index.js'
 import {
-  closedForWriting, DEFAULT_BOUND, closeJudge, withNodes, describeJudgmentError, Gate, gateDecider, Judgments, liveSource, openFilterOf, parseFailurePolicy, ReadGuard, SerialAppends, type ScannerStats,
+  closedForWriting, DEFAULT_BOUND, closeJudge, withNodes, describeJudgmentError, Gate, gateDecider, Judgments, Later, liveSource, openFilterOf, parseFailurePolicy, ReadGuard, SerialAppends, type ScannerStats,
 } from '../scanner/index.js'
 import { openJournal, type GlobalOpts } from './context.js'
 import { CliError, UsageError } from './errors.js'
@@ -85,6 +85,7 @@ export const runRecord = async (argv: readonly string[], o: RecordOpts): Promise
     const append = (drafts: Draft[], lazy = false) => appends.push(drafts, lazy)
     let trace: TraceOptions = { onBatch: append } // the tracees wait while a batch commits: nothing is dropped
     let judgments: Judgments | undefined
+    const late = new Later() // commits of verdicts that let a call run, awaited before the end
     let readmitted = 0 // scan.verdict drafts of the interceptor: verdicts the gate lent it, reused
     if (clamd !== undefined) {
       const filter = { scanAll: o.scanAll === true }
@@ -108,7 +109,7 @@ export const runRecord = async (argv: readonly string[], o: RecordOpts): Promise
       })
       judgments = queue
       trace = {
-        decide: gateDecider(gate, { append, reading, before: (path) => appends.hurry(queue.settle(path)) }),
+        decide: gateDecider(gate, { append, reading, later: (p) => late.add(p), before: (path) => appends.hurry(queue.settle(path)) }),
         decideOpens: true,
         ...(openFilter === null ? {} : { openFilter }),
         onBatch: async (drafts) => {
@@ -127,8 +128,10 @@ export const runRecord = async (argv: readonly string[], o: RecordOpts): Promise
     } finally {
       if (judgments !== undefined) await appends.hurry(judgments.drain()) // every verdict journaled before the end (never rejects)
       await appends.flush() // nothing left uncommitted
+      await late.settled()
     }
     await ingest.finish()
+    if (late.failure !== undefined) throw late.failure.error // a verdict's commit failed
     if (result.message !== null) process.stderr.write(`eyrie: ${result.message}\n`)
     const secs = Number(process.hrtime.bigint() - started) / 1e9
     const scanned = clamd === undefined ? '' : `, ${clamd.scanner.stats.requests} verdict(s) (${clamd.scanner.stats.clamd} by clamd)${packedNote(clamd.scanner.stats)}${readmitted === 0 ? '' : `, ${readmitted} more reused by the tracer`}${backlogNote(judgments)}`

@@ -1,8 +1,9 @@
 // The gate: the live recorder asks it before an exec or an open is allowed to happen, and after a
 // close that ended writes. It answers allow/deny (an errno for the interceptor), quarantines an
 // infected file, and hands back the events that explain the decision (scan.verdict, access.denied,
-// file.quarantine), which the recorder journals before it releases the tracee (closes: in the
-// background, many at once with afterCloses; the tracee went on).
+// file.quarantine), which the recorder journals ahead of anything the tracee does next (a denial
+// committed before the tracee learns of it; closes: in the background, many at once with
+// afterCloses; the tracee went on).
 import type { Body } from '../events/index.js'
 import { matchByName, MAGIC_BYTES, shebangOf, shouldScan, type FilterOptions } from './filter.js'
 import { DEFAULT_FAILURE_POLICY, type FailurePolicy } from './policy.js'

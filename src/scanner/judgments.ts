@@ -273,6 +273,28 @@ export class SerialAppends {
 
 /** Shared sections (judgments reading content from R(now)) and exclusive ones (live retention freeing
  *  payloads): an exclusive section waits for the shared ones under way and holds new ones back. */
+/** Commits nobody waits for now whose failure must not be lost: `settled()` waits for every one
+ *  added so far (it never rejects); `failure` is the first that failed. */
+export class Later {
+  private readonly pending = new Set<Promise<void>>()
+  failure: { readonly error: unknown } | undefined
+
+  add(p: Promise<void>): void {
+    this.pending.add(p)
+    p.then(
+      () => this.pending.delete(p),
+      (error: unknown) => {
+        this.pending.delete(p)
+        this.failure ??= { error }
+      },
+    )
+  }
+
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.pending])
+  }
+}
+
 export class ReadGuard {
   private readers = 0
   private writer: Promise<void> | null = null

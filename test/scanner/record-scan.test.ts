@@ -63,7 +63,7 @@ test('given EICAR written by one process, another process cannot read it: it was
   assert.doesNotMatch(r.stdout, /EICAR-STANDARD/)
 })
 
-test('given a binary run five times, then clamd judges it once and every exec has its verdict journaled (the tracer reuses the clean one); once the guest appends the marker, it no longer runs', async () => {
+test('given a binary run five times, then clamd judges it once and every exec has its verdict journaled before it (the tracer reuses the clean one); once the guest appends the marker, it no longer runs', async () => {
   const dir = await tmp('record-scan-lent')
   const journal = join(dir, 'journal')
   const script = `cp /usr/bin/true tool; for i in 1 2 3 4 5; do ./tool; done; printf '${MARKER}' >> tool; ./tool; echo "exit=$?"`
@@ -74,6 +74,10 @@ test('given a binary run five times, then clamd judges it once and every exec ha
   const clean = logKinds(journal, 'scan.verdict').filter((v) => v.path === tool && v.trigger === 'exec' && v.verdict === 'clean')
   assert.equal(clean.length, 5)
   assert.equal(new Set(clean.map((v) => v.sha256)).size, 1)
+  // each verdict precedes the exec it let through (the first one was not waited for: still in order)
+  const execs = logKinds(journal, 'proc.exec').filter((e) => e.path === tool)
+  assert.equal(execs.length, 5)
+  clean.forEach((v, i) => assert.ok(v.seq < execs[i].seq && (i === 0 || v.seq > execs[i - 1].seq), `verdict #${v.seq} before exec #${execs[i].seq}`))
   assert.ok(Number(/(\d+) more reused by the tracer/.exec(r.stderr)?.[1] ?? 0) >= 4, r.stderr)
   assert.ok(logKinds(journal, 'file.quarantine').some((q) => q.path === tool))
   assert.equal(existsSync(tool), false)

@@ -1,0 +1,106 @@
+// What on-access scanning adds to an exec, end to end (issue 6's targets: < 100 µs for a binary
+// judged before, below clamonacc's for one never seen):
+//   node --import tsx bench/exec-latency.ts [--execs N] [--rounds R]
+// A shell loop inside each monitor execs N binaries and times itself (the monitor's start-up is
+// outside): "cached" runs one copy of /usr/bin/true N times; "new" runs N copies, each with its own
+// trailing bytes, once each (every one a content no scanner has seen). Setups, interleaved per round:
+// baseline, eyrie record, eyrie record --scan (the shipped test signatures), clamonacc with
+// prevention on the same signatures (bench/suite/onaccess.ts; it watches its own tree). Reported:
+// the median time per exec and what each setup adds to the baseline's.
+import { execFileSync, spawnSync } from 'node:child_process'
+import { appendFileSync, chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { startOnAccess } from './suite/onaccess.js'
+
+const { values } = parseArgs({ options: { execs: { type: 'string', default: '300' }, rounds: { type: 'string', default: '5' } } })
+const N = Number(values.execs)
+const ROUNDS = Number(values.rounds)
+const EYRIE = [process.execPath, new URL('../bin/eyrie.js', import.meta.url).pathname]
+const SIGNATURES = new URL('../test/fixtures/signatures', import.meta.url).pathname
+
+type Case = 'cached' | 'new'
+type SetupId = 'baseline' | 'eyrie record' | 'eyrie record --scan' | 'clamonacc'
+
+/** N binaries in dir: the same one N times (cached) or N distinct contents (new). */
+const prepare = (dir: string, c: Case): string[] => {
+  rmSync(dir, { recursive: true, force: true })
+  mkdirSync(dir, { recursive: true })
+  if (c === 'cached') {
+    copyFileSync('/usr/bin/true', join(dir, 'tool'))
+    return Array.from({ length: N }, () => './tool')
+  }
+  return Array.from({ length: N }, (_, i) => {
+    const p = join(dir, `tool${i}`)
+    copyFileSync('/usr/bin/true', p)
+    appendFileSync(p, `${process.pid}-${Date.now()}-${i}`) // ELF loaders ignore trailing bytes
+    chmodSync(p, 0o755)
+    return `./tool${i}`
+  })
+}
+
+/** The loop, timing itself: prints the elapsed nanoseconds. */
+const loop = (bins: string[]): string[] => {
+  return ['sh', '-c', `s=$(date +%s%N); ${bins.join('; ')}; e=$(date +%s%N); echo $((e - s))`]
+}
+
+const run = (setup: SetupId, dir: string, argv: string[], journal: string): number => {
+  rmSync(journal, { recursive: true, force: true })
+  const cmd = setup === 'eyrie record' ? [...EYRIE, '--journal', journal, 'record', '--', ...argv]
+    : setup === 'eyrie record --scan' ? [...EYRIE, '--journal', journal, 'record', '--scan', '--signatures', SIGNATURES, '--', ...argv]
+    : argv
+  const r = spawnSync(cmd[0], cmd.slice(1), { cwd: dir, encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(`${setup}: exit ${r.status}: ${r.stderr}`)
+  const ns = Number(r.stdout.trim().split('\n').pop())
+  if (!Number.isFinite(ns) || ns <= 0) throw new Error(`${setup}: no time in ${JSON.stringify(r.stdout)}`)
+  return ns / N / 1000 // µs per exec
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+}
+
+const main = async () => {
+  const work = mkdtempSync(join(tmpdir(), 'eyrie-bench-exec-'))
+  const watchedRoot = join(work, 'watched')
+  const onAccess = await startOnAccess(watchedRoot, SIGNATURES)
+  const setups: SetupId[] = ['baseline', 'eyrie record', 'eyrie record --scan', ...('why' in onAccess ? [] : ['clamonacc' as const])]
+  if ('why' in onAccess) console.log(`clamonacc not measured: ${onAccess.why}`)
+  try {
+    const results = new Map<string, number[]>()
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const c of ['cached', 'new'] as const) {
+        for (const setup of setups) {
+          const dir = setup === 'clamonacc' ? join(watchedRoot, 'run') : join(work, 'run')
+          const bins = prepare(dir, c)
+          if (setup === 'clamonacc' && !('why' in onAccess)) await onAccess.ready([dir])
+          const us = run(setup, dir, loop(bins), join(work, 'journal'))
+          const key = `${c}|${setup}`
+          results.set(key, [...(results.get(key) ?? []), us])
+        }
+      }
+    }
+    const tool = execFileSync('sh', ['-c', 'stat -c %s /usr/bin/true']).toString().trim()
+    console.log(`exec latency: ${N} execs of a ${tool}-byte binary per run, ${ROUNDS} rounds interleaved; median µs per exec (added to the baseline's)`)
+    console.log('| binaries | ' + setups.join(' | ') + ' |')
+    console.log('| --- | ' + setups.map(() => '---:').join(' | ') + ' |')
+    for (const c of ['cached', 'new'] as const) {
+      const base = median(results.get(`${c}|baseline`) ?? [])
+      const cells = setups.map((s) => {
+        const m = median(results.get(`${c}|${s}`) ?? [])
+        return s === 'baseline' ? `${m.toFixed(0)} µs` : `${m.toFixed(0)} µs (+${(m - base).toFixed(0)})`
+      })
+      console.log(`| ${c === 'cached' ? 'one binary, run again (judged before)' : 'a new binary each time'} | ${cells.join(' | ')} |`)
+    }
+    // what the scanning adds to recording alone, per exec
+    const over = (c: Case) => median(results.get(`${c}|eyrie record --scan`) ?? []) - median(results.get(`${c}|eyrie record`) ?? [])
+    console.log(`--scan over record alone: ${over('cached').toFixed(0)} µs per exec of a binary judged before, ${over('new').toFixed(0)} µs of a new one`)
+  } finally {
+    if (!('why' in onAccess)) await onAccess.stop()
+    rmSync(work, { recursive: true, force: true })
+  }
+}
+
+await main()
