@@ -10,6 +10,7 @@ import { writeCharts } from './charts.js'
 import { runEngineBenches, ENGINE_BENCHES, type Figure } from './figures.js'
 import { buildInputs, FULL, QUICK } from './inputs.js'
 import { commit, loadAverage, machine } from './machine.js'
+import { startClamd } from '../../src/scanner/clamd.js'
 import { startOnAccess, type OnAccess } from './onaccess.js'
 import { markdown, type Results, type WorkloadResult } from './report.js'
 import { diskBytes, stampWrapper, stopRunning, timed } from './run.js'
@@ -77,18 +78,28 @@ if (wantedSetups === null || wantedSetups.includes('clamonacc')) {
     onAccessWhy = null
   }
 }
-// interrupted (Ctrl-C, a test's timeout): stop the run in progress and the on-access daemons, then go
+// eyrie's scan setups share one clamd (eyrie's own configuration, the same signatures) for the
+// suite, as clamonacc's runs share theirs: clamd's own cache of clean contents is then warm after a
+// workload's first run for both, rather than cold for eyrie (a private clamd per run) only
+const eyrieClamd = wantedSetups === null || wantedSetups.some((s) => s === 'eyrie-scan' || s === 'eyrie-scan-all')
+  ? await startClamd({ signatures })
+  : null
+const stopDaemons = () => Promise.all([onAccess?.stop(), eyrieClamd?.stop()])
+// interrupted (Ctrl-C, a test's timeout): stop the run in progress and the daemons, then go
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     log(`${signal}: stopping`)
     stopRunning()
-    void (onAccess?.stop() ?? Promise.resolve()).finally(() => {
+    void stopDaemons().finally(() => {
       rmSync(runs, { recursive: true, force: true })
       process.exit(130)
     })
   })
 }
-const setups = detectSetups({ eyrie: [process.execPath, join(REPO, 'bin', 'eyrie.js')], signatures, onAccess: onAccessWhy })
+const setups = detectSetups({
+  eyrie: [process.execPath, join(REPO, 'bin', 'eyrie.js')], signatures, onAccess: onAccessWhy,
+  ...(eyrieClamd !== null && 'socket' in eyrieClamd.endpoint ? { clamd: eyrieClamd.endpoint.socket } : {}),
+})
 const active = setups.filter((s): s is Available => s.available && (s.id === 'baseline' || wantedSetups === null || wantedSetups.includes(s.id)))
 for (const s of setups) if (!s.available) log(`setup ${s.id}: not available: ${s.why}`)
 const baseline = active.find((s) => s.id === 'baseline')
@@ -106,7 +117,7 @@ const runOnce = async (w: Workload, s: Available, round: number): Promise<Sample
     if (s.watched && onAccess !== null) await onAccess.ready(w.watchedDirs(run))
     // start every run with no dirty pages of the previous one waiting to be written back
     execFileSync('sync')
-    const daemons = s.watched && onAccess !== null ? onAccess.pids : []
+    const daemons = s.watched && onAccess !== null ? onAccess.pids : s.sharedClamd === true && eyrieClamd?.pid != null ? [eyrieClamd.pid] : []
     const t = await timed({ argv: s.command(stampWrapper(stamp, w.argv(run)), journal), cwd: w.cwd(run), stamp, pollRss: s.pollRss, daemons })
     // the kernel is the oracle: what the journal holds of the outputs is what is on disk (before
     // check, which may touch them: sqlite3 checkpoints its WAL into the database when it opens it)
@@ -213,7 +224,7 @@ try {
     await writeResults([], true) // an interrupted suite still leaves what it measured
   }
 } finally {
-  await onAccess?.stop()
+  await stopDaemons()
   rmSync(runs, { recursive: true, force: true })
 }
 

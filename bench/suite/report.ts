@@ -60,6 +60,9 @@ export const markdown = (r: Results): string => {
     `- commit \`${r.commit.short}\`${r.commit.dirty ? ' (with uncommitted changes)' : ''}; command \`${r.command}\`; ${r.reps} round(s); ${(r.seconds / 60).toFixed(1)} min`,
     `- machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB.toFixed(1)} GiB memory, kernel ${m.kernel}, ${m.os}, node ${m.node}`,
     `- load average (1/5/15 min): ${load(r.load.start)} at the start, ${load(r.load.end)} at the end; the machine was shared with other sessions, so absolute times are noisy and only the paired ratios of one run compare`,
+    ...(monitored.some((s) => s === 'eyrie-scan' || s === 'eyrie-scan-all' || s === 'clamonacc')
+      ? ['- scanners: the shipped test signatures; eyrie\'s scan setups share one clamd for the suite (eyrie\'s private configuration, through `--clamd`) as clamonacc\'s runs share theirs, so clamd\'s own cache of clean contents is warm after a workload\'s first run for both; the shared clamd\'s CPU during a run counts as the run\'s']
+      : []),
     `- tools: ${Object.entries(m.tools).map(([k, v]) => `${k}: ${v.replace(/\|/g, '/')}`).join('; ')}`,
     `- inputs (generated, deterministic): corpus ${r.corpus.files.toLocaleString('en-US')} files / ${(r.corpus.bytes / 1e6).toFixed(0)} MB (tar); 7z corpus ${r.archive.files.toLocaleString('en-US')} files / ${(r.archive.bytes / 1e6).toFixed(0)} MB; y4m ${r.sizes.clip.width}x${r.sizes.clip.height}, ${r.sizes.clip.frames} frames; C project ${r.sizes.project.units} units + main.c; ${r.sizes.inserts.toLocaleString('en-US')} sqlite inserts, one transaction each`,
     '',

@@ -26,6 +26,8 @@ export interface Available {
   readonly watched: boolean
   /** the spawned process is the monitor: poll its peak RSS */
   readonly pollRss: boolean
+  /** scans through the suite's clamd: its CPU during a run is the run's too */
+  readonly sharedClamd?: boolean
   /** the command for `workload` (already stamp-wrapped); `journal` is a fresh directory for eyrie */
   command(workload: readonly string[], journal: string): string[]
 }
@@ -40,6 +42,8 @@ export interface SetupContext {
   readonly signatures: string
   /** null when clamonacc runs, else why not */
   readonly onAccess: string | null
+  /** the socket of the clamd eyrie's scan setups share (one for the suite, as clamonacc's is) */
+  readonly clamd?: string
 }
 
 const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0
@@ -56,10 +60,11 @@ export const detectSetups = (ctx: SetupContext): Setup[] => {
     if (help.status !== 0) return { id, available: false, why: `eyrie record --help failed: ${(help.stderr ?? '').trim().split('\n').pop() ?? ''}` }
     const missing = extra.filter((f) => !flag(f))
     if (missing.length > 0) return { id, available: false, why: `eyrie record --help lists no ${missing.join(', ')} (not wired yet)` }
-    // the scan setups scan with the shipped test signatures, as clamonacc does, when record takes them
-    const sigs = extra.length > 0 && flag('--signatures') ? ['--signatures', ctx.signatures] : []
+    // the scan setups scan with the shipped test signatures, as clamonacc does: through the suite's
+    // clamd when there is one (its cache warm across runs, as clamonacc's clamd is), else their own
+    const sigs = extra.length === 0 ? [] : ctx.clamd !== undefined && flag('--clamd') ? ['--clamd', ctx.clamd] : flag('--signatures') ? ['--signatures', ctx.signatures] : []
     return {
-      id, available: true, watched: false, pollRss: true,
+      id, available: true, watched: false, pollRss: true, sharedClamd: sigs[0] === '--clamd',
       command: (w, journal) => [...ctx.eyrie, '--journal', journal, 'record', ...extra, ...sigs, '--', ...w],
     }
   }

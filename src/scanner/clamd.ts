@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto'
 import { existsSync, rmSync } from 'node:fs'
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { ClamdClient } from './client.js'
 import { describeEndpoint, MAX_SOCKET_PATH, type ClamdEndpoint } from './endpoint.js'
 import { reasonOf, ScannerError } from './errors.js'
@@ -223,7 +223,24 @@ export const startClamd = async (o: StartClamdOptions): Promise<Clamd> => {
   return { endpoint: { socket }, databaseDigest: digest, pid: child.pid ?? null, dir, unpacksArchives: true, stop }
 }
 
-/** An existing clamd: resolves once it answers PING within `timeoutMs`. */
+/** Whether the clamd behind a socket is one eyrie started (its run directory, beside the socket,
+ *  holds eyrie's configuration for it), which unpacks archives: then its verdict on a tar of many
+ *  contents is a verdict on each (Scanner.scanMany). Any other clamd may have ScanArchive off. */
+const eyrieConfigured = async (endpoint: ClamdEndpoint): Promise<boolean> => {
+  if (!('socket' in endpoint)) return false
+  let conf: string
+  try {
+    conf = await readFile(join(dirname(endpoint.socket), 'clamd.conf'), 'utf8')
+  } catch (err) {
+    // no such file, or not ours to read: an external clamd like any other
+    if (['ENOENT', 'ENOTDIR', 'EACCES'].includes((err as NodeJS.ErrnoException).code ?? '')) return false
+    throw err
+  }
+  return conf.startsWith('# written by eyrie') && conf.includes(`\nLocalSocket ${endpoint.socket}\n`) && /^ScanArchive yes$/m.test(conf)
+}
+
+/** An existing clamd: resolves once it answers PING within `timeoutMs`. A clamd another eyrie
+ *  process started (startClamd) is recognised by its configuration and unpacks archives. */
 export const connectClamd = async (endpoint: ClamdEndpoint, timeoutMs = 5000): Promise<Clamd> => {
   const client = await ClamdClient.create(endpoint, timeoutMs)
   try {
@@ -231,5 +248,5 @@ export const connectClamd = async (endpoint: ClamdEndpoint, timeoutMs = 5000): P
   } catch (err) {
     throw new ScannerError('CLAMD_UNREACHABLE', `no clamd at ${describeEndpoint(endpoint)}: ${reasonOf(err)}`, true, { cause: err })
   }
-  return { endpoint, databaseDigest: null, pid: null, dir: null, unpacksArchives: false, stop: async () => {} }
+  return { endpoint, databaseDigest: null, pid: null, dir: null, unpacksArchives: await eyrieConfigured(endpoint), stop: async () => {} }
 }
