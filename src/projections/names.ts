@@ -129,7 +129,8 @@ export const namesUnder = (w: World, dir: string): Array<readonly [string, NodeI
 }
 
 export const renamePath = (w: World, from: string, to: string, exchange: boolean): void => {
-  if (from === to) return
+  // rename(2): when both are names of one file, nothing happens (both stay)
+  if (from === to || (w.names.has(from) && w.names.get(from) === w.names.get(to))) return
   const moving = namesUnder(w, from)
   if (moving.length === 0) {
     // eyrie never saw the source: the destination now names something unknown

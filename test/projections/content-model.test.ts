@@ -125,7 +125,8 @@ const run = (ops: Op[]) => {
       case 'rename': {
         const ino = m.names.get(PATHS[o.from])
         if (ino === undefined) break
-        if (o.from !== o.to) {
+        // rename(2): two names of one file stay as they are
+        if (o.from !== o.to && m.names.get(PATHS[o.to]) !== ino) {
           m.names.delete(PATHS[o.from])
           m.names.set(PATHS[o.to], ino)
         }

@@ -2,7 +2,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { O_CLOEXEC, O_CREAT, O_EXCL, O_RDONLY, O_WRONLY } from '../../src/events/index.js'
-import { decodeWorld, encodeWorld, fds, ps } from '../../src/projections/index.js'
+import { decodeWorld, encodeWorld, fds, ls, ps } from '../../src/projections/index.js'
 import { Script, open, text, write } from '../support/events.js'
 
 const fdList = (s: Script, pid: number) => fds(s.fold(), pid).map((r) => `${r.fd}:${r.path}`)
@@ -183,4 +183,14 @@ test('given a checkpoint, the positions rule survives it; a version-2 checkpoint
   assert.equal(decodeWorld(v2).positions, 'all')
   v2[0] = 9
   assert.throws(() => decodeWorld(v2), /checkpoint state version 9/)
+})
+
+test('given two hard links of one file, when one is renamed onto the other, both names stay (rename(2) does nothing)', () => {
+  const s = new Script()
+  s.add(1, open(3, '/a', O_WRONLY | O_CREAT | O_EXCL, true))
+  s.add(1, { kind: 'file.link', from: '/a', to: '/b' })
+  s.add(1, { kind: 'file.rename', from: '/a', to: '/b', flags: 0 })
+  const w = s.fold()
+  assert.deepEqual(ls(w, '/').map((e) => e.path).sort(), ['/a', '/b'])
+  assert.deepEqual(fdList(s, 1), ['3:/a'])
 })
