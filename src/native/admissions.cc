@@ -55,12 +55,14 @@ bool Tracer::readmit(const char* call, const std::string& path, const struct sta
   auto it = admissions_.find(path);
   if (it == admissions_.end()) return false;
   const Admission& a = it->second;
+  if (!a.exec && isExec(call)) return false;  // lent for opens: still good for them
   std::string inode = inodeOf(st);
   auto w = writableAt_.find(inode);
-  bool valid = sameStat(a.st, st) && monotonicNs() < a.until && (a.exec || !isExec(call)) &&
-               (w == writableAt_.end() || w->second <= a.epoch) && !heldWritable(inode);
+  // a loan is made only while no traced task holds the file writable: a holder now opened it since
+  bool valid = sameStat(a.st, st) && monotonicNs() < a.until && (w == writableAt_.end() || w->second <= a.epoch) &&
+               !heldWritable(inode);
   if (!valid) {
-    if (!sameStat(a.st, st) || monotonicNs() >= a.until) admissions_.erase(it);
+    admissions_.erase(it);  // none of these comes back
     return false;
   }
   emit(Kind::ScanVerdict, o, [&](Record& r) { r.str(path).str(a.sha256).str(isExec(call) ? "exec" : "open"); });

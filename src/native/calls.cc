@@ -173,8 +173,9 @@ bool Tracer::entry(Task& t, const Origin& o) {
     case SYS_truncate: {
       c.path = pathArg(t, AT_FDCWD, a[0], true);
       struct stat st;
-      if (cfg_.admitNs > 0 && !c.path.empty() && stat(c.path.c_str(), &st) == 0) noteWritable(inodeOf(st));
-      if ((!sharedInodes_.empty() || openWritten_ > 0) && !c.path.empty() && stat(c.path.c_str(), &st) == 0) {
+      bool found = !c.path.empty() && stat(c.path.c_str(), &st) == 0;
+      if (found) noteWritable(inodeOf(st));
+      if (found && (!sharedInodes_.empty() || openWritten_ > 0)) {
         syncInode(inodeOf(st), t.tid, o.ts);
         syncWritten(inodeOf(st), t.tid, o.ts);
       }
