@@ -246,6 +246,11 @@ export const interpret = (actions: readonly Action[], opts: StreamOptions = {}):
         if (from === to || (op === 'link' && names.has(to))) break
         const file = names.get(from)
         if (file === undefined) break
+        if (op === 'rename' && names.get(to) === file) {
+          // rename(2) between two names of one file does nothing: both stay
+          emit(p, { kind: 'file.rename', from, to, flags: 0 }, undefined, actor(p, a))
+          break
+        }
         if (op === 'rename') {
           names.delete(from)
           // open descriptions follow their file to its new name, as /proc/PID/fd does
