@@ -7,8 +7,8 @@
 // baseline, eyrie record, eyrie record --scan (the shipped test signatures), clamonacc with
 // prevention on the same signatures (bench/suite/onaccess.ts; it watches its own tree). Reported:
 // the median time per exec and what each setup adds to the baseline's.
-import { execFileSync, spawnSync } from 'node:child_process'
-import { appendFileSync, chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { appendFileSync, chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -82,7 +82,7 @@ const main = async () => {
         }
       }
     }
-    const tool = execFileSync('sh', ['-c', 'stat -c %s /usr/bin/true']).toString().trim()
+    const tool = statSync('/usr/bin/true').size
     console.log(`exec latency: ${N} execs of a ${tool}-byte binary per run, ${ROUNDS} rounds interleaved; median µs per exec (added to the baseline's)`)
     console.log('| binaries | ' + setups.join(' | ') + ' |')
     console.log('| --- | ' + setups.map(() => '---:').join(' | ') + ' |')

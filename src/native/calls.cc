@@ -96,11 +96,13 @@ FdEntry* Tracer::fdOf(Task& t, int fd) {
   return &(t.fds->fds[fd] = e);
 }
 
-int Tracer::decide(Task& t, const char* call, const std::string& path, uint64_t flags, const Origin& o) {
+int Tracer::decide(Task& t, const char* call, const std::string& path, uint64_t flags, const Origin& o, const struct stat* known) {
   // a verdict JavaScript lent may answer at once (admissions.cc); the stat is taken before the
-  // question, so a change while JavaScript reads the file shows at the next one
-  struct stat st;
-  bool lendable = cfg_.admitNs > 0 && stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  // question (or given: the exec's, just taken), so a change while JavaScript reads the file shows
+  // at the next one
+  struct stat st{};
+  if (known != nullptr) st = *known;
+  bool lendable = cfg_.admitNs > 0 && (known != nullptr || stat(path.c_str(), &st) == 0) && S_ISREG(st.st_mode);
   if (lendable && readmit(call, path, st, o)) return 0;
   lendable = lendable && !heldWritable(inodeOf(st));
   uint64_t asked = writableEpoch_;
@@ -173,7 +175,7 @@ bool Tracer::entry(Task& t, const Origin& o) {
     case SYS_truncate: {
       c.path = pathArg(t, AT_FDCWD, a[0], true);
       struct stat st;
-      bool found = !c.path.empty() && stat(c.path.c_str(), &st) == 0;
+      bool found = (cfg_.admitNs > 0 || !sharedInodes_.empty() || openWritten_ > 0) && !c.path.empty() && stat(c.path.c_str(), &st) == 0;
       if (found) noteWritable(inodeOf(st));
       if (found && (!sharedInodes_.empty() || openWritten_ > 0)) {
         syncInode(inodeOf(st), t.tid, o.ts);

@@ -251,7 +251,7 @@ bool Tracer::execEntry(Task& t, const Origin& o) {
   struct stat st;
   if (cfg_.decideExec && !c.path.empty() && stat(c.path.c_str(), &st) == 0) {
     const char* call = at ? "execveat" : "execve";
-    int err = decide(t, call, c.path, static_cast<uint64_t>(flags), o);
+    int err = decide(t, call, c.path, static_cast<uint64_t>(flags), o, &st);
     if (err != 0) {
       deny(t, err, call, c.path, o);
       c.nr = -1;  // no exec follows

@@ -104,7 +104,7 @@ class Tracer {
   std::string pathArg(Task& t, int dirfd, uint64_t addr, bool followLast);
   FdEntry* fdOf(Task& t, int fd);
   bool wantPositions(const FdEntry* e) const;
-  int decide(Task& t, const char* call, const std::string& path, uint64_t flags, const Origin& o);
+  int decide(Task& t, const char* call, const std::string& path, uint64_t flags, const Origin& o, const struct stat* known = nullptr);
   // clean verdicts JavaScript lent for reuse (admissions.cc)
   bool readmit(const char* call, const std::string& path, const struct stat& st, const Origin& o);
   void lend(const std::string& path, const struct stat& st, uint64_t epoch, const std::string& note);
