@@ -82,7 +82,7 @@ export const openLmdbJournal = async (dir: string, opts: LmdbJournalOptions = {}
     }
     const env = open(path, options)
     root = env
-    const dbs = openDbs(env)
+    const dbs = openDbs(path, env)
     checkFormat(path, dbs, readOnly)
     const journal = new LmdbJournal(path, opts, env, release, dbs)
     if (!readOnly) journal.loadCounters()

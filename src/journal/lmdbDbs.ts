@@ -24,21 +24,40 @@ export interface Dbs {
   readonly meta: Database<Uint8Array, string>
 }
 
-export const openDbs = (env: RootDatabase): Dbs => {
-  const db = <K extends SeqKey | CompactedKey | string | number>(name: string): Database<Uint8Array, K> =>
-    env.openDB<Uint8Array, K>(name, { encoding: 'binary', keyEncoding: 'ordered-binary' })
-  return {
-    events: db('events'),
-    payloads: db('payloads'),
-    blobs: db('blobs'),
-    checkpoints: db('checkpoints'),
-    compacted: db('compacted'),
-    sources: db('sources'),
-    guests: db('guests'),
-    segments: db('segments'),
-    meta: db('meta'),
+/** Opens the named databases. A read-only opener cannot create them: lmdb-js then returns undefined,
+ *  which is named here rather than failing later on the first read. */
+export const openDbs = (path: string, env: RootDatabase): Dbs => {
+  const missing: string[] = []
+  const db = <K extends SeqKey | CompactedKey | string | number>(name: string): Database<Uint8Array, K> => {
+    const opened = env.openDB<Uint8Array, K>(name, { encoding: 'binary', keyEncoding: 'ordered-binary' }) as Database<Uint8Array, K> | undefined
+    if (opened === undefined) missing.push(name)
+    return opened as Database<Uint8Array, K>
   }
+  const dbs = {
+    events: db<SeqKey>('events'),
+    payloads: db<SeqKey>('payloads'),
+    blobs: db<SeqKey>('blobs'),
+    checkpoints: db<SeqKey>('checkpoints'),
+    compacted: db<CompactedKey>('compacted'),
+    sources: db<CompactedKey>('sources'),
+    guests: db<string>('guests'),
+    segments: db<number>('segments'),
+    meta: db<string>('meta'),
+  }
+  if (missing.length > 0) {
+    // format 1 had no `meta`, `blobs` or `segments`: say so when that is what this is
+    const format1 = missing.every((n) => n === 'meta' || n === 'blobs' || n === 'segments') && missing.includes('meta') &&
+      dbs.guests !== undefined && dbs.guests.getKeysCount({ limit: 1 }) > 0
+    if (format1) throw formatOne(path)
+    throw new JournalError('DECODE', `journal ${path} has no ${missing.join(', ')} database${missing.length > 1 ? 's' : ''}: ` +
+      'not an eyrie journal, or its writer has not created them yet (open it again once `eyrie record` has started)')
+  }
+  return dbs
 }
+
+const formatOne = (path: string): JournalError =>
+  new JournalError('DECODE', `journal ${path} is format 1 (written by an earlier eyrie); this eyrie reads format ${JOURNAL_FORMAT} only: ` +
+    'export it with the eyrie that wrote it (`eyrie export jsonl`) and import that here')
 
 /** A journal says which format it is in; one without that record is format 1 if it holds anything,
  *  and new otherwise (the writer records the format before its first append). */
@@ -46,10 +65,7 @@ export const checkFormat = (path: string, dbs: Dbs, readOnly: boolean): void => 
   const value = dbs.meta.get('format')
   if (value === undefined) {
     const empty = dbs.guests.getKeysCount({ limit: 1 }) === 0
-    if (!empty) {
-      throw new JournalError('DECODE', `journal ${path} is format 1 (written by an earlier eyrie); this eyrie reads format ${JOURNAL_FORMAT} only: ` +
-        'export it with the eyrie that wrote it (`eyrie export jsonl`) and import that here')
-    }
+    if (!empty) throw formatOne(path)
     if (!readOnly) dbs.meta.putSync('format', formatValue(JOURNAL_FORMAT))
     return
   }

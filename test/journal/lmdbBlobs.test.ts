@@ -133,6 +133,26 @@ test('given a journal written by an earlier eyrie (no format record) or a newer 
   }
 })
 
+test('given an LMDB directory that lacks some of the journal\'s databases, when opened read-only, then DECODE names them (format 1 when only its missing ones are), and nothing is created', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'eyrie-partial-'))
+  try {
+    // what a reader sees while a writer is still creating the databases, or in a foreign LMDB file
+    await withRawLmdb(dir, ({ db }) => { db('events'); db('guests') })
+    await assert.rejects(openLmdbJournal(dir, { readOnly: true }), isJournalError('DECODE', /has no payloads, blobs, checkpoints, compacted, sources, segments, meta databases: not an eyrie journal, or its writer has not created them yet/))
+    // format 1: every database but meta, blobs and segments, and guests that hold something
+    await withRawLmdb(dir, ({ db }) => {
+      for (const name of ['payloads', 'checkpoints', 'compacted', 'sources']) db(name)
+      db('guests').putSync('g', Buffer.from('x'))
+    })
+    await assert.rejects(openLmdbJournal(dir, { readOnly: true }), isJournalError('DECODE', /is format 1 \(written by an earlier eyrie\)/))
+    await withRawLmdb(dir, ({ root }) => {
+      assert.equal(root.openDB('meta', { create: false } as never), undefined, 'the read-only opens created nothing')
+    })
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
 test('given a journal on a full file system, when a large payload cannot be written, then the append fails with IO naming guest, seqs and the full disk, nothing of it is visible, and the journal refuses further writes', { skip: process.getuid?.() !== 0 ? 'needs root to mount a tmpfs' : false }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'eyrie-blobfull-'))
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m,mode=0700', 'tmpfs', dir])

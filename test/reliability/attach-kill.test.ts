@@ -1,7 +1,8 @@
 // kill -9 of `eyrie attach`: the tracees run on, untraced and not stopped, and the journal verifies.
-// Its own file (its own process): run in one process after crash.test.ts's 20 kills, this test saw
-// its process die of SIGSEGV, or `verify` find no checkpoints database, in 3 runs of 4; alone it
-// passed every time. Not explained yet.
+// Its own file (its own process). Seen failing now and then: its process died of SIGSEGV, or the
+// watcher saw no events for 30 s (the watcher closed and reopened the journal every 5 ms until the
+// databases existed; it now opens once: 0 failures in 25 runs, 1 in 12 before), or `verify` found
+// a database missing (not explained; a read-only open now names the missing ones).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
@@ -18,7 +19,9 @@ test('given `eyrie attach` SIGKILLed while it traces a running loop, then the lo
   const status = () => readFileSync(`/proc/${pid}/status`, 'utf8')
   try {
     const journal = join(dir, 'journal')
-    const rec = spawn(process.execPath, [BIN, '--journal', journal, '--guest', 'attached', 'attach', String(pid)], { stdio: 'ignore' })
+    const rec = spawn(process.execPath, [BIN, '--journal', journal, '--guest', 'attached', 'attach', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] })
+    let stderr = ''
+    rec.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
     const exited = new Promise((res) => rec.once('exit', res))
     const watcher = new JournalWatcher(journal, 'attached')
     watcher.start(5)
@@ -27,7 +30,7 @@ test('given `eyrie attach` SIGKILLed while it traces a running loop, then the lo
     rec.kill('SIGKILL')
     await exited
     await watcher.stop()
-    assert.ok(watcher.maxLast >= 50, 'the attach had recorded the loop before the kill')
+    assert.ok(watcher.maxLast >= 50, `the attach had recorded the loop before the kill (seen ${watcher.maxLast}; attach: ${stderr}; reader: ${watcher.errors.slice(-3).join(' | ')})`)
     await sleep(200)
     assert.match(status(), /^TracerPid:\s+0$/m)
     const before = readFileSync(join(dir, 'ticks'), 'utf8').length
