@@ -99,6 +99,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 const setups = detectSetups({
   eyrie: [process.execPath, join(REPO, 'bin', 'eyrie.js')], signatures, onAccess: onAccessWhy,
   ...(eyrieClamd !== null && 'socket' in eyrieClamd.endpoint ? { clamd: eyrieClamd.endpoint.socket } : {}),
+  verdictCache: join(runs, 'verdicts'), // removed with the runs: the next suite starts cold again
 })
 const active = setups.filter((s): s is Available => s.available && (s.id === 'baseline' || wantedSetups === null || wantedSetups.includes(s.id)))
 for (const s of setups) if (!s.available) log(`setup ${s.id}: not available: ${s.why}`)

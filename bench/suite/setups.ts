@@ -44,6 +44,9 @@ export interface SetupContext {
   readonly onAccess: string | null
   /** the socket of the clamd eyrie's scan setups share (one for the suite, as clamonacc's is) */
   readonly clamd?: string
+  /** the verdict cache eyrie's scan setups share: the suite's own, empty at its start (as clamonacc's
+   *  clamd starts with an empty cache), never the user's */
+  readonly verdictCache?: string
 }
 
 const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0
@@ -63,6 +66,7 @@ export const detectSetups = (ctx: SetupContext): Setup[] => {
     // the scan setups scan with the shipped test signatures, as clamonacc does: through the suite's
     // clamd when there is one (its cache warm across runs, as clamonacc's clamd is), else their own
     const sigs = extra.length === 0 ? [] : ctx.clamd !== undefined && flag('--clamd') ? ['--clamd', ctx.clamd] : flag('--signatures') ? ['--signatures', ctx.signatures] : []
+    if (extra.length > 0 && flag('--verdict-cache')) sigs.push('--verdict-cache', ctx.verdictCache ?? 'none')
     return {
       id, available: true, watched: false, pollRss: true, sharedClamd: sigs[0] === '--clamd',
       command: (w, journal) => [...ctx.eyrie, '--journal', journal, 'record', ...extra, ...sigs, '--', ...w],

@@ -14,7 +14,7 @@ import {
 } from '../scanner/index.js'
 import { openJournal, type GlobalOpts } from './context.js'
 import { CliError, UsageError } from './errors.js'
-import { openScanner, type ClamdOpts } from './scan.js'
+import { openScanner, VERDICT_CACHE_OPTION, type ClamdOpts } from './scan.js'
 
 export interface RecordOpts extends GlobalOpts, ClamdOpts {
   checkpointEvery?: string
@@ -40,7 +40,7 @@ export const runRecord = async (argv: readonly string[], o: RecordOpts): Promise
   const scanning = o.scan === true || o.scanAll === true
   const failure = parseFailurePolicy(o.onScannerFailure ?? 'exec=deny,open=allow')
   if (E.isLeft(failure)) throw new UsageError(failure.left)
-  if (!scanning && (o.signatures !== undefined || o.clamd !== undefined)) throw new UsageError('--signatures/--clamd go with --scan or --scan-all')
+  if (!scanning && (o.signatures !== undefined || o.clamd !== undefined || o.verdictCache !== undefined)) throw new UsageError('--signatures/--clamd/--verdict-cache go with --scan or --scan-all')
   const retention = o.retention ?? 'forensic'
   if (retention !== 'forensic' && retention !== 'live') throw new UsageError(`--retention is forensic or live, got ${JSON.stringify(retention)}`)
   const backlog = o.scanBacklog === undefined ? DEFAULT_BOUND : Number(o.scanBacklog)
@@ -134,7 +134,7 @@ export const runRecord = async (argv: readonly string[], o: RecordOpts): Promise
     if (late.failure !== undefined) throw late.failure.error // a verdict's commit failed
     if (result.message !== null) process.stderr.write(`eyrie: ${result.message}\n`)
     const secs = Number(process.hrtime.bigint() - started) / 1e9
-    const scanned = clamd === undefined ? '' : `, ${clamd.scanner.stats.requests} verdict(s) (${clamd.scanner.stats.clamd} by clamd)${packedNote(clamd.scanner.stats)}${readmitted === 0 ? '' : `, ${readmitted} more reused by the tracer`}${backlogNote(judgments)}`
+    const scanned = clamd === undefined ? '' : `, ${clamd.scanner.stats.requests} verdict(s) (${clamd.scanner.stats.clamd} by clamd)${clamd.scanner.stats.stored === 0 ? '' : `, ${clamd.scanner.stats.stored} known from earlier runs`}${packedNote(clamd.scanner.stats)}${readmitted === 0 ? '' : `, ${readmitted} more reused by the tracer`}${backlogNote(judgments)}`
     process.stderr.write(`eyrie: guest ${guest}: ${ingest.now.seq} events, ${result.bytes} bytes written${scanned}, ${secs.toFixed(2)} s\n`)
     warnIoUring(ingest.now)
     const failed = judgments?.errors.length ?? 0
@@ -143,7 +143,7 @@ export const runRecord = async (argv: readonly string[], o: RecordOpts): Promise
     // the command's own failure first; otherwise the run failed
     return result.status === null ? 1 : result.status === 0 && failed > 0 ? 1 : result.status
   } finally {
-    await clamd?.clamd.stop()
+    await clamd?.stop()
     await j.close()
   }
 }
@@ -175,6 +175,7 @@ export const registerRecord = (p: Command, g: () => GlobalOpts): void => {
     .option('--scan-all', 'like --scan, without the extension/magic filter')
     .option('--signatures <dir>', 'ClamAV databases for a private clamd (default /var/lib/clamav)')
     .option('--clamd <socket|host:port>', 'use this clamd instead of a private one')
+    .option(...VERDICT_CACHE_OPTION)
     .option('--on-scanner-failure <policy>', 'deny | allow | exec=deny,open=allow (the default)')
     .option('--timeout <ms>', 'longest wait for one verdict (default 5000)')
     .option('--scan-backlog <n>', `files closed after writing that may wait for their verdict before the tracees wait too (default ${DEFAULT_BOUND})`)

@@ -9,6 +9,7 @@ import { parseEndpoint } from '../scanner/endpoint.js'
 import { ScannerError } from '../scanner/errors.js'
 import { scanAt, scanHistory, tally, type ContentScan, type Version } from '../scanner/forensic.js'
 import { Scanner } from '../scanner/scanner.js'
+import { defaultVerdictCache, VerdictStore } from '../scanner/verdictStore.js'
 import type { ScanResult } from '../scanner/verdict.js'
 import { openJournal, pickGuest, seqOf, type GlobalOpts } from './context.js'
 import { CliError, UsageError } from './errors.js'
@@ -17,7 +18,10 @@ import { runQuarantineList, runQuarantineRestore } from './quarantine.js'
 
 export const EXIT_INFECTED = 3
 
-export interface ClamdOpts { signatures?: string; clamd?: string; timeout?: string; connections?: string }
+/** --verdict-cache, shared by scan and record. */
+export const VERDICT_CACHE_OPTION = ['--verdict-cache <dir|none>', 'verdicts kept across runs, by content hash and signature database (default $EYRIE_VERDICT_CACHE, else ~/.cache/eyrie/verdicts; none: off)'] as const
+
+export interface ClamdOpts { signatures?: string; clamd?: string; timeout?: string; connections?: string; verdictCache?: string }
 export interface ScanOpts extends GlobalOpts, ClamdOpts { at?: string; history?: string }
 
 const positive = (name: string, s: string | undefined, dflt: number): number => {
@@ -26,28 +30,36 @@ const positive = (name: string, s: string | undefined, dflt: number): number => 
   return Number(s)
 }
 
-/** A private clamd on --signatures, or the one at --clamd; a scanner on it. retryAfterMs: the
- *  breaker (0: every request tries clamd, as a forensic scan wants). */
-export const openScanner = async (o: ClamdOpts, retryAfterMs = 0): Promise<{ scanner: Scanner; clamd: Clamd }> => {
+/** A private clamd on --signatures, or the one at --clamd; a scanner on it, with the verdict store
+ *  of --verdict-cache (default defaultVerdictCache(); `none`: none). retryAfterMs: the breaker (0:
+ *  every request tries clamd, as a forensic scan wants). `stop` stops a private clamd and closes the
+ *  store. */
+export const openScanner = async (o: ClamdOpts, retryAfterMs = 0): Promise<{ scanner: Scanner; clamd: Clamd; stop: () => Promise<void> }> => {
   if ((o.signatures === undefined) === (o.clamd === undefined)) throw new UsageError('give --signatures DIR (eyrie starts a private clamd) or --clamd SOCKET|HOST:PORT (an existing one)')
   const timeoutMs = positive('--timeout', o.timeout, 30_000)
   const connections = positive('--connections', o.connections, 4)
-  let clamd: Clamd
+  const cacheDir = o.verdictCache ?? defaultVerdictCache()
+  if (cacheDir === '') throw new UsageError('--verdict-cache needs a directory, or none')
+  let store: VerdictStore | undefined
+  let clamd: Clamd | undefined
   try {
+    store = cacheDir === 'none' ? undefined : VerdictStore.open(cacheDir)
     if (o.signatures !== undefined) clamd = await startClamd({ signatures: o.signatures, threads: Math.max(4, connections) })
     else {
       const ep = parseEndpoint(o.clamd ?? '')
       if (E.isLeft(ep)) throw new UsageError(ep.left)
       clamd = await connectClamd(ep.right, Math.min(timeoutMs, 10_000))
     }
+    const scanner = await Scanner.open(clamd, { timeoutMs, connections, retryAfterMs, ...(store === undefined ? {} : { store }) })
+    const running = clamd
+    const stop = async () => {
+      await running.stop()
+      await store?.close()
+    }
+    return { scanner, clamd, stop }
   } catch (err) {
-    if (err instanceof ScannerError) throw new CliError(err.message)
-    throw err
-  }
-  try {
-    return { scanner: await Scanner.open(clamd, { timeoutMs, connections, retryAfterMs }), clamd }
-  } catch (err) {
-    await clamd.stop()
+    await clamd?.stop()
+    await store?.close()
     if (err instanceof ScannerError) throw new CliError(err.message)
     throw err
   }
@@ -82,12 +94,12 @@ export const runScan = async (paths: readonly string[], o: ScanOpts): Promise<vo
   try {
     const guest = await pickGuest(j, o)
     const seq = await seqOf(j, guest, o.at ?? 'end')
-    const { scanner, clamd } = await openScanner(o)
+    const { scanner, stop } = await openScanner(o)
     try {
       if (o.history !== undefined) await history(scanner, j, guest, o.history, seq, o)
       else await current(scanner, j, guest, seq, paths, o)
     } finally {
-      await clamd.stop()
+      await stop()
     }
   } finally {
     await j.close()
@@ -146,6 +158,7 @@ export const registerScanCommands = (p: Command, g: () => GlobalOpts): void => {
     .option('--clamd <socket|host:port>', 'an existing clamd')
     .option('--timeout <ms>', 'bound on each scan (default 30000)')
     .option('--connections <n>', 'parallel clamd connections (default 4)')
+    .option(...VERDICT_CACHE_OPTION)
   clamdOptions(p.command('scan')
     .description('scan content as the guest saw it at T (every file known at T, or the PATHs), or every version of one file')
     .argument('[path...]', 'absolute paths (default: every file known at T)')

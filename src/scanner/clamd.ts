@@ -96,7 +96,8 @@ const copyDatabases = async (from: string, to: string): Promise<string> => {
   return h.digest('hex')
 }
 
-const configText = (dir: string, scratch: string, maxBytes: number, threads: number): string => `# written by eyrie for its private clamd: everything stays in this directory (temporary files in the scratch one)
+const configText = (dir: string, scratch: string, maxBytes: number, threads: number, digest: string): string => `# written by eyrie for its private clamd: everything stays in this directory (temporary files in the scratch one)
+# database digest ${digest}
 LocalSocket ${join(dir, 'clamd.sock')}
 LocalSocketMode 600
 FixStaleSocket yes
@@ -152,7 +153,7 @@ export const startClamd = async (o: StartClamdOptions): Promise<Clamd> => {
   try {
     await mkdir(scratch, { recursive: true, mode: 0o700 })
     digest = await copyDatabases(resolve(o.signatures), join(dir, 'db'))
-    await writeFile(join(dir, 'clamd.conf'), configText(dir, scratch, o.maxBytes ?? DEFAULT_MAX_BYTES, o.threads ?? 8), { mode: 0o600 })
+    await writeFile(join(dir, 'clamd.conf'), configText(dir, scratch, o.maxBytes ?? DEFAULT_MAX_BYTES, o.threads ?? 8, digest), { mode: 0o600 })
   } catch (err) {
     await cleanup()
     throw err
@@ -226,17 +227,24 @@ export const startClamd = async (o: StartClamdOptions): Promise<Clamd> => {
 /** Whether the clamd behind a socket is one eyrie started (its run directory, beside the socket,
  *  holds eyrie's configuration for it), which unpacks archives: then its verdict on a tar of many
  *  contents is a verdict on each (Scanner.scanMany). Any other clamd may have ScanArchive off. */
-const eyrieConfigured = async (endpoint: ClamdEndpoint): Promise<boolean> => {
-  if (!('socket' in endpoint)) return false
+/** What the configuration beside a socket says of a clamd another eyrie process started: that it
+ *  unpacks archives, and the digest of its databases (the key of verdicts kept across runs). Only a
+ *  file of this user's that no one else can write is believed; otherwise null, as for any clamd. */
+const eyrieConfigured = async (endpoint: ClamdEndpoint): Promise<{ digest: string | null } | null> => {
+  if (!('socket' in endpoint)) return null
+  const path = join(dirname(endpoint.socket), 'clamd.conf')
   let conf: string
   try {
-    conf = await readFile(join(dirname(endpoint.socket), 'clamd.conf'), 'utf8')
+    const st = await stat(path)
+    if (st.uid !== (process.geteuid?.() ?? st.uid) || (st.mode & 0o022) !== 0) return null
+    conf = await readFile(path, 'utf8')
   } catch (err) {
     // no such file, or not ours to read: an external clamd like any other
-    if (['ENOENT', 'ENOTDIR', 'EACCES'].includes((err as NodeJS.ErrnoException).code ?? '')) return false
+    if (['ENOENT', 'ENOTDIR', 'EACCES'].includes((err as NodeJS.ErrnoException).code ?? '')) return null
     throw err
   }
-  return conf.startsWith('# written by eyrie') && conf.includes(`\nLocalSocket ${endpoint.socket}\n`) && /^ScanArchive yes$/m.test(conf)
+  if (!(conf.startsWith('# written by eyrie') && conf.includes(`\nLocalSocket ${endpoint.socket}\n`) && /^ScanArchive yes$/m.test(conf))) return null
+  return { digest: /^# database digest ([0-9a-f]{64})$/m.exec(conf)?.[1] ?? null }
 }
 
 /** An existing clamd: resolves once it answers PING within `timeoutMs`. A clamd another eyrie
@@ -248,5 +256,6 @@ export const connectClamd = async (endpoint: ClamdEndpoint, timeoutMs = 5000): P
   } catch (err) {
     throw new ScannerError('CLAMD_UNREACHABLE', `no clamd at ${describeEndpoint(endpoint)}: ${reasonOf(err)}`, true, { cause: err })
   }
-  return { endpoint, databaseDigest: null, pid: null, dir: null, unpacksArchives: await eyrieConfigured(endpoint), stop: async () => {} }
+  const ours = await eyrieConfigured(endpoint)
+  return { endpoint, databaseDigest: ours?.digest ?? null, pid: null, dir: null, unpacksArchives: ours !== null, stop: async () => {} }
 }

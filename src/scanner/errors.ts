@@ -7,6 +7,7 @@ export type ScannerErrorCode =
   | 'SIGNATURES' // the signature directory is unusable
   | 'QUARANTINE' // moving a file aside or back failed
   | 'BAD_ENDPOINT'
+  | 'CACHE' // the verdict cache on disk is unusable or not safe to trust
 
 export class ScannerError extends Error {
   override readonly name = 'ScannerError'

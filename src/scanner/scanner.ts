@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto'
 import { tarBytes } from '../forensic/tar.js'
 import { cacheKey, VerdictCache } from './cache.js'
+import type { VerdictStore } from './verdictStore.js'
 import { DEFAULT_MAX_BYTES, type Clamd } from './clamd.js'
 import { ClamdClient, withTimeout, type Scanned } from './client.js'
 import { describeEndpoint } from './endpoint.js'
@@ -19,6 +20,8 @@ export interface ScannerOptions {
   readonly timeoutMs?: number
   /** verdicts kept; default 65536 (0 disables the cache) */
   readonly cacheEntries?: number
+  /** verdicts kept across runs (verdictStore.ts), behind the in-memory cache; closed with the scanner */
+  readonly store?: VerdictStore
   /** after a clamd failure, fail at once for this long before probing again, ms; default 1000 (0: never) */
   readonly retryAfterMs?: number
   /** larger content is not sent (error verdict); default 256 MiB, what a private clamd accepts */
@@ -43,6 +46,8 @@ export interface ScannerStats {
   requests: number
   /** answered from the cache */
   cached: number
+  /** of those, found in the verdict store (kept by an earlier run) */
+  stored: number
   /** joined another caller's in-flight request for the same content */
   joined: number
   /** INSTREAM requests sent to clamd */
@@ -68,7 +73,7 @@ interface Member {
 export const sha256Of = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex')
 
 export class Scanner {
-  readonly stats: ScannerStats = { requests: 0, cached: 0, joined: 0, clamd: 0, errors: 0, refused: 0, packs: 0, packed: 0, unpacked: 0 }
+  readonly stats: ScannerStats = { requests: 0, cached: 0, stored: 0, joined: 0, clamd: 0, errors: 0, refused: 0, packs: 0, packed: 0, unpacked: 0 }
   readonly cache: VerdictCache
   readonly timeoutMs: number
   readonly maxBytes: number
@@ -103,10 +108,43 @@ export class Scanner {
     return this.clamd.databaseDigest === null ? this.version : `${this.version}+db:${this.clamd.databaseDigest.slice(0, 16)}`
   }
 
+  /** Whether verdicts may outlive this run: only under a version that names the signature database
+   *  (an official database's number in VERSION, or the digest of a private one). A bare "ClamAV
+   *  1.4.6" could stand for any set of signatures. */
+  get persistable(): boolean {
+    return this.clamd.databaseDigest !== null || /^ClamAV [^/]+\/\d+\//.test(this.version)
+  }
+
   /** The cached verdict for content with this hash, if any (no clamd, no bytes needed). */
   cached(sha256: string): Verdict | undefined {
     this.maybeRefreshVersion()
-    return this.cache.get(cacheKey(sha256, this.dbVersion))
+    return this.lookup(cacheKey(sha256, this.dbVersion))
+  }
+
+  /** In memory, else in the store (then kept in memory too). */
+  private lookup(key: string): Verdict | undefined {
+    const hit = this.cache.get(key)
+    if (hit !== undefined || !this.storing) return hit
+    const stored = this.o.store?.get(key)
+    if (stored !== undefined) {
+      this.stats.stored++
+      this.cache.set(key, stored)
+    }
+    return stored
+  }
+
+  private get storing(): boolean {
+    return this.o.store !== undefined && this.persistable
+  }
+
+  /** Whether a verdict is kept for `key` (no counting, no recency). */
+  private known(key: string): boolean {
+    return this.cache.has(key) || (this.storing && this.o.store?.get(key) !== undefined)
+  }
+
+  private remember(key: string, v: Verdict): void {
+    this.cache.set(key, v)
+    if (this.storing) this.o.store?.put(key, v)
   }
 
   /** Scans bytes as given. Never throws; resolves within timeoutMs (plus hashing). `background`: the
@@ -157,7 +195,7 @@ export class Scanner {
     for (const bytes of items) {
       const sha256 = sha256Of(bytes)
       const key = cacheKey(sha256, this.dbVersion)
-      if (limit <= 0 || bytes.length === 0 || bytes.length > limit || this.inflight.has(key) || this.cache.has(key)) {
+      if (limit <= 0 || bytes.length === 0 || bytes.length > limit || this.inflight.has(key) || this.known(key)) {
         // started once every member of a pack is in flight: the same content twice joins the first
         let start: (r: Promise<ScanResult>) => void = () => {}
         results.push(new Promise<ScanResult>((res) => (start = res)))
@@ -200,7 +238,7 @@ export class Scanner {
     const s = await this.request(tar, null, false)
     if (s.verdict.kind === 'clean') {
       for (const m of members) {
-        this.cache.set(m.key, s.verdict)
+        this.remember(m.key, s.verdict)
         m.settle(s.verdict)
       }
       return
@@ -239,7 +277,7 @@ export class Scanner {
     const { verdict, answered } = await withTimeout(queued, this.timeoutMs, waited, () => {})
     if (!answered) this.breaker.failure(verdict.kind === 'error' ? verdict.reason : 'clamd failed')
     else if (!queueFull) this.breaker.success()
-    if (key !== null) this.cache.set(key, verdict)
+    if (key !== null) this.remember(key, verdict)
     return { verdict, answered }
   }
 

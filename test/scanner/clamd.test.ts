@@ -66,11 +66,12 @@ test('given content over the scan limit, when scanned, then the verdict is an er
   assert.equal(small.stats.clamd, 0)
 })
 
-test('given the private socket, when connectClamd is given it as --clamd, then a second scanner uses the same clamd, known by its configuration to unpack archives', async () => {
+test('given the private socket, when connectClamd is given it as --clamd, then a second scanner uses the same clamd, known by its configuration to unpack archives and by its database digest', async () => {
   const ep = parseEndpoint('socket' in clamd.endpoint ? clamd.endpoint.socket : '')
   assert.ok(ep._tag === 'Right')
   const external = await connectClamd(ep.right)
-  assert.equal(external.databaseDigest, null)
+  assert.equal(external.databaseDigest, clamd.databaseDigest)
+  assert.match(external.databaseDigest ?? '', /^[0-9a-f]{64}$/)
   assert.equal(external.unpacksArchives, true)
   const s = await Scanner.open(external)
   assert.equal((await s.scanBytes(eicar())).verdict.kind, 'infected')

@@ -1,0 +1,98 @@
+// Verdicts kept across runs: the same keys as the in-memory cache (signature database version +
+// sha256 of the content), in an LMDB file of the user's. A library that every recording loads is
+// then streamed to clamd once per signature database, not once per run (x264 loads 136 libraries,
+// 172 MB). Content-addressed, so it is as exact as the in-memory cache: a write changes the hash, a
+// new database the version. Only for versions that name their database (see Scanner.persistable).
+//
+// Whoever can write this file can make malware pass for clean: the directory must be the user's
+// own and closed to everyone else, or it is refused.
+import { mkdirSync, statSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+import * as t from 'io-ts'
+import { isRight } from 'fp-ts/lib/Either.js'
+import { open, type Database, type RootDatabase, type RootDatabaseOptions } from 'lmdb'
+import { ScannerError } from './errors.js'
+import { CLEAN, infected, type Verdict } from './verdict.js'
+
+const Stored = t.union([
+  t.type({ kind: t.literal('clean') }),
+  t.type({ kind: t.literal('infected'), signature: t.string }),
+])
+
+/** `$EYRIE_VERDICT_CACHE`, else `$XDG_CACHE_HOME/eyrie/verdicts`, else `~/.cache/eyrie/verdicts`;
+ *  `none` turns it off. */
+export const defaultVerdictCache = (env: NodeJS.ProcessEnv = process.env): string =>
+  env.EYRIE_VERDICT_CACHE ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'eyrie', 'verdicts')
+
+export class VerdictStore {
+  stored = 0
+  private failure: Error | undefined
+
+  private constructor(readonly dir: string, private readonly root: RootDatabase, private readonly db: Database<Uint8Array, string>) {}
+
+  /** Opens (creating it 0700) the store in `dir`; refuses a directory another user could write. */
+  static open(dir: string): VerdictStore {
+    const path = resolve(dir)
+    try {
+      mkdirSync(path, { recursive: true, mode: 0o700 })
+    } catch (err) {
+      throw new ScannerError('CACHE', `verdict cache ${path}: cannot create it: ${(err as Error).message} (--verdict-cache none turns it off)`)
+    }
+    const st = statSync(path)
+    const uid = process.geteuid?.() ?? st.uid
+    if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o022) !== 0) {
+      throw new ScannerError('CACHE', `verdict cache ${path} is ${st.isDirectory() ? `owned by uid ${st.uid} with mode ${(st.mode & 0o777).toString(8)}` : 'not a directory'}: ` +
+        `it must be a directory of uid ${uid} that no one else can write (whoever writes it decides what is clean); --verdict-cache none turns it off`)
+    }
+    try {
+      // permissionsMode: an lmdb-js option its typings omit (the mode of data.mdb and lock.mdb)
+      const options: RootDatabaseOptions & { permissionsMode: number } = { noSubdir: false, maxDbs: 2, permissionsMode: 0o600 }
+      const root = open(path, options)
+      const db = root.openDB<Uint8Array, string>('verdicts', { encoding: 'binary' })
+      return new VerdictStore(path, root, db)
+    } catch (err) {
+      throw new ScannerError('CACHE', `verdict cache ${path}: cannot open it: ${(err as Error).message} (--verdict-cache none turns it off)`)
+    }
+  }
+
+  /** The verdict stored under `key`; a record that does not decode is reported once and ignored. */
+  get(key: string): Verdict | undefined {
+    const raw = this.db.get(key)
+    if (raw === undefined) return undefined
+    let value: unknown
+    try {
+      value = JSON.parse(Buffer.from(raw).toString('utf8'))
+    } catch {
+      value = undefined
+    }
+    const decoded = Stored.decode(value)
+    if (!isRight(decoded)) {
+      this.warn(new Error(`verdict cache ${this.dir}: a record does not decode; it is ignored and will be replaced`))
+      return undefined
+    }
+    return decoded.right.kind === 'clean' ? CLEAN : infected(decoded.right.signature)
+  }
+
+  /** Keeps a clean or infected verdict (an error says nothing about the bytes). Written in the
+   *  background: a failure is reported once, and the verdict is then only in memory. */
+  put(key: string, v: Verdict): void {
+    if (v.kind === 'error') return
+    const value = v.kind === 'clean' ? { kind: 'clean' } : { kind: 'infected', signature: v.signature }
+    this.stored++
+    this.db.put(key, Buffer.from(JSON.stringify(value))).then(
+      () => {},
+      (err: unknown) => this.warn(new Error(`verdict cache ${this.dir}: cannot write: ${err instanceof Error ? err.message : String(err)}`)),
+    )
+  }
+
+  async close(): Promise<void> {
+    await this.root.close()
+  }
+
+  private warn(err: Error): void {
+    if (this.failure !== undefined) return
+    this.failure = err
+    process.emitWarning(err.message, { code: 'EYRIE_VERDICT_CACHE' })
+  }
+}
