@@ -107,7 +107,7 @@ const baseline = active.find((s) => s.id === 'baseline')
 if (baseline === undefined) throw new Error('no baseline setup')
 const monitored = active.filter((s) => s.id !== 'baseline').map((s) => s.id)
 
-const EYRIE_SUMMARY = /eyrie: guest \S+: (\d+) events, (\d+) bytes written(?:, (\d+) verdict\(s\) \((\d+) by clamd\))?/
+const EYRIE_SUMMARY = /eyrie: guest \S+: (\d+) events, (\d+) bytes written(?:, (\d+) verdict\(s\) \((\d+) by clamd[,)])?/
 
 const runOnce = async (w: Workload, s: Available, round: number): Promise<Sample> => {
   const root = s.watched && onAccess !== null ? onAccess.root : runs

@@ -82,7 +82,11 @@ export const runRecord = async (argv: readonly string[], o: RecordOpts): Promise
         })
       }
     })
-    const append = (drafts: Draft[], lazy = false) => appends.push(drafts, lazy)
+    let verdicts = 0 // scan.verdict drafts journaled, the tracer's reused ones included
+    const append = (drafts: Draft[], lazy = false) => {
+      for (const d of drafts) if (d.body.kind === 'scan.verdict') verdicts++
+      return appends.push(drafts, lazy)
+    }
     let trace: TraceOptions = { onBatch: append } // the tracees wait while a batch commits: nothing is dropped
     let judgments: Judgments | undefined
     const late = new Later() // commits of verdicts that let a call run, awaited before the end
@@ -97,6 +101,7 @@ export const runRecord = async (argv: readonly string[], o: RecordOpts): Promise
         quarantineTo: o.journal ?? defaultJournalDir(),
         guest,
         source: liveSource({ journal: j, guest, world: () => ingest.now }),
+        ...(clamd.store === undefined ? {} : { stamps: clamd.store }),
       })
       const reading = <T>(f: () => Promise<T>) => guard.shared(f)
       // files closed after writing are judged in the background: the close happened, nothing can be
@@ -134,7 +139,8 @@ export const runRecord = async (argv: readonly string[], o: RecordOpts): Promise
     if (late.failure !== undefined) throw late.failure.error // a verdict's commit failed
     if (result.message !== null) process.stderr.write(`eyrie: ${result.message}\n`)
     const secs = Number(process.hrtime.bigint() - started) / 1e9
-    const scanned = clamd === undefined ? '' : `, ${clamd.scanner.stats.requests} verdict(s) (${clamd.scanner.stats.clamd} by clamd)${clamd.scanner.stats.stored === 0 ? '' : `, ${clamd.scanner.stats.stored} known from earlier runs`}${packedNote(clamd.scanner.stats)}${readmitted === 0 ? '' : `, ${readmitted} more reused by the tracer`}${backlogNote(judgments)}`
+    const earlier = clamd?.scanner.stats.stored ?? 0 // verdicts found in the store (by content hash, or by a stamp's)
+    const scanned = clamd === undefined ? '' : `, ${verdicts - readmitted} verdict(s) (${clamd.scanner.stats.clamd} by clamd)${earlier === 0 ? '' : `, ${earlier} known from earlier runs`}${packedNote(clamd.scanner.stats)}${readmitted === 0 ? '' : `, ${readmitted} more reused by the tracer`}${backlogNote(judgments)}`
     process.stderr.write(`eyrie: guest ${guest}: ${ingest.now.seq} events, ${result.bytes} bytes written${scanned}, ${secs.toFixed(2)} s\n`)
     warnIoUring(ingest.now)
     const failed = judgments?.errors.length ?? 0

@@ -34,7 +34,7 @@ const positive = (name: string, s: string | undefined, dflt: number): number => 
  *  of --verdict-cache (default defaultVerdictCache(); `none`: none). retryAfterMs: the breaker (0:
  *  every request tries clamd, as a forensic scan wants). `stop` stops a private clamd and closes the
  *  store. */
-export const openScanner = async (o: ClamdOpts, retryAfterMs = 0): Promise<{ scanner: Scanner; clamd: Clamd; stop: () => Promise<void> }> => {
+export const openScanner = async (o: ClamdOpts, retryAfterMs = 0): Promise<{ scanner: Scanner; clamd: Clamd; store: VerdictStore | undefined; stop: () => Promise<void> }> => {
   if ((o.signatures === undefined) === (o.clamd === undefined)) throw new UsageError('give --signatures DIR (eyrie starts a private clamd) or --clamd SOCKET|HOST:PORT (an existing one)')
   const timeoutMs = positive('--timeout', o.timeout, 30_000)
   const connections = positive('--connections', o.connections, 4)
@@ -56,7 +56,7 @@ export const openScanner = async (o: ClamdOpts, retryAfterMs = 0): Promise<{ sca
       await running.stop()
       await store?.close()
     }
-    return { scanner, clamd, stop }
+    return { scanner, clamd, store, stop }
   } catch (err) {
     await clamd?.stop()
     await store?.close()

@@ -10,6 +10,7 @@ import { DEFAULT_FAILURE_POLICY, type FailurePolicy } from './policy.js'
 import { quarantine, type QuarantineRecord } from './quarantine.js'
 import { reasonOf } from './errors.js'
 import type { Scanner } from './scanner.js'
+import type { StampMemo } from './verdictStore.js'
 import { describeVerdict, scanError, type ScanResult, type Verdict, type VerdictSource } from './verdict.js'
 
 export const EACCES = 13
@@ -21,6 +22,9 @@ export interface ContentRef {
   /** Changes whenever the bytes may have changed (inode, size, times, last journaled write); with it,
    *  an unchanged file is judged from memory without reading or hashing it again. */
   readonly stamp?: string
+  /** Set when the content is the host file's as it is (not written in this run): its stat (device,
+   *  inode, size, mtime, ctime), under which an earlier run may have remembered it (`stamps`). */
+  readonly hostStamp?: string
   /** The first n bytes, for the filter's magic; without it, read() is used. */
   head?(n: number): Promise<Uint8Array>
   read(): Promise<Uint8Array>
@@ -41,6 +45,8 @@ export interface GateOptions {
   readonly guest?: string | null
   /** paths remembered with their stamp and hash; default 65536 */
   readonly memoEntries?: number
+  /** host stamps remembered across runs (verdictStore.ts) */
+  readonly stamps?: StampMemo
 }
 
 export interface Decision {
@@ -172,6 +178,8 @@ export class Gate {
   private async headOf(path: string, ref: ContentRef): Promise<Uint8Array | Error> {
     const m = ref.stamp === undefined ? undefined : this.memo.get(path)
     if (m !== undefined && m.stamp === ref.stamp) return m.head
+    const earlier = ref.hostStamp === undefined ? undefined : this.o.stamps?.stamped(ref.hostStamp)
+    if (earlier !== undefined) return earlier.head
     try {
       return ref.head !== undefined ? await ref.head(MAGIC_BYTES) : (await ref.read()).subarray(0, MAGIC_BYTES)
     } catch (err) {
@@ -191,9 +199,16 @@ export class Gate {
   private memoized(path: string, ref: ContentRef): Judged | undefined {
     if (ref.stamp === undefined) return undefined
     const m = this.memo.get(path)
-    if (m === undefined || m.stamp !== ref.stamp) return undefined
-    const v = this.o.scanner.cached(m.sha256)
-    return v === undefined ? undefined : { verdict: v, sha256: m.sha256, source: 'memo', head: m.head }
+    if (m !== undefined && m.stamp === ref.stamp) {
+      const v = this.o.scanner.cached(m.sha256)
+      return v === undefined ? undefined : { verdict: v, sha256: m.sha256, source: 'memo', head: m.head }
+    }
+    // an earlier run's: the host file unchanged since, and its verdict kept under this database
+    const earlier = ref.hostStamp === undefined ? undefined : this.o.stamps?.stamped(ref.hostStamp)
+    const v = earlier === undefined ? undefined : this.o.scanner.cached(earlier.sha256)
+    if (earlier === undefined || v === undefined) return undefined
+    this.remember(path, { stamp: ref.stamp, sha256: earlier.sha256, head: earlier.head })
+    return { verdict: v, sha256: earlier.sha256, source: 'memo', head: earlier.head }
   }
 
   private async bytesOf(path: string, ref: ContentRef): Promise<Uint8Array | Judged> {
@@ -207,6 +222,7 @@ export class Gate {
   private judged(path: string, ref: ContentRef, bytes: Uint8Array, r: ScanResult): Judged {
     const head = bytes.slice(0, 256)
     if (ref.stamp !== undefined && r.verdict.kind !== 'error') this.remember(path, { stamp: ref.stamp, sha256: r.sha256, head })
+    if (ref.hostStamp !== undefined && r.verdict.kind !== 'error') this.o.stamps?.stamp(ref.hostStamp, { sha256: r.sha256, head })
     return { verdict: r.verdict, sha256: r.sha256, source: r.source, head }
   }
 

@@ -77,6 +77,7 @@ export const liveSource = (o: LiveSourceOptions): ContentSource => async (path: 
     if (disk === null) return null
     return {
       stamp: `host|${disk.stamp}`,
+      hostStamp: disk.stamp,
       head: (n) => readHead(path, n),
       read: async () => {
         const buf = Buffer.alloc(disk.size)
@@ -103,8 +104,11 @@ export const liveSource = (o: LiveSourceOptions): ContentSource => async (path: 
     }
     return bytes
   }
+  // nothing of it written in this run: every byte comes from the host file as it is
+  const asOnHost = disk !== null && node.lastWrite === undefined && node.content.extents.length === 0 && size === disk.size
   return {
     stamp: `journal|${known}|${disk?.stamp ?? 'absent'}`,
+    ...(asOnHost ? { hostStamp: disk.stamp } : {}),
     head: (n) => bytesOf(n),
     read: () => bytesOf(size),
   }

@@ -4,6 +4,12 @@
 // 172 MB). Content-addressed, so it is as exact as the in-memory cache: a write changes the hash, a
 // new database the version. Only for versions that name their database (see Scanner.persistable).
 //
+// Beside the verdicts, what a host file's stat said its content was (`stamps`): device, inode, size,
+// mtime and ctime -> sha256 and the first bytes. A later run then judges an unchanged library without
+// reading or hashing it. That trusts the stat as the in-run memo and the tracer's loans do: a change
+// that leaves all five alone (stores into pages an untraced process dirtied through a shared mapping
+// before the stat) is not seen; --verdict-cache none when that matters.
+//
 // Whoever can write this file can make malware pass for clean: the directory must be the user's
 // own and closed to everyone else, or it is refused.
 import { mkdirSync, statSync } from 'node:fs'
@@ -15,6 +21,20 @@ import { open, type Database, type RootDatabase, type RootDatabaseOptions } from
 import { ScannerError } from './errors.js'
 import { CLEAN, infected, type Verdict } from './verdict.js'
 
+const Stamped = t.type({ sha256: t.string, head: t.string })
+
+/** What a stamp said: the content's sha256 and its first bytes (the filter's magic, a `#!` line). */
+export interface StampedContent {
+  readonly sha256: string
+  readonly head: Uint8Array
+}
+
+/** The gate's view of the stamps (gate.ts). */
+export interface StampMemo {
+  stamped(stamp: string): StampedContent | undefined
+  stamp(stamp: string, c: StampedContent): void
+}
+
 const Stored = t.union([
   t.type({ kind: t.literal('clean') }),
   t.type({ kind: t.literal('infected'), signature: t.string }),
@@ -25,11 +45,17 @@ const Stored = t.union([
 export const defaultVerdictCache = (env: NodeJS.ProcessEnv = process.env): string =>
   env.EYRIE_VERDICT_CACHE ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'eyrie', 'verdicts')
 
-export class VerdictStore {
+export class VerdictStore implements StampMemo {
+  /** verdicts put */
   stored = 0
   private failure: Error | undefined
 
-  private constructor(readonly dir: string, private readonly root: RootDatabase, private readonly db: Database<Uint8Array, string>) {}
+  private constructor(
+    readonly dir: string,
+    private readonly root: RootDatabase,
+    private readonly db: Database<Uint8Array, string>,
+    private readonly stamps: Database<Uint8Array, string>,
+  ) {}
 
   /** Opens (creating it 0700) the store in `dir`; refuses a directory another user could write. */
   static open(dir: string): VerdictStore {
@@ -50,7 +76,8 @@ export class VerdictStore {
       const options: RootDatabaseOptions & { permissionsMode: number } = { noSubdir: false, maxDbs: 2, permissionsMode: 0o600 }
       const root = open(path, options)
       const db = root.openDB<Uint8Array, string>('verdicts', { encoding: 'binary' })
-      return new VerdictStore(path, root, db)
+      const stamps = root.openDB<Uint8Array, string>('stamps', { encoding: 'binary' })
+      return new VerdictStore(path, root, db, stamps)
     } catch (err) {
       throw new ScannerError('CACHE', `verdict cache ${path}: cannot open it: ${(err as Error).message} (--verdict-cache none turns it off)`)
     }
@@ -58,7 +85,31 @@ export class VerdictStore {
 
   /** The verdict stored under `key`; a record that does not decode is reported once and ignored. */
   get(key: string): Verdict | undefined {
-    const raw = this.db.get(key)
+    const v = this.decoded(this.db, key, Stored)
+    return v === undefined ? undefined : v.kind === 'clean' ? CLEAN : infected(v.signature)
+  }
+
+  stamped(stamp: string): StampedContent | undefined {
+    const v = this.decoded(this.stamps, stamp, Stamped)
+    if (v === undefined) return undefined
+    if (!/^[0-9a-f]{64}$/.test(v.sha256)) return this.undecodable()
+    return { sha256: v.sha256, head: Buffer.from(v.head, 'base64') }
+  }
+
+  stamp(stamp: string, c: StampedContent): void {
+    this.write(this.stamps, stamp, { sha256: c.sha256, head: Buffer.from(c.head).toString('base64') })
+  }
+
+  /** Keeps a clean or infected verdict (an error says nothing about the bytes). Written in the
+   *  background: a failure is reported once, and the verdict is then only in memory. */
+  put(key: string, v: Verdict): void {
+    if (v.kind === 'error') return
+    this.stored++
+    this.write(this.db, key, v.kind === 'clean' ? { kind: 'clean' } : { kind: 'infected', signature: v.signature })
+  }
+
+  private decoded<A>(db: Database<Uint8Array, string>, key: string, codec: t.Type<A>): A | undefined {
+    const raw = db.get(key)
     if (raw === undefined) return undefined
     let value: unknown
     try {
@@ -66,21 +117,17 @@ export class VerdictStore {
     } catch {
       value = undefined
     }
-    const decoded = Stored.decode(value)
-    if (!isRight(decoded)) {
-      this.warn(new Error(`verdict cache ${this.dir}: a record does not decode; it is ignored and will be replaced`))
-      return undefined
-    }
-    return decoded.right.kind === 'clean' ? CLEAN : infected(decoded.right.signature)
+    const decoded = codec.decode(value)
+    return isRight(decoded) ? decoded.right : this.undecodable()
   }
 
-  /** Keeps a clean or infected verdict (an error says nothing about the bytes). Written in the
-   *  background: a failure is reported once, and the verdict is then only in memory. */
-  put(key: string, v: Verdict): void {
-    if (v.kind === 'error') return
-    const value = v.kind === 'clean' ? { kind: 'clean' } : { kind: 'infected', signature: v.signature }
-    this.stored++
-    this.db.put(key, Buffer.from(JSON.stringify(value))).then(
+  private undecodable(): undefined {
+    this.warn(new Error(`verdict cache ${this.dir}: a record does not decode; it is ignored and will be replaced`))
+    return undefined
+  }
+
+  private write(db: Database<Uint8Array, string>, key: string, value: unknown): void {
+    db.put(key, Buffer.from(JSON.stringify(value))).then(
       () => {},
       (err: unknown) => this.warn(new Error(`verdict cache ${this.dir}: cannot write: ${err instanceof Error ? err.message : String(err)}`)),
     )

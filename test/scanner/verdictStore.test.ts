@@ -4,11 +4,15 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { appendFileSync, chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { open } from 'lmdb'
 import type { Clamd } from '../../src/scanner/clamd.js'
+import { Ingest } from '../../src/engine/replay.js'
+import { openLmdbJournal } from '../../src/journal/lmdb.js'
 import { ScannerError } from '../../src/scanner/errors.js'
+import { Gate, type ContentSource } from '../../src/scanner/gate.js'
+import { liveSource } from '../../src/scanner/live.js'
 import { cacheKey } from '../../src/scanner/cache.js'
 import { Scanner, sha256Of } from '../../src/scanner/scanner.js'
 import { defaultVerdictCache, VerdictStore } from '../../src/scanner/verdictStore.js'
@@ -128,6 +132,75 @@ test('given a record that does not decode, then it is a miss (reported once), an
   } finally {
     process.off('warning', onWarning)
   }
+})
+
+/** One "run" of the live gate on a journal of its own, reading through a source that counts reads. */
+const gateRun = async (store: VerdictStore, name: string) => {
+  const journal = await openLmdbJournal(join(dir, `${name}.journal`))
+  const ingest = await Ingest.open(journal, 'g')
+  const scanner = await Scanner.open({ ...clamd, endpoint: { socket: proxy.socket } }, { timeoutMs: 10_000, store })
+  const live = liveSource({ journal, guest: 'g', world: () => ingest.now })
+  const counted = { reads: 0 }
+  const source: ContentSource = async (path) => {
+    const ref = await live(path)
+    if (ref === null) return null
+    return {
+      ...ref,
+      head: async (n: number) => { counted.reads++; return ref.head === undefined ? (await ref.read()).subarray(0, n) : ref.head(n) },
+      read: async () => { counted.reads++; return ref.read() },
+    }
+  }
+  const gate = new Gate({ scanner, source, quarantineTo: null, stamps: store })
+  return { gate, ingest, counted, close: () => journal.close() }
+}
+
+test('given host files an earlier run judged, when a later run opens or execs them unchanged, then nothing is read or sent to clamd, the verdicts and hashes are the same, and a change or a write in the run is judged again', async () => {
+  const path = join(dir, 'libkept.so.1')
+  const bad = join(dir, 'kept-dropper')
+  writeFileSync(path, Buffer.concat([Buffer.from('\x7fELF'), randomBytes(16384)]))
+  writeFileSync(bad, eicar(), { mode: 0o755 })
+  const storeDir = join(dir, 'stamps')
+  const s1 = VerdictStore.open(storeDir)
+  const r1 = await gateRun(s1, 'run1')
+  const first = await r1.gate.decideOpen(path)
+  const firstBad = await r1.gate.decideExec(bad)
+  assert.equal(first.errno, 0)
+  assert.equal(firstBad.errno, 13)
+  await r1.close()
+  await s1.close()
+
+  const s2 = VerdictStore.open(storeDir)
+  const r2 = await gateRun(s2, 'run2')
+  const before = proxy.instreams
+  const again = await r2.gate.decideOpen(path)
+  const againBad = await r2.gate.decideExec(bad)
+  assert.equal(r2.counted.reads, 0, 'judged by the stamp alone')
+  assert.equal(proxy.instreams, before)
+  assert.deepEqual([again.errno, again.source, again.sha256], [0, 'memo', first.sha256])
+  assert.deepEqual([againBad.errno, againBad.sha256], [13, firstBad.sha256])
+  assert.deepEqual(againBad.events.map((e) => e.kind), ['scan.verdict', 'access.denied'])
+
+  // the host file changes: another stamp, read and judged again
+  appendFileSync(path, MARKER)
+  const changed = await r2.gate.decideOpen(path)
+  assert.ok(r2.counted.reads > 0)
+  assert.equal(changed.errno, 13)
+  assert.equal(proxy.instreams, before + 1)
+
+  // written in this run, not on the host: the host file's stamp does not speak for it
+  const clean = join(dir, 'libwritten.so.2')
+  writeFileSync(clean, Buffer.concat([Buffer.from('\x7fELF'), randomBytes(4096)]))
+  await r2.gate.decideOpen(clean) // its stamp is now kept
+  const data = Buffer.from(`# ${MARKER}\n`)
+  const t = 1_700_000_000_000_000_000n
+  await r2.ingest.push([
+    { ts: t, pid: 9, tid: 9, body: { kind: 'fd.open', fd: 3, path: clean, flags: 0o1, inode: null, created: false } },
+    { ts: t + 1n, pid: 9, tid: 9, body: { kind: 'file.write', fd: 3, offset: 0, len: data.length, known: data.length }, data },
+  ])
+  const written = await r2.gate.decideOpen(clean)
+  assert.equal(written.errno, 13, 'the journal\'s bytes were judged')
+  await r2.close()
+  await s2.close()
 })
 
 test('given no setting, the store lives under the user\'s cache directory; EYRIE_VERDICT_CACHE and XDG_CACHE_HOME move it', () => {
