@@ -72,21 +72,24 @@ export const runRecord = async (argv: readonly string[], o: RecordOpts): Promise
     // (Ingest.push is not meant to race a checkpoint or a collection); the guard keeps a collection
     // from freeing bytes a judgment is reading
     const guard = new ReadGuard()
-    const appends = new SerialAppends(async (drafts) => {
-      await ingest.push(drafts)
-      if (gc !== undefined && ingest.now.seq - collectedAt >= every) {
-        collectedAt = ingest.now.seq
-        await guard.exclusive(async () => {
-          await ingest.finish()
-          await gc.collect()
-        })
-      }
+    const appends = new SerialAppends((drafts) => ingest.append(drafts), {
+      ...(gc === undefined ? {} : {
+        after: async () => {
+          if (ingest.now.seq - collectedAt < every) return
+          collectedAt = ingest.now.seq
+          await guard.exclusive(async () => {
+            await ingest.finish()
+            await gc.collect()
+          })
+        },
+      }),
     })
     let verdicts = 0 // scan.verdict drafts journaled, the tracer's reused ones included
-    const append = (drafts: Draft[], lazy = false) => {
+    const counted = (drafts: Draft[]): Draft[] => {
       for (const d of drafts) if (d.body.kind === 'scan.verdict') verdicts++
-      return appends.push(drafts, lazy)
+      return drafts
     }
+    const append = (drafts: Draft[], lazy = false) => appends.push(counted(drafts), lazy)
     let trace: TraceOptions = { onBatch: append } // the tracees wait while a batch commits: nothing is dropped
     let judgments: Judgments | undefined
     const late = new Later() // commits of verdicts that let a call run, awaited before the end
@@ -100,7 +103,7 @@ export const runRecord = async (argv: readonly string[], o: RecordOpts): Promise
         filter,
         quarantineTo: o.journal ?? defaultJournalDir(),
         guest,
-        source: liveSource({ journal: j, guest, world: () => ingest.now }),
+        source: liveSource({ journal: j, guest, world: () => ingest.now, visible: () => appends.visible() }),
         ...(clamd.store === undefined ? {} : { stamps: clamd.store }),
       })
       const reading = <T>(f: () => Promise<T>) => guard.shared(f)
@@ -120,10 +123,13 @@ export const runRecord = async (argv: readonly string[], o: RecordOpts): Promise
         onBatch: async (drafts) => {
           for (const d of drafts) if (d.body.kind === 'scan.verdict') readmitted++
           const closed = closedForWriting(ingest.now, drafts) // files closed after writing, judged once the batch is in R(now)
-          await append(drafts)
+          // in R(now) is enough for what comes next (a question about a file: the gate waits for the
+          // journal's bytes to be readable if it needs them); the room in the buffer waits for the disk
+          const { committed } = await appends.pushNow(counted(drafts))
           const room = queue.enqueue(withNodes(ingest.now, closed))
           // too many wait: the tracees wait for room, and the verdicts that make room go at once
           await (queue.waiting > queue.bound ? appends.hurry(room) : room)
+          return { durable: committed }
         },
       }
     }

@@ -44,7 +44,13 @@ export class Ingest {
 
   /** Appends a batch; resolves once it is committed (so a caller can hold a tracee until then). */
   async push(drafts: readonly Draft[]): Promise<void> {
-    if (drafts.length === 0) return
+    await this.append(drafts).committed
+  }
+
+  /** Appends a batch and folds it into R(now) at once; readers of the journal see it once `visible`
+   *  settles (never rejects), and it is durable once `committed` resolves. */
+  append(drafts: readonly Draft[]): { readonly visible: Promise<void>; readonly committed: Promise<void> } {
+    if (drafts.length === 0) return { visible: Promise.resolve(), committed: Promise.resolve() }
     const r = this.j.append(this.guest, drafts)
     drafts.forEach((d, i) => evolve(this.world, eventOf(this.guest, r.first + i, d)))
     if (this.world.seq - this.lastCheckpoint >= this.every) {
@@ -57,7 +63,7 @@ export class Ingest {
         applyCompaction(this.world, prepared.plan)
       })
     }
-    await r.committed
+    return { visible: r.visible ?? r.committed.then(() => {}, () => {}), committed: r.committed }
   }
 
   /** R(now): read-only for the caller. */

@@ -17,6 +17,9 @@ export interface AppendResult {
   readonly last: number
   /** Resolves once the batch is committed (visible to readers, durable per the back end's sync policy). */
   readonly committed: Promise<void>
+  /** Settles (never rejects) once readers see the batch, which may be before it is durable (LMDB
+   *  commits, then syncs), or once its commit failed; absent: when `committed` settles. */
+  readonly visible?: Promise<void>
 }
 
 export interface Checkpoint {

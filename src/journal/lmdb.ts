@@ -211,6 +211,8 @@ class LmdbJournal implements Journal {
     }
     this.states.set(guest, next)
     const { events, payloads, blobs, segments, guests } = this.dbs
+    let seen = () => {}
+    const visible = new Promise<void>((res) => (seen = res))
     const committed = this.submit(ready, () => {
       for (let i = 0; i < drafts.length; i++) {
         events.put([guest, first + i], values[i])
@@ -221,10 +223,12 @@ class LmdbJournal implements Journal {
       if (segment !== undefined) segments.put(segment[0], segmentValue(segment[0], segment[1]))
       // The guest record is the batch's last put: its commit is the batch's commit.
       const put = guests.put(guest, seal(guest, GUEST_SEQ, encodeGuest(next)))
+      put.then(seen, seen) // lmdb-js: committed, not yet synced (overlappingSync)
       return this.commits.track(put, `append guest=${guest} seq=${first}..${last}`, { guest, seq: first })
     })
+    committed.then(seen, seen) // never run (an earlier write failed), or failed
     if (leases.length > 0) void committed.finally(() => this.buffers.give(leases)).catch(() => {}) // commits.failure keeps it
-    return { first, last, committed }
+    return { first, last, committed, visible }
   }
 
   async *read(guest: string, from: number, to: number): AsyncIterable<readonly Event[]> {

@@ -33,11 +33,19 @@ export interface DecisionRequest {
   readonly flags: number
 }
 
+/** What onBatch may resolve with: the batch is in order; it is durable when `durable` resolves. */
+export interface BatchInOrder {
+  readonly durable: Promise<void>
+}
+
 export interface TraceOptions {
   readonly cwd?: string
   readonly env?: NodeJS.ProcessEnv
-  /** Receives every Draft, in order, in batches; the next batch waits for the returned promise. */
-  onBatch(drafts: Draft[]): Promise<void> | void
+  /** Receives every Draft, in order, in batches; the next batch (or question) waits for the returned
+   *  promise. It may resolve with `{ durable }` once the batch is in order (in R(now), readable) but
+   *  not yet on disk: the next message then goes at once, and the batch's room in the buffer comes
+   *  back when `durable` resolves (a rejection fails the trace, as a rejected onBatch does). */
+  onBatch(drafts: Draft[]): Promise<void | BatchInOrder> | void
   /** Bytes of encoded events in flight to onBatch before the tracees wait (default 16 MiB). One
    *  record larger than this (a large write) still goes, alone. */
   readonly bufferBytes?: number
@@ -137,20 +145,28 @@ const start = (config: NativeConfig, opts: TraceOptions): Running => {
     // a failing consumer must not leave the tree running unobserved (record) or stopped (attach)
     session.stop(config.mode === 'record' ? 'kill' : 'detach')
   }
-  const deliver = async (drafts: Draft[]): Promise<void> => {
+  const deliver = async (drafts: Draft[]): Promise<void | BatchInOrder> => {
     if (failure !== undefined) return
     events += drafts.length
     for (const d of drafts) bytes += d.data?.length ?? 0
-    await opts.onBatch(drafts)
+    return opts.onBatch(drafts)
   }
   const handle = async (type: string, payload: unknown): Promise<void> => {
     switch (type) {
       case 'batch': {
         if (!Buffer.isBuffer(payload)) throw new Error('bug: native batch is not a Buffer')
+        let later: Promise<void> | undefined
         try {
-          await deliver(decodeBatch(payload, validate))
+          const r = await deliver(decodeBatch(payload, validate))
+          later = r === undefined ? undefined : r.durable
         } finally {
-          session.ack(payload.length)
+          // the room comes back once the batch is durable: the tracees never run more than the
+          // buffer ahead of the disk
+          if (later === undefined) session.ack(payload.length)
+          else later.then(() => session.ack(payload.length), (err: unknown) => {
+            fail(err)
+            session.ack(payload.length)
+          })
         }
         return
       }

@@ -14,5 +14,5 @@ export { quarantine, listQuarantine, restoreQuarantine, quarantineDir, type Quar
 export { ScannerError, type ScannerErrorCode } from './errors.js'
 export { liveSource, gateDecider, wallClock, type GateRequest, type DeciderOptions, type GateDeciderOptions, type LiveSourceOptions } from './live.js'
 export { closedForWriting, closeJudge, scanClosedFiles, withNodes, type Closed, type CloseJudgeOptions } from './closes.js'
-export { Judgments, SerialAppends, Later, ReadGuard, describeJudgmentError, DEFAULT_BOUND, DEFAULT_BATCH, type JudgmentsOptions, type JudgmentsStats } from './judgments.js'
+export { Judgments, SerialAppends, Later, ReadGuard, describeJudgmentError, DEFAULT_BOUND, DEFAULT_BATCH, type Appended, type JudgmentsOptions, type JudgmentsStats } from './judgments.js'
 export { scanContent, scanAt, scanHistory, filesIn, tally, type ContentScan, type HistoryScan, type Version } from './forensic.js'

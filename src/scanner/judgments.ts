@@ -181,43 +181,66 @@ export class Judgments {
 export const describeJudgmentError = (error: unknown, batch: readonly Closed[]): string =>
   `bug: judging ${batch.length === 1 ? batch[0].path : `${batch.length} closed files (${batch[0]?.path}, ...)`} failed: ${reasonOf(error)}`
 
+/** A batch handed to the journal: in R(now) already (folded), readable once `visible` settles (it
+ *  never rejects: a failed commit is `committed`'s to report), durable once `committed` resolves. */
+export interface Appended {
+  readonly visible: Promise<void>
+  readonly committed: Promise<void>
+}
+
 /** Every journal write of a recording in one line: batches of the interceptor, decisions, background
- *  verdicts. One commit at a time, in call order; drafts that queued up meanwhile are committed
- *  together. A lazy push (a background verdict: nobody waits for it) starts no commit of its own: it
+ *  verdicts. Appended in call order, one group at a time; drafts that queued up meanwhile are appended
+ *  together. A lazy push (a background verdict: nobody waits for it) starts no append of its own: it
  *  rides along with the next eager one, or goes after `lazyMs`, or at once while someone hurries (an
  *  exec waiting for a verdict, the end of the run). A commit costs the tracees waiting behind it a
- *  few milliseconds: one per closed file would cost more than the scans. Each push resolves once its
- *  drafts are committed, or rejects with the commit's error. */
+ *  few milliseconds: one per closed file would cost more than the scans. The next group goes once
+ *  the last is visible (not durable: a tracee's question needs the batch before it in R(now), not on
+ *  disk); `after` (live retention) runs between groups once the last is durable, and its failure
+ *  fails every later push. Each push resolves once its drafts are committed, or rejects with the
+ *  commit's error. */
 export class SerialAppends {
-  private queue: Array<{ readonly drafts: Draft[]; readonly lazy: boolean; readonly resolve: () => void; readonly reject: (e: unknown) => void }> = []
+  private queue: Array<{ readonly drafts: Draft[]; readonly lazy: boolean; readonly settle: (a: Appended) => void; readonly reject: (e: unknown) => void }> = []
   private flowing = false
   private hurrying = 0
   private timer: NodeJS.Timeout | null = null
   private emptied: Array<() => void> = []
-  /** commits made, and drafts they carried */
+  private last: Appended = { visible: Promise.resolve(), committed: Promise.resolve() }
+  private failure: { readonly error: unknown } | undefined
+  /** appends made, and drafts they carried */
   readonly stats = { commits: 0, drafts: 0 }
 
-  constructor(private readonly commit: (drafts: Draft[]) => Promise<void>, private readonly lazyMs = 20) {}
+  /** @param append appends and folds synchronously (Ingest.append) */
+  constructor(private readonly append: (drafts: Draft[]) => Appended, private readonly o: { readonly lazyMs?: number; readonly after?: () => Promise<void> } = {}) {}
 
   push(drafts: Draft[], lazy = false): Promise<void> {
     if (drafts.length === 0) return Promise.resolve()
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ drafts, lazy, resolve, reject })
-      this.kick()
-    })
+    return this.enqueue(drafts, lazy).then((a) => a.committed)
+  }
+
+  /** Appends now, behind whatever waits: resolves once the drafts are in R(now), with their commit. */
+  pushNow(drafts: Draft[]): Promise<Appended> {
+    if (drafts.length === 0) return Promise.resolve(this.last)
+    return this.enqueue(drafts, false)
+  }
+
+  /** Settles once everything appended so far is visible to readers. */
+  visible(): Promise<void> {
+    return this.last.visible
   }
 
   /** Resolves once everything pushed so far is committed (or failed): lazy pushes go at once. */
   async flush(): Promise<void> {
-    if (!this.flowing && this.queue.length === 0) return
-    this.hurrying++
-    try {
-      const done = new Promise<void>((res) => this.emptied.push(res))
-      this.kick()
-      await done
-    } finally {
-      this.hurrying--
+    if (this.flowing || this.queue.length > 0) {
+      this.hurrying++
+      try {
+        const done = new Promise<void>((res) => this.emptied.push(res))
+        this.kick()
+        await done
+      } finally {
+        this.hurrying--
+      }
     }
+    await this.last.committed.catch(() => {}) // its pushers have the error
   }
 
   /** While `p` runs, lazy pushes are committed at once. */
@@ -229,6 +252,14 @@ export class SerialAppends {
     } finally {
       this.hurrying--
     }
+  }
+
+  private enqueue(drafts: Draft[], lazy: boolean): Promise<Appended> {
+    if (this.failure !== undefined) return Promise.reject(this.failure.error)
+    return new Promise<Appended>((settle, reject) => {
+      this.queue.push({ drafts, lazy, settle, reject })
+      this.kick()
+    })
   }
 
   private urgent(): boolean {
@@ -245,7 +276,7 @@ export class SerialAppends {
       this.timer = setTimeout(() => {
         this.timer = null
         if (!this.flowing && this.queue.length > 0) void this.flow()
-      }, this.lazyMs)
+      }, this.o.lazyMs ?? 20)
     }
   }
 
@@ -255,14 +286,30 @@ export class SerialAppends {
     this.timer = null
     do {
       const group = this.queue.splice(0)
+      if (this.failure !== undefined) {
+        for (const g of group) g.reject(this.failure.error)
+        continue
+      }
       const drafts = group.length === 1 ? group[0].drafts : group.flatMap((g) => g.drafts)
+      let appended: Appended
       try {
-        await this.commit(drafts)
-        this.stats.commits++
-        this.stats.drafts += drafts.length
-        for (const g of group) g.resolve()
+        appended = this.append(drafts)
       } catch (err) {
         for (const g of group) g.reject(err)
+        continue
+      }
+      this.last = appended
+      this.stats.commits++
+      this.stats.drafts += drafts.length
+      for (const g of group) g.settle(appended)
+      await appended.visible
+      if (this.o.after !== undefined) {
+        try {
+          await appended.committed
+          await this.o.after()
+        } catch (error) {
+          this.failure ??= { error }
+        }
       }
     } while (this.urgent())
     this.flowing = false

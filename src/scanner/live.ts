@@ -64,6 +64,9 @@ export interface LiveSourceOptions {
   readonly guest: string
   /** R(now); Ingest's `now` */
   readonly world: () => World
+  /** Settles once what R(now) holds is readable in the journal (SerialAppends.visible); absent: it
+   *  always is (each batch committed before the next is folded) */
+  readonly visible?: () => Promise<void>
 }
 
 /** content(path, now): journal bytes where known, host bytes elsewhere. The stamp changes with any
@@ -97,6 +100,8 @@ export const liveSource = (o: LiveSourceOptions): ContentSource => async (path: 
   const bytesOf = async (upTo: number): Promise<Buffer> => {
     // the first upTo bytes only: pieces that start before it, cut there
     const wanted = upTo >= size ? pieces : pieces.filter((p) => p.start < upTo).map((p) => ({ ...p, end: Math.min(p.end, upTo) }))
+    // bytes of the journal: the batches folded into R(now) may not be readable yet
+    if (o.visible !== undefined && wanted.some((p) => !('unknown' in p))) await o.visible()
     const { bytes, unknown } = await materialize(o.journal, o.guest, wanted)
     if (unknown.length > 0) {
       if (disk === null) throw new Error(`${unknown.length} range(s) of ${path} were never seen and the file is gone from the host`)

@@ -3,6 +3,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Draft } from '../../src/events/index.js'
+import { traceCommand } from '../../src/native/index.js'
 import { record, tempDir, text } from './support.js'
 
 const SCRIPT = 'i=0; while [ $i -lt 300 ]; do i=$((i+1)); echo line$i >> f; done'
@@ -43,5 +44,51 @@ test('given an onBatch slower than the program and a 2 KiB buffer, then every dr
   } finally {
     await fast.cleanup()
     await slow.cleanup()
+  }
+})
+
+test('given an onBatch that has each batch in order at once but durable only 10 ms later ({ durable }), then every draft still arrives once and in order, batches overlap their durability, and the program waited for the disk all the same', async () => {
+  const fast = await tempDir()
+  const slow = await tempDir()
+  try {
+    const reference = await record(['sh', '-c', SCRIPT], fast.dir, { writes: 'stop' })
+    const delay = 10
+    let calls = 0
+    let pending = 0
+    let maxPending = 0
+    const seen = await record(['sh', '-c', SCRIPT], slow.dir, {
+      bufferBytes: 2048,
+      writes: 'stop',
+      onBatch: async () => {
+        calls++
+        maxPending = Math.max(maxPending, ++pending)
+        return { durable: sleep(delay).then(() => void pending--) }
+      },
+    })
+    assert.equal(seen.result.status, 0)
+    assert.deepEqual(seen.drafts.slice(1).map((d) => shape(d, slow.dir)), reference.drafts.slice(1).map((d) => shape(d, fast.dir)))
+    assert.ok(maxPending > 1, 'the next batch came before the last was durable')
+    // the room in the buffer came back only with durability: never more than the buffer ahead
+    const span = Number(seen.drafts[seen.drafts.length - 1].ts - seen.drafts[1].ts) / 1e6
+    assert.ok(span >= (calls / maxPending - 4) * delay, `stops spread over ${span.toFixed(0)} ms for ${calls} batches, ${maxPending} at most pending`)
+  } finally {
+    await fast.cleanup()
+    await slow.cleanup()
+  }
+})
+
+test('given a batch whose durability fails, then the trace fails with that error and the command is killed, as when onBatch itself fails', async () => {
+  const { dir, cleanup } = await tempDir()
+  try {
+    let n = 0
+    await assert.rejects(
+      traceCommand(['sh', '-c', 'while :; do echo x >> f; sleep 0.01; done'], {
+        cwd: dir,
+        onBatch: async () => ({ durable: ++n === 3 ? Promise.reject(new Error('disk gone')) : Promise.resolve() }),
+      }),
+      /disk gone/,
+    )
+  } finally {
+    await cleanup()
   }
 })

@@ -58,7 +58,7 @@ export const record = async (argv: readonly string[], cwd: string, opts: Partial
       ...opts,
       onBatch: async (batch) => {
         drafts.push(...batch)
-        await opts.onBatch?.(batch)
+        return opts.onBatch?.(batch)
       },
     })
     return { drafts, result, stdout: await readFile(join(dir, 'stdout'), 'utf8'), stderr: await readFile(join(dir, 'stderr'), 'utf8') }

@@ -98,7 +98,7 @@ const created = CREATED
 test('given clamd held and a bound of 2, enqueue keeps its caller waiting while more wait; released, every file is judged, one infected, and drain leaves every verdict journaled', async () => {
   const guest = 'bound'
   const ingest = await Ingest.open(journal, guest)
-  const appends = new SerialAppends((drafts) => ingest.push(drafts))
+  const appends = new SerialAppends((drafts) => ingest.append(drafts))
   const append = (drafts: Draft[], lazy = false) => appends.push(drafts, lazy)
   const gate = new Gate({ scanner: await viaProxy({ connections: 1, timeoutMs: 20_000 }), source: liveSource({ journal, guest, world: () => ingest.now }), quarantineTo: join(root, 'journal'), filter: { scanAll: true } })
   const q = new Judgments({ judge: closeJudge(gate, () => ingest.now, { append }), workers: 1, bound: 2, batch: 4, lingerMs: 0 })

@@ -6,7 +6,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Draft } from '../../src/events/index.js'
 import type { Closed } from '../../src/scanner/closes.js'
-import { Judgments, ReadGuard, SerialAppends } from '../../src/scanner/judgments.js'
+import { Judgments, ReadGuard, SerialAppends, type Appended } from '../../src/scanner/judgments.js'
 
 const closed = (path: string, pid = 1): Closed => ({ path, pid, tid: pid })
 
@@ -147,41 +147,93 @@ test('given a batch smaller than full, it waits lingerMs for more closes, then g
 
 const draft = (n: number): Draft => ({ ts: BigInt(n), pid: 1, tid: 1, body: { kind: 'fd.close', fd: n } })
 
-test('given lazy and eager pushes, commits are serialized, in order, and lazy drafts ride along with the next eager commit', async () => {
-  const commits: number[][] = []
-  let inCommit = 0
-  const a = new SerialAppends(async (drafts) => {
-    inCommit++
-    assert.equal(inCommit, 1, 'one commit at a time')
-    await new Promise((r) => setTimeout(r, 5))
-    commits.push(drafts.map((d) => Number(d.ts)))
-    inCommit--
-  }, 10_000)
+/** A journal's append in miniature: folds at once, visible after `visibleMs`, durable after `durableMs`
+ *  (or failing, for the groups `fails` picks); records what it was given and what was visible when. */
+const fakeAppend = (o: { visibleMs?: number; durableMs?: number; fails?: (group: number) => boolean } = {}) => {
+  const groups: number[][] = []
+  let visibleOpen = 0
+  let maxVisibleOpen = 0
+  const append = (drafts: Draft[]): Appended => {
+    const n = groups.push(drafts.map((d) => Number(d.ts))) - 1
+    visibleOpen++
+    maxVisibleOpen = Math.max(maxVisibleOpen, visibleOpen)
+    const visible = new Promise<void>((res) => setTimeout(res, o.visibleMs ?? 2)).then(() => {
+      visibleOpen--
+    })
+    const committed = visible.then(() => new Promise<void>((res, rej) => setTimeout(() => (o.fails?.(n) === true ? rej(new Error('disk full')) : res()), o.durableMs ?? 5)))
+    committed.catch(() => {})
+    return { visible, committed }
+  }
+  return { groups, append, get maxVisibleOpen() { return maxVisibleOpen } }
+}
+
+test('given lazy and eager pushes, appends are serialized (the next once the last is visible), in order, and lazy drafts ride along with the next eager one', async () => {
+  const j = fakeAppend()
+  const a = new SerialAppends(j.append, { lazyMs: 10_000 })
   const lazy = a.push([draft(1)], true)
   await new Promise((r) => setTimeout(r, 20))
-  assert.deepEqual(commits, [], 'a lazy push alone starts no commit')
+  assert.deepEqual(j.groups, [], 'a lazy push alone starts no append')
   await Promise.all([lazy, a.push([draft(2), draft(3)]), a.push([draft(4)], true), a.push([draft(5)])])
-  assert.deepEqual(commits.flat(), [1, 2, 3, 4, 5])
-  assert.ok(commits.length <= 2, `drafts that queued up meanwhile went together: ${JSON.stringify(commits)}`)
+  assert.deepEqual(j.groups.flat(), [1, 2, 3, 4, 5])
+  assert.ok(j.groups.length <= 2, `drafts that queued up meanwhile went together: ${JSON.stringify(j.groups)}`)
+  assert.equal(j.maxVisibleOpen, 1, 'one append at a time until it is visible')
   // hurry: a lazy push goes at once
-  const before = commits.length
+  const before = j.groups.length
   await a.hurry(a.push([draft(6)], true))
-  assert.equal(commits.length, before + 1)
+  assert.equal(j.groups.length, before + 1)
 })
 
-test('given a lazy push and nothing else, it is committed after lazyMs; a failing commit rejects its pushes and the next goes on', async () => {
-  let fail = true
-  const done: number[] = []
-  const a = new SerialAppends(async (drafts) => {
-    if (fail) {
-      fail = false
-      throw new Error('disk full')
-    }
-    done.push(...drafts.map((d) => Number(d.ts)))
-  }, 5)
+test('given pushNow, it resolves once the drafts are appended (in R(now)), before they are durable; push resolves only once they are', async () => {
+  const j = fakeAppend({ visibleMs: 1, durableMs: 200 })
+  const a = new SerialAppends(j.append)
+  const t0 = performance.now()
+  const { committed } = await a.pushNow([draft(1)])
+  assert.deepEqual(j.groups, [[1]])
+  assert.ok(performance.now() - t0 < 150, 'not held for the disk')
+  let durable = false
+  void committed.then(() => (durable = true))
+  await a.visible()
+  assert.equal(durable, false)
+  await a.push([draft(2)])
+  assert.equal(durable, true, 'commits complete in order')
+})
+
+test('given a lazy push and nothing else, it is appended after lazyMs; a failing commit rejects its pushes and the next goes on; an append that throws rejects its own', async () => {
+  const j = fakeAppend({ fails: (g) => g === 0 })
+  const a = new SerialAppends(j.append, { lazyMs: 5 })
   await assert.rejects(a.push([draft(1)], true), /disk full/)
   await a.push([draft(2)], true)
-  assert.deepEqual(done, [2])
+  assert.deepEqual(j.groups, [[1], [2]])
+  const b = new SerialAppends(() => {
+    throw new Error('bad draft')
+  })
+  await assert.rejects(b.push([draft(3)]), /bad draft/)
+  await assert.rejects(b.pushNow([draft(4)]), /bad draft/)
+})
+
+test('given `after` (live retention), it runs between appends once the last is durable; its failure fails every later push', async () => {
+  const j = fakeAppend()
+  const order: string[] = []
+  let fail = false
+  const a = new SerialAppends((drafts) => {
+    order.push(`append ${drafts.map((d) => Number(d.ts)).join(',')}`)
+    const r = j.append(drafts)
+    void r.committed.then(() => order.push('durable'))
+    return r
+  }, {
+    after: async () => {
+      order.push('after')
+      if (fail) throw new Error('collect failed')
+    },
+  })
+  await a.push([draft(1)])
+  await a.push([draft(2)])
+  await a.flush()
+  assert.deepEqual(order, ['append 1', 'durable', 'after', 'append 2', 'durable', 'after'])
+  fail = true
+  await a.push([draft(3)])
+  await a.flush()
+  await assert.rejects(a.push([draft(4)]), /collect failed/)
 })
 
 test('given readers under way, an exclusive section waits for them and holds new readers back until it is done', async () => {
@@ -204,11 +256,13 @@ test('given readers under way, an exclusive section waits for them and holds new
 })
 
 test('given lazy pushes waiting, flush commits them at once and resolves when they are; with nothing queued it resolves at once', async () => {
+  const j = fakeAppend()
   const done: number[] = []
-  const a = new SerialAppends(async (drafts) => {
-    await new Promise((r) => setTimeout(r, 2))
-    done.push(...drafts.map((d) => Number(d.ts)))
-  }, 60_000)
+  const a = new SerialAppends((drafts) => {
+    const r = j.append(drafts)
+    void r.committed.then(() => done.push(...drafts.map((d) => Number(d.ts))))
+    return r
+  }, { lazyMs: 60_000 })
   await a.flush()
   void a.push([draft(1)], true)
   void a.push([draft(2)], true)
