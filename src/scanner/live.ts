@@ -3,7 +3,7 @@
 // existed before recording began), the file on the host. The decider has the interceptor's
 // `decide(req)` shape: it journals the gate's events (a denial's committed before the tracee learns
 // of it) and lends clean verdicts to the tracer.
-import { statSync } from 'node:fs'
+import { closeSync, openSync, readSync, statSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { nameToBytes, O_ACCMODE, O_WRONLY, type Body, type Draft } from '../events/index.js'
 import type { Journal } from '../journal/journal.js'
@@ -30,33 +30,41 @@ const diskStat = (path: string): DiskStat | null => {
   }
 }
 
-/** Reads [start, end) ranges of a host file into `into` (zeros past its end stay zeros). */
-const fillFromDisk = async (path: string, into: Buffer, ranges: ReadonlyArray<{ start: number; end: number }>): Promise<void> => {
-  if (ranges.length === 0) return
+/** Up to this many bytes are read from the host synchronously: a tracee waits for them, and each
+ *  trip through libuv's thread pool (open, read, close) costs it tens to hundreds of microseconds
+ *  here, more than reading a small file from the page cache. */
+const SYNC_READ_BYTES = 1 << 20
+
+/** Reads [start, end) ranges of a host file into `into` (zeros past its end stay zeros); returns the
+ *  bytes read. */
+const fillFromDisk = async (path: string, into: Buffer, ranges: ReadonlyArray<{ start: number; end: number }>): Promise<number> => {
+  if (ranges.length === 0) return 0
+  let got = 0
+  if (ranges.reduce((n, r) => n + r.end - r.start, 0) <= SYNC_READ_BYTES) {
+    const fd = openSync(nameToBytes(path), 'r')
+    try {
+      for (const r of ranges) {
+        for (let pos = r.start, n = 1; pos < r.end && n > 0; pos += n, got += n) n = readSync(fd, into, pos, r.end - pos, pos)
+      }
+    } finally {
+      closeSync(fd)
+    }
+    return got
+  }
   const fh = await open(nameToBytes(path), 'r')
   try {
     for (const r of ranges) {
-      let pos = r.start
-      while (pos < r.end) {
-        const { bytesRead } = await fh.read(into, pos, r.end - pos, pos)
-        if (bytesRead === 0) break
-        pos += bytesRead
-      }
+      for (let pos = r.start, n = 1; pos < r.end && n > 0; pos += n, got += n) n = (await fh.read(into, pos, r.end - pos, pos)).bytesRead
     }
   } finally {
     await fh.close()
   }
+  return got
 }
 
 const readHead = async (path: string, n: number): Promise<Uint8Array> => {
-  const fh = await open(nameToBytes(path), 'r')
-  try {
-    const buf = Buffer.alloc(n)
-    const { bytesRead } = await fh.read(buf, 0, n, 0)
-    return buf.subarray(0, bytesRead)
-  } finally {
-    await fh.close()
-  }
+  const buf = Buffer.alloc(n)
+  return buf.subarray(0, await fillFromDisk(path, buf, [{ start: 0, end: n }]))
 }
 
 export interface LiveSourceOptions {
