@@ -12,69 +12,56 @@ const SCRIPT = 'i=0; while [ $i -lt 300 ]; do i=$((i+1)); echo line$i >> f; done
 const shape = (d: Draft, dir: string): string =>
   JSON.stringify({ ...d.body, inode: undefined, addr: undefined, newAddr: undefined, data: d.data === undefined ? undefined : text(d) }).replaceAll(dir, '<dir>')
 
-test('given an onBatch slower than the program and a 2 KiB buffer, then every draft arrives once and in order, and the program waited for the consumer', async () => {
+/** The script recorded twice, per-write records (writes: 'stop', so each of the 300 appends is a
+ *  draft of its own): at full speed, and through `onBatch` with a 2 KiB buffer. Asserts the streams
+ *  are identical (nothing lost, reordered or duplicated) and returns how long the slow run's stops
+ *  were spread over, ms. */
+const slowedDown = async (onBatch: NonNullable<Parameters<typeof record>[2]>['onBatch']): Promise<number> => {
   const fast = await tempDir()
   const slow = await tempDir()
   try {
-    // per-write records (writes: 'stop'), so that each of the 300 appends is a draft of its own
     const reference = await record(['sh', '-c', SCRIPT], fast.dir, { writes: 'stop' })
-    const delay = 10
-    let calls = 0
-    let inFlight = 0
-    const seen = await record(['sh', '-c', SCRIPT], slow.dir, {
-      bufferBytes: 2048,
-      writes: 'stop',
-      onBatch: async () => {
-        calls++
-        assert.equal(++inFlight, 1, 'onBatch calls do not overlap')
-        await sleep(delay)
-        inFlight--
-      },
-    })
+    const seen = await record(['sh', '-c', SCRIPT], slow.dir, { bufferBytes: 2048, writes: 'stop', ...(onBatch === undefined ? {} : { onBatch }) })
     assert.equal(seen.result.status, 0)
-    // identical streams: nothing lost, nothing reordered, nothing duplicated
     assert.deepEqual(seen.drafts.slice(1).map((d) => shape(d, slow.dir)), reference.drafts.slice(1).map((d) => shape(d, fast.dir)))
     const lines = seen.drafts.filter((d) => d.body.kind === 'file.write').map(text)
     assert.deepEqual(lines, Array.from({ length: 300 }, (_, i) => `line${i + 1}\n`))
-    // the buffer held few batches: the tracer (and the shell) waited for onBatch, so the stops of the
-    // run are spread over about as long as the consumer took
-    assert.ok(calls > 40, `${calls} batches`)
-    const span = Number(seen.drafts[seen.drafts.length - 1].ts - seen.drafts[1].ts) / 1e6
-    assert.ok(span >= (calls - 4) * delay, `stops spread over ${span.toFixed(0)} ms for ${calls} batches of ${delay} ms`)
+    return Number(seen.drafts[seen.drafts.length - 1].ts - seen.drafts[1].ts) / 1e6
   } finally {
     await fast.cleanup()
     await slow.cleanup()
   }
+}
+
+test('given an onBatch slower than the program and a 2 KiB buffer, then every draft arrives once and in order, and the program waited for the consumer', async () => {
+  const delay = 10
+  let calls = 0
+  let inFlight = 0
+  const span = await slowedDown(async () => {
+    calls++
+    assert.equal(++inFlight, 1, 'onBatch calls do not overlap')
+    await sleep(delay)
+    inFlight--
+  })
+  // the buffer held few batches: the tracer (and the shell) waited for onBatch, so the stops of the
+  // run are spread over about as long as the consumer took
+  assert.ok(calls > 40, `${calls} batches`)
+  assert.ok(span >= (calls - 4) * delay, `stops spread over ${span.toFixed(0)} ms for ${calls} batches of ${delay} ms`)
 })
 
 test('given an onBatch that has each batch in order at once but durable only 10 ms later ({ durable }), then every draft still arrives once and in order, batches overlap their durability, and the program waited for the disk all the same', async () => {
-  const fast = await tempDir()
-  const slow = await tempDir()
-  try {
-    const reference = await record(['sh', '-c', SCRIPT], fast.dir, { writes: 'stop' })
-    const delay = 10
-    let calls = 0
-    let pending = 0
-    let maxPending = 0
-    const seen = await record(['sh', '-c', SCRIPT], slow.dir, {
-      bufferBytes: 2048,
-      writes: 'stop',
-      onBatch: async () => {
-        calls++
-        maxPending = Math.max(maxPending, ++pending)
-        return { durable: sleep(delay).then(() => void pending--) }
-      },
-    })
-    assert.equal(seen.result.status, 0)
-    assert.deepEqual(seen.drafts.slice(1).map((d) => shape(d, slow.dir)), reference.drafts.slice(1).map((d) => shape(d, fast.dir)))
-    assert.ok(maxPending > 1, 'the next batch came before the last was durable')
-    // the room in the buffer came back only with durability: never more than the buffer ahead
-    const span = Number(seen.drafts[seen.drafts.length - 1].ts - seen.drafts[1].ts) / 1e6
-    assert.ok(span >= (calls / maxPending - 4) * delay, `stops spread over ${span.toFixed(0)} ms for ${calls} batches, ${maxPending} at most pending`)
-  } finally {
-    await fast.cleanup()
-    await slow.cleanup()
-  }
+  const delay = 10
+  let calls = 0
+  let pending = 0
+  let maxPending = 0
+  const span = await slowedDown(async () => {
+    calls++
+    maxPending = Math.max(maxPending, ++pending)
+    return { durable: sleep(delay).then(() => void pending--) }
+  })
+  assert.ok(maxPending > 1, 'the next batch came before the last was durable')
+  // the room in the buffer came back only with durability: never more than the buffer ahead
+  assert.ok(span >= (calls / maxPending - 4) * delay, `stops spread over ${span.toFixed(0)} ms for ${calls} batches, ${maxPending} at most pending`)
 })
 
 test('given a batch whose durability fails, then the trace fails with that error and the command is killed, as when onBatch itself fails', async () => {
