@@ -50,7 +50,7 @@ export interface TraceOptions {
    *  record larger than this (a large write) still goes, alone. */
   readonly bufferBytes?: number
   /** 0 lets the call run; an errno (EACCES = 13) makes it fail with that error instead. The tracee
-   *  waits for the answer; earlier batches were handed to onBatch (and settled) before the question. */
+   *  waits for the answer; earlier batches were handed to onBatch (and settled: in order) before the question. */
   readonly decide?: (req: DecisionRequest) => Promise<Decided>
   /** How long a clean verdict lent by `decide` holds, ms (default 60,000; 0 lends none). */
   readonly admitMs?: number
@@ -126,8 +126,11 @@ const start = (config: NativeConfig, opts: TraceOptions): Running => {
   const done = new Promise<TraceResult>((resolve, reject) => {
     settle = { resolve, reject }
   })
-  // Messages are handled strictly in order: a batch's onBatch settles before the next message.
+  // Messages are handled strictly in order: a batch's onBatch settles (in order; maybe not yet
+  // durable, see BatchInOrder) before the next message.
   let chain: Promise<void> = Promise.resolve()
+  // batches in order but not yet durable (onBatch resolved with { durable })
+  const durables = new Set<Promise<void>>()
   // syncViews() callers, by generation: a 'synced' message settles every one up to its generation
   let generation = 0
   let ended = false
@@ -163,10 +166,13 @@ const start = (config: NativeConfig, opts: TraceOptions): Running => {
           // the room comes back once the batch is durable: the tracees never run more than the
           // buffer ahead of the disk
           if (later === undefined) session.ack(payload.length)
-          else later.then(() => session.ack(payload.length), (err: unknown) => {
-            fail(err)
-            session.ack(payload.length)
-          })
+          else {
+            durables.add(later)
+            later.then(() => session.ack(payload.length), (err: unknown) => {
+              fail(err)
+              session.ack(payload.length)
+            }).finally(() => later !== undefined && durables.delete(later))
+          }
         }
         return
       }
@@ -214,6 +220,7 @@ const start = (config: NativeConfig, opts: TraceOptions): Running => {
       }
       case 'done': {
         const d = decodeMessage(DoneMessage, 'done', payload)
+        await Promise.allSettled([...durables]) // done means every batch is durable (or the trace failed)
         ended = true
         settleSyncs(Infinity, new TraceError('EDONE', 'the trace ended before the views were read out'))
         if (failure !== undefined) settle?.reject(failure.error)
