@@ -4,7 +4,7 @@
 // (so clamd's own reads are not scanned), watching one directory tree. Everything else is ClamAV's
 // default (in particular OnAccessMaxFileSize: files over 5 MiB are let through unscanned).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
-import { copyFileSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
+import { copyFileSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -133,10 +133,18 @@ export const startOnAccess = async (root: string, signatures: string): Promise<O
       const probe = join(d, '.eyrie-bench-probe')
       writeFileSync(probe, `${MARKER}\n`)
       try {
-        const deadline = Date.now() + 15_000
+        const start = Date.now()
+        let nudged = false
         while (!blocked(probe)) {
           if (onacc.exitCode !== null || onacc.signalCode !== null) throw new Error(`clamonacc exited: ${tail(join(dir, 'clamonacc.log'))}`)
-          if (Date.now() > deadline) throw new Error(`clamonacc did not block a marked file in ${d} within 15 s: ${tail(join(dir, 'clamonacc.log'))}`)
+          if (Date.now() > start + 15_000) throw new Error(`clamonacc did not block a marked file in ${d} within 15 s: ${tail(join(dir, 'clamonacc.log'))}`)
+          if (!nudged && d !== root && Date.now() > start + 3_000) {
+            // clamonacc watches a directory when it sees it appear in a watched one, and can miss one
+            // made in the same instant as its parent: moving it out and back makes it appear again
+            nudged = true
+            renameSync(d, `${d}.eyrie-rewatch`)
+            renameSync(`${d}.eyrie-rewatch`, d)
+          }
           await sleep(20)
         }
       } finally {
