@@ -38,7 +38,17 @@ test('given a running shell loop, when eyrie attaches, then the first draft is i
     await sleep(100)
     const drafts: Draft[] = []
     const session = attachPid(pid, { validate: true, onBatch: (b) => void drafts.push(...b) })
-    await until('the snapshot', () => drafts.length > 0)
+    // a trace that fails meanwhile says why, rather than the wait timing out (seen once, not explained)
+    let failed: unknown
+    session.done.catch((err: unknown) => (failed = err))
+    await until('the snapshot', () => {
+      if (failed !== undefined) throw failed
+      return drafts.length > 0
+    }).catch(async (err: unknown) => {
+      const states = await Promise.all([pid, ...(await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '')).split(' ').filter(Boolean).map(Number)]
+        .map(async (p) => `${p}: ${JSON.stringify(await procStatus(p).catch(() => 'gone'))}`))
+      throw new Error(`${err instanceof Error ? err.message : String(err)}; the tree: ${states.join(', ')}`, { cause: err })
+    })
     const snap = drafts[0].body
     assert.equal(snap.kind, 'snapshot')
     const me = snap.procs.find((p) => p.pid === pid)
