@@ -303,9 +303,10 @@ export class SerialAppends {
       this.stats.drafts += drafts.length
       for (const g of group) g.settle(appended)
       await appended.visible
-      if (this.o.after !== undefined) {
+      // a failed commit is its pushers' to report (the journal refuses what follows); `after` runs
+      // only after a durable one, and its own failure fails every later push
+      if (this.o.after !== undefined && (await appended.committed.then(() => true, () => false))) {
         try {
-          await appended.committed
           await this.o.after()
         } catch (error) {
           this.failure ??= { error }
