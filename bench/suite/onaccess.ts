@@ -6,7 +6,7 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
 import { copyFileSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, relative } from 'node:path'
 
 export interface OnAccess {
   /** the watched tree: a run directory below it is scanned on access */
@@ -138,12 +138,14 @@ export const startOnAccess = async (root: string, signatures: string): Promise<O
         while (!blocked(probe)) {
           if (onacc.exitCode !== null || onacc.signalCode !== null) throw new Error(`clamonacc exited: ${tail(join(dir, 'clamonacc.log'))}`)
           if (Date.now() > start + 15_000) throw new Error(`clamonacc did not block a marked file in ${d} within 15 s: ${tail(join(dir, 'clamonacc.log'))}`)
-          if (!nudged && d !== root && Date.now() > start + 3_000) {
+          if (!nudged && d !== dirs[0] && d.startsWith(`${dirs[0]}/`) && Date.now() > start + 3_000) {
             // clamonacc watches a directory when it sees it appear in a watched one, and can miss one
-            // made in the same instant as its parent: moving it out and back makes it appear again
+            // made in the same instant as its parent: moving the top one below the first (watched,
+            // probed first) directory out and back makes the whole subtree appear again
             nudged = true
-            renameSync(d, `${d}.eyrie-rewatch`)
-            renameSync(`${d}.eyrie-rewatch`, d)
+            const top = join(dirs[0], relative(dirs[0], d).split('/')[0])
+            renameSync(top, `${top}.eyrie-rewatch`)
+            renameSync(`${top}.eyrie-rewatch`, top)
           }
           await sleep(20)
         }
