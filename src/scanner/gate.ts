@@ -176,10 +176,8 @@ export class Gate {
   }
 
   private async headOf(path: string, ref: ContentRef): Promise<Uint8Array | Error> {
-    const m = ref.stamp === undefined ? undefined : this.memo.get(path)
-    if (m !== undefined && m.stamp === ref.stamp) return m.head
-    const earlier = ref.hostStamp === undefined ? undefined : this.o.stamps?.stamped(ref.hostStamp)
-    if (earlier !== undefined) return earlier.head
+    const known = this.remembered(path, ref)
+    if (known !== undefined) return known.head
     try {
       return ref.head !== undefined ? await ref.head(MAGIC_BYTES) : (await ref.read()).subarray(0, MAGIC_BYTES)
     } catch (err) {
@@ -197,18 +195,20 @@ export class Gate {
   }
 
   private memoized(path: string, ref: ContentRef): Judged | undefined {
+    const known = this.remembered(path, ref)
+    const v = known === undefined ? undefined : this.o.scanner.cached(known.sha256)
+    return known === undefined || v === undefined ? undefined : { verdict: v, sha256: known.sha256, source: 'memo', head: known.head }
+  }
+
+  /** What is known of this content without reading it: this run's memo under the same stamp, else
+   *  what an earlier run kept under the host file's stamp (then in the memo too). */
+  private remembered(path: string, ref: ContentRef): { readonly sha256: string; readonly head: Uint8Array } | undefined {
     if (ref.stamp === undefined) return undefined
     const m = this.memo.get(path)
-    if (m !== undefined && m.stamp === ref.stamp) {
-      const v = this.o.scanner.cached(m.sha256)
-      return v === undefined ? undefined : { verdict: v, sha256: m.sha256, source: 'memo', head: m.head }
-    }
-    // an earlier run's: the host file unchanged since, and its verdict kept under this database
+    if (m !== undefined && m.stamp === ref.stamp) return m
     const earlier = ref.hostStamp === undefined ? undefined : this.o.stamps?.stamped(ref.hostStamp)
-    const v = earlier === undefined ? undefined : this.o.scanner.cached(earlier.sha256)
-    if (earlier === undefined || v === undefined) return undefined
-    this.remember(path, { stamp: ref.stamp, sha256: earlier.sha256, head: earlier.head })
-    return { verdict: v, sha256: earlier.sha256, source: 'memo', head: earlier.head }
+    if (earlier !== undefined) this.remember(path, { stamp: ref.stamp, sha256: earlier.sha256, head: earlier.head })
+    return earlier
   }
 
   private async bytesOf(path: string, ref: ContentRef): Promise<Uint8Array | Judged> {

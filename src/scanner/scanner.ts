@@ -20,7 +20,7 @@ export interface ScannerOptions {
   readonly timeoutMs?: number
   /** verdicts kept; default 65536 (0 disables the cache) */
   readonly cacheEntries?: number
-  /** verdicts kept across runs (verdictStore.ts), behind the in-memory cache; closed with the scanner */
+  /** verdicts kept across runs (verdictStore.ts), behind the in-memory cache; whoever opened it closes it */
   readonly store?: VerdictStore
   /** after a clamd failure, fail at once for this long before probing again, ms; default 1000 (0: never) */
   readonly retryAfterMs?: number
