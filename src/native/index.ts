@@ -165,13 +165,15 @@ const start = (config: NativeConfig, opts: TraceOptions): Running => {
         } finally {
           // the room comes back once the batch is durable: the tracees never run more than the
           // buffer ahead of the disk
-          if (later === undefined) session.ack(payload.length)
+          const ack = () => session.ack(payload.length)
+          if (later === undefined) ack()
           else {
-            durables.add(later)
-            later.then(() => session.ack(payload.length), (err: unknown) => {
-              fail(err)
-              session.ack(payload.length)
-            }).finally(() => later !== undefined && durables.delete(later))
+            const durable = later
+            durables.add(durable)
+            void durable.catch(fail).finally(() => {
+              durables.delete(durable)
+              ack()
+            })
           }
         }
         return
