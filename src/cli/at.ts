@@ -7,9 +7,9 @@ import { contentPlan, fds, ioUringNote, ls, maps, openFiles, ps } from '../proje
 import { CliError, UsageError } from './errors.js'
 import { openJournal, pickGuest, seqOf, type GlobalOpts } from './context.js'
 import { printJson, printTable } from './output.js'
+import { AT_QUERIES } from './commands.js'
 import { formatTree, processTree } from '../forensic/tree.js'
 
-export const AT_QUERIES = ['ls', 'cat', 'fds', 'maps', 'ps', 'files', 'tree'] as const
 
 export interface AtOpts extends GlobalOpts { allowUnknown?: boolean }
 

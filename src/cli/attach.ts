@@ -3,7 +3,6 @@
 // Refusals come from the kernel (ptrace's access check: same user or CAP_SYS_PTRACE, a dumpable
 // process, Yama's ptrace_scope, no other tracer); eyrie says which of those it can see.
 import { readFileSync } from 'node:fs'
-import type { Command } from 'commander'
 import type { Draft } from '../events/index.js'
 import { DEFAULT_CHECKPOINT_EVERY, Ingest } from '../engine/replay.js'
 import { attachPid, TraceError } from '../native/index.js'
@@ -95,14 +94,4 @@ export const runAttach = async (pidText: string, o: AttachOpts): Promise<number>
     process.removeListener('SIGTERM', onSignal)
     await j.close()
   }
-}
-
-export const registerAttach = (p: Command, g: () => GlobalOpts): void => {
-  p.command('attach')
-    .description('journal what a running process (and its descendants) does to its files until it exits; SIGINT/SIGTERM detach and leave it running')
-    .argument('<pid>', 'the process to attach to (its threads and descendants follow)')
-    .option('--checkpoint-every <n>', 'events between checkpoints')
-    .action(async (pid: string, o: Omit<AttachOpts, keyof GlobalOpts>) => {
-      process.exitCode = await runAttach(pid, { ...g(), ...o })
-    })
 }

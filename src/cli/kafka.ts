@@ -1,11 +1,9 @@
 // `eyrie serve` (an engine instance on a Kafka journal) and `eyrie ship` (copy guests between an
 // embedded journal and Kafka, either way).
 import * as E from 'fp-ts/lib/Either.js'
-import type { Command } from 'commander'
 import type { Journal } from '../journal/journal.js'
 import { openLmdbJournal } from '../journal/lmdb.js'
-import { isKafkaUrl, openKafkaJournal, parseKafkaUrl, showTarget, type KafkaTarget } from '../journal/kafka/index.js'
-import { serveKafka } from '../journal/kafka/serve.js'
+import { isKafkaUrl, parseKafkaUrl, showTarget, type KafkaTarget } from '../journal/kafka/url.js'
 import { ship } from '../journal/kafka/ship.js'
 import type { GlobalOpts } from './context.js'
 import { UsageError } from './errors.js'
@@ -29,6 +27,7 @@ export const runServe = async (o: ServeOpts): Promise<void> => {
   if (!isKafkaUrl(o.from)) throw new UsageError(`serve --from takes a kafka:// URL, got ${JSON.stringify(o.from)}`)
   const target = kafkaTarget(o.from)
   const say = (line: string) => process.stderr.write(`eyrie: ${line}\n`)
+  const { serveKafka } = await import('../journal/kafka/serve.js') // kafkajs loads when it is used (context.ts)
   const engine = await serveKafka(target, {
     stateDir: o.state,
     groupId: o.group,
@@ -48,11 +47,12 @@ export const runServe = async (o: ServeOpts): Promise<void> => {
   }
 }
 
-const openEnd = async (spec: string, readOnly: boolean): Promise<Journal> =>
-  isKafkaUrl(spec)
-    // shipping reads nothing back: the destination's store need not mirror what it sends
-    ? openKafkaJournal(kafkaTarget(spec), { readOnly, mirrorOwnWrites: false })
-    : openLmdbJournal(spec, { readOnly })
+const openEnd = async (spec: string, readOnly: boolean): Promise<Journal> => {
+  if (!isKafkaUrl(spec)) return openLmdbJournal(spec, { readOnly })
+  const { openKafkaJournal } = await import('../journal/kafka/kafkaJournal.js')
+  // shipping reads nothing back: the destination's store need not mirror what it sends
+  return openKafkaJournal(kafkaTarget(spec), { readOnly, mirrorOwnWrites: false })
+}
 
 export const runShip = async (o: GlobalOpts & { from: string; to: string }): Promise<void> => {
   if (isKafkaUrl(o.from) === isKafkaUrl(o.to)) throw new UsageError('ship copies between a journal directory and a kafka:// URL: one of --from/--to must be each')
@@ -71,22 +71,4 @@ export const runShip = async (o: GlobalOpts & { from: string; to: string }): Pro
   } finally {
     await src.close()
   }
-}
-
-export const registerKafka = (p: Command, g: () => GlobalOpts): void => {
-  p.command('serve')
-    .description('run an engine instance on a Kafka journal: instances of one group share the partitions; query one with --journal STATE_DIR')
-    .requiredOption('--from <url>', 'kafka://HOST:PORT[,HOST:PORT]/TOPIC[?tls=1&sasl=...&user=...]')
-    .requiredOption('--state <dir>', 'this instance\'s state store (events, checkpoints, offsets, parked records)')
-    .option('--group <id>', 'consumer group (default eyrie-serve-TOPIC)')
-    .option('--checkpoint-every <n>', 'events between checkpoints per guest (default 50000)')
-    .option('--session-timeout <ms>', 'how long the group waits for a silent instance (default 10000)')
-    .option('--fetch-wait <ms>', 'how long a fetch waits for new records (default 500)')
-    .action((o: ServeOpts) => runServe(o))
-
-  p.command('ship')
-    .description('copy guests from a journal directory to Kafka or back; shipping again sends only what is new (--guest: only that guest)')
-    .requiredOption('--from <dir|url>', 'source: a journal directory or kafka:// URL')
-    .requiredOption('--to <dir|url>', 'destination: a kafka:// URL or a journal directory')
-    .action((o: { from: string; to: string }) => runShip({ ...g(), ...o }))
 }

@@ -1,5 +1,10 @@
 // Printing: human tables (cli-table3) or --json. bigint timestamps print as decimal strings.
-import Table from 'cli-table3'
+import { createRequire } from 'node:module'
+import type TableType from 'cli-table3'
+
+// loaded at the first table: `record` prints none and starts sooner without it
+let Table: typeof TableType | undefined
+const table = (): typeof TableType => (Table ??= createRequire(import.meta.url)('cli-table3') as typeof TableType)
 
 export const toJson = (v: unknown): string => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x), 2)
 
@@ -8,7 +13,7 @@ export const printJson = (v: unknown): void => {
 }
 
 export const printTable = (head: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number | null>>): void => {
-  const t = new Table({ head: [...head], style: { head: [], border: [] }, chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' } })
+  const t = new (table())({ head: [...head], style: { head: [], border: [] }, chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' } })
   for (const r of rows) t.push(r.map((c) => (c === null ? '-' : String(c))))
   process.stdout.write(`${t.toString()}\n`)
 }

@@ -1,20 +1,20 @@
 // `eyrie record -- CMD [ARGS...]`: run CMD under the native interceptor and journal what it does;
-// with --scan, ClamAV judges execs and opens before they happen (the tracee waits for the verdict).
+// with --scan, ClamAV judges execs and opens before they happen (the tracee waits for the verdict;
+// recordScan.ts, loaded only then).
 import { constants } from 'node:os'
 import * as E from 'fp-ts/lib/Either.js'
-import type { Command } from 'commander'
 import type { Draft } from '../events/index.js'
 import { DEFAULT_CHECKPOINT_EVERY, Ingest } from '../engine/replay.js'
 import { Retention } from '../forensic/retention.js'
 import { defaultJournalDir } from '../journal/lmdb.js'
 import { traceCommand, type TraceOptions } from '../native/index.js'
 import { ioUringUsers, type World } from '../projections/index.js'
-import {
-  closedForWriting, DEFAULT_BOUND, closeJudge, withNodes, describeJudgmentError, Gate, gateDecider, Judgments, Later, liveSource, openFilterOf, parseFailurePolicy, ReadGuard, SerialAppends, type ScannerStats,
-} from '../scanner/index.js'
+import { DEFAULT_BOUND, Later, ReadGuard, SerialAppends } from '../scanner/judgments.js'
+import { parseFailurePolicy } from '../scanner/policy.js'
 import { openJournal, type GlobalOpts } from './context.js'
 import { CliError, UsageError } from './errors.js'
-import { openScanner, VERDICT_CACHE_OPTION, type ClamdOpts } from './scan.js'
+import type { ClamdOpts } from './scan.js'
+import type { RecordScanner, ScanningTrace } from './recordScan.js'
 
 export interface RecordOpts extends GlobalOpts, ClamdOpts {
   checkpointEvery?: string
@@ -24,14 +24,6 @@ export interface RecordOpts extends GlobalOpts, ClamdOpts {
   scanBacklog?: string
   retention?: string
 }
-
-const SCANNER_RETRY_MS = 1000
-
-// (bench/suite/main.ts reads `N verdict(s) (M by clamd)`)
-const packedNote = (s: ScannerStats): string => (s.packs === 0 ? '' : `, ${s.packed} of them in ${s.packs} tar stream(s)${s.unpacked > 0 ? ` (${s.unpacked} rescanned alone)` : ''}`)
-
-const backlogNote = (q: Judgments | undefined): string =>
-  q === undefined || q.stats.queued === 0 ? '' : `, ${q.stats.queued} close(s) judged in the background (backlog peak ${q.stats.peak}, bound ${q.bound}; tracees waited for room ${q.stats.waited} time(s))`
 
 const newGuestId = (cmd: string) => `${cmd.split('/').pop()?.replace(/[^A-Za-z0-9._-]/g, '_') || 'run'}-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${process.pid}`
 
@@ -47,14 +39,12 @@ export const runRecord = async (argv: readonly string[], o: RecordOpts): Promise
   if (!Number.isInteger(backlog) || backlog < 1) throw new UsageError(`--scan-backlog must be a positive integer, got ${JSON.stringify(o.scanBacklog)}`)
   if (!scanning && o.scanBacklog !== undefined) throw new UsageError('--scan-backlog goes with --scan or --scan-all')
   const guest = o.guest ?? newGuestId(argv[0])
+  const scanner = scanning ? await import('./recordScan.js') : undefined
   const j = await openJournal(o, false)
   const started = process.hrtime.bigint()
-  let clamd: Awaited<ReturnType<typeof openScanner>> | undefined
+  let clamd: RecordScanner | undefined
   try {
-    // a scanner only when asked: without --signatures/--clamd the system's signature directory.
-    // While clamd fails, the breaker denies execs at once for a second before it tries again,
-    // so a hung clamd holds the tracees for one --timeout per second, not one per decision.
-    clamd = scanning ? await openScanner({ ...o, signatures: o.signatures ?? (o.clamd === undefined ? '/var/lib/clamav' : undefined), timeout: o.timeout ?? '5000' }, SCANNER_RETRY_MS) : undefined
+    clamd = await scanner?.openRecordScanner(o)
   } catch (err) {
     await j.close()
     throw err
@@ -91,48 +81,15 @@ export const runRecord = async (argv: readonly string[], o: RecordOpts): Promise
     }
     const append = (drafts: Draft[], lazy = false) => appends.push(counted(drafts), lazy)
     let trace: TraceOptions = { onBatch: append } // the tracees wait while a batch commits: nothing is dropped
-    let judgments: Judgments | undefined
     const late = new Later() // commits of verdicts that let a call run, awaited before the end
-    let readmitted = 0 // scan.verdict drafts of the interceptor: verdicts the gate lent it, reused
-    if (clamd !== undefined) {
-      const filter = { scanAll: o.scanAll === true }
-      const openFilter = openFilterOf(filter) // the tracer asks only about opens this filter may scan
-      const gate = new Gate({
-        scanner: clamd.scanner,
-        failure: failure.right,
-        filter,
-        quarantineTo: o.journal ?? defaultJournalDir(),
-        guest,
-        source: liveSource({ journal: j, guest, world: () => ingest.now, visible: () => appends.visible() }),
-        ...(clamd.store === undefined ? {} : { stamps: clamd.store }),
+    let scan: ScanningTrace | undefined
+    if (scanner !== undefined && clamd !== undefined) {
+      scan = scanner.scanningTrace(clamd, { journal: j, guest, now: () => ingest.now, appends, append, counted, guard, late }, {
+        failure: failure.right, scanAll: o.scanAll === true, backlog, quarantineTo: o.journal ?? defaultJournalDir(),
       })
-      const reading = <T>(f: () => Promise<T>) => guard.shared(f)
-      // files closed after writing are judged in the background: the close happened, nothing can be
-      // refused; an exec or open of such a file waits for its judgment (settle) first
-      const queue = new Judgments({
-        judge: closeJudge(gate, () => ingest.now, { append, reading }),
-        workers: clamd.scanner.connections,
-        bound: backlog,
-        onError: (err, batch) => process.stderr.write(`eyrie: ${describeJudgmentError(err, batch)}\n`),
-      })
-      judgments = queue
-      trace = {
-        decide: gateDecider(gate, { append, reading, later: (p) => late.add(p), before: (path) => appends.hurry(queue.settle(path)) }),
-        decideOpens: true,
-        ...(openFilter === null ? {} : { openFilter }),
-        onBatch: async (drafts) => {
-          for (const d of drafts) if (d.body.kind === 'scan.verdict') readmitted++
-          const closed = closedForWriting(ingest.now, drafts) // files closed after writing, judged once the batch is in R(now)
-          // in R(now) is enough for what comes next (a question about a file: the gate waits for the
-          // journal's bytes to be readable if it needs them); the room in the buffer waits for the disk
-          const { committed } = await appends.pushNow(counted(drafts))
-          const room = queue.enqueue(withNodes(ingest.now, closed))
-          // too many wait: the tracees wait for room, and the verdicts that make room go at once
-          await (queue.waiting > queue.bound ? appends.hurry(room) : room)
-          return { durable: committed }
-        },
-      }
+      trace = scan.trace
     }
+    const judgments = scan?.judgments
     let result: Awaited<ReturnType<typeof traceCommand>>
     try {
       result = await traceCommand([...argv], trace)
@@ -145,8 +102,7 @@ export const runRecord = async (argv: readonly string[], o: RecordOpts): Promise
     if (late.failure !== undefined) throw late.failure.error // a verdict's commit failed
     if (result.message !== null) process.stderr.write(`eyrie: ${result.message}\n`)
     const secs = Number(process.hrtime.bigint() - started) / 1e9
-    const earlier = clamd?.scanner.stats.stored ?? 0 // verdicts found in the store (by content hash, or by a stamp's)
-    const scanned = clamd === undefined ? '' : `, ${verdicts - readmitted} verdict(s) (${clamd.scanner.stats.clamd} by clamd)${earlier === 0 ? '' : `, ${earlier} known from earlier runs`}${packedNote(clamd.scanner.stats)}${readmitted === 0 ? '' : `, ${readmitted} more reused by the tracer`}${backlogNote(judgments)}`
+    const scanned = scan?.summary(verdicts) ?? ''
     process.stderr.write(`eyrie: guest ${guest}: ${ingest.now.seq} events, ${result.bytes} bytes written${scanned}, ${secs.toFixed(2)} s\n`)
     warnIoUring(ingest.now)
     const failed = judgments?.errors.length ?? 0
@@ -176,23 +132,4 @@ export const warnIoUring = (w: World): void => {
 const signalNumber = (name: string): number => {
   const table: Readonly<Record<string, number>> = constants.signals
   return table[name] ?? 0
-}
-
-export const registerRecord = (p: Command, g: () => GlobalOpts): void => {
-  p.command('record')
-    .description('run CMD under the native interceptor and journal every state-changing file call of its process tree')
-    .argument('<cmd...>', 'the command and its arguments (put -- before it)')
-    .option('--checkpoint-every <n>', 'events between checkpoints')
-    .option('--scan', 'ClamAV judges each exec and each open of a file that passes the filter before it happens; infected -> EACCES + quarantine')
-    .option('--scan-all', 'like --scan, without the extension/magic filter')
-    .option('--signatures <dir>', 'ClamAV databases for a private clamd (default /var/lib/clamav)')
-    .option('--clamd <socket|host:port>', 'use this clamd instead of a private one')
-    .option(...VERDICT_CACHE_OPTION)
-    .option('--on-scanner-failure <policy>', 'deny | allow | exec=deny,open=allow (the default)')
-    .option('--timeout <ms>', 'longest wait for one verdict (default 5000)')
-    .option('--scan-backlog <n>', `files closed after writing that may wait for their verdict before the tracees wait too (default ${DEFAULT_BOUND})`)
-    .option('--retention <mode>', 'forensic (default): keep every version; live: free written bytes once a flush confirms them and nothing reads them')
-    .action(async (cmd: string[], o: Omit<RecordOpts, keyof GlobalOpts>) => {
-      process.exitCode = await runRecord(cmd, { ...g(), ...o })
-    })
 }

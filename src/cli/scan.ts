@@ -1,7 +1,6 @@
 // `eyrie scan [--at T] [PATH...]` and `eyrie scan --history PATH`: judge content as the guest saw it,
 // from the journal, with clamd. Exit codes: 0 all clean, 3 something infected, 1 an error (a scan that
 // failed, a PATH that did not exist at T) and nothing infected, 2 usage.
-import type { Command } from 'commander'
 import * as E from 'fp-ts/lib/Either.js'
 import type { Journal } from '../journal/journal.js'
 import { connectClamd, startClamd, type Clamd } from '../scanner/clamd.js'
@@ -14,12 +13,8 @@ import type { ScanResult } from '../scanner/verdict.js'
 import { openJournal, pickGuest, seqOf, type GlobalOpts } from './context.js'
 import { CliError, UsageError } from './errors.js'
 import { isoNanos, printJson, printTable } from './output.js'
-import { runQuarantineList, runQuarantineRestore } from './quarantine.js'
 
 export const EXIT_INFECTED = 3
-
-/** --verdict-cache, shared by scan and record. */
-export const VERDICT_CACHE_OPTION = ['--verdict-cache <dir|none>', 'verdicts kept across runs, by content hash and signature database (default $EYRIE_VERDICT_CACHE, else ~/.cache/eyrie/verdicts; none: off)'] as const
 
 export interface ClamdOpts { signatures?: string; clamd?: string; timeout?: string; connections?: string; verdictCache?: string }
 export interface ScanOpts extends GlobalOpts, ClamdOpts { at?: string; history?: string }
@@ -148,33 +143,4 @@ const history = async (scanner: Scanner, j: Journal, guest: string, path: string
   }
   if (h.versions.length === 0) process.stderr.write(`eyrie: ${path}: no content of it in the journal up to #${upTo}\n`)
   setExit(t, h.versions.length === 0)
-}
-
-
-/** `scan` and `quarantine` on the eyrie command (one call from main.ts). */
-export const registerScanCommands = (p: Command, g: () => GlobalOpts): void => {
-  const clamdOptions = (c: Command): Command => c
-    .option('--signatures <dir>', 'ClamAV databases: eyrie starts a private clamd on them for this command')
-    .option('--clamd <socket|host:port>', 'an existing clamd')
-    .option('--timeout <ms>', 'bound on each scan (default 30000)')
-    .option('--connections <n>', 'parallel clamd connections (default 4)')
-    .option(...VERDICT_CACHE_OPTION)
-  clamdOptions(p.command('scan')
-    .description('scan content as the guest saw it at T (every file known at T, or the PATHs), or every version of one file')
-    .argument('[path...]', 'absolute paths (default: every file known at T)')
-    .option('--at <T>', 'time to scan at (default end)')
-    .option('--history <path>', 'scan every version of this file up to T and report the first infected seq'))
-    .addHelpText('after', `
-Exit status: 0 everything scanned is clean, 3 something is infected, 1 a scan failed or a PATH did
-not exist at T (and nothing is infected), 2 usage error.`)
-    .action((paths: string[], o: ScanOpts) => runScan(paths, { ...g(), ...o }))
-
-  const q = p.command('quarantine').description('files the scanner moved aside into <journal>/quarantine')
-  q.command('list').description('list quarantined files').action(() => runQuarantineList(g()))
-  q.command('restore')
-    .description('move a quarantined file back, with its mode and owner')
-    .argument('<id>')
-    .option('--to <path>', 'restore here instead of where it was')
-    .option('--force', 'replace a file that now exists there')
-    .action((id: string, o: { to?: string; force?: boolean }) => runQuarantineRestore(id, { ...g(), ...o }))
 }

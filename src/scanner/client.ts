@@ -3,7 +3,7 @@
 // sees, not what happens to be on the disk. Every call is bounded by a timeout: a stopped or wedged
 // clamd must never hold a tracee for ever.
 import { Readable } from 'node:stream'
-import NodeClam from 'clamscan'
+import type NodeClam from 'clamscan'
 import { describeEndpoint, type ClamdEndpoint } from './endpoint.js'
 import { reasonOf, ScannerError } from './errors.js'
 import { CLEAN, infected, scanError, type Verdict } from './verdict.js'
@@ -74,7 +74,9 @@ export class ClamdClient {
     const where = 'socket' in endpoint ? { socket: endpoint.socket } : { host: endpoint.host, port: endpoint.port }
     // clamscan.active false and no clamdscan binary: clamscan must never fall back to scanning by
     // path with a local binary; bypassTest: readiness is our ping(), bounded by our timeout.
-    const clam = await new NodeClam().init({
+    // clamscan (~30 ms to load) when a scanner is made, not whenever the CLI starts
+    const { default: Clam } = await import('clamscan')
+    const clam = await new Clam().init({
       removeInfected: false,
       quarantineInfected: false,
       debugMode: false,

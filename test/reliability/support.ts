@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { open, type Database, type RootDatabase } from 'lmdb'
+import { testEnv } from '../support/cli.js'
 
 export const BIN = fileURLToPath(new URL('../../bin/eyrie.js', import.meta.url))
 
@@ -56,7 +57,7 @@ export const startRecorder = (a: RecordArgs): Recorder => {
   const tag = `t${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`
   const args = [BIN, '--journal', a.journal, 'record', ...(a.guest === undefined ? [] : ['--guest', a.guest]), ...(a.options ?? []), '--', ...a.argv]
   const t0 = performance.now()
-  const child = spawn(process.execPath, args, { cwd: a.cwd, env: { ...process.env, ...a.env, [TAG_VAR]: tag }, stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn(process.execPath, args, { cwd: a.cwd, env: { ...testEnv(), ...a.env, [TAG_VAR]: tag }, stdio: ['ignore', 'ignore', 'pipe'] })
   if (child.pid === undefined) throw new Error('the recorder did not start')
   const pid = child.pid
   let stderr = ''
