@@ -14,6 +14,7 @@
         "src/native/filter.cc",
         "src/native/memory.cc",
         "src/native/order.cc",
+        "src/native/pagemarks.cc",
         "src/native/procfs.cc",
         "src/native/scanfilter.cc",
         "src/native/spawn.cc",

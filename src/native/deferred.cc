@@ -128,6 +128,18 @@ void Tracer::syncOwn(Task& t, const Origin& o, int exposed, bool all, long nr) {
   }
 }
 
+// As many of n bytes at off as the file holds (fewer only at its end).
+static size_t preadAll(int f, uint8_t* into, size_t n, uint64_t off) {
+  size_t got = 0;
+  while (got < n) {
+    ssize_t k = pread(f, into + got, n - got, static_cast<off_t>(off + got));
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) break;
+    got += static_cast<size_t>(k);
+  }
+  return got;
+}
+
 void Tracer::readBack(int f, const std::string& inode, const std::string& path, const Origin& o) {
   Written& w = written_[inode];
   // taken before the stat: a write after it sets an mtime of this tick or later
@@ -136,7 +148,7 @@ void Tracer::readBack(int f, const std::string& inode, const std::string& path, 
   struct stat st;
   if (fstat(f, &st) != 0 || path.empty() || path[0] != '/') return;
   uint64_t size = static_cast<uint64_t>(st.st_size);
-  PageHashes& known = pages_[inode];
+  PageMarks& known = pages_[inode];
   readBuf_.resize(kChunk);
   bool sent = false;
   for (uint64_t chunk = 0, next = 0; chunk < size; chunk = next) {
@@ -153,11 +165,30 @@ void Tracer::readBack(int f, const std::string& inode, const std::string& path, 
     if (chunk >= end) break;
     next = std::min(end, chunk + kChunk);
     size_t want = static_cast<size_t>(next - chunk), got = 0;
-    while (got < want) {
-      ssize_t n = pread(f, readBuf_.data() + got, want - got, static_cast<off_t>(chunk + got));
-      if (n <= 0) break;
-      got += static_cast<size_t>(n);
+    if (known.none(chunk / kPage, (next + kPage - 1) / kPage)) {
+      // nothing recorded here yet (a file written anew): every page goes out, read straight into
+      // the record, one copy fewer while the writer waits
+      emit(Kind::FileSync, o, [&](Record& r) {
+        r.str(path).nullableStr(inode);
+        size_t sizeAt = r.here();
+        r.num(size).num(chunk);
+        size_t lenAt = r.here();
+        r.num(want);
+        uint8_t* into = r.payload(want);
+        got = preadAll(f, into, want, chunk);
+        if (got < want) {
+          size = chunk + got;  // it shrank meanwhile: what could be read is what it holds
+          r.renum(sizeAt, size);
+          r.renum(lenAt, got);
+        }
+        r.payloadDone(got);
+        for (size_t at = 0; at < got; at += kPage) known.at((chunk + at) / kPage) = hasher_.mark(into + at, std::min<size_t>(kPage, got - at));
+      });
+      sent = true;
+      if (got < want) break;
+      continue;
     }
+    got = preadAll(f, readBuf_.data(), want, chunk);
     if (got < want) size = chunk + got;  // it shrank meanwhile: what could be read is what it holds
     size_t from = SIZE_MAX;  // start (in the buffer) of the pending run of changed pages
     auto flush = [&](size_t to) {
@@ -172,16 +203,16 @@ void Tracer::readBack(int f, const std::string& inode, const std::string& path, 
     };
     for (size_t at = 0; at < got; at += kPage) {
       size_t len = std::min<size_t>(kPage, got - at);
-      uint64_t h = pageMark(readBuf_.data() + at, len);
-      auto k = known.try_emplace((chunk + at) / kPage, h);
-      if (!k.second && k.first->second == h) {
+      PageMark h = hasher_.mark(readBuf_.data() + at, len);
+      PageMark& k = known.at((chunk + at) / kPage);
+      if (k == h) {
         flush(at);
         continue;
       }
       // a last page that only grew (an append): only its new bytes go out
-      size_t before = k.second ? 0 : markedLength(k.first->second);
-      bool grew = before > 0 && before < len && pageMark(readBuf_.data() + at, before) == k.first->second;
-      k.first->second = h;
+      size_t before = k.len;
+      bool grew = before > 0 && before < len && hasher_.mark(readBuf_.data() + at, before) == k;
+      k = h;
       if (from == SIZE_MAX) from = grew ? at + before : at;
     }
     flush(got);
@@ -265,8 +296,7 @@ void Tracer::forgetPages(const std::string& inode, uint64_t from, uint64_t to) {
     pages_.erase(it);
     return;
   }
-  uint64_t first = from / kPage, last = to == ~0ull ? ~0ull : (to + kPage - 1) / kPage;
-  for (auto p = it->second.begin(); p != it->second.end();) p = p->first >= first && p->first < last ? it->second.erase(p) : std::next(p);
+  it->second.forget(from / kPage, to == ~0ull ? ~0ull : (to + kPage - 1) / kPage);
   // the size changed: the next reading must not trust an unchanged stat
   auto w = written_.find(inode);
   if (w != written_.end()) w->second.settled = false;

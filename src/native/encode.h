@@ -120,6 +120,9 @@ class Record {
     patch32(lenAt_, static_cast<uint32_t>(actual));
   }
   void end() { patch32(start_, static_cast<uint32_t>(out_.size() - start_)); }
+  /** Where the next field goes: a num() written there can be corrected with renum(). */
+  size_t here() const { return out_.size(); }
+  void renum(size_t at, uint64_t v) { std::memcpy(out_.data() + at, &v, 8); }
 
  private:
   Record& put32(uint32_t v) {

@@ -31,7 +31,13 @@ std::string errnoName(int e) {
 
 void Tracer::run() {
   Outcome out;
-  bool ok = cfg_.mode == Config::Mode::Record ? startRecord(out) : startAttach(out);
+  bool ok = hasher_.seed();
+  if (!ok) {
+    out.errorCode = errnoName(errno);
+    out.message = "no random bytes for the page marks (getrandom): " + out.errorCode;
+  } else {
+    ok = cfg_.mode == Config::Mode::Record ? startRecord(out) : startAttach(out);
+  }
   if (ok) {
     loop();
     if (!cfg_.everyCall()) syncAllWritten(nowNs(), true);

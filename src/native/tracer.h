@@ -17,6 +17,7 @@
 
 #include "channel.h"
 #include "encode.h"
+#include "pagemarks.h"
 #include "procfs.h"
 #include "scanfilter.h"
 #include "task.h"
@@ -170,9 +171,9 @@ class Tracer {
   std::atomic<pid_t> wakePid_{0};
   std::unordered_map<std::string, KnownRanges> known_;  // per inode "dev:ino"
   std::unordered_set<std::string> wholeKnown_;          // inodes whose every byte eyrie knows
-  // file page -> pageMark() of what was recorded there (views.cc, deferred.cc)
-  using PageHashes = std::unordered_map<uint64_t, uint64_t>;
-  std::unordered_map<std::string, PageHashes> pages_;    // per inode with shared views
+  // file page -> mark of what was recorded there (views.cc, deferred.cc; pagemarks.h)
+  PageHasher hasher_;
+  std::unordered_map<std::string, PageMarks> pages_;     // per inode read back or with shared views
   std::unordered_set<std::string> sharedInodes_;         // inodes ever mapped shared
   struct Written {
     std::string path;      // a name it had (the fallback when no holder is left to read it through)
@@ -213,12 +214,5 @@ class Tracer {
 
 uint64_t nowNs();
 std::string errnoName(int e);
-
-/** What eyrie remembers of a recorded file page: a hash of its bytes in the high bits, their count
- *  (at most a page, 4096) in the low 13, so a grown last page can be told from a changed one. */
-inline uint64_t pageMark(const uint8_t* p, size_t n) {
-  return (std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(p), n)) << 13) | n;
-}
-inline size_t markedLength(uint64_t mark) { return static_cast<size_t>(mark & 0x1fff); }
 
 }  // namespace eyrie

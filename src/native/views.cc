@@ -76,7 +76,7 @@ void Tracer::syncMapped(pid_t tid, const std::vector<Mapping>& maps, uint64_t lo
       snprintf(path, sizeof path, "/proc/%d/pagemap", tid);
       pagemap = open(path, O_RDONLY | O_CLOEXEC);
     }
-    PageHashes& known = pages_[inode];
+    PageMarks& known = pages_[inode];
     for (uint64_t chunk = start; chunk < end; chunk += kScanPages * kPage) {
       uint64_t chunkEnd = std::min(end, chunk + kScanPages * kPage);
       size_t n = static_cast<size_t>((chunkEnd - chunk + kPage - 1) / kPage);
@@ -110,13 +110,13 @@ void Tracer::syncMapped(pid_t tid, const std::vector<Mapping>& maps, uint64_t lo
         for (size_t at = 0; at < read; at += kPage) {
           size_t len = std::min<size_t>(kPage, read - at);
           uint64_t page = (m.offset + (runStart + at - m.start)) / kPage;
-          uint64_t h = pageMark(buf.data() + at, len);
-          auto k = known.find(page);
-          if (k != known.end() && k->second == h) {
+          PageMark h = hasher_.mark(buf.data() + at, len);
+          PageMark& k = known.at(page);
+          if (k == h) {
             flush(at);
             continue;
           }
-          known[page] = h;
+          k = h;
           if (from == SIZE_MAX) from = at;
         }
         flush(read);
