@@ -187,6 +187,13 @@ class Session : public Napi::ObjectWrap<Session> {
     Napi::Value am = o.Get("admitMs");
     if (!am.IsUndefined() && (!am.IsNumber() || am.As<Napi::Number>().Int64Value() < 0)) return fail("admitMs must be a non-negative number");
     cfg.admitNs = am.IsUndefined() ? 0 : static_cast<uint64_t>(am.As<Napi::Number>().Int64Value()) * 1000000;
+    Napi::Value lent = o.Get("lent");
+    if (!lent.IsUndefined()) {
+      // [stamp, note, stamp, note, ...]: clean verdicts lent before the run (admissions.cc)
+      std::vector<std::string> pairs;
+      if (!stringArray(lent, pairs) || pairs.size() % 2 != 0) return fail("lent must be an array of [stamp, \"<sha256> exec|open\"] pairs, flattened");
+      for (size_t i = 0; i < pairs.size(); i += 2) cfg.lentByStamp[pairs[i]] = pairs[i + 1];
+    }
     Napi::Value of = o.Get("openFilter");
     if (!of.IsUndefined() && !of.IsNull()) {
       if (!of.IsObject()) return fail("openFilter must be {extensions, magic} or absent");

@@ -9,6 +9,9 @@
 //     shared now (a write within one clock tick of the stat need not move mtime);
 //   - the loan is younger than admitNs (the scanner rechecks clamd's database version as often);
 //   - an exec only on a loan for execs (a `#!` script's exec also judges its interpreter: asked).
+// Verdicts may also be lent before the run (cfg_.lentByStamp: an earlier run's clean verdicts, by
+// the host stamp they were taken under): the same, with the stamp for the stat before the question
+// and the start of the run for its time; no traced task may have opened the file writable at all.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -27,13 +30,18 @@ bool sameStat(const struct stat& a, const struct stat& b) {
 
 bool isExec(const char* call) { return std::string_view(call).rfind("execve", 0) == 0; }
 
+std::string stampOf(const struct stat& st) {
+  auto ns = [](const timespec& t) { return std::to_string(static_cast<uint64_t>(t.tv_sec) * 1000000000ull + static_cast<uint64_t>(t.tv_nsec)); };
+  return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" + ns(st.st_mtim) + ":" + ns(st.st_ctim);
+}
+
+}  // namespace
+
 uint64_t monotonicNs() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
-
-}  // namespace
 
 void Tracer::noteWritable(const std::string& inode) {
   if (cfg_.admitNs > 0 && !inode.empty()) writableAt_[inode] = ++writableEpoch_;
@@ -53,6 +61,15 @@ bool Tracer::heldWritable(const std::string& inode) const {
 
 bool Tracer::readmit(const char* call, const std::string& path, const struct stat& st, const Origin& o) {
   auto it = admissions_.find(path);
+  if (it == admissions_.end() && !cfg_.lentByStamp.empty()) {
+    // lent before the run: valid as a loan taken at the start, under this very stat
+    auto lent = cfg_.lentByStamp.find(stampOf(st));
+    if (lent != cfg_.lentByStamp.end()) {
+      lend(path, st, 0, lent->second);
+      it = admissions_.find(path);
+      if (it != admissions_.end()) it->second.until = startedNs_ + cfg_.admitNs;
+    }
+  }
   if (it == admissions_.end()) return false;
   const Admission& a = it->second;
   if (!a.exec && isExec(call)) return false;  // lent for opens: still good for them

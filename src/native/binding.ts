@@ -18,6 +18,8 @@ export interface NativeConfig {
   readonly decideOpens: boolean
   /** how long a lent clean verdict holds, ms (0 or absent: none are lent) */
   readonly admitMs?: number
+  /** clean verdicts lent before the run: stamp, note ("<sha256> exec|open"), stamp, note, ... */
+  readonly lent?: readonly string[]
   /** absent: every open that can read is asked about */
   readonly openFilter?: { readonly extensions: readonly string[]; readonly magic: readonly string[] }
   readonly readPositions: 'all' | 'writable'

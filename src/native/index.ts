@@ -25,6 +25,14 @@ export type Decided = number | { readonly errno: 0; readonly clean: { readonly s
 
 /** A call waiting for a verdict: execve/execveat always (when `decide` is given), opens with
  *  `decideOpens`. path is canonical; flags are the call's (O_* for opens, AT_* for execveat). */
+/** A clean verdict from before the run, for the file whose host stamp is `stamp` (TraceOptions.lent). */
+export interface LentVerdict {
+  readonly stamp: string
+  readonly sha256: string
+  /** also for execs (false for a `#!` script, whose interpreter is judged too) */
+  readonly exec: boolean
+}
+
 export interface DecisionRequest {
   readonly pid: number
   readonly tid: number
@@ -54,6 +62,11 @@ export interface TraceOptions {
   readonly decide?: (req: DecisionRequest) => Promise<Decided>
   /** How long a clean verdict lent by `decide` holds, ms (default 60,000; 0 lends none). */
   readonly admitMs?: number
+  /** Clean verdicts lent before the run (an earlier run's, remembered by the scanner): an exec or
+   *  open of a file whose stat is `stamp` ("dev:ino:size:mtimeNs:ctimeNs", as live.ts writes host
+   *  stamps) goes through without a question, as under a loan `decide` made at the start, and is
+   *  journaled as scan.verdict (clean, `sha256`). */
+  readonly lent?: readonly LentVerdict[]
   readonly decideOpens?: boolean
   /** With decideOpens: the opens worth a question, so a program that reads many files (a compiler's
    *  headers) is not held at each. The tracer asks about an open of a name whose extension is in
@@ -255,6 +268,7 @@ const common = (opts: TraceOptions) => ({
   decideExec: opts.decide !== undefined,
   decideOpens: opts.decide !== undefined && opts.decideOpens === true,
   admitMs: opts.decide === undefined ? 0 : opts.admitMs ?? 60_000,
+  ...(opts.decide === undefined || opts.lent === undefined ? {} : { lent: opts.lent.flatMap((l) => [l.stamp, `${l.sha256} ${l.exec ? 'exec' : 'open'}`]) }),
   ...(opts.openFilter === undefined ? {} : {
     openFilter: {
       extensions: [...opts.openFilter.extensions],

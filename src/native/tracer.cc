@@ -36,6 +36,7 @@ void Tracer::run() {
     out.errorCode = errnoName(errno);
     out.message = "no random bytes for the page marks (getrandom): " + out.errorCode;
   } else {
+    startedNs_ = monotonicNs();
     ok = cfg_.mode == Config::Mode::Record ? startRecord(out) : startAttach(out);
   }
   if (ok) {

@@ -35,6 +35,8 @@ struct Config {
   bool decideOpens = false;
   ScanFilter openFilter;  // with decideOpens: the opens worth asking about
   uint64_t admitNs = 0;   // how long a clean verdict JavaScript lends the tracer holds (0: none)
+  // clean verdicts lent before the run, by host stamp "dev:ino:size:mtimeNs:ctimeNs" -> "<sha256> exec|open"
+  std::unordered_map<std::string, std::string> lentByStamp;
   bool readPositionsOfReadOnly = true;  // fd.read/fd.seek also for read-only descriptions
   bool writeStops = false;  // record: stop at writes, reads, seeks (per-write history) instead of reading back
   /** Stops at every call of the filter's table, the attachOnly ones included. */
@@ -192,6 +194,7 @@ class Tracer {
   };
   static constexpr size_t kMaxAdmissions = 65536;
   std::unordered_map<std::string, Admission> admissions_;  // by path (admissions.cc)
+  uint64_t startedNs_ = 0;                                 // CLOCK_MONOTONIC at start: cfg_.lentByStamp hold until + admitNs
   std::unordered_map<std::string, uint64_t> writableAt_;   // inode -> epoch of its last writable open
   uint64_t writableEpoch_ = 0;
   int openWritten_ = 0;                                // entries of written_ with open set
@@ -213,6 +216,7 @@ class Tracer {
 };
 
 uint64_t nowNs();
+uint64_t monotonicNs();
 std::string errnoName(int e);
 
 }  // namespace eyrie

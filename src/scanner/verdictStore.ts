@@ -19,6 +19,7 @@ import * as t from 'io-ts'
 import { isRight } from 'fp-ts/lib/Either.js'
 import { open, type Database, type RootDatabase, type RootDatabaseOptions } from 'lmdb'
 import { ScannerError } from './errors.js'
+import { cacheKey } from './cache.js'
 import { CLEAN, infected, type Verdict } from './verdict.js'
 
 const Stamped = t.type({ sha256: t.string, head: t.string })
@@ -98,6 +99,20 @@ export class VerdictStore implements StampMemo {
 
   stamp(stamp: string, c: StampedContent): void {
     this.write(this.stamps, stamp, { sha256: c.sha256, head: Buffer.from(c.head).toString('base64') })
+  }
+
+  /** The stamps whose content is clean under `dbVersion` (at most `limit`): what the tracer may let
+   *  through without asking, from the start of a run (TraceOptions.lent). `exec` is false for a
+   *  `#!` script, whose interpreter is judged at its exec too. */
+  cleanStamps(dbVersion: string, limit: number): { stamp: string; sha256: string; exec: boolean }[] {
+    const out: { stamp: string; sha256: string; exec: boolean }[] = []
+    for (const { key } of this.stamps.getRange({})) {
+      if (out.length >= limit) break
+      const c = this.stamped(key)
+      if (c === undefined || this.get(cacheKey(c.sha256, dbVersion))?.kind !== 'clean') continue
+      out.push({ stamp: key, sha256: c.sha256, exec: !(c.head[0] === 0x23 && c.head[1] === 0x21) })
+    }
+    return out
   }
 
   /** Keeps a clean or infected verdict (an error says nothing about the bytes). Written in the
