@@ -5,6 +5,26 @@ import { Argument, Command, Option } from 'commander'
 import { DEFAULT_BOUND } from '../scanner/judgments.js'
 import type { GlobalOpts } from './context.js'
 
+/** A module loaded when first needed, and only once: later calls (a second main() in one process)
+ *  reuse it rather than resolve it again. */
+const once = <M>(importIt: () => Promise<M>): (() => Promise<M>) => {
+  let loaded: Promise<M> | undefined
+  return () => (loaded ??= importIt())
+}
+
+const load = {
+  at: once(() => import('./at.js')),
+  attach: once(() => import('./attach.js')),
+  forensic: once(() => import('./forensic.js')),
+  kafka: once(() => import('./kafka.js')),
+  log: once(() => import('./log.js')),
+  maintain: once(() => import('./maintain.js')),
+  quarantine: once(() => import('./quarantine.js')),
+  record: once(() => import('./record.js')),
+  scan: once(() => import('./scan.js')),
+  transfer: once(() => import('./transfer.js')),
+}
+
 /** What `eyrie at T QUERY` can answer. */
 export const AT_QUERIES = ['ls', 'cat', 'fds', 'maps', 'ps', 'files', 'tree'] as const
 
@@ -29,7 +49,7 @@ Examples:
   eyrie log --path '/tmp/work/**' --kind file`)
   const g = () => p.opts<{ journal?: string; guest?: string; json?: boolean }>()
 
-  p.command('guests').description('list the guests in the journal').action(async () => (await import('./log.js')).runGuests(g()))
+  p.command('guests').description('list the guests in the journal').action(async () => (await load.log()).runGuests(g()))
 
   p.command('log')
     .description('list events')
@@ -38,7 +58,7 @@ Examples:
     .option('--kind <kind>', 'only this kind or family (file, fd.open, ...)')
     .option('--from <T>', 'from this time')
     .option('--to <T>', 'up to this time')
-    .action(async (o) => (await import('./log.js')).runLog({ ...g(), ...o }))
+    .action(async (o) => (await load.log()).runLog({ ...g(), ...o }))
 
   p.command('at')
     .description(`answer a query about the state at time T: ${AT_QUERIES.join(', ')}`)
@@ -46,7 +66,7 @@ Examples:
     .addArgument(new Argument('<query>', 'what to show').choices(AT_QUERIES))
     .argument('[arg]', 'DIR for ls, PATH for cat, PID for fds/maps')
     .option('--allow-unknown', 'cat: print bytes eyrie never saw as zeros (listed on stderr) instead of failing')
-    .action(async (t: string, q: string, arg: string | undefined, o: { allowUnknown?: boolean }) => (await import('./at.js')).runAt(t, q, arg, { ...g(), ...o }))
+    .action(async (t: string, q: string, arg: string | undefined, o: { allowUnknown?: boolean }) => (await load.at()).runAt(t, q, arg, { ...g(), ...o }))
 
   p.command('import')
     .description('import events: strace FILE (see README for the strace line) or jsonl FILE')
@@ -56,7 +76,7 @@ Examples:
     .addOption(new Option('--skip-bad', 'import the good lines, report the bad ones').conflicts('strict'))
     .option('--strict', 'commit nothing if any line is bad (default)')
     .option('--checkpoint-every <n>', 'events between checkpoints')
-    .action(async (format: string, file: string, o) => (await import('./transfer.js')).runImport(format, file, { ...g(), ...o }))
+    .action(async (format: string, file: string, o) => (await load.transfer()).runImport(format, file, { ...g(), ...o }))
 
   p.command('export')
     .description('export the guest\'s events (jsonl), or with --at T every file as it was at T into DIR or FILE.tar, with manifest.json listing unknown bytes')
@@ -65,7 +85,7 @@ Examples:
     .option('--at <T>', 'export the files as they were at T')
     .option('--under <dir>', 'with --at: only names at or below this guest directory')
     .option('--skip-unsafe', 'with --at: export the rest when some names would leave the export root (listed in the manifest)')
-    .action(async (what: string, o) => (o.at === undefined ? (await import('./transfer.js')).runExport(what, { ...g(), ...o }) : (await import('./forensic.js')).runExportTree(what, { ...g(), ...o })))
+    .action(async (what: string, o) => (o.at === undefined ? (await load.transfer()).runExport(what, { ...g(), ...o }) : (await load.forensic()).runExportTree(what, { ...g(), ...o })))
   registerForensic(p, g)
   registerScan(p, g)
   registerRecording(p, g)
@@ -79,28 +99,28 @@ const registerForensic = (p: Command, g: () => GlobalOpts): void => {
     .argument('<T1>', 'from this time')
     .argument('<T2>', 'to this time')
     .option('--no-activity', 'skip counting the events in between (faster on long intervals)')
-    .action(async (t1: string, t2: string, o: { activity?: boolean }) => (await import('./forensic.js')).runDiff(t1, t2, { ...g(), ...o }))
+    .action(async (t1: string, t2: string, o: { activity?: boolean }) => (await load.forensic()).runDiff(t1, t2, { ...g(), ...o }))
 
   p.command('timeline')
     .description('every version of PATH: seq, time, writer pid/exe, size, sha256')
     .argument('<path>', 'absolute path in the guest')
     .option('--from <T>', 'only versions made after this time')
     .option('--to <T>', 'only versions made up to this time')
-    .action(async (path: string, o: { from?: string; to?: string }) => (await import('./forensic.js')).runTimeline(path, { ...g(), ...o }))
+    .action(async (path: string, o: { from?: string; to?: string }) => (await load.forensic()).runTimeline(path, { ...g(), ...o }))
 
   p.command('verify')
     .description('check every record and payload checksum, seq continuity and checkpoint consistency; exit 1 naming the first bad guest/seq')
-    .action(async () => (await import('./maintain.js')).runVerify(g()))
+    .action(async () => (await load.maintain()).runVerify(g()))
 
   p.command('info')
     .description('guests, events, payload bytes, time span, checkpoints, retention, journal size on disk')
-    .action(async () => (await import('./maintain.js')).runInfo(g()))
+    .action(async () => (await load.maintain()).runInfo(g()))
 
   p.command('gc')
     .description('retention: in live mode free payload bytes a flush confirmed and the latest state no longer reads; forensic mode (default) keeps everything and reports')
     .option('--live', 'switch the guest(s) to live retention and free now')
     .option('--dry-run', 'report what live mode would free, change nothing')
-    .action(async (o: { live?: boolean; dryRun?: boolean }) => (await import('./maintain.js')).runGc({ ...g(), ...o }))
+    .action(async (o: { live?: boolean; dryRun?: boolean }) => (await load.maintain()).runGc({ ...g(), ...o }))
 }
 
 const registerScan = (p: Command, g: () => GlobalOpts): void => {
@@ -118,16 +138,16 @@ const registerScan = (p: Command, g: () => GlobalOpts): void => {
     .addHelpText('after', `
 Exit status: 0 everything scanned is clean, 3 something is infected, 1 a scan failed or a PATH did
 not exist at T (and nothing is infected), 2 usage error.`)
-    .action(async (paths: string[], o) => (await import('./scan.js')).runScan(paths, { ...g(), ...o }))
+    .action(async (paths: string[], o) => (await load.scan()).runScan(paths, { ...g(), ...o }))
 
   const q = p.command('quarantine').description('files the scanner moved aside into <journal>/quarantine')
-  q.command('list').description('list quarantined files').action(async () => (await import('./quarantine.js')).runQuarantineList(g()))
+  q.command('list').description('list quarantined files').action(async () => (await load.quarantine()).runQuarantineList(g()))
   q.command('restore')
     .description('move a quarantined file back, with its mode and owner')
     .argument('<id>')
     .option('--to <path>', 'restore here instead of where it was')
     .option('--force', 'replace a file that now exists there')
-    .action(async (id: string, o: { to?: string; force?: boolean }) => (await import('./quarantine.js')).runQuarantineRestore(id, { ...g(), ...o }))
+    .action(async (id: string, o: { to?: string; force?: boolean }) => (await load.quarantine()).runQuarantineRestore(id, { ...g(), ...o }))
 }
 
 const registerRecording = (p: Command, g: () => GlobalOpts): void => {
@@ -145,7 +165,7 @@ const registerRecording = (p: Command, g: () => GlobalOpts): void => {
     .option('--scan-backlog <n>', `files closed after writing that may wait for their verdict before the tracees wait too (default ${DEFAULT_BOUND})`)
     .option('--retention <mode>', 'forensic (default): keep every version; live: free written bytes once a flush confirms them and nothing reads them')
     .action(async (cmd: string[], o) => {
-      process.exitCode = await (await import('./record.js')).runRecord(cmd, { ...g(), ...o })
+      process.exitCode = await (await load.record()).runRecord(cmd, { ...g(), ...o })
     })
 
   p.command('attach')
@@ -153,7 +173,7 @@ const registerRecording = (p: Command, g: () => GlobalOpts): void => {
     .argument('<pid>', 'the process to attach to (its threads and descendants follow)')
     .option('--checkpoint-every <n>', 'events between checkpoints')
     .action(async (pid: string, o) => {
-      process.exitCode = await (await import('./attach.js')).runAttach(pid, { ...g(), ...o })
+      process.exitCode = await (await load.attach()).runAttach(pid, { ...g(), ...o })
     })
 }
 
@@ -166,11 +186,11 @@ const registerKafka = (p: Command, g: () => GlobalOpts): void => {
     .option('--checkpoint-every <n>', 'events between checkpoints per guest (default 50000)')
     .option('--session-timeout <ms>', 'how long the group waits for a silent instance (default 10000)')
     .option('--fetch-wait <ms>', 'how long a fetch waits for new records (default 500)')
-    .action(async (o: { from: string; state: string }) => (await import('./kafka.js')).runServe(o))
+    .action(async (o: { from: string; state: string }) => (await load.kafka()).runServe(o))
 
   p.command('ship')
     .description('copy guests from a journal directory to Kafka or back; shipping again sends only what is new (--guest: only that guest)')
     .requiredOption('--from <dir|url>', 'source: a journal directory or kafka:// URL')
     .requiredOption('--to <dir|url>', 'destination: a kafka:// URL or a journal directory')
-    .action(async (o: { from: string; to: string }) => (await import('./kafka.js')).runShip({ ...g(), ...o }))
+    .action(async (o: { from: string; to: string }) => (await load.kafka()).runShip({ ...g(), ...o }))
 }

@@ -46,9 +46,13 @@ test('given a root-owned process, when an unprivileged user runs `eyrie attach` 
     chmodSync(dir, 0o777)
     const journal = join(dir, 'journal')
     // Load eyrie (and its addon) as root, then drop to nobody: the checkout itself need not be
-    // readable by nobody (CI clones into a 0700 directory).
+    // readable by nobody (CI clones into a 0700 directory). The command's module too: main loads it
+    // when the command runs, so a refused pid (a usage error, stderr muted) runs it once as root.
     const asNobody = [
       `const { main } = await import(${JSON.stringify(join(ROOT, 'src/cli/main.ts'))})`,
+      'const write = process.stderr.write; process.stderr.write = () => true',
+      `if (await main(['node', 'eyrie', '--journal', ${JSON.stringify(journal)}, 'attach', '0']) !== 2) throw new Error('warm-up: expected a usage error')`,
+      'process.stderr.write = write',
       `const { addon } = await import(${JSON.stringify(join(ROOT, 'src/native/binding.ts'))})`,
       'addon()',
       'process.setgroups([]); process.setgid(65534); process.setuid(65534)',
