@@ -7,7 +7,7 @@ import type { Draft } from '../events/index.js'
 import { DEFAULT_CHECKPOINT_EVERY, Ingest } from '../engine/replay.js'
 import { Retention } from '../forensic/retention.js'
 import { defaultJournalDir } from '../journal/lmdb.js'
-import { traceCommand, type TraceOptions } from '../native/index.js'
+import { recordCommand, type TraceOptions, type TraceResult } from '../native/index.js'
 import { ioUringUsers, type World } from '../projections/index.js'
 import { DEFAULT_BOUND, Later, ReadGuard, SerialAppends } from '../scanner/judgments.js'
 import { parseFailurePolicy } from '../scanner/policy.js'
@@ -90,10 +90,20 @@ export const runRecord = async (argv: readonly string[], o: RecordOpts): Promise
       trace = scan.trace
     }
     const judgments = scan?.judgments
-    let result: Awaited<ReturnType<typeof traceCommand>>
+    let result: TraceResult
+    const tracing = recordCommand([...argv], trace)
+    // as strace does with a command: ^C and ^\ from the terminal reach the command (its process
+    // group) and end it its own way while the recording goes on; SIGTERM and SIGHUP sent to eyrie are
+    // passed on to it. Either way eyrie ends when the command does, with every event journaled
+    // (dying at once, it killed the command: PTRACE_O_EXITKILL)
+    const ignore = (): void => {}
+    const passOn = (sig: NodeJS.Signals): void => tracing.signal(sig)
+    const handlers = [['SIGINT', ignore], ['SIGQUIT', ignore], ['SIGTERM', passOn], ['SIGHUP', passOn]] as const
+    for (const [sig, h] of handlers) process.on(sig, h)
     try {
-      result = await traceCommand([...argv], trace)
+      result = await tracing.done
     } finally {
+      for (const [sig, h] of handlers) process.off(sig, h)
       if (judgments !== undefined) await appends.hurry(judgments.drain()) // every verdict journaled before the end (never rejects)
       await appends.flush() // nothing left uncommitted
       await late.settled()

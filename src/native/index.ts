@@ -125,8 +125,18 @@ export interface Tracing {
   syncViews(): Promise<void>
 }
 
+/** A recorded command's trace. */
+export interface Recording extends Tracing {
+  /** Sends a signal to the command (the root process) while it runs; nothing before it started or
+   *  after it exited. A recorder passes on what it is told to stop with (SIGTERM, SIGHUP), so the
+   *  command ends its own way and every event is journaled. */
+  signal(sig: NodeJS.Signals): void
+}
+
 interface Running extends Tracing {
   readonly session: NativeSession
+  /** the root process once the snapshot names it (record), while the trace runs */
+  readonly root: () => number | undefined
 }
 
 /** Which positions the events will keep exact (the snapshot tells the fold; events/snapshot.ts). */
@@ -151,6 +161,7 @@ const start = (config: NativeConfig, opts: TraceOptions): Running => {
   // syncViews() callers, by generation: a 'synced' message settles every one up to its generation
   let generation = 0
   let ended = false
+  let root: number | undefined // the recorded command, from the snapshot to its proc.exit
   const syncs: { generation: number; resolve(): void; reject(e: unknown): void }[] = []
   const settleSyncs = (upTo: number, error?: unknown): void => {
     while (syncs.length > 0 && syncs[0].generation <= upTo) {
@@ -168,7 +179,11 @@ const start = (config: NativeConfig, opts: TraceOptions): Running => {
   const deliver = async (drafts: Draft[]): Promise<void | BatchInOrder> => {
     if (failure !== undefined) return
     events += drafts.length
-    for (const d of drafts) bytes += d.data?.length ?? 0
+    for (const d of drafts) {
+      bytes += d.data?.length ?? 0
+      // gone: its pid may be reused (pids are handed out in order, so not within a batch's delay)
+      if (d.body.kind === 'proc.exit' && !d.body.thread && d.pid === root) root = undefined
+    }
     return opts.onBatch(drafts)
   }
   const handle = async (type: string, payload: unknown): Promise<void> => {
@@ -217,6 +232,7 @@ const start = (config: NativeConfig, opts: TraceOptions): Running => {
       }
       case 'snapshot': {
         const req = decodeMessage(SnapshotMessage, 'snapshot', payload)
+        if (req.record) root = req.pids[0]
         try {
           if (failure === undefined) {
             const snap = await takeSnapshot(req.pids, {
@@ -260,7 +276,7 @@ const start = (config: NativeConfig, opts: TraceOptions): Running => {
       syncs.push({ generation: ++generation, resolve, reject })
       session.sync(generation)
     })
-  return { done, session, syncViews }
+  return { done, session, syncViews, root: () => root }
 }
 
 const common = (opts: TraceOptions) => ({
@@ -285,12 +301,12 @@ const common = (opts: TraceOptions) => ({
 export const traceCommand = (argv: readonly string[], opts: TraceOptions): Promise<TraceResult> => recordCommand(argv, opts).done
 
 /** traceCommand, with a handle on the trace while it runs (syncViews). */
-export const recordCommand = (argv: readonly string[], opts: TraceOptions): Tracing => {
-  const failed = (err: unknown): Tracing => ({ done: Promise.reject(err), syncViews: () => Promise.reject(err) })
+export const recordCommand = (argv: readonly string[], opts: TraceOptions): Recording => {
+  const failed = (err: unknown): Recording => ({ done: Promise.reject(err), syncViews: () => Promise.reject(err), signal: () => undefined })
   if (argv.length === 0) return failed(new TypeError('traceCommand: argv is empty'))
   const s = opts.stdio ?? {}
   try {
-    const { done, syncViews } = start(
+    const { done, syncViews, root } = start(
       {
         mode: 'record',
         argv,
@@ -301,7 +317,16 @@ export const recordCommand = (argv: readonly string[], opts: TraceOptions): Trac
       },
       opts,
     )
-    return { done, syncViews }
+    const signal = (sig: NodeJS.Signals): void => {
+      const pid = root()
+      if (pid === undefined) return
+      try {
+        process.kill(pid, sig)
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err // gone meanwhile: nothing to tell
+      }
+    }
+    return { done, syncViews, signal }
   } catch (err) {
     return failed(err)
   }

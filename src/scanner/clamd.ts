@@ -158,7 +158,8 @@ export const startClamd = async (o: StartClamdOptions): Promise<Clamd> => {
     await cleanup()
     throw err
   }
-  const child = spawn(bin, ['--config-file', join(dir, 'clamd.conf')], { stdio: ['ignore', 'ignore', 'pipe'] })
+  // its own process group: ^C at the terminal is for the recorded command, not for our scanner
+  const child = spawn(bin, ['--config-file', join(dir, 'clamd.conf')], { stdio: ['ignore', 'ignore', 'pipe'], detached: true })
   let stderr = ''
   child.stderr?.setEncoding('utf8').on('data', (s: string) => {
     if (stderr.length < 4096) stderr += s
