@@ -9,11 +9,13 @@ import { join } from 'node:path'
 const root = fileURLToPath(new URL('..', import.meta.url))
 const stamp = join(root, 'dist', '.built')
 
+// only the TypeScript: dist/ is compiled from it (an edit of the addon's C++ does not make it stale)
 const newestUnder = (dir) => {
   let newest = 0
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, entry.name)
-    newest = Math.max(newest, entry.isDirectory() ? newestUnder(p) : statSync(p).mtimeMs)
+    if (entry.isDirectory()) newest = Math.max(newest, newestUnder(p))
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(p).mtimeMs)
   }
   return newest
 }

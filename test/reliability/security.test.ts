@@ -15,7 +15,6 @@ import { MARKER, SIGNATURES } from '../scanner/support.js'
 import { BIN, tempDir } from './support.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const NOBODY = ['--reuid=65534', '--regid=65534', '--clear-groups']
 
 test('given a umask of 000, when `eyrie record` creates a journal, then its directories are 0700 and its files 0600', async () => {
   const { dir, cleanup } = await tempDir('umask')
