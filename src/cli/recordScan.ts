@@ -22,7 +22,7 @@ export const openRecordScanner = (o: ClamdOpts): Promise<RecordScanner> =>
   openScanner({ ...o, signatures: o.signatures ?? (o.clamd === undefined ? '/var/lib/clamav' : undefined), timeout: o.timeout ?? '5000' }, SCANNER_RETRY_MS)
 
 /** What the scanner shares with the recording (record.ts owns them). */
-export interface Recording {
+export interface RecordingState {
   readonly journal: Journal
   readonly guest: string
   readonly now: () => World
@@ -58,7 +58,7 @@ const backlogNote = (q: Judgments): string =>
 
 /** The interceptor's options for a scanned recording: execs and the opens the filter may scan wait
  *  for the gate; files closed after writing are judged in the background. */
-export const scanningTrace = (clamd: RecordScanner, r: Recording, s: ScanSettings): ScanningTrace => {
+export const scanningTrace = (clamd: RecordScanner, r: RecordingState, s: ScanSettings): ScanningTrace => {
   const filter = { scanAll: s.scanAll }
   const openFilter = openFilterOf(filter) // the tracer asks only about opens this filter may scan
   const gate = new Gate({

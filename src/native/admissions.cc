@@ -65,9 +65,8 @@ bool Tracer::readmit(const char* call, const std::string& path, const struct sta
     // lent before the run: valid as a loan taken at the start, under this very stat
     auto lent = cfg_.lentByStamp.find(stampOf(st));
     if (lent != cfg_.lentByStamp.end()) {
-      lend(path, st, 0, lent->second);
+      lend(path, st, 0, lent->second, startedNs_);
       it = admissions_.find(path);
-      if (it != admissions_.end()) it->second.until = startedNs_ + cfg_.admitNs;
     }
   }
   if (it == admissions_.end()) return false;
@@ -86,14 +85,14 @@ bool Tracer::readmit(const char* call, const std::string& path, const struct sta
   return true;
 }
 
-void Tracer::lend(const std::string& path, const struct stat& st, uint64_t epoch, const std::string& note) {
+void Tracer::lend(const std::string& path, const struct stat& st, uint64_t epoch, const std::string& note, uint64_t from) {
   // note: "<sha256> exec|open" (src/native/index.ts)
   size_t space = note.find(' ');
   if (space == std::string::npos) return;
   std::string scope = note.substr(space + 1);
   if (scope != "exec" && scope != "open") return;
   if (admissions_.size() >= kMaxAdmissions) admissions_.clear();  // bounded; the next questions refill it
-  admissions_[path] = Admission{st, epoch, monotonicNs() + cfg_.admitNs, note.substr(0, space), scope == "exec"};
+  admissions_[path] = Admission{st, epoch, from + cfg_.admitNs, note.substr(0, space), scope == "exec"};
 }
 
 }  // namespace eyrie

@@ -114,7 +114,7 @@ int Tracer::decide(Task& t, const char* call, const std::string& path, uint64_t 
   // a stop request cancels the question: the tracees are being killed or let go anyway
   std::string note;
   int err = static_cast<int>(ch_.ask(m, 0, &note));
-  if (err == 0 && lendable && !note.empty()) lend(path, st, asked, note);
+  if (err == 0 && lendable && !note.empty()) lend(path, st, asked, note, monotonicNs());
   return err;
 }
 

@@ -23,8 +23,6 @@ export { takeSnapshot, type SnapshotOptions } from './snapshot.js'
  *  or holds it writable or maps it shared (src/native/admissions.cc). */
 export type Decided = number | { readonly errno: 0; readonly clean: { readonly sha256: string; readonly exec: boolean } }
 
-/** A call waiting for a verdict: execve/execveat always (when `decide` is given), opens with
- *  `decideOpens`. path is canonical; flags are the call's (O_* for opens, AT_* for execveat). */
 /** A clean verdict from before the run, for the file whose host stamp is `stamp` (TraceOptions.lent). */
 export interface LentVerdict {
   readonly stamp: string
@@ -33,6 +31,8 @@ export interface LentVerdict {
   readonly exec: boolean
 }
 
+/** A call waiting for a verdict: execve/execveat always (when `decide` is given), opens with
+ *  `decideOpens`. path is canonical; flags are the call's (O_* for opens, AT_* for execveat). */
 export interface DecisionRequest {
   readonly pid: number
   readonly tid: number

@@ -110,7 +110,8 @@ class Tracer {
   int decide(Task& t, const char* call, const std::string& path, uint64_t flags, const Origin& o, const struct stat* known = nullptr);
   // clean verdicts JavaScript lent for reuse (admissions.cc)
   bool readmit(const char* call, const std::string& path, const struct stat& st, const Origin& o);
-  void lend(const std::string& path, const struct stat& st, uint64_t epoch, const std::string& note);
+  /** `from`: when the loan was taken (CLOCK_MONOTONIC ns); it holds admitNs from then */
+  void lend(const std::string& path, const struct stat& st, uint64_t epoch, const std::string& note, uint64_t from);
   void noteWritable(const std::string& inode);
   bool heldWritable(const std::string& inode) const;
   void deny(Task& t, int err, const char* call, const std::string& path, const Origin& o);

@@ -20,6 +20,7 @@ import { isRight } from 'fp-ts/lib/Either.js'
 import { open, type Database, type RootDatabase, type RootDatabaseOptions } from 'lmdb'
 import { ScannerError } from './errors.js'
 import { cacheKey } from './cache.js'
+import { shebangOf } from './filter.js'
 import { CLEAN, infected, type Verdict } from './verdict.js'
 
 const Stamped = t.type({ sha256: t.string, head: t.string })
@@ -86,12 +87,16 @@ export class VerdictStore implements StampMemo {
 
   /** The verdict stored under `key`; a record that does not decode is reported once and ignored. */
   get(key: string): Verdict | undefined {
-    const v = this.decoded(this.db, key, Stored)
+    const v = this.decoded(this.db.get(key), Stored)
     return v === undefined ? undefined : v.kind === 'clean' ? CLEAN : infected(v.signature)
   }
 
   stamped(stamp: string): StampedContent | undefined {
-    const v = this.decoded(this.stamps, stamp, Stamped)
+    return this.stampedContent(this.stamps.get(stamp))
+  }
+
+  private stampedContent(raw: Uint8Array | undefined): StampedContent | undefined {
+    const v = this.decoded(raw, Stamped)
     if (v === undefined) return undefined
     if (!/^[0-9a-f]{64}$/.test(v.sha256)) return this.undecodable()
     return { sha256: v.sha256, head: Buffer.from(v.head, 'base64') }
@@ -106,11 +111,11 @@ export class VerdictStore implements StampMemo {
    *  `#!` script, whose interpreter is judged at its exec too. */
   cleanStamps(dbVersion: string, limit: number): { stamp: string; sha256: string; exec: boolean }[] {
     const out: { stamp: string; sha256: string; exec: boolean }[] = []
-    for (const { key } of this.stamps.getRange({})) {
+    for (const { key, value } of this.stamps.getRange({})) {
       if (out.length >= limit) break
-      const c = this.stamped(key)
+      const c = this.stampedContent(value)
       if (c === undefined || this.get(cacheKey(c.sha256, dbVersion))?.kind !== 'clean') continue
-      out.push({ stamp: key, sha256: c.sha256, exec: !(c.head[0] === 0x23 && c.head[1] === 0x21) })
+      out.push({ stamp: key, sha256: c.sha256, exec: shebangOf(c.head) === null }) // as the gate lends
     }
     return out
   }
@@ -123,8 +128,7 @@ export class VerdictStore implements StampMemo {
     this.write(this.db, key, v.kind === 'clean' ? { kind: 'clean' } : { kind: 'infected', signature: v.signature })
   }
 
-  private decoded<A>(db: Database<Uint8Array, string>, key: string, codec: t.Type<A>): A | undefined {
-    const raw = db.get(key)
+  private decoded<A>(raw: Uint8Array | undefined, codec: t.Type<A>): A | undefined {
     if (raw === undefined) return undefined
     let value: unknown
     try {
