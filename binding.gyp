@@ -9,6 +9,7 @@
         "src/native/calls.cc",
         "src/native/channel.cc",
         "src/native/content.cc",
+        "src/native/daemon.cc",
         "src/native/deferred.cc",
         "src/native/files.cc",
         "src/native/filter.cc",

@@ -7,6 +7,7 @@
 #include <memory>
 #include <thread>
 
+#include "daemon.h"
 #include "filter.h"
 #include "tracer.h"
 
@@ -272,6 +273,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto calls = Napi::Array::New(env);
   for (const auto& c : eyrie::tracedCalls()) calls.Set(calls.Length(), Napi::String::New(env, c.name));
   exports.Set("tracedCalls", calls);
+  exports.Set("spawnDaemon", Napi::Function::New(env, eyrie::SpawnDaemon, "spawnDaemon"));
   return exports;
 }
 

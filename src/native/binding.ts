@@ -42,6 +42,10 @@ export interface Addon {
   readonly Session: new (config: NativeConfig, onMessage: MessageHandler) => NativeSession
   readonly kindNames: readonly string[]
   readonly tracedCalls: readonly string[]
+  /** Starts a helper process outside libuv (src/native/daemon.cc): its own session, stdin/stdout on
+   *  /dev/null, stderr into stderrPath; onExit runs once it has ended and been reaped. Throws an
+   *  Error with the errno's `code` (ENOENT, EACCES, ...) when it cannot be started. */
+  readonly spawnDaemon: (argv: readonly string[], stderrPath: string, onExit: (code: number | null, signal: string | null) => void) => number
 }
 
 /** Bytes from the addon (a name, before it becomes a string by src/events/names.ts). */
@@ -73,7 +77,8 @@ const isAddon = (u: unknown): u is Addon =>
   typeof u === 'object' && u !== null &&
   'Session' in u && typeof u.Session === 'function' &&
   'kindNames' in u && Array.isArray(u.kindNames) &&
-  'tracedCalls' in u && Array.isArray(u.tracedCalls)
+  'tracedCalls' in u && Array.isArray(u.tracedCalls) &&
+  'spawnDaemon' in u && typeof u.spawnDaemon === 'function'
 
 const ADDON_PATH = '../../build/Release/eyrie_native.node'
 let loaded: Addon | undefined

@@ -1,11 +1,11 @@
 // A private clamd for eyrie (its own config, socket and database directory, nothing written outside
 // its run directory, never freshclam), or an existing clamd reached by socket or HOST:PORT.
-import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, rmSync } from 'node:fs'
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
+import { spawnDaemon, type Daemon } from '../native/daemon.js'
 import { ClamdClient } from './client.js'
 import { describeEndpoint, MAX_SOCKET_PATH, type ClamdEndpoint } from './endpoint.js'
 import { reasonOf, ScannerError } from './errors.js'
@@ -128,12 +128,6 @@ const tail = async (file: string, lines: number): Promise<string> => {
   }
 }
 
-const exited = (child: ChildProcess): Promise<number | string> =>
-  new Promise((res) => {
-    if (child.exitCode !== null || child.signalCode !== null) return res(child.exitCode ?? child.signalCode ?? -1)
-    child.once('exit', (code, signal) => res(code ?? signal ?? -1))
-  })
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Starts a private clamd on `signatures` and resolves once it answers PING. */
@@ -158,18 +152,19 @@ export const startClamd = async (o: StartClamdOptions): Promise<Clamd> => {
     await cleanup()
     throw err
   }
-  // its own process group: ^C at the terminal is for the recorded command, not for our scanner
-  const child = spawn(bin, ['--config-file', join(dir, 'clamd.conf')], { stdio: ['ignore', 'ignore', 'pipe'], detached: true })
-  let stderr = ''
-  child.stderr?.setEncoding('utf8').on('data', (s: string) => {
-    if (stderr.length < 4096) stderr += s
-  })
-  let failed: { why: string; notFound: boolean } | null = null
-  child.once('error', (err) => {
-    failed ??= { why: reasonOf(err), notFound: (err as NodeJS.ErrnoException).code === 'ENOENT' }
-  })
-  child.once('exit', (code, signal) => {
-    failed ??= { why: `clamd exited (${code ?? signal})`, notFound: false }
+  // outside libuv, in a session of its own (^C at the terminal is for the recorded command)
+  const stderrFile = join(dir, 'clamd.stderr')
+  let child: Daemon
+  try {
+    child = spawnDaemon([bin, '--config-file', join(dir, 'clamd.conf')], stderrFile)
+  } catch (err) {
+    await cleanup()
+    const notFound = (err as NodeJS.ErrnoException).code === 'ENOENT'
+    throw new ScannerError(notFound ? 'CLAMD_NOT_FOUND' : 'CLAMD_START', `private clamd (${bin}) did not start: ${reasonOf(err)}`, false, { cause: err })
+  }
+  let failed: string | null = null
+  void child.ended.then((how) => {
+    failed ??= `clamd exited (${how})`
   })
   // a private clamd must not outlive eyrie: an exit handler can still send a signal synchronously
   // (nor its temporary files in memory)
@@ -181,16 +176,16 @@ export const startClamd = async (o: StartClamdOptions): Promise<Clamd> => {
 
   const stop = async (): Promise<void> => {
     process.removeListener('exit', onExit)
-    if (child.exitCode === null && child.signalCode === null) {
+    if (child.running) {
       child.kill('SIGTERM')
       // a SIGSTOPped clamd ignores SIGTERM until continued
       child.kill('SIGCONT')
       let timer: NodeJS.Timeout | undefined
-      const code = await Promise.race([exited(child), new Promise<'timeout'>((res) => (timer = setTimeout(res, 5000, 'timeout')))])
+      const code = await Promise.race([child.ended, new Promise<'timeout'>((res) => (timer = setTimeout(res, 5000, 'timeout')))])
       clearTimeout(timer)
       if (code === 'timeout') {
         child.kill('SIGKILL')
-        await exited(child)
+        await child.ended
       }
     }
     await rm(socket, { force: true })
@@ -201,10 +196,9 @@ export const startClamd = async (o: StartClamdOptions): Promise<Clamd> => {
   const deadline = Date.now() + (o.readyTimeoutMs ?? 60_000)
   for (;;) {
     if (failed !== null) {
-      const { why, notFound } = failed
-      const log = await tail(join(dir, 'clamd.log'), 3)
+      const [log, stderr] = [await tail(join(dir, 'clamd.log'), 3), await tail(stderrFile, 2)]
       await stop()
-      throw new ScannerError(notFound ? 'CLAMD_NOT_FOUND' : 'CLAMD_START', `private clamd (${bin}) did not start: ${why}${stderr.trim() ? `: ${stderr.trim().split('\n').slice(-2).join(' | ')}` : ''}${log ? ` (log: ${log})` : ''}`)
+      throw new ScannerError('CLAMD_START', `private clamd (${bin}) did not start: ${failed}${stderr ? `: ${stderr}` : ''}${log ? ` (log: ${log})` : ''}`)
     }
     if (existsSync(socket)) {
       try {
@@ -222,7 +216,7 @@ export const startClamd = async (o: StartClamdOptions): Promise<Clamd> => {
     }
     await sleep(20)
   }
-  return { endpoint: { socket }, databaseDigest: digest, pid: child.pid ?? null, dir, unpacksArchives: true, stop }
+  return { endpoint: { socket }, databaseDigest: digest, pid: child.pid, dir, unpacksArchives: true, stop }
 }
 
 /** Whether the clamd behind a socket is one eyrie started (its run directory, beside the socket,

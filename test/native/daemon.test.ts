@@ -1,0 +1,43 @@
+// Helpers eyrie owns (the private clamd) are started outside libuv (src/native/daemon.cc): a child
+// of libuv's makes it catch SIGCHLD, and then every traced process's exit woke the JavaScript thread
+// while the tracees waited (~200 µs per exec under --scan). Their ends are still seen and reaped.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { spawnDaemon } from '../../src/native/daemon.js'
+import { eyrie } from '../support/cli.js'
+import { SIGNATURES, tmp } from '../scanner/support.js'
+
+const SIGCHLD_BIT = 1n << 16n // SIGCHLD is 17: bit 16 of /proc/PID/status's masks
+
+test('given record --scan with a private clamd, the recorder catches no SIGCHLD while the command runs', async () => {
+  const dir = await tmp('daemon-sigchld')
+  // the command's parent is the recorder (its tracer thread forked it)
+  const r = eyrie(['record', '--scan', '--signatures', SIGNATURES, '--', 'sh', '-c', 'grep SigCgt /proc/$PPID/status'], { journal: join(dir, 'journal'), cwd: dir })
+  assert.equal(r.status, 0, r.stderr)
+  const caught = /SigCgt:\s*([0-9a-f]+)/.exec(r.stdout)
+  assert.ok(caught !== null, r.stdout)
+  assert.equal(BigInt(`0x${caught[1]}`) & SIGCHLD_BIT, 0n, `the recorder catches SIGCHLD: ${caught[1]}`)
+  assert.match(r.stderr, /verdict/, 'clamd judged the shell: the scanner was running')
+})
+
+test('given a daemon, its exit status or the signal that ended it is reported once it is reaped, stderr lands in its file, and a missing program throws ENOENT', async () => {
+  const dir = await tmp('daemon-exit')
+  const exits = spawnDaemon(['/bin/sh', '-c', 'echo to-stderr >&2; exit 3'], join(dir, 'exits.err'))
+  assert.equal(await exits.ended, 3)
+  assert.equal(exits.running, false)
+  assert.equal(existsSync(`/proc/${exits.pid}`), false, 'reaped: no zombie left')
+  assert.equal(readFileSync(join(dir, 'exits.err'), 'utf8'), 'to-stderr\n')
+
+  const sleeper = spawnDaemon(['/bin/sleep', '60'], join(dir, 'sleeper.err'))
+  assert.equal(sleeper.running, true)
+  // its own session: a ^C at the terminal (our process group) does not reach it
+  const stat = readFileSync(`/proc/${sleeper.pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  assert.equal(Number(stat[3]), sleeper.pid, 'session leader')
+  sleeper.kill('SIGTERM')
+  assert.equal(await sleeper.ended, 'SIGTERM')
+  sleeper.kill('SIGTERM') // after the end: nothing is sent (the pid may be another process's)
+
+  assert.throws(() => spawnDaemon([join(dir, 'missing')], join(dir, 'missing.err')), (e: NodeJS.ErrnoException) => e.code === 'ENOENT')
+})
