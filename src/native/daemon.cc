@@ -10,8 +10,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
+#include <linux/close_range.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -50,6 +52,39 @@ void deliver(Napi::Env env, Napi::Function onExit, std::nullptr_t*, Ended* e) {
   napi_call_function(env, env.Undefined(), onExit, 2, args, nullptr);
 }
 
+[[noreturn]] void child(char* const* argv, char* const* envp, const char* stderrPath, pid_t parent, int report) {
+  // a session of its own: a ^C at the terminal is for the recorded command, not for the scanner
+  setsid();
+  // eyrie killed outright (SIGKILL: no exit handler runs) must not leave its clamd behind; the
+  // signal comes when the forking thread ends, and this one is node's main thread
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (getppid() != parent) _exit(127);  // it ended before the line above
+  int in = open("/dev/null", O_RDONLY), out = open("/dev/null", O_WRONLY);
+  int err = open(stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (in < 0 || out < 0 || err < 0) {
+    int e = errno;
+    ssize_t ignored = write(report, &e, sizeof e);
+    (void)ignored;
+    _exit(127);
+  }
+  dup2(in, 0);
+  dup2(out, 1);
+  dup2(err, 2);
+  syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);  // the report pipe is close-on-exec already
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; sig++) sigaction(sig, &dfl, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  execve(argv[0], argv, envp);
+  int e = errno;
+  ssize_t ignored = write(report, &e, sizeof e);
+  (void)ignored;
+  _exit(127);
+}
+
 using Reaper = Napi::TypedThreadSafeFunction<std::nullptr_t, Ended, deliver>;
 
 Napi::Value fail(Napi::Env env, const char* what, int err) {
@@ -63,9 +98,10 @@ Napi::Value fail(Napi::Env env, const char* what, int err) {
 
 }  // namespace
 
-// spawnDaemon(argv, stderrPath, onExit): pid. The child runs in a session of its own (a ^C at the
-// terminal is not for it), stdin and stdout on /dev/null, stderr into stderrPath (created, 0600),
-// every other descriptor closed, signals at their defaults and unblocked.
+// spawnDaemon(argv, stderrPath, onExit): pid. The child runs in a session of its own, stdin and
+// stdout on /dev/null, stderr into stderrPath (created, 0600), every other descriptor closed,
+// signals at their defaults and unblocked, and SIGTERM coming when eyrie dies. fork, not
+// posix_spawn: only the child can ask for that signal (PR_SET_PDEATHSIG), once, at start.
 Napi::Value SpawnDaemon(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsArray() || !info[1].IsString() || !info[2].IsFunction()) {
@@ -91,25 +127,32 @@ Napi::Value SpawnDaemon(const Napi::CallbackInfo& info) {
   argv.push_back(nullptr);
   std::string stderrPath = info[1].As<Napi::String>().Utf8Value();
 
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawnattr_init(&attr);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 2, stderrPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  pid_t pid = -1;
-  int err = posix_spawn(&pid, argv[0], &fa, &attr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  if (err != 0) return fail(env, argv[0], err);
+  // prepared before fork: after it the child makes async-signal-safe calls only
+  std::vector<char*> envp;
+  for (char** e = environ; *e != nullptr; e++) envp.push_back(*e);
+  envp.push_back(nullptr);
+  int report[2];
+  if (pipe2(report, O_CLOEXEC) != 0) return fail(env, "spawnDaemon: pipe", errno);
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) {
+    int err = errno;
+    close(report[0]);
+    close(report[1]);
+    return fail(env, "spawnDaemon: fork", err);
+  }
+  if (pid == 0) child(argv.data(), envp.data(), stderrPath.c_str(), parent, report[1]);
+  close(report[1]);
+  // the child writes its errno when it cannot exec; end of file means the exec happened
+  int err = 0;
+  ssize_t n;
+  do n = read(report[0], &err, sizeof err);
+  while (n < 0 && errno == EINTR);
+  close(report[0]);
+  if (n == sizeof err) {
+    waitpid(pid, nullptr, 0);
+    return fail(env, argv[0], err);
+  }
 
   // ref'd, as a child_process child is: the process waits for its end (its owner stops it)
   Reaper reaper = Reaper::New(env, info[2].As<Napi::Function>(), "eyrie daemon reaper", 0, 1);

@@ -3,10 +3,11 @@
 // while the tracees waited (~200 µs per exec under --scan). Their ends are still seen and reaped.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, readFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { spawnDaemon } from '../../src/native/daemon.js'
-import { eyrie } from '../support/cli.js'
+import { BIN, eyrie, testEnv } from '../support/cli.js'
 import { SIGNATURES, tmp } from '../scanner/support.js'
 
 const SIGCHLD_BIT = 1n << 16n // SIGCHLD is 17: bit 16 of /proc/PID/status's masks
@@ -40,4 +41,46 @@ test('given a daemon, its exit status or the signal that ended it is reported on
   sleeper.kill('SIGTERM') // after the end: nothing is sent (the pid may be another process's)
 
   assert.throws(() => spawnDaemon([join(dir, 'missing')], join(dir, 'missing.err')), (e: NodeJS.ErrnoException) => e.code === 'ENOENT')
+})
+
+const childrenOf = (pid: number): number[] => {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(' ').filter((x) => x !== '').map(Number))
+  } catch {
+    return []
+  }
+}
+const commOf = (pid: number): string | null => {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim()
+  } catch {
+    return null
+  }
+}
+/** Whether pid runs (exists and is not a zombie). */
+const runs = (pid: number): boolean => {
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  } catch {
+    return false
+  }
+}
+const until = async (what: string, ok: () => boolean, ms: number): Promise<void> => {
+  for (const end = Date.now() + ms; !ok(); await new Promise((r) => setTimeout(r, 50))) if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`)
+}
+
+test('given record --scan killed outright (SIGKILL: no exit handler runs), its private clamd does not outlive it', async () => {
+  const dir = await tmp('daemon-orphan')
+  const rec = spawn(process.execPath, [BIN, '--journal', join(dir, 'journal'), 'record', '--scan', '--signatures', SIGNATURES, '--', 'sleep', '30'], { cwd: dir, env: testEnv(), stdio: 'ignore' })
+  const pid = rec.pid ?? 0
+  let clamd: number | undefined
+  try {
+    await until('a private clamd', () => (clamd = childrenOf(pid).find((c) => commOf(c) === 'clamd')) !== undefined, 30_000)
+    await until('the recorded sleep', () => childrenOf(pid).some((c) => commOf(c) === 'sleep'), 30_000)
+  } finally {
+    rec.kill('SIGKILL')
+  }
+  await new Promise((r) => rec.once('exit', r))
+  // orphaned, it is init's (or a subreaper's) to reap: gone or a zombie, it no longer runs
+  await until(`clamd ${clamd} ending`, () => !runs(clamd ?? 0), 10_000)
 })

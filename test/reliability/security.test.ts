@@ -126,8 +126,7 @@ test('given eyrie\'s shipped sources, then no shell is ever spawned: no module s
     const text = readFileSync(f, 'utf8')
     assert.doesNotMatch(text, /\b(system|popen|execl|execlp|execvp)\s*\(|"\/bin\/sh"/, relative(ROOT, f))
     const code = text.replace(/\/\/.*$/gm, '')
-    if (/\bexecve\s*\(/.test(code.replace(/SYS_execve/g, ''))) assert.equal(relative(ROOT, f), 'src/native/spawn.cc', 'execve only where the traced command starts')
-    if (/\bposix_spawnp?\s*\(/.test(code)) assert.equal(relative(ROOT, f), 'src/native/daemon.cc', 'posix_spawn only where the private clamd starts, by argv')
+    if (/\b(execve|posix_spawnp?)\s*\(/.test(code.replace(/SYS_execve/g, ''))) assert.ok(['src/native/spawn.cc', 'src/native/daemon.cc'].includes(relative(ROOT, f)), `${relative(ROOT, f)}: execve only where the traced command and the private clamd start`)
   }
 })
 

@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
-const BIN = fileURLToPath(new URL('../../bin/eyrie.js', import.meta.url))
+export const BIN = fileURLToPath(new URL('../../bin/eyrie.js', import.meta.url))
 
 /** The environment of every eyrie a test runs: no verdicts kept from earlier runs (in ~/.cache),
  *  so a test file run alone sees what `npm test` (which sets the same) sees. */
