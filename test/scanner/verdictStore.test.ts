@@ -260,3 +260,32 @@ test('given `eyrie record --scan --verdict-cache DIR` run again, then the files 
     rmSync(work, { recursive: true, force: true })
   }
 })
+
+test('given a store holding more records than its bound, when it is opened, then the oldest go first (records without a time before any) and the newest stay', async () => {
+  const path = join(dir, 'bounded')
+  let clock = 1_000
+  const now = () => clock
+  const first = VerdictStore.open(path, { now })
+  const keys = Array.from({ length: 25 }, (_, i) => cacheKey(String(i).padStart(64, '0'), 'db1'))
+  for (const key of keys) {
+    clock += 10
+    first.put(key, { kind: 'clean' })
+    first.stamp(`stamp-${key}`, { sha256: 'a'.repeat(64), head: Buffer.from('#!/bin/sh\n') })
+  }
+  await first.close()
+  // a record an earlier version wrote, with no time
+  const raw = open(path, { noSubdir: false, maxDbs: 2 })
+  await raw.openDB('verdicts', { encoding: 'binary' }).put('legacy', Buffer.from('{"kind":"clean"}'))
+  await raw.close()
+
+  const under = VerdictStore.open(path, { maxEntries: 26, now })
+  assert.deepEqual(under.get('legacy'), { kind: 'clean' }, 'within the bound: nothing goes')
+  await under.close()
+  const bounded = VerdictStore.open(path, { maxEntries: 10, now })
+  const kept = keys.filter((k) => bounded.get(k) !== undefined)
+  assert.deepEqual(kept, keys.slice(-9), 'the 9 newest verdicts (90 % of the bound) stay')
+  assert.equal(bounded.get('legacy'), undefined)
+  assert.deepEqual(keys.filter((k) => bounded.stamped(`stamp-${k}`) !== undefined), keys.slice(-9), 'and the 9 newest stamps')
+  assert.equal(bounded.stamped(`stamp-${keys[24]}`)?.sha256, 'a'.repeat(64))
+  await bounded.close()
+})
