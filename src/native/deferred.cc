@@ -47,11 +47,25 @@ int writingFd(const FdTable& table, const std::string& inode, int except = -1) {
   return -1;
 }
 
-
 std::string liveName(std::string p) {
   static const std::string suffix = " (deleted)";
   if (p.size() >= suffix.size() && p.compare(p.size() - suffix.size(), suffix.size(), suffix) == 0) p.resize(p.size() - suffix.size());
   return p;
+}
+
+/** Where file.sync's size and length fields are in its record (a read that came up short corrects them). */
+struct SyncFields {
+  size_t size, len;
+};
+
+/** file.sync's fields before its bytes: path, inode, the file's size, the bytes' offset and length. */
+SyncFields syncHeader(Record& r, const std::string& path, const std::string& inode, uint64_t size, uint64_t offset, uint64_t len) {
+  r.str(path).nullableStr(inode);
+  SyncFields at{r.here(), 0};
+  r.num(size).num(offset);
+  at.len = r.here();
+  r.num(len);
+  return at;
 }
 
 }  // namespace
@@ -169,17 +183,13 @@ void Tracer::readBack(int f, const std::string& inode, const std::string& path, 
       // nothing recorded here yet (a file written anew): every page goes out, read straight into
       // the record, one copy fewer while the writer waits
       emit(Kind::FileSync, o, [&](Record& r) {
-        r.str(path).nullableStr(inode);
-        size_t sizeAt = r.here();
-        r.num(size).num(chunk);
-        size_t lenAt = r.here();
-        r.num(want);
+        SyncFields at = syncHeader(r, path, inode, size, chunk, want);
         uint8_t* into = r.payload(want);
         got = preadAll(f, into, want, chunk);
         if (got < want) {
           size = chunk + got;  // it shrank meanwhile: what could be read is what it holds
-          r.renum(sizeAt, size);
-          r.renum(lenAt, got);
+          r.renum(at.size, size);
+          r.renum(at.len, got);
         }
         r.payloadDone(got);
         for (size_t at = 0; at < got; at += kPage) known.at((chunk + at) / kPage) = hasher_.mark(into + at, std::min<size_t>(kPage, got - at));
@@ -194,7 +204,7 @@ void Tracer::readBack(int f, const std::string& inode, const std::string& path, 
     auto flush = [&](size_t to) {
       if (from == SIZE_MAX) return;
       emit(Kind::FileSync, o, [&](Record& r) {
-        r.str(path).nullableStr(inode).num(size).num(chunk + from).num(to - from);
+        syncHeader(r, path, inode, size, chunk + from, to - from);
         std::memcpy(r.payload(to - from), readBuf_.data() + from, to - from);
         r.payloadDone(to - from);
       });
@@ -220,7 +230,7 @@ void Tracer::readBack(int f, const std::string& inode, const std::string& path, 
   }
   if (!sent && size != w.size) {
     emit(Kind::FileSync, o, [&](Record& r) {
-      r.str(path).nullableStr(inode).num(size).num(size).num(0);
+      syncHeader(r, path, inode, size, size, 0);
       r.payload(0);
       r.payloadDone(0);
     });

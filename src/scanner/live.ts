@@ -9,11 +9,9 @@ import { nameToBytes, O_ACCMODE, O_WRONLY, type Body, type Draft } from '../even
 import type { Journal } from '../journal/journal.js'
 import { contentPlan, lookup, type World } from '../projections/index.js'
 import { materialize } from '../engine/content.js'
+import type { Decided, DecisionRequest } from '../native/index.js'
 import type { ContentRef, ContentSource, Gate } from './gate.js'
 
-/** What the interceptor's decide answers (src/native Decided has this shape): an errno, or a clean
- *  verdict lent for reuse. */
-export type Decided = number | { readonly errno: 0; readonly clean: { readonly sha256: string; readonly exec: boolean } }
 
 interface DiskStat { readonly size: number; readonly stamp: string }
 
@@ -127,14 +125,8 @@ export const liveSource = (o: LiveSourceOptions): ContentSource => async (path: 
   }
 }
 
-/** What the interceptor asks (src/native DecisionRequest has this shape). */
-export interface GateRequest {
-  readonly pid: number
-  readonly tid: number
-  readonly call: string
-  readonly path: string
-  readonly flags: number
-}
+/** What the interceptor asks. */
+export type GateRequest = DecisionRequest
 
 export interface DeciderOptions {
   /** journals the decision's events and resolves once they are committed (Ingest.push) */
