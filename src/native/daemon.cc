@@ -9,8 +9,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <linux/close_range.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -20,6 +20,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "childexec.h"
 
 extern char** environ;
 
@@ -71,13 +73,7 @@ void deliver(Napi::Env env, Napi::Function onExit, std::nullptr_t*, Ended* e) {
   dup2(out, 1);
   dup2(err, 2);
   syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);  // the report pipe is close-on-exec already
-  struct sigaction dfl;
-  memset(&dfl, 0, sizeof dfl);
-  dfl.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; sig++) sigaction(sig, &dfl, nullptr);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
+  defaultSignals();
   execve(argv[0], argv, envp);
   int e = errno;
   ssize_t ignored = write(report, &e, sizeof e);

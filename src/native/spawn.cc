@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "childexec.h"
 #include "filter.h"
 #include "tracer.h"
 
@@ -59,14 +60,7 @@ struct Plan {
   // the command's stdio must survive its exec even where ours is close-on-exec (as node's spawn does)
   for (int i = 0; i < 3; i++) fcntl(i, F_SETFD, 0);
   if (chdir(p.cwd) != 0) fail(p, Chdir, errno);
-  // what node set up (ignored SIGPIPE, blocked signals) is not the command's business
-  struct sigaction dfl;
-  memset(&dfl, 0, sizeof dfl);
-  dfl.sa_handler = SIG_DFL;
-  for (int s = 1; s < NSIG; s++) sigaction(s, &dfl, nullptr);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
+  defaultSignals();
   // node's own fds must not leak into the command (the report pipe is close-on-exec already)
   syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
   char go;
