@@ -8,12 +8,12 @@
 // before G that used those bytes turn into unknown ranges, never into other bytes: the events are
 // rewritten to `known: 0` and the checkpoints before G lose the extents in the same transaction
 // (Journal.forget). Forensic mode (the default) never calls this and keeps every byte.
-import { O_APPEND, type Event } from '../events/index.js'
+import type { Event } from '../events/index.js'
 import type { Journal } from '../journal/journal.js'
 import type { CompactedFileValue, CompactedRef } from '../journal/journal.js'
 import { compactedValues, policyFor, prepareCheckpoint, sourcesOf } from '../journal/checkpoint.js'
 import {
-  compactedKey, decodeSources, decodeWorld, emptyWorld, encodeWorld, evolve, expandWorld, lookup, type CompactedFile, type NodeId, type World,
+  compactedKey, decodeSources, decodeWorld, descriptionOf, emptyWorld, encodeWorld, evolve, expandWorld, lookup, writeOffset, type CompactedFile, type NodeId, type World,
 } from '../projections/index.js'
 
 export interface GcReport {
@@ -101,23 +101,19 @@ export class Retention {
   private step(e: Event): void {
     const w = this.w
     if (e.kind === 'file.write' && e.known > 0) {
-      // where the bytes land, decided before evolve as the fold decides it (evolve.ts writeFile)
-      const p = w.procs.get(e.pid)
-      const entry = p === undefined || !p.live ? undefined : w.tables.get(p.table)?.fds.get(e.fd)
-      const o = entry === undefined ? undefined : w.ofds.get(entry.ofd)
+      // where the bytes land, decided before evolve as the fold decides it
+      const o = descriptionOf(w, e.pid, e.fd)
       const node = o === undefined ? undefined : w.nodes.get(o.node)
+      const offset = o === undefined || node === undefined ? null : writeOffset(o, node.content.size, e.offset)
       evolve(w, e)
       if (o === undefined || node === undefined) return // an fd eyrie never saw: the fold placed nothing
-      const offset = (o.flags & O_APPEND) !== 0 ? (node.content.size === null ? null : node.content.size - e.len) : (e.offset ?? (o.pos === null ? null : o.pos - e.len))
       this.pend(node.id, { seq: e.seq, offset, known: e.known })
       return
     }
     evolve(w, e)
     switch (e.kind) {
       case 'file.flush': {
-        const p = w.procs.get(e.pid)
-        const entry = p === undefined ? undefined : w.tables.get(p.table)?.fds.get(e.fd)
-        const o = entry === undefined ? undefined : w.ofds.get(entry.ofd)
+        const o = descriptionOf(w, e.pid, e.fd)
         if (o === undefined) return
         // fsync writes back every dirty page of the file, whichever fd wrote it
         for (const wr of this.pending.get(o.node) ?? []) this.confirmed.set(wr.seq, { node: o.node, known: wr.known })

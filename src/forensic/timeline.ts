@@ -3,9 +3,9 @@
 // digests are computed as the pass goes, and a version that only appended to a fully known previous
 // version extends that version's hash instead of re-reading the file.
 import { createHash, type Hash } from 'node:crypto'
-import { O_APPEND, O_TRUNC, type Event } from '../events/index.js'
+import { O_TRUNC, type Event } from '../events/index.js'
 import type { Journal } from '../journal/journal.js'
-import { decodeWorld, emptyWorld, evolve, lookup, readPlan, type FsNode, type World } from '../projections/index.js'
+import { decodeWorld, descriptionOf, emptyWorld, evolve, lookup, readPlan, writeOffset, type FsNode, type World } from '../projections/index.js'
 import { hashPieces, PayloadCache, planRange, type Range } from './content.js'
 
 export interface Version {
@@ -132,13 +132,11 @@ export const timeline = async (j: Journal, guest: string, path: string, opts: Ti
   return versions
 }
 
-/** A write that lands at or past the old end leaves [0, old size) as it was. Mirrors the fold's rule
- *  for where a write goes (evolve.ts writeFile): O_APPEND writes at the end, others at offset or pos. */
+/** A write that lands at or past the old end leaves [0, old size) as it was (where it lands: the
+ *  fold's rule, writeOffset). */
 const isAppend = (w: World, e: Extract<Event, { kind: 'file.write' }>, node: FsNode | undefined, size: number): boolean => {
-  const p = w.procs.get(e.pid)
-  const entry = p === undefined ? undefined : w.tables.get(p.table)?.fds.get(e.fd)
-  const o = entry === undefined ? undefined : w.ofds.get(entry.ofd)
+  const o = descriptionOf(w, e.pid, e.fd)
   if (o === undefined || node === undefined) return false
-  const offset = (o.flags & O_APPEND) !== 0 ? size : (e.offset ?? o.pos)
+  const offset = writeOffset(o, size, e.offset)
   return offset !== null && offset >= size
 }

@@ -9,7 +9,7 @@ import {
 } from '../events/index.js'
 import { putBytes, putZeros, truncateTo, unknownContent } from './extents.js'
 import { absentForSure, bindName, ensureDir, lookup, lookupOrAdopt, newNode, renamePath, resolve, unbindName } from './names.js'
-import { closeFd, exec, exit, installFd, newOfd, ofdOf, positionKept, procOf, spawn, tableOf } from './procs.js'
+import { closeFd, exec, exit, installFd, newOfd, ofdOf, positionKept, procOf, spawn, tableOf, writeOffset } from './procs.js'
 import type { FsNode, Proc, World } from './state.js'
 import { mapView, protectView, remapView, unmapView } from './views.js'
 
@@ -183,24 +183,13 @@ const writeFile = (w: World, e: EventOf<'file.write'>): World => {
   const node = w.nodes.get(o.node)
   if (node === undefined) return anomaly(w)
   const c = node.content
-  let offset: number
-  // O_APPEND wins over an explicit offset: Linux pwrite appends on such fds (pwrite(2), BUGS)
-  if ((o.flags & O_APPEND) !== 0) {
-    if (c.size === null) {
-      // appending to a file of unknown size: the bytes land somewhere eyrie cannot place
-      node.content = unknownContent()
-      o.pos = 0
-      return anomaly(w)
-    }
-    offset = c.size
-  } else {
-    const at = e.offset ?? o.pos
-    if (at === null) {
-      // a write at a position the recording does not know: the bytes land somewhere eyrie cannot place
-      node.content = unknownContent()
-      return anomaly(w)
-    }
-    offset = at
+  const offset = writeOffset(o, c.size, e.offset)
+  if (offset === null) {
+    // appended to a file of unknown size, or written at a position the recording does not know:
+    // the bytes land somewhere eyrie cannot place
+    node.content = unknownContent()
+    if ((o.flags & O_APPEND) !== 0) o.pos = 0
+    return anomaly(w)
   }
   putBytes(c, offset, e.len, e.seq, e.known)
   if (e.offset === null && o.pos !== null) o.pos = offset + e.len

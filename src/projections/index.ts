@@ -1,6 +1,7 @@
 export * from './state.js'
 export * from './extents.js'
 export { evolve, fold } from './evolve.js'
+export { descriptionOf, writeOffset } from './procs.js'
 export * from './queries.js'
 export * from './checkpoint.js'
 export { lookup, resolve } from './names.js'

@@ -1,6 +1,6 @@
 // Processes and their fd tables: fork copies the table (sharing open file descriptions), CLONE_FILES
 // and threads share the table itself, exec closes CLOEXEC fds and unshares, exit closes everything.
-import { writable } from '../events/index.js'
+import { O_APPEND, writable } from '../events/index.js'
 import { releaseIfUnused } from './names.js'
 import { newId, type FdTable, type Ofd, type Proc, type World } from './state.js'
 
@@ -31,6 +31,20 @@ export const ofdOf = (w: World, p: Proc, fd: number): Ofd | undefined => {
   const e = tableOf(w, p).fds.get(fd)
   return e === undefined ? undefined : w.ofds.get(e.ofd)
 }
+
+/** The open file description behind a live process's fd, read only (ofdOf as the fold sees it,
+ *  for code that looks at R(t) before folding an event into it). */
+export const descriptionOf = (w: World, pid: number, fd: number): Ofd | undefined => {
+  const p = w.procs.get(pid)
+  const e = p === undefined || !p.live ? undefined : w.tables.get(p.table)?.fds.get(fd)
+  return e === undefined ? undefined : w.ofds.get(e.ofd)
+}
+
+/** Where a write through `o` lands in a file of `size` bytes: at the end on an O_APPEND description
+ *  (even with an explicit offset: Linux pwrite appends on such fds, pwrite(2) BUGS), else at its
+ *  offset, else at the description's position. null: a place eyrie does not know. */
+export const writeOffset = (o: Ofd, size: number | null, offset: number | null): number | null =>
+  (o.flags & O_APPEND) !== 0 ? size : offset ?? o.pos
 
 const releaseOfd = (w: World, id: number): void => {
   const o = w.ofds.get(id)
