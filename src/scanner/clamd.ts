@@ -9,6 +9,7 @@ import { spawnDaemon, type Daemon } from '../native/daemon.js'
 import { ClamdClient } from './client.js'
 import { describeEndpoint, MAX_SOCKET_PATH, type ClamdEndpoint } from './endpoint.js'
 import { reasonOf, ScannerError } from './errors.js'
+import { claim, RUN_DIR_PREFIX, sweep } from './leftovers.js'
 
 /** File name endings clamd loads from a database directory (libclamav's CLI_DBEXT list). */
 export const DATABASE_EXTENSIONS: readonly string[] = [
@@ -53,14 +54,17 @@ export interface StartClamdOptions {
 }
 
 const TMPFS_MAGIC = 0x01021994
+const SHM = '/dev/shm'
 const SCRATCH_FREE = 2 * 1024 ** 3
 
 /** A directory for clamd's temporary files in memory, if there is room there (null: none). */
 const memoryScratch = async (): Promise<string | null> => {
   try {
-    const fs = await statfs('/dev/shm')
+    const fs = await statfs(SHM)
     if (fs.type !== TMPFS_MAGIC || fs.bavail * fs.bsize < SCRATCH_FREE) return null
-    return await mkdtemp(join('/dev/shm', 'eyrie-clamd-'))
+    const dir = await mkdtemp(join(SHM, RUN_DIR_PREFIX))
+    await claim(dir)
+    return dir
   } catch {
     return null // no /dev/shm, or not writable: the run directory serves
   }
@@ -134,7 +138,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 export const startClamd = async (o: StartClamdOptions): Promise<Clamd> => {
   const bin = clamdBinary(o.clamdPath)
   const ownDir = o.dir === undefined
-  const dir = ownDir ? await mkdtemp(join(tmpdir(), 'eyrie-clamd-')) : resolve(o.dir ?? '.')
+  // what private clamds of eyries killed outright left (databases copied, scratch in memory)
+  if (ownDir) await sweep(tmpdir())
+  if (o.scratch === undefined) await sweep(SHM)
+  const dir = ownDir ? await mkdtemp(join(tmpdir(), RUN_DIR_PREFIX)) : resolve(o.dir ?? '.')
+  if (ownDir) await claim(dir)
   const socket = join(dir, 'clamd.sock')
   if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) throw new ScannerError('CLAMD_START', `clamd run directory ${dir}: socket path would exceed ${MAX_SOCKET_PATH} bytes`)
   const inMemory = o.scratch === undefined ? await memoryScratch() : null

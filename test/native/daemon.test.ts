@@ -4,15 +4,27 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { dirname, join } from 'node:path'
 import { spawnDaemon } from '../../src/native/daemon.js'
 import { BIN, eyrie, testEnv } from '../support/cli.js'
-import { SIGNATURES, tmp } from '../scanner/support.js'
+import { SIGNATURES, tmp, withPrivateClamd } from '../scanner/support.js'
 
-const SIGCHLD_BIT = 1n << 16n // SIGCHLD is 17: bit 16 of /proc/PID/status's masks
+const SIGCHLD_BIT = 1n << 16n
 
-test('given record --scan with a private clamd, the recorder catches no SIGCHLD while the command runs', async () => {
+/** Whether bin/eyrie.js runs the compiled dist/ (as after npm ci or npm test), not the sources. */
+const distFresh = (): boolean => {
+  const root = fileURLToPath(new URL('../..', import.meta.url))
+  const newest = (dir: string): number => readdirSync(dir, { withFileTypes: true })
+    .reduce((n, e) => Math.max(n, e.isDirectory() ? newest(join(dir, e.name)) : e.name.endsWith('.ts') ? statSync(join(dir, e.name)).mtimeMs : 0), 0)
+  const stamp = join(root, 'dist', '.built')
+  return existsSync(stamp) && statSync(stamp).mtimeMs >= newest(join(root, 'src'))
+} // SIGCHLD is 17: bit 16 of /proc/PID/status's masks
+
+test('given record --scan with a private clamd, the recorder catches no SIGCHLD while the command runs', async (t) => {
+  // from the sources, tsx's esbuild runs as a child of the recorder, and libuv catches SIGCHLD for it
+  if (!distFresh()) return t.skip('dist/ is older than src/: run scripts/build.sh (npm test does)')
   const dir = await tmp('daemon-sigchld')
   // the command's parent is the recorder (its tracer thread forked it)
   const r = eyrie(['record', '--scan', '--signatures', SIGNATURES, '--', 'sh', '-c', 'grep SigCgt /proc/$PPID/status'], { journal: join(dir, 'journal'), cwd: dir })
@@ -69,18 +81,27 @@ const until = async (what: string, ok: () => boolean, ms: number): Promise<void>
   for (const end = Date.now() + ms; !ok(); await new Promise((r) => setTimeout(r, 50))) if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`)
 }
 
-test('given record --scan killed outright (SIGKILL: no exit handler runs), its private clamd does not outlive it', async () => {
+test('given record --scan killed outright (SIGKILL: no exit handler runs), its private clamd does not outlive it, and the next private clamd removes what it left', async () => {
   const dir = await tmp('daemon-orphan')
   const rec = spawn(process.execPath, [BIN, '--journal', join(dir, 'journal'), 'record', '--scan', '--signatures', SIGNATURES, '--', 'sleep', '30'], { cwd: dir, env: testEnv(), stdio: 'ignore' })
   const pid = rec.pid ?? 0
   let clamd: number | undefined
+  let left = ''
   try {
     await until('a private clamd', () => (clamd = childrenOf(pid).find((c) => commOf(c) === 'clamd')) !== undefined, 30_000)
     await until('the recorded sleep', () => childrenOf(pid).some((c) => commOf(c) === 'sleep'), 30_000)
+    // its run directory (clamd's --config-file is in it), with the databases copied for this run
+    const config = readFileSync(`/proc/${clamd}/cmdline`, 'utf8').split('\0').find((a) => a.endsWith('/clamd.conf')) ?? ''
+    left = dirname(config)
+    assert.equal(existsSync(join(left, 'db')), true, `${left}: the run's databases`)
   } finally {
     rec.kill('SIGKILL')
   }
   await new Promise((r) => rec.once('exit', r))
   // orphaned, it is init's (or a subreaper's) to reap: gone or a zombie, it no longer runs
   await until(`clamd ${clamd} ending`, () => !runs(clamd ?? 0), 10_000)
+  // (a private clamd of another test file may remove it first: it is that one's to remove then)
+  const next = await withPrivateClamd()
+  await next.stop()
+  assert.equal(existsSync(left), false, `${left}: removed by the next private clamd`)
 })
