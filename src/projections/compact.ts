@@ -262,7 +262,11 @@ export const applyCompaction = (w: World, plan: CompactionPlan): World => {
         (x.seq === 0 || src.off + (x.start - src.start) === x.off)
       const y = same ? { start: x.start, end: x.end, seq: -item.seq, off: item.base + x.start } : x
       const prev = out[out.length - 1]
-      if (same && prev !== undefined && prev.seq === y.seq && prev.end === y.start && prev.off + (prev.end - prev.start) === y.off) out[out.length - 1] = { ...prev, end: y.end }
+      // one extent with the one before only where a source extent begins: expanding gives back the
+      // sources' boundaries, so a boundary inside one (a hole written since into zeros it read, say)
+      // must stay an extent boundary, or the expanded world would differ from the fold's
+      const joins = same && x.start === src.start && prev !== undefined && prev.seq === y.seq && prev.end === y.start && prev.off + (prev.end - prev.start) === y.off
+      if (joins) out[out.length - 1] = { ...prev, end: y.end }
       else out.push(y)
     }
     node.content.extents = out

@@ -84,6 +84,38 @@ test('given any valid stream, a compacting checkpoint at any seq plus the events
   }), { numRuns: 300 })
 })
 
+test('given any valid stream, when the writer applies a committed checkpoint\'s compaction late (events folded meanwhile), then its world still expands into the full fold and answers as it does', () => {
+  fc.assert(fc.property(arbStream({ maxActions: 80, maxData: 24 }), fc.nat(), fc.nat(), arbPolicy, (s, k, m, policy) => {
+    const cut = k % (s.events.length + 1)
+    const w = fold(s.events, cut)
+    const plan = compactionPlan(w, policy)
+    const { values, sources } = store(plan, s.payloads)
+    // Ingest applies a plan once its checkpoint is committed: the fold has gone on by then
+    fold(s.events, cut + (m % (s.events.length - cut + 1)), w)
+    applyCompaction(w, plan)
+    fold(s.events, s.events.length, w)
+    const full = fold(s.events, s.events.length)
+    assert.deepEqual(contents(w, s.payloads, values), contents(full, s.payloads), 'content at the end')
+    assert.ok(isDeepStrictEqual(expandWorld(w, sources), full), 'expanded, the world is the full fold\'s')
+  }), { numRuns: 500 })
+})
+
+test('given zeros a checkpoint compacted, when the file is cut into them and a hole written beside before the plan applies, then the hole stays an extent of its own (it expands as the fold has it)', () => {
+  const s = new Script()
+  s.add(1, open(3, '/f', O_RDWR | O_CREAT, true))
+  s.add(1, { kind: 'file.truncate', path: null, fd: 3, size: 14 })
+  const events0 = s.events.length
+  s.add(1, { kind: 'file.truncate', path: null, fd: 3, size: 1 })
+  s.add(1, write(3, Buffer.from('x'), 2), Buffer.from('x'))
+  const w = fold(s.events, events0)
+  const plan = compactionPlan(w, { ...DEFAULT_COMPACTION, minExtents: 1, inlineZeros: 8 })
+  assert.equal(plan.items.length, 1)
+  fold(s.events, s.events.length, w)
+  applyCompaction(w, plan)
+  const full = fold(s.events, s.events.length)
+  assert.deepEqual(expandWorld(w, store(plan, s.payloads).sources).nodes, full.nodes)
+})
+
 test('given a file of many scattered writes with small holes, when compacted, then it reads as one run from one value whose spans skip the long holes', () => {
   const s = new Script()
   s.add(1, open(3, '/f', O_RDWR | O_CREAT, true))
