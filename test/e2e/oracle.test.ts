@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import fc from 'fast-check'
 import { worldAt } from '../../src/engine/replay.js'
 import { contentAt, RECORDERS } from '../support/e2e.js'
+import { runs } from '../support/runs.js'
 
 const DRIVER = fileURLToPath(new URL('../fixtures/file-driver.py', import.meta.url))
 const PATHS = ['a', 'b', 'c']
@@ -56,7 +57,7 @@ for (const [name, record] of RECORDERS) {
           await r.cleanup()
         }
       }),
-      { numRuns: Number(process.env.EYRIE_ORACLE_RUNS ?? 40) },
+      { numRuns: runs(Number(process.env.EYRIE_ORACLE_RUNS ?? 40)) },
     )
   })
 }

@@ -16,6 +16,7 @@ import { Retention } from '../../src/forensic/retention.js'
 import { emptyWorld, evolve, readPlan, type CompactionPolicy, type World, DEFAULT_COMPACTION } from '../../src/projections/index.js'
 import { arbStream, draftsOf, StreamBuilder } from '../../src/testing/index.js'
 import { lmdbJournal, withRawLmdb } from '../journal/lmdbSupport.js'
+import { runs } from '../support/runs.js'
 
 const EAGER: CompactionPolicy = { ...DEFAULT_COMPACTION, minExtents: 1, inlineZeros: 8 }
 
@@ -78,7 +79,7 @@ test('given random streams recorded with checkpoints that compact every file, th
       }
       const report = await verify(j, { guests: [guest] })
       assert.deepEqual(report.problems, [])
-    }), { numRuns: Number(process.env.EYRIE_COMPACTION_RUNS ?? 40) })
+    }), { numRuns: runs(Number(process.env.EYRIE_COMPACTION_RUNS ?? 40)) })
     assert.ok(compacted > run / 2, `most runs end on a compacted checkpoint (${compacted} of ${run})`)
   } finally {
     await sut.cleanup()

@@ -9,6 +9,7 @@ import {
   type Body, type Draft, type Event,
 } from '../../src/events/index.js'
 import { arbBody, arbDraft, bodyArbitraries } from '../support/arbitraries.js'
+import { runs } from '../support/runs.js'
 
 const eventOf = (guest: string, seq: number, d: Draft): Event => ({ ...d.body, guest, seq, ts: d.ts, pid: d.pid, tid: d.tid })
 const bytesOf = (d: Draft): Buffer | undefined => (hasPayload(d.body) ? Buffer.from(d.data ?? new Uint8Array(0)) : undefined)
@@ -20,7 +21,7 @@ test('given any valid draft, when its body is encoded to binary and decoded, the
       const decoded = decodeBinary(guest, seq, encodeBody(d.ts, d.pid, d.tid, d.body))
       assert.deepEqual(decoded, E.right(eventOf(guest, seq, d)))
     }),
-    { numRuns: 500 },
+    { numRuns: runs(500) },
   )
 })
 
@@ -43,7 +44,7 @@ test('given any valid draft, when it is written as a JSON line and parsed, then 
       assert.deepEqual({ ts: back.ts, pid: back.pid, tid: back.tid, body: back.body }, { ts: d.ts, pid: d.pid, tid: d.tid, body: d.body })
       assert.deepEqual(back.data === undefined ? undefined : Buffer.from(back.data), bytesOf(d))
     }),
-    { numRuns: 500 },
+    { numRuns: runs(500) },
   )
 })
 
@@ -92,7 +93,7 @@ test('given a valid body with one field replaced by a wrong value, when decoded,
       const binary = decodeBinary('g', 1, record)
       assert.ok(E.isLeft(binary) && expected.test(binary.left), `${field}: ${JSON.stringify(binary)}`)
     }),
-    { numRuns: 300 },
+    { numRuns: runs(300) },
   )
 })
 
@@ -111,6 +112,6 @@ test('given an encoded record with random bytes changed or cut off, when decoded
       if (E.isRight(decoded)) assert.ok(E.isRight(decodeEvent(decoded.right)), 'a decoded event must itself be valid')
       else assert.equal(typeof decoded.left, 'string')
     }),
-    { numRuns: 2000 },
+    { numRuns: runs(2000) },
   )
 })

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import * as E from 'fp-ts/lib/Either.js'
 import fc from 'fast-check'
 import { formatJsonLine, isCanonicalName, nameFromBytes, nameToBytes, parseJsonLine, type Event } from '../../src/events/index.js'
+import { runs } from '../support/runs.js'
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
 
@@ -26,14 +27,14 @@ test('given any bytes, then nameToBytes(nameFromBytes(b)) gives them back, and t
     assert.deepEqual(nameToBytes(s), b)
     assert.ok(!LONE_SURROGATE.test(s))
     assert.ok(isCanonicalName(s))
-  }), { numRuns: 20_000 })
+  }), { numRuns: runs(20_000) })
 })
 
 test('given two different byte strings, then their names differ (nothing collides as U+FFFD did)', () => {
   fc.assert(fc.property(arbNameBytes, arbNameBytes, (a, b) => {
     fc.pre(!a.equals(b))
     assert.notEqual(nameFromBytes(a), nameFromBytes(b))
-  }), { numRuns: 20_000 })
+  }), { numRuns: runs(20_000) })
 })
 
 test('given a UTF-8 name outside U+EF80..U+EFFF, then its name is its plain string', () => {

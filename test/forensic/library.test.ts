@@ -8,6 +8,7 @@ import fc from 'fast-check'
 import { emptyWorld, encodeWorld, evolve, fds, memoryCheckpoints, O_APPEND, O_TRUNC, openLmdbJournal, replay, ReplayError, type Event, type World } from '../../src/index.js'
 import { arbStream, draftsOf, scenario, type GeneratedStream } from '../../src/testing/index.js'
 import { tempDir } from '../support/e2e.js'
+import { runs } from '../support/runs.js'
 
 const RUNS = Number(process.env.EYRIE_PROPERTY_RUNS ?? 150)
 
@@ -48,7 +49,7 @@ test('given any generated stream, when the core projections fold it, then there 
       for (const [pid, table] of s.fds) assert.deepEqual(got.get(pid) ?? new Map(), table, `fds of ${pid}`)
       assert.deepEqual([...got.keys()].sort(), [...s.fds].filter(([, t]) => t.size > 0).map(([p]) => p).sort())
     }),
-    { numRuns: RUNS },
+    { numRuns: runs(RUNS) },
   )
 })
 
@@ -98,7 +99,7 @@ test('given any stream and any cut, replay with checkpoints up to the cut equals
       // another projection name never sees these checkpoints
       assert.equal((await replay({ journal: s.events, upTo: cut, ...written, checkpoint: { ...checkpoint, name: 'written/v2' } })).from, 0)
     }),
-    { numRuns: Math.ceil(RUNS / 3) },
+    { numRuns: runs(Math.ceil(RUNS / 3)) },
   )
 })
 

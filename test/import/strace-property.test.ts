@@ -7,6 +7,7 @@ import { decodeBody } from '../../src/events/index.js'
 import { StraceParser, type ParsedLine } from '../../src/import/strace/index.js'
 import { parseAll } from './strace-support.js'
 import { render, scenarioArb } from './strace-model.js'
+import { runs } from '../support/runs.js'
 
 test('given lines written from random drafts, when parsed, then the same drafts come back in order', async () => {
   await fc.assert(
@@ -17,7 +18,7 @@ test('given lines written from random drafts, when parsed, then the same drafts 
       assert.deepEqual(errors, [])
       assert.deepEqual(out.flatMap((p) => ('drafts' in p ? p.drafts : [])), drafts)
     }),
-    { numRuns: 300 },
+    { numRuns: runs(300) },
   )
 })
 
@@ -71,6 +72,6 @@ test('given mangled lines, when parsed, then nothing throws, every line yields a
         }
       }
     }),
-    { numRuns: 500 },
+    { numRuns: runs(500) },
   )
 })

@@ -8,6 +8,7 @@ import { hasPayload, type Body, type Draft, type Event } from '../../src/events/
 import type { Journal } from '../../src/journal/journal.js'
 import { JournalError } from '../../src/journal/errors.js'
 import { arbTimedDrafts } from '../support/arbitraries.js'
+import { runs } from '../support/runs.js'
 
 export interface JournalUnderTest {
   readonly journal: Journal
@@ -58,7 +59,7 @@ export const testJournal = (name: string, factory: JournalFactory): void => {
             if (hasPayload(d.body)) assert.ok(Buffer.from(await j.payload(guest, i + 1)).equals(Buffer.from(d.data ?? [])), `payload of seq ${i + 1}`)
           }
         }),
-        { numRuns: 40 },
+        { numRuns: runs(40) },
       )
     }))
 
@@ -130,7 +131,7 @@ export const testJournal = (name: string, factory: JournalFactory): void => {
             assert.equal(await j.seqAt(guest, ts), drafts.filter((d) => d.ts <= ts).length, `seqAt(${ts})`)
           }
         }),
-        { numRuns: 30 },
+        { numRuns: runs(30) },
       )
     }))
 

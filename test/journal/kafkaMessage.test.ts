@@ -9,6 +9,7 @@ import type { Draft, Event } from '../../src/events/index.js'
 import { decodeRecord, encodeEvents, encodeMeta, isEntry, joinChunks, MIN_RECORD_BYTES, type Entry } from '../../src/journal/kafka/message.js'
 import { murmur2, partitionOf } from '../../src/journal/kafka/partition.js'
 import { arbTimedDrafts } from '../support/arbitraries.js'
+import { runs } from '../support/runs.js'
 
 const asEvent = (guest: string, seq: number, d: Draft): Event => ({ ...d.body, guest, seq, ts: d.ts, pid: d.pid, tid: d.tid })
 
@@ -49,7 +50,7 @@ test('given drafts and any message size, when encoded and decoded in order, then
         assert.deepEqual(e.data === undefined ? undefined : Buffer.from(e.data), data === undefined || data.length === 0 ? undefined : Buffer.from(data))
       })
     }),
-    { numRuns: 200 },
+    { numRuns: runs(200) },
   )
 })
 
@@ -104,7 +105,7 @@ test('given guest keys, when partitioned, then kafkajs\'s default partitioner pi
       const partitionMetadata = Array.from({ length: n }, (_, partitionId) => ({ partitionId, leader: 1, partitionErrorCode: 0, replicas: [1], isr: [1] }))
       assert.equal(partitionOf(guest, n), kafkajs({ topic: 't', partitionMetadata, message: { key: guest, value: null } }))
     }),
-    { numRuns: 300 },
+    { numRuns: runs(300) },
   )
   // the values Kafka's own UtilsTest holds the Java murmur2 to
   const java: Array<[string, number]> = [['21', -973932308], ['foobar', -790332482], ['a-little-bit-long-string', -985981536],

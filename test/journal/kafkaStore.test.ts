@@ -14,6 +14,7 @@ import { PARKED_META, StateStore } from '../../src/journal/kafka/store.js'
 import type { FetchedRecord } from '../../src/journal/kafka/fetch.js'
 import { readParked, PARKED_FILE } from '../../src/journal/kafka/parked.js'
 import { arbTimedDrafts } from '../support/arbitraries.js'
+import { runs } from '../support/runs.js'
 
 const TOPIC = 'journal'
 const asEvent = (guest: string, seq: number, d: Draft): Event => ({ ...d.body, guest, seq, ts: d.ts, pid: d.pid, tid: d.tid })
@@ -93,7 +94,7 @@ test('given records re-sent by the producer and re-read after consumer crashes, 
           await store.close()
         }
       }),
-      { numRuns: 60 },
+      { numRuns: runs(60) },
     )
   })
 })

@@ -8,6 +8,7 @@ import { encodeBody, type Body } from '../../src/events/index.js'
 import { checksum, seal, unseal } from '../../src/journal/checksum.js'
 import { eventValue } from '../../src/journal/record.js'
 import { arbDraft, arbMetadataBody, draftOf } from '../support/arbitraries.js'
+import { runs } from '../support/runs.js'
 
 const arbGuest = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }).filter((g) => !g.includes('\0'))
 const arbSeq = fc.oneof(fc.nat(1000), fc.maxSafeNat())
@@ -24,7 +25,7 @@ test('given any guest, seq and bytes, when checksummed, then the crc is zlib crc
       const expected = crc32(Buffer.concat([Buffer.from(guest, 'utf8'), Buffer.from([0]), u64le(seq), bytes]))
       assert.equal(checksum(guest, seq, bytes), expected)
     }),
-    { numRuns: 1000 },
+    { numRuns: runs(1000) },
   )
 })
 
@@ -59,7 +60,7 @@ const sameBytes = (guest: string, seq: number, ts: bigint, pid: number, tid: num
 test('given any draft, when its event value is built by the fast path, then it is byte-identical to sealing encodeBody', () => {
   fc.assert(
     fc.property(fc.oneof(arbDraft, draftOf(arbMetadataBody)), arbGuest, arbSeq, (d, guest, seq) => sameBytes(guest, seq, d.ts, d.pid, d.tid, d.body)),
-    { numRuns: 3000 },
+    { numRuns: runs(3000) },
   )
 })
 

@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import fc from 'fast-check'
 import type { Draft } from '../../src/events/index.js'
 import { compile, record, run, tempDir, text } from './support.js'
+import { runs } from '../support/runs.js'
 
 const slot = fc.constantFrom('a', 'b', 'c')
 const path = fc.constantFrom('f1', 'f2', 'f3')
@@ -169,6 +170,6 @@ test('given random file workloads run by the driver, then the drafts match the s
         await plain.cleanup()
       }
     }),
-    { numRuns: 25 },
+    { numRuns: runs(25) },
   )
 })

@@ -12,6 +12,7 @@ import {
 import { arbStream } from '../../src/testing/index.js'
 import { O_CREAT, O_RDWR } from '../../src/events/index.js'
 import { Script, open, write } from '../support/events.js'
+import { runs } from '../support/runs.js'
 
 const fold = (events: readonly Event[], upTo: number, w: World = emptyWorld()): World => {
   for (const e of events.slice(w.seq, upTo)) evolve(w, e)
@@ -81,7 +82,7 @@ test('given any valid stream, a compacting checkpoint at any seq plus the events
     const full = fold(s.events, s.events.length)
     assert.deepEqual(contents(tail, s.payloads, values), contents(full, s.payloads), 'content at the end, from the checkpoint')
     assert.ok(isDeepStrictEqual(expandWorld(tail, sources), full), 'expanded, the world is the full fold\'s')
-  }), { numRuns: 300 })
+  }), { numRuns: runs(300) })
 })
 
 test('given any valid stream, when the writer applies a committed checkpoint\'s compaction late (events folded meanwhile), then its world still expands into the full fold and answers as it does', () => {
@@ -97,7 +98,7 @@ test('given any valid stream, when the writer applies a committed checkpoint\'s 
     const full = fold(s.events, s.events.length)
     assert.deepEqual(contents(w, s.payloads, values), contents(full, s.payloads), 'content at the end')
     assert.ok(isDeepStrictEqual(expandWorld(w, sources), full), 'expanded, the world is the full fold\'s')
-  }), { numRuns: 500 })
+  }), { numRuns: runs(500) })
 })
 
 test('given zeros a checkpoint compacted, when the file is cut into them and a hole written beside before the plan applies, then the hole stays an extent of its own (it expands as the fold has it)', () => {
@@ -211,5 +212,5 @@ test('given long spans and any window, output place and alignment, then readComp
       assert.deepEqual(Buffer.from(target), file.subarray(from, to))
       assert.ok(out.subarray(0, outShift).every((b) => b === 0xaa) && out.subarray(outShift + (to - from)).every((b) => b === 0xaa), 'nothing outside the window is written')
     },
-  ), { numRuns: 300 })
+  ), { numRuns: runs(300) })
 })

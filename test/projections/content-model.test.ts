@@ -4,6 +4,7 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { O_APPEND, O_CREAT, O_EXCL, O_RDWR, O_TRUNC, O_WRONLY } from '../../src/events/index.js'
 import { Script, open, write } from '../support/events.js'
+import { runs } from '../support/runs.js'
 
 const PATHS = ['/w/a', '/w/b', '/w/c']
 
@@ -164,7 +165,7 @@ const run = (ops: Op[]) => {
 }
 
 test('given random writes, pwrites, truncates, renames, links and unlinks, content equals a byte-array model after every event', () => {
-  fc.assert(fc.property(fc.array(opArb, { maxLength: 60 }), (ops) => run(ops)), { numRuns: 400 })
+  fc.assert(fc.property(fc.array(opArb, { maxLength: 60 }), (ops) => run(ops)), { numRuns: runs(400) })
 })
 
 test('given a write past the end, the hole reads as zeros, not unknown', () => {

@@ -5,6 +5,7 @@ import fc from 'fast-check'
 import { O_APPEND, O_CREAT, O_RDWR, O_TRUNC } from '../../src/events/index.js'
 import { decodeWorld, emptyWorld, encodeWorld, evolve, fds, ls, ps, type World } from '../../src/projections/index.js'
 import { Script, open, write } from '../support/events.js'
+import { runs } from '../support/runs.js'
 
 /** A random but plausible stream: a few processes forking, opening, writing, renaming, exiting. */
 const streamArb = fc.array(
@@ -45,7 +46,7 @@ test('given any stream, folding it in arbitrary chunks equals folding it in one 
       at = p
     }
     assert.equal(answers(w), answers(whole))
-  }), { numRuns: 200 })
+  }), { numRuns: runs(200) })
 })
 
 test('given any stream, a checkpoint at any seq plus the tail equals the full fold', () => {
@@ -53,12 +54,12 @@ test('given any stream, a checkpoint at any seq plus the tail equals the full fo
     const cut = k % (s.events.length + 1)
     const restored = decodeWorld(encodeWorld(s.fold(cut)))
     assert.equal(answers(s.fold(s.events.length, restored)), answers(s.fold()))
-  }), { numRuns: 200 })
+  }), { numRuns: runs(200) })
 })
 
 test('given the same stream replayed twice, the answers and the checkpoint bytes are identical', () => {
   fc.assert(fc.property(streamArb, (s) => {
     assert.equal(answers(s.fold()), answers(s.fold()))
     assert.deepEqual(encodeWorld(s.fold()), encodeWorld(s.fold()))
-  }), { numRuns: 100 })
+  }), { numRuns: runs(100) })
 })

@@ -18,6 +18,7 @@ import { eventOf } from '../../src/engine/replay.js'
 import { arbDraft } from '../support/arbitraries.js'
 import { render, scenarioArb } from '../import/strace-model.js'
 import { hexOf } from '../import/strace-support.js'
+import { runs } from '../support/runs.js'
 
 const RUNS = Number(process.env.EYRIE_FUZZ_RUNS ?? 10_000)
 /** No single input may take this long (a regular expression gone exponential would); generous, so
@@ -121,7 +122,7 @@ test(`given ${RUNS} strace logs, generated, mangled or naming hostile paths, whe
         }
       }
     }),
-    { numRuns: RUNS, includeErrorInReport: true },
+    { numRuns: runs(RUNS), includeErrorInReport: true },
   )
   assert.ok(lines >= RUNS && errors > 0, `${lines} lines, ${errors} rejected`)
 })
@@ -175,7 +176,7 @@ test(`given ${RUNS} JSON lines, mutated or hostile (lone surrogates, '..', newli
       assert.ok(fields.length > 0 || d.body.kind === 'snapshot' || Object.keys(d.body).length === 1, `the codec of ${d.body.kind} lists its fields`)
       for (const k of fields) assert.deepEqual(Reflect.get(stored.right, k), Reflect.get(d.body, k), `field ${k} of ${d.body.kind}`)
     }),
-    { numRuns: RUNS, includeErrorInReport: true },
+    { numRuns: runs(RUNS), includeErrorInReport: true },
   )
   assert.equal(Reflect.get(Object.prototype, 'polluted'), undefined)
   assert.ok(rejected > RUNS / 4, `${rejected} rejected`)
@@ -239,7 +240,7 @@ test(`given ${RUNS} binary records, mutated or hostile, when decoded directly an
         oneLine('journal record', err.message)
       }
     }),
-    { numRuns: RUNS, includeErrorInReport: true },
+    { numRuns: runs(RUNS), includeErrorInReport: true },
   )
   assert.ok(rejected > RUNS / 4, `${rejected} rejected`)
 })

@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import fc from 'fast-check'
 import { contentAt, recordNatively } from '../support/e2e.js'
 import { liveContent, recordPausing } from '../support/views.js'
+import { runs } from '../support/runs.js'
 
 const DRIVER = fileURLToPath(new URL('../fixtures/view-driver.py', import.meta.url))
 const MAPLEN = 4 * 4096
@@ -60,7 +61,7 @@ test('given random writes and stores through a shared view run for real, content
         await r.cleanup()
       }
     }),
-    { numRuns: Number(process.env.EYRIE_VIEW_RUNS ?? 25) },
+    { numRuns: runs(Number(process.env.EYRIE_VIEW_RUNS ?? 25)) },
   )
 })
 
@@ -84,6 +85,6 @@ test('given a live dirty view, syncViews() makes content(path, now) what the fil
         assert.equal(sha(await liveContent(ingest, journal, path)), sha(disk), `after step ${step} (${JSON.stringify(steps[step]).slice(0, 80)})`)
       })
     }),
-    { numRuns: Number(process.env.EYRIE_VIEW_RUNS ?? 10) },
+    { numRuns: runs(Number(process.env.EYRIE_VIEW_RUNS ?? 10)) },
   )
 })
