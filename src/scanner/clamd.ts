@@ -2,7 +2,7 @@
 // its run directory, never freshclam), or an existing clamd reached by socket or HOST:PORT.
 import { createHash } from 'node:crypto'
 import { existsSync, rmSync } from 'node:fs'
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises'
+import { link, mkdir, mkdtemp, readdir, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { spawnDaemon, type Daemon } from '../native/daemon.js'
@@ -80,8 +80,14 @@ const clamdBinary = (given: string | undefined): string => {
   throw new ScannerError('CLAMD_NOT_FOUND', 'clamd not found (install Debian\'s clamav-daemon: scripts/setup.sh does)')
 }
 
-/** Copies the databases of `from` into `to` and returns the digest of what was copied. */
-const copyDatabases = async (from: string, to: string): Promise<string> => {
+/** Puts the databases of `from` into `to` and returns the digest of their bytes. The official ones
+ *  (.cvd, .cld: ~230 MB) are hard-linked where they can be (same file system, a file we may link):
+ *  freshclam replaces them by renaming a new file over them, so a link keeps the bytes hashed here,
+ *  without copying them at every start. Others (small, and perhaps edited in place) are copied: the
+ *  bytes hashed are the bytes written. */
+const OFFICIAL = /\.c[vl]d$/
+
+export const placeDatabases = async (from: string, to: string): Promise<string> => {
   let names: string[]
   try {
     if (!(await stat(from)).isDirectory()) throw new Error('not a directory')
@@ -93,9 +99,12 @@ const copyDatabases = async (from: string, to: string): Promise<string> => {
   await mkdir(to, { recursive: true, mode: 0o700 })
   const h = createHash('sha256')
   for (const n of names) {
-    const bytes = await readFile(join(from, n))
+    const [source, copy] = [join(from, n), join(to, n)]
+    // EXDEV, EPERM (protected_hardlinks): copied
+    const linked = OFFICIAL.test(n) && (await link(source, copy).then(() => true, () => false))
+    const bytes = await readFile(linked ? copy : source)
+    if (!linked) await writeFile(copy, bytes, { mode: 0o600, flag: 'wx' })
     h.update(`${n}\0${bytes.length}\0`).update(bytes)
-    await copyFile(join(from, n), join(to, n))
   }
   return h.digest('hex')
 }
@@ -154,7 +163,7 @@ export const startClamd = async (o: StartClamdOptions): Promise<Clamd> => {
   let digest: string
   try {
     await mkdir(scratch, { recursive: true, mode: 0o700 })
-    digest = await copyDatabases(resolve(o.signatures), join(dir, 'db'))
+    digest = await placeDatabases(resolve(o.signatures), join(dir, 'db'))
     await writeFile(join(dir, 'clamd.conf'), configText(dir, scratch, o.maxBytes ?? DEFAULT_MAX_BYTES, o.threads ?? 8, digest), { mode: 0o600 })
   } catch (err) {
     await cleanup()

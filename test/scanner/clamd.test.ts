@@ -2,9 +2,9 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { connectClamd, startClamd, type Clamd } from '../../src/scanner/clamd.js'
+import { connectClamd, placeDatabases, startClamd, type Clamd } from '../../src/scanner/clamd.js'
 import { ClamdClient } from '../../src/scanner/client.js'
 import { parseEndpoint } from '../../src/scanner/endpoint.js'
 import { ScannerError } from '../../src/scanner/errors.js'
@@ -113,5 +113,27 @@ test('given the shipped signature files, none of them contains the strings they 
     const text = await readFile(join(SIGNATURES, n), 'latin1')
     assert.equal(text.includes(MARKER), false, n)
     assert.equal(text.includes(eicar().toString('latin1')), false, n)
+  }
+})
+
+test('given official databases (.cvd) and custom ones, when a private clamd\'s are placed, then the official ones are hard-linked where they can be (else copied), the custom ones copied, and the digest covers the bytes of all', async () => {
+  const dir = await tmp('place-dbs')
+  const from = join(dir, 'sigs')
+  await mkdir(from)
+  await writeFile(join(from, 'main.cvd'), 'official bytes')
+  await writeFile(join(from, 'local.ndb'), 'Marker:0:*:41424344\n')
+  const digest = await placeDatabases(from, join(dir, 'db'))
+  const ino = async (p: string) => (await stat(p)).ino
+  assert.equal(await ino(join(dir, 'db', 'main.cvd')), await ino(join(from, 'main.cvd')), 'linked')
+  assert.notEqual(await ino(join(dir, 'db', 'local.ndb')), await ino(join(from, 'local.ndb')), 'copied')
+  assert.equal(await readFile(join(dir, 'db', 'local.ndb'), 'utf8'), 'Marker:0:*:41424344\n')
+  // on another file system (tmpfs) nothing can be linked: the same bytes, copied, the same digest
+  const shm = await mkdtemp('/dev/shm/eyrie-test-')
+  try {
+    assert.equal(await placeDatabases(from, join(shm, 'db')), digest)
+    assert.notEqual(await ino(join(shm, 'db', 'main.cvd')), await ino(join(from, 'main.cvd')))
+    assert.equal(await readFile(join(shm, 'db', 'main.cvd'), 'utf8'), 'official bytes')
+  } finally {
+    await rm(shm, { recursive: true, force: true })
   }
 })
