@@ -100,6 +100,8 @@ export const placeDatabases = async (from: string, to: string): Promise<string> 
   const h = createHash('sha256')
   for (const n of names) {
     const [source, copy] = [join(from, n), join(to, n)]
+    // a run directory used again: what is there may be a link to a source, which a write would change
+    await rm(copy, { force: true })
     // EXDEV, EPERM (protected_hardlinks): copied
     const linked = OFFICIAL.test(n) && (await link(source, copy).then(() => true, () => false))
     const bytes = await readFile(linked ? copy : source)

@@ -137,3 +137,16 @@ test('given official databases (.cvd) and custom ones, when a private clamd\'s a
     await rm(shm, { recursive: true, force: true })
   }
 })
+
+test('given a run directory used again, when the databases are placed once more, then the earlier ones are replaced and the sources are left as they were', async () => {
+  const dir = await tmp('place-again')
+  const from = join(dir, 'sigs')
+  await mkdir(from)
+  await writeFile(join(from, 'main.cvd'), 'official bytes')
+  await writeFile(join(from, 'local.ndb'), 'Marker:0:*:41424344\n')
+  const digest = await placeDatabases(from, join(dir, 'db'))
+  await writeFile(join(from, 'local.ndb'), 'Marker:0:*:45464748\n')
+  assert.notEqual(await placeDatabases(from, join(dir, 'db')), digest)
+  assert.equal(await readFile(join(dir, 'db', 'local.ndb'), 'utf8'), 'Marker:0:*:45464748\n')
+  assert.equal(await readFile(join(from, 'main.cvd'), 'utf8'), 'official bytes')
+})
