@@ -116,12 +116,18 @@ test('given the shipped signature files, none of them contains the strings they 
   }
 })
 
-test('given official databases (.cvd) and custom ones, when a private clamd\'s are placed, then the official ones are hard-linked where they can be (else copied), the custom ones copied, and the digest covers the bytes of all', async () => {
-  const dir = await tmp('place-dbs')
+/** A directory of one official database (a .cvd, not a real one) and one custom. */
+const signatureDir = async (dir: string): Promise<string> => {
   const from = join(dir, 'sigs')
   await mkdir(from)
   await writeFile(join(from, 'main.cvd'), 'official bytes')
   await writeFile(join(from, 'local.ndb'), 'Marker:0:*:41424344\n')
+  return from
+}
+
+test('given official databases (.cvd) and custom ones, when a private clamd\'s are placed, then the official ones are hard-linked where they can be (else copied), the custom ones copied, and the digest covers the bytes of all', async () => {
+  const dir = await tmp('place-dbs')
+  const from = await signatureDir(dir)
   const digest = await placeDatabases(from, join(dir, 'db'))
   const ino = async (p: string) => (await stat(p)).ino
   assert.equal(await ino(join(dir, 'db', 'main.cvd')), await ino(join(from, 'main.cvd')), 'linked')
@@ -140,10 +146,7 @@ test('given official databases (.cvd) and custom ones, when a private clamd\'s a
 
 test('given a run directory used again, when the databases are placed once more, then the earlier ones are replaced and the sources are left as they were', async () => {
   const dir = await tmp('place-again')
-  const from = join(dir, 'sigs')
-  await mkdir(from)
-  await writeFile(join(from, 'main.cvd'), 'official bytes')
-  await writeFile(join(from, 'local.ndb'), 'Marker:0:*:41424344\n')
+  const from = await signatureDir(dir)
   const digest = await placeDatabases(from, join(dir, 'db'))
   await writeFile(join(from, 'local.ndb'), 'Marker:0:*:45464748\n')
   assert.notEqual(await placeDatabases(from, join(dir, 'db')), digest)
