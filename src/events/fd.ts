@@ -2,7 +2,8 @@
 import * as t from 'io-ts'
 import { AbsPath, Inode, Nat, nullable } from './codecs.js'
 
-/** open/openat/creat that succeeded. `flags` are Linux O_* bits; `created` is null when unknown. */
+/** open/openat/creat that succeeded. `flags` are Linux O_* bits (the native recorder adds O_DIRECTORY
+ *  when the fd is a directory opened without it); `created` is null when unknown. */
 export const FdOpen = t.type({
   kind: t.literal('fd.open'),
   fd: Nat,

@@ -103,8 +103,11 @@ void Tracer::openExit(Task& t, int64_t ret, const Origin& o) {
     if ((c.flags & O_ACCMODE) != O_RDONLY || (c.flags & O_TRUNC) != 0) noteWritable(e.inode);
   }
   if (!e.path.empty() && e.path[0] == '/') {
+    // a directory opened without O_DIRECTORY (glibc opens locale directories so) is journaled with
+    // it: the fold would otherwise take the name for a file, and then hold names below a file
+    uint64_t flags = c.flags | (haveStat && S_ISDIR(st.st_mode) ? O_DIRECTORY : 0);
     emit(Kind::FdOpen, o, [&](Record& r) {
-      r.num(static_cast<uint64_t>(fd)).str(e.path).num(c.flags).nullableStr(e.inode);
+      r.num(static_cast<uint64_t>(fd)).str(e.path).num(flags).nullableStr(e.inode);
       r.flag(c.created != -1);
       if (c.created != -1) r.flag(c.created == 1);
     });

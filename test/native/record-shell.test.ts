@@ -1,9 +1,10 @@
 // Recording real shell commands: the drafts name what happened to which file, with the bytes.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdir, symlink } from 'node:fs/promises'
+import { mkdir, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { O_APPEND, O_CREAT, O_TRUNC } from '../../src/events/index.js'
+import { O_APPEND, O_CREAT, O_DIRECTORY, O_TRUNC } from '../../src/events/index.js'
+import { emptyWorld, evolve, lookup } from '../../src/projections/index.js'
 import { traceCommand, TraceError } from '../../src/native/index.js'
 import { ofKind, record, tempDir, text } from './support.js'
 
@@ -113,6 +114,24 @@ test('given a working directory that does not exist, then the trace fails with E
       traceCommand(['true'], { cwd: missing, onBatch: () => undefined }),
       (err: unknown) => err instanceof TraceError && err.code === 'ENOENT' && err.message === `cannot change directory to ${missing}: No such file or directory`,
     )
+  } finally {
+    await cleanup()
+  }
+})
+
+test('given a directory opened without O_DIRECTORY (as glibc opens locale directories) and a file read below it, then the open is journaled with O_DIRECTORY and the fold holds a directory there, not a file with a name below it', async () => {
+  const { dir, cleanup } = await tempDir()
+  try {
+    await mkdir(join(dir, 'locale'))
+    await writeFile(join(dir, 'locale', 'messages'), 'm')
+    const { drafts, result } = await record(['sh', '-c', 'exec 3< locale; cat locale/messages'], dir)
+    assert.equal(result.status, 0)
+    const [open] = ofKind(drafts, 'fd.open').filter((d) => d.body.path === join(dir, 'locale'))
+    assert.equal(open.body.flags & O_DIRECTORY, O_DIRECTORY)
+    const w = emptyWorld()
+    drafts.forEach((d, i) => evolve(w, { ...d.body, guest: 'g', seq: i + 1, ts: d.ts, pid: d.pid, tid: d.tid }))
+    assert.equal(lookup(w, join(dir, 'locale'))?.type, 'dir')
+    assert.equal(lookup(w, join(dir, 'locale', 'messages'))?.type, 'file')
   } finally {
     await cleanup()
   }
