@@ -54,6 +54,11 @@ export const bindName = (w: World, path: string, node: FsNode): void => {
   if (old !== undefined) unbindName(w, path)
   w.names.set(path, node.id)
   node.links++
+  // a name below one adopted as a file (opened without O_DIRECTORY, nothing of its content ever
+  // known: an strace log does not say the type) shows that it is a directory
+  const parentId = w.names.get(parentOf(path))
+  const parent = parentId === undefined ? undefined : w.nodes.get(parentId)
+  if (parent !== undefined && parent.type === 'file' && parent.content.size === null && parent.content.extents.length === 0) parent.type = 'dir'
 }
 
 export const unbindName = (w: World, path: string): void => {

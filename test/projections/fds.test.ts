@@ -194,3 +194,17 @@ test('given two hard links of one file, when one is renamed onto the other, both
   assert.deepEqual(ls(w, '/').map((e) => e.path).sort(), ['/a', '/b'])
   assert.deepEqual(fdList(s, 1), ['3:/a'])
 })
+
+test('given a name opened without O_DIRECTORY and then a name below it (an strace log does not say a directory is one), the first is a directory', () => {
+  const s = new Script()
+  s.add(1, open(3, '/usr/lib/locale/C.utf8/LC_MESSAGES', O_RDONLY, false))
+  s.add(1, open(4, '/usr/lib/locale/C.utf8/LC_MESSAGES/SYS_LC_MESSAGES', O_RDONLY, false))
+  const w = s.fold()
+  const rows = new Map(ls(w, '/usr/lib/locale/C.utf8').map((r) => [r.path, r.type]))
+  assert.equal(rows.get('/usr/lib/locale/C.utf8/LC_MESSAGES'), 'dir')
+  assert.equal(rows.get('/usr/lib/locale/C.utf8/LC_MESSAGES/SYS_LC_MESSAGES'), 'file')
+  // a file whose content eyrie knows stays a file (a name below it is the input's inconsistency)
+  s.add(1, open(5, '/w', O_WRONLY | O_CREAT, true))
+  s.add(1, open(6, '/w/x', O_RDONLY, false))
+  assert.equal(new Map(ls(s.fold(), '/').map((r) => [r.path, r.type])).get('/w'), 'file')
+})
