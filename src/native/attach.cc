@@ -72,6 +72,16 @@ pid_t tracerOf(pid_t pid) {
   return 0;
 }
 
+/** State letter and parent of a task from /proc/TID/stat ('\0' when it is gone). */
+char stateOf(pid_t tid, pid_t& ppid) {
+  std::ifstream f("/proc/" + std::to_string(tid) + "/stat");
+  std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  size_t close = s.rfind(')');
+  if (close == std::string::npos || close + 4 >= s.size()) return '\0';
+  ppid = static_cast<pid_t>(strtol(s.c_str() + close + 4, nullptr, 10));
+  return s[close + 2];
+}
+
 }  // namespace
 
 bool Tracer::startAttach(Outcome& out) {
@@ -170,15 +180,41 @@ bool Tracer::seizeTree(Outcome& out) {
   return true;
 }
 
+// A task inside vfork() cannot stop until its child execs or exits, and that child, seized with it,
+// is stopped: waiting for both hung the attach for good (a shell loop vforks each command). Such a
+// child is let go again; its next stop (its exec's, most likely) counts as its first.
+void Tracer::releaseVforkChildren() {
+  for (auto& [tid, t] : tasks_) {
+    if (!t.started) continue;
+    pid_t ppid = 0;
+    if (stateOf(tid, ppid) == '\0') continue;
+    auto parent = tasks_.find(ppid);
+    pid_t grand = 0;
+    if (parent == tasks_.end() || parent->second.started || stateOf(ppid, grand) != 'D') continue;
+    t.started = false;
+    t.listening = false;
+    ptrace(PTRACE_CONT, tid, 0, t.pendingSignal);
+    t.pendingSignal = 0;
+  }
+}
+
 void Tracer::parkUntilStopped() {
   auto allStopped = [this] {
     for (auto& [tid, t] : tasks_)
       if (!t.started) return false;
     return true;
   };
+  int idle = 0;  // polls with nothing to report
   while (!tasks_.empty() && !allStopped()) {
     int status;
-    pid_t tid = waitpid(-1, &status, __WALL | __WNOTHREAD);
+    pid_t tid = waitpid(-1, &status, __WALL | __WNOTHREAD | WNOHANG);
+    if (tid == 0) {
+      // some task has not stopped for 20 ms: one waiting in vfork for a child we hold?
+      if (++idle % 20 == 0) releaseVforkChildren();
+      usleep(1000);
+      continue;
+    }
+    idle = 0;
     if (tid < 0) {
       if (errno == EINTR) continue;
       break;

@@ -63,6 +63,7 @@ class Tracer {
   void readChildError(Outcome& out);
   bool seizeTree(Outcome& out);
   void parkUntilStopped();
+  void releaseVforkChildren();
 
   // the loop (tracer.cc)
   void loop();
