@@ -52,17 +52,24 @@ std::vector<pid_t> processTree(pid_t root) {
   return out;
 }
 
-pid_t parentOf(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  size_t close = stat.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream rest(stat.substr(close + 2));
-  std::string state;
+/** State letter and parent of a task, from /proc/TID/stat (state '\0', parent 0: it is gone). */
+struct TaskStat {
+  char state = '\0';
   pid_t ppid = 0;
-  rest >> state >> ppid;
-  return ppid;
+};
+
+TaskStat taskStat(pid_t tid) {
+  std::ifstream f("/proc/" + std::to_string(tid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  size_t close = stat.rfind(')');  // "pid (comm) state ppid ...": comm may hold ')' and spaces
+  if (close == std::string::npos) return {};
+  std::istringstream rest(stat.substr(close + 2));
+  TaskStat s;
+  rest >> s.state >> s.ppid;
+  return s;
 }
+
+pid_t parentOf(pid_t pid) { return taskStat(pid).ppid; }
 
 pid_t tracerOf(pid_t pid) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/status");
@@ -70,16 +77,6 @@ pid_t tracerOf(pid_t pid) {
   while (std::getline(f, line))
     if (line.compare(0, 10, "TracerPid:") == 0) return static_cast<pid_t>(strtol(line.c_str() + 10, nullptr, 10));
   return 0;
-}
-
-/** State letter and parent of a task from /proc/TID/stat ('\0' when it is gone). */
-char stateOf(pid_t tid, pid_t& ppid) {
-  std::ifstream f("/proc/" + std::to_string(tid) + "/stat");
-  std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  size_t close = s.rfind(')');
-  if (close == std::string::npos || close + 4 >= s.size()) return '\0';
-  ppid = static_cast<pid_t>(strtol(s.c_str() + close + 4, nullptr, 10));
-  return s[close + 2];
 }
 
 }  // namespace
@@ -186,11 +183,8 @@ bool Tracer::seizeTree(Outcome& out) {
 void Tracer::releaseVforkChildren() {
   for (auto& [tid, t] : tasks_) {
     if (!t.started) continue;
-    pid_t ppid = 0;
-    if (stateOf(tid, ppid) == '\0') continue;
-    auto parent = tasks_.find(ppid);
-    pid_t grand = 0;
-    if (parent == tasks_.end() || parent->second.started || stateOf(ppid, grand) != 'D') continue;
+    auto parent = tasks_.find(parentOf(tid));
+    if (parent == tasks_.end() || parent->second.started || taskStat(parent->first).state != 'D') continue;
     t.started = false;
     t.listening = false;
     ptrace(PTRACE_CONT, tid, 0, t.pendingSignal);

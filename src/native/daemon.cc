@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "childexec.h"
+#include "tracer.h"
 
 extern char** environ;
 
@@ -86,8 +87,7 @@ using Reaper = Napi::TypedThreadSafeFunction<std::nullptr_t, Ended, deliver>;
 Napi::Value fail(Napi::Env env, const char* what, int err) {
   auto e = Napi::Error::New(env, std::string(what) + ": " + strerror(err));
   e.Set("errno", Napi::Number::New(env, err));
-  const char* name = strerrorname_np(err);
-  if (name != nullptr) e.Set("code", Napi::String::New(env, name));
+  e.Set("code", Napi::String::New(env, errnoName(err)));
   e.ThrowAsJavaScriptException();
   return env.Undefined();
 }
