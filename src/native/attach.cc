@@ -108,7 +108,15 @@ bool Tracer::startAttach(Outcome& out) {
     tasks_.clear();
     return false;
   }
-  parkUntilStopped();
+  if (!parkUntilStopped()) {
+    // stopped (^C) while a task could not stop yet (one in uninterruptible sleep): nothing was
+    // journaled. Tasks stopped so far are let go at once, not held until the last one stops; the
+    // rest are let go as they stop (loop, handleStopRequest)
+    starting_ = false;
+    for (auto& [tid, t] : tasks_)
+      if (t.started) t.held = true;
+    return true;
+  }
   // R(0): every task is stopped now
   auto* snap = new Message(Message::Type::Snapshot);
   std::set<pid_t> groups;
@@ -192,7 +200,7 @@ void Tracer::releaseVforkChildren() {
   }
 }
 
-void Tracer::parkUntilStopped() {
+bool Tracer::parkUntilStopped() {
   auto allStopped = [this] {
     for (auto& [tid, t] : tasks_)
       if (!t.started) return false;
@@ -200,6 +208,7 @@ void Tracer::parkUntilStopped() {
   };
   int idle = 0;  // polls with nothing to report
   while (!tasks_.empty() && !allStopped()) {
+    if (stopMode_.load() != 0) return false;
     int status;
     pid_t tid = waitpid(-1, &status, __WALL | __WNOTHREAD | WNOHANG);
     if (tid == 0) {
@@ -222,6 +231,7 @@ void Tracer::parkUntilStopped() {
     if (it != tasks_.end() && it->second.started) continue;  // parked already: cannot report again
     onStop(tid, status, nowNs());
   }
+  return true;
 }
 
 }  // namespace eyrie

@@ -62,7 +62,8 @@ class Tracer {
   bool startAttach(Outcome& out);
   void readChildError(Outcome& out);
   bool seizeTree(Outcome& out);
-  void parkUntilStopped();
+  /** false: a stop was requested before every task had stopped */
+  bool parkUntilStopped();
   void releaseVforkChildren();
 
   // the loop (tracer.cc)
