@@ -268,7 +268,9 @@ export const connectClamd = async (endpoint: ClamdEndpoint, timeoutMs = 5000): P
   try {
     await client.ping()
   } catch (err) {
-    throw new ScannerError('CLAMD_UNREACHABLE', `no clamd at ${describeEndpoint(endpoint)}: ${reasonOf(err)}`, true, { cause: err })
+    const where = describeEndpoint(endpoint)
+    // ping's own message names the endpoint too: said once
+    throw new ScannerError('CLAMD_UNREACHABLE', `no clamd at ${where}: ${reasonOf(err).replace(`clamd at ${where}: `, '')}`, true, { cause: err })
   }
   const ours = await eyrieConfigured(endpoint)
   return { endpoint, databaseDigest: ours?.digest ?? null, pid: null, dir: null, unpacksArchives: ours !== null, stop: async () => {} }

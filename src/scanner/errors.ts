@@ -21,10 +21,11 @@ export class ScannerError extends Error {
   }
 }
 
-/** One line for any thrown value: the message, with a node errno code when there is one. */
+/** One line for any thrown value: the message, with a node errno code when there is one (a
+ *  ScannerError's code is for programs; its message says it already). */
 export const reasonOf = (err: unknown): string => {
   if (err instanceof Error) {
-    const code = (err as NodeJS.ErrnoException).code
+    const code = err instanceof ScannerError ? undefined : (err as NodeJS.ErrnoException).code
     const msg = err.message.trim() || err.name
     return typeof code === 'string' && !msg.includes(code) ? `${code}: ${msg}` : msg
   }
