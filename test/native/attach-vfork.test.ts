@@ -3,11 +3,10 @@
 // each command: seen as an attach that never journaled anything, under load).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readdirSync, readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Draft } from '../../src/events/index.js'
 import { attachPid } from '../../src/native/index.js'
-import { compile, run } from './support.js'
+import { background, commOf, compile, procStatus, run, treeOf } from './support.js'
 
 test('given a process waiting in vfork for a child that sleeps before its exec, when eyrie attaches, then the snapshot comes and the child\'s exec follows', async () => {
   const bin = await compile('vforker')
@@ -32,54 +31,15 @@ test('given a process waiting in vfork for a child that sleeps before its exec, 
   }
 })
 
-/** A process and its descendants, from /proc. */
-const tree = (pid: number): number[] => {
-  const out = [pid]
-  for (let i = 0; i < out.length; i++) {
-    let tasks: string[] = []
-    try {
-      tasks = readdirSync(`/proc/${out[i]}/task`)
-    } catch {
-      continue // gone
-    }
-    for (const tid of tasks) {
-      try {
-        out.push(...readFileSync(`/proc/${out[i]}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number))
-      } catch {
-        // the thread is gone
-      }
-    }
-  }
-  return out
-}
-
-/** State letter and tracer of a process ('' and 0 once it is gone). */
-const traced = (pid: number): { state: string; tracer: number } => {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-    return { state: /^State:\s+(\S)/m.exec(status)?.[1] ?? '', tracer: Number(/^TracerPid:\s+(\d+)/m.exec(status)?.[1] ?? 0) }
-  } catch {
-    return { state: '', tracer: 0 }
-  }
-}
-
 test('given an attach still waiting for a task in vfork to stop, when it is told to detach, then the tasks stopped so far run again at once and nothing is journaled', async () => {
   const bin = await compile('vforker')
   // a tree: a sleeper (stops at once) beside a process whose vfork child sleeps 3 s before its exec
-  const { stdout } = await run('sh', ['-c', `sh -c 'sleep 60 & "${bin}" 3000 & wait' >/dev/null 2>&1 </dev/null & echo $!`])
-  const root = Number(stdout)
+  const root = await background(`sleep 60 & "${bin}" 3000 & wait`)
   let pids: number[] = []
-  const commOf = (p: number): string => {
-    try {
-      return readFileSync(`/proc/${p}/comm`, 'utf8').trim()
-    } catch {
-      return '' // gone
-    }
-  }
   try {
     // the shell, the sleeper (once it has exec'd), the vforking process and its child
     let sleeper: number | undefined
-    for (const end = Date.now() + 5000; (pids = tree(root)).length < 4 || (sleeper = pids.find((p) => commOf(p) === 'sleep')) === undefined; await sleep(20)) {
+    for (const end = Date.now() + 5000; (pids = treeOf(root)).length < 4 || (sleeper = pids.find((p) => commOf(p) === 'sleep')) === undefined; await sleep(20)) {
       if (Date.now() > end) throw new Error(`the tree of ${root} did not start: ${pids.map((p) => `${p} ${commOf(p)}`).join(', ')}`)
     }
     const drafts: Draft[] = []
@@ -87,21 +47,21 @@ test('given an attach still waiting for a task in vfork to stop, when it is told
     let ended = false
     const done = session.done.finally(() => (ended = true))
     // seized and stopped for the snapshot, which waits for the process inside vfork
-    for (const end = Date.now() + 3000; traced(sleeper).state !== 't'; await sleep(10)) {
-      if (Date.now() > end) throw new Error(`the sleeper was not stopped by the attach: ${JSON.stringify(traced(sleeper))}`)
+    for (const end = Date.now() + 3000; procStatus(sleeper)?.state !== 't'; await sleep(10)) {
+      if (Date.now() > end) throw new Error(`the sleeper was not stopped by the attach: ${JSON.stringify(procStatus(sleeper))}`)
     }
     await sleep(200)
     assert.equal(drafts.length, 0, 'no snapshot while a task cannot stop')
     session.detach()
     const asked = Date.now()
-    for (; traced(sleeper).state === 't' || traced(sleeper).tracer !== 0; await sleep(10)) {
-      if (Date.now() - asked > 1000) throw new Error(`the sleeper is still held 1 s after the detach: ${JSON.stringify(traced(sleeper))}${ended ? '' : ' (the attach has not ended)'}`)
+    for (let s = procStatus(sleeper); s !== null && (s.state === 't' || s.tracer !== 0); await sleep(10), s = procStatus(sleeper)) {
+      if (Date.now() - asked > 1000) throw new Error(`the sleeper is still held 1 s after the detach: ${JSON.stringify(procStatus(sleeper))}${ended ? '' : ' (the attach has not ended)'}`)
     }
     await done
     assert.equal(drafts.length, 0, 'nothing journaled')
-    for (const p of tree(root)) assert.equal(traced(p).tracer, 0, `process ${p} is not traced any more`)
+    for (const p of treeOf(root)) assert.equal(procStatus(p)?.tracer ?? 0, 0, `process ${p} is not traced any more`)
   } finally {
-    for (const p of [...tree(root), ...pids].reverse()) {
+    for (const p of [...treeOf(root), ...pids].reverse()) {
       try {
         process.kill(p, 'SIGKILL')
       } catch {

@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path'
 import { spawnDaemon } from '../../src/native/daemon.js'
 import { BIN, eyrie, testEnv } from '../support/cli.js'
 import { SIGNATURES, tmp, withPrivateClamd } from '../scanner/support.js'
+import { childrenOf, commOf, procStatus } from './support.js'
 
 const SIGCHLD_BIT = 1n << 16n
 
@@ -55,27 +56,10 @@ test('given a daemon, its exit status or the signal that ended it is reported on
   assert.throws(() => spawnDaemon([join(dir, 'missing')], join(dir, 'missing.err')), (e: NodeJS.ErrnoException) => e.code === 'ENOENT')
 })
 
-const childrenOf = (pid: number): number[] => {
-  try {
-    return readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(' ').filter((x) => x !== '').map(Number))
-  } catch {
-    return []
-  }
-}
-const commOf = (pid: number): string | null => {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim()
-  } catch {
-    return null
-  }
-}
 /** Whether pid runs (exists and is not a zombie). */
 const runs = (pid: number): boolean => {
-  try {
-    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'))
-  } catch {
-    return false
-  }
+  const s = procStatus(pid)
+  return s !== null && s.state !== 'Z'
 }
 const until = async (what: string, ok: () => boolean, ms: number): Promise<void> => {
   for (const end = Date.now() + ms; !ok(); await new Promise((r) => setTimeout(r, 50))) if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`)

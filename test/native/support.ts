@@ -1,7 +1,7 @@
 // Helpers for the native interceptor's tests: temp dirs, C programs compiled on the fly, and a
 // recorder that collects every Draft of a real traced run (bodies checked with their io-ts codecs).
 import { execFile } from 'node:child_process'
-import { rmSync } from 'node:fs'
+import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { mkdtemp, open, readFile, realpath, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -83,4 +83,55 @@ export const pidsOf = (drafts: readonly Draft[], name: string): number[] =>
 export const afterExec = (drafts: readonly Draft[], pid: number): Draft[] => {
   const start = drafts.findIndex((d) => d.pid === pid && d.body.kind === 'proc.exec')
   return drafts.slice(start + 1).filter((d) => d.pid === pid)
+}
+
+/** Children of a process, from every one of its threads ([] once it is gone). */
+export const childrenOf = (pid: number): number[] => {
+  let tasks: string[]
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`)
+  } catch {
+    return [] // gone
+  }
+  return tasks.flatMap((t) => {
+    try {
+      return readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter((x) => x !== '').map(Number)
+    } catch {
+      return [] // the thread is gone
+    }
+  })
+}
+
+/** A process and its descendants. */
+export const treeOf = (pid: number): number[] => {
+  const out = [pid]
+  for (let i = 0; i < out.length; i++) out.push(...childrenOf(out[i]))
+  return out
+}
+
+/** A process's name (null once it is gone). */
+export const commOf = (pid: number): string | null => {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim()
+  } catch {
+    return null
+  }
+}
+
+/** State letter and tracer of a process (null once it is gone). */
+export const procStatus = (pid: number): { state: string; tracer: number } | null => {
+  let status: string
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  } catch {
+    return null
+  }
+  return { state: /^State:\s+(\S)/m.exec(status)?.[1] ?? '?', tracer: Number(/^TracerPid:\s+(\d+)/m.exec(status)?.[1] ?? -1) }
+}
+
+/** Starts a shell script in the background, orphaned: not a child of this process (eyrie attaches
+ *  to other trees; a child of its own would be refused). Returns the script's shell's pid. */
+export const background = async (script: string, cwd?: string): Promise<number> => {
+  const { stdout } = await run('sh', ['-c', `sh -c '${script}' >/dev/null 2>&1 </dev/null & echo $!`], cwd === undefined ? {} : { cwd })
+  return Number(stdout)
 }
