@@ -123,18 +123,21 @@ const registerForensic = (p: Command, g: () => GlobalOpts): void => {
     .action(async (o: { live?: boolean; dryRun?: boolean }) => (await load.maintain()).runGc({ ...g(), ...o }))
 }
 
+/** Which clamd, and how it is used: scan's and record's options (a forensic scan waits longer for a
+ *  verdict than a tracee should; record's private clamd defaults to the system's databases). */
+const clamdOptions = (c: Command, d: { readonly signatures: string; readonly timeoutMs: number }): Command => c
+  .option('--signatures <dir>', `ClamAV databases: eyrie starts a private clamd on them for this command${d.signatures}`)
+  .option('--clamd <socket|host:port>', 'use this clamd instead of a private one')
+  .option('--timeout <ms>', `longest wait for one verdict (default ${d.timeoutMs})`)
+  .option('--connections <n>', 'parallel clamd connections (default 4)')
+  .option(...VERDICT_CACHE_OPTION)
+
 const registerScan = (p: Command, g: () => GlobalOpts): void => {
-  const clamdOptions = (c: Command): Command => c
-    .option('--signatures <dir>', 'ClamAV databases: eyrie starts a private clamd on them for this command')
-    .option('--clamd <socket|host:port>', 'an existing clamd')
-    .option('--timeout <ms>', 'bound on each scan (default 30000)')
-    .option('--connections <n>', 'parallel clamd connections (default 4)')
-    .option(...VERDICT_CACHE_OPTION)
   clamdOptions(p.command('scan')
     .description('scan content as the guest saw it at T (every file known at T, or the PATHs), or every version of one file')
     .argument('[path...]', 'absolute paths (default: every file known at T)')
     .option('--at <T>', 'time to scan at (default end)')
-    .option('--history <path>', 'scan every version of this file up to T and report the first infected seq'))
+    .option('--history <path>', 'scan every version of this file up to T and report the first infected seq'), { signatures: '', timeoutMs: 30_000 })
     .addHelpText('after', `
 Exit status: 0 everything scanned is clean, 3 something is infected, 1 a scan failed or a PATH did
 not exist at T (and nothing is infected), 2 usage error.`)
@@ -151,17 +154,13 @@ not exist at T (and nothing is infected), 2 usage error.`)
 }
 
 const registerRecording = (p: Command, g: () => GlobalOpts): void => {
-  p.command('record')
+  clamdOptions(p.command('record')
     .description('run CMD under the native interceptor and journal every state-changing file call of its process tree')
     .argument('<cmd...>', 'the command and its arguments (put -- before it)')
     .option('--checkpoint-every <n>', 'events between checkpoints')
     .option('--scan', 'ClamAV judges each exec and each open of a file that passes the filter before it happens; infected -> EACCES + quarantine')
-    .option('--scan-all', 'like --scan, without the extension/magic filter')
-    .option('--signatures <dir>', 'ClamAV databases for a private clamd (default /var/lib/clamav)')
-    .option('--clamd <socket|host:port>', 'use this clamd instead of a private one')
-    .option(...VERDICT_CACHE_OPTION)
+    .option('--scan-all', 'like --scan, without the extension/magic filter'), { signatures: ' (default /var/lib/clamav)', timeoutMs: 5000 })
     .option('--on-scanner-failure <policy>', 'deny | allow | exec=deny,open=allow (the default)')
-    .option('--timeout <ms>', 'longest wait for one verdict (default 5000)')
     .option('--scan-backlog <n>', `files closed after writing that may wait for their verdict before the tracees wait too (default ${DEFAULT_BOUND})`)
     .option('--retention <mode>', 'forensic (default): keep every version; live: free written bytes once a flush confirms them and nothing reads them')
     .action(async (cmd: string[], o) => {
