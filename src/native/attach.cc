@@ -110,11 +110,17 @@ bool Tracer::startAttach(Outcome& out) {
   }
   if (!parkUntilStopped()) {
     // stopped (^C) while a task could not stop yet (one in uninterruptible sleep): nothing was
-    // journaled. Tasks stopped so far are let go at once, not held until the last one stops; the
-    // rest are let go as they stop (loop, handleStopRequest)
+    // journaled and no call is half done, so there is nothing to wait for. The tasks stopped so far
+    // are let go here (with a signal that stopped them); the others, still running, are let go by
+    // the kernel when this thread ends (exit_ptrace clears our pending interrupt; attach sets no
+    // PTRACE_O_EXITKILL)
     starting_ = false;
+    detaching_ = true;
+    std::vector<pid_t> stopped;
     for (auto& [tid, t] : tasks_)
-      if (t.started) t.held = true;
+      if (t.started) stopped.push_back(tid);
+    for (pid_t tid : stopped) detachStopped(tasks_.at(tid), tasks_.at(tid).pendingSignal);
+    tasks_.clear();
     return true;
   }
   // R(0): every task is stopped now

@@ -405,7 +405,7 @@ void Tracer::handleStopRequest() {
   }
   for (pid_t tid : held) {
     auto it = tasks_.find(tid);
-    if (it != tasks_.end()) detachStopped(it->second, it->second.pendingSignal);  // a signal that stopped it at attach
+    if (it != tasks_.end()) detachStopped(it->second, 0);
   }
 }
 
