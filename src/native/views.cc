@@ -245,11 +245,17 @@ void Tracer::noteSharedMappings(Task& t) {
 }
 
 void Tracer::noteExecMappings(Task& t, const Origin& o) {
-  // what the kernel mapped for the new program (itself, its interpreter): no mmap call shows them
+  // what the kernel mapped for the new program (itself, its interpreter): no mmap call shows them.
+  // Its segments are mappings of one file: in one reading of the maps the same inode and name are
+  // the same file, stat once (each stat of a mapping is a walk through /proc)
+  const Mapping* last = nullptr;
+  struct stat st;
+  bool known = false;
   for (const Mapping& m : fileMappings(t.tid)) {
     if (deletedName(m.path)) continue;
-    struct stat st;
-    if (!statMapping(t.tid, m, st)) continue;
+    if (last == nullptr || m.ino != last->ino || m.path != last->path) known = statMapping(t.tid, m, st);
+    last = &m;
+    if (!known) continue;
     std::string inode = inodeOf(st);
     if (m.shared) noteSharedMapping(t, inode);
     emit(Kind::ViewMap, o, [&](Record& r) {

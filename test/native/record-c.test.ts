@@ -2,7 +2,7 @@
 // threads, ftruncate, a shared mapping and copy_file_range: pid/tid, offsets and bytes per draft.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile, realpath, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Draft } from '../../src/events/index.js'
 import { afterExec, compile, ofKind, record, tempDir, text } from './support.js'
@@ -79,6 +79,31 @@ test('given a file that existed before and is overwritten in place, then its old
     const big2 = ofKind(drafts, 'file.observe').filter((d) => d.body.path === join(dir, 'big'))[1]
     const write = ofKind(drafts, 'file.write').find((d) => text(d) === 'NEW' && d.pid === big2.pid)
     assert.ok(write !== undefined && drafts.indexOf(big2) < drafts.indexOf(write))
+  } finally {
+    await cleanup()
+  }
+})
+
+test('given an exec, then the mappings the kernel made for the program and its loader follow it, each segment with its file\'s identity', async () => {
+  const program = await compile('filework')
+  const { dir, cleanup } = await tempDir()
+  try {
+    const { drafts } = await record([program], dir, { writes: 'stop' })
+    const exec = drafts.findIndex((d) => d.body.kind === 'proc.exec')
+    assert.ok(exec >= 0)
+    // the exec's own maps: read at its stop, before anything the new program does
+    const maps = drafts.slice(exec + 1).filter((d) => d.ts === drafts[exec].ts && d.body.kind === 'view.map').map((d) => d.body)
+    const identity = async (path: string): Promise<string> => {
+      const st = await stat(path, { bigint: true })
+      return `${st.dev}:${st.ino}`
+    }
+    const loader = await realpath('/lib64/ld-linux-x86-64.so.2')
+    for (const [path, min] of [[program, 2], [loader, 2]] as const) {
+      const segments = maps.filter((m) => m.kind === 'view.map' && m.path === path)
+      assert.ok(segments.length >= min, `${path}: ${segments.length} segment(s) in ${JSON.stringify(maps)}`)
+      const want = await identity(path)
+      for (const m of segments) assert.equal(m.kind === 'view.map' ? m.inode : null, want, `${path} segment's inode`)
+    }
   } finally {
     await cleanup()
   }
