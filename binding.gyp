@@ -19,6 +19,7 @@
         "src/native/procfs.cc",
         "src/native/scanfilter.cc",
         "src/native/spawn.cc",
+        "src/native/stopstats.cc",
         "src/native/tracer.cc",
         "src/native/views.cc"
       ],

@@ -9,9 +9,11 @@ import { attachPid, TraceError } from '../native/index.js'
 import { openJournal, type GlobalOpts } from './context.js'
 import { CliError, UsageError } from './errors.js'
 import { warnIoUring } from './record.js'
+import { printStopStats } from './stopStats.js'
 
 export interface AttachOpts extends GlobalOpts {
   checkpointEvery?: string
+  stats?: boolean
 }
 
 const statusField = (pid: number, field: string): string | null => {
@@ -88,6 +90,7 @@ export const runAttach = async (pidText: string, o: AttachOpts): Promise<number>
     const end = stopSignal !== null ? `detached on ${stopSignal}; process ${pid} runs on` : result.signal !== null ? `process ${pid} was killed by ${result.signal}` : `process ${pid} exited with status ${result.status ?? '?'}`
     process.stderr.write(`eyrie: guest ${guest}: ${ingest.now.seq} events, ${result.bytes} bytes written, ${secs.toFixed(2)} s; ${end}\n`)
     warnIoUring(ingest.now)
+    if (o.stats === true) printStopStats(result.stats, o.json === true)
     return 0
   } finally {
     process.removeListener('SIGINT', onSignal)

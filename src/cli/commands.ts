@@ -29,6 +29,7 @@ const load = {
 export const AT_QUERIES = ['ls', 'cat', 'fds', 'maps', 'ps', 'files', 'tree'] as const
 
 /** --verdict-cache, shared by scan and record. */
+const STATS_HELP = 'at the end, on stderr: the stops of the interceptor per call and event, and the tracer\'s time on them (like strace -c)'
 const VERDICT_CACHE_OPTION = ['--verdict-cache <dir|none>', 'verdicts kept across runs, by content hash and signature database (default $EYRIE_VERDICT_CACHE, else ~/.cache/eyrie/verdicts; none: off)'] as const
 
 export const program = (): Command => {
@@ -163,6 +164,7 @@ const registerRecording = (p: Command, g: () => GlobalOpts): void => {
     .option('--on-scanner-failure <policy>', 'deny | allow | exec=deny,open=allow (the default)')
     .option('--scan-backlog <n>', `files closed after writing that may wait for their verdict before the tracees wait too (default ${DEFAULT_BOUND})`)
     .option('--retention <mode>', 'forensic (default): keep every version; live: free written bytes once a flush confirms them and nothing reads them')
+    .option('--stats', STATS_HELP)
     .action(async (cmd: string[], o) => {
       process.exitCode = await (await load.record()).runRecord(cmd, { ...g(), ...o })
     })
@@ -171,6 +173,7 @@ const registerRecording = (p: Command, g: () => GlobalOpts): void => {
     .description('journal what a running process (and its descendants) does to its files until it exits; SIGINT/SIGTERM detach and leave it running')
     .argument('<pid>', 'the process to attach to (its threads and descendants follow)')
     .option('--checkpoint-every <n>', 'events between checkpoints')
+    .option('--stats', STATS_HELP)
     .action(async (pid: string, o) => {
       process.exitCode = await (await load.attach()).runAttach(pid, { ...g(), ...o })
     })

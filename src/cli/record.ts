@@ -13,6 +13,7 @@ import { DEFAULT_BOUND, Later, ReadGuard, SerialAppends } from '../scanner/judgm
 import { parseFailurePolicy } from '../scanner/policy.js'
 import { openJournal, type GlobalOpts } from './context.js'
 import { CliError, UsageError } from './errors.js'
+import { printStopStats } from './stopStats.js'
 import type { ClamdOpts } from './scan.js'
 import type { RecordScanner, ScanningTrace } from './recordScan.js'
 
@@ -23,6 +24,7 @@ export interface RecordOpts extends GlobalOpts, ClamdOpts {
   onScannerFailure?: string
   scanBacklog?: string
   retention?: string
+  stats?: boolean
 }
 
 const newGuestId = (cmd: string) => `${cmd.split('/').pop()?.replace(/[^A-Za-z0-9._-]/g, '_') || 'run'}-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${process.pid}`
@@ -115,6 +117,7 @@ export const runRecord = async (argv: readonly string[], o: RecordOpts): Promise
     const scanned = scan?.summary(verdicts) ?? ''
     process.stderr.write(`eyrie: guest ${guest}: ${ingest.now.seq} events, ${result.bytes} bytes written${scanned}, ${secs.toFixed(2)} s\n`)
     warnIoUring(ingest.now)
+    if (o.stats === true) printStopStats(result.stats, o.json === true)
     const failed = judgments?.errors.length ?? 0
     if (failed > 0) process.stderr.write(`eyrie: ${failed} background judgment(s) of closed files failed (a bug, see above): their verdicts are missing\n`)
     if (result.signal !== null) return 128 + signalNumber(result.signal)

@@ -68,6 +68,7 @@ void deliverToJs(Napi::Env env, Napi::Function onMessage, Message* m, const std:
       o.Set("signal", Napi::Number::New(env, d.signal));
       o.Set("errorCode", d.errorCode.empty() ? env.Null() : Napi::String::New(env, d.errorCode));
       o.Set("message", d.message.empty() ? env.Null() : Napi::String::New(env, d.message));
+      o.Set("stats", Napi::String::New(env, d.stats));
       onMessage.Call({Napi::String::New(env, "done"), o});
       return;
     }

@@ -65,12 +65,38 @@ export const DoneMessage = t.type({
   signal: t.number,
   errorCode: t.union([t.string, t.null]),
   message: t.union([t.string, t.null]),
+  /** StopStats as JSON */
+  stats: t.string,
 })
+
+/** What a trace's stops cost (src/native/stopstats.h): per call its entry and exit stops and the
+ *  tracer's time on them, per ptrace event likewise, and the questions asked of the decider. */
+export const StopStatsCodec = t.type({
+  calls: t.array(t.type({ nr: t.number, name: t.string, entries: t.number, exits: t.number, ns: t.number })),
+  events: t.array(t.type({ name: t.string, stops: t.number, ns: t.number })),
+  /** questions JavaScript answered, and the time the tracees waited for them */
+  questions: t.number,
+  questionNs: t.number,
+  /** questions a lent verdict answered in the tracer */
+  loans: t.number,
+})
+export type StopStats = t.TypeOf<typeof StopStatsCodec>
 
 export const decodeMessage = <A>(codec: t.Decoder<unknown, A>, what: string, u: unknown): A => {
   const r = codec.decode(u)
   if (E.isLeft(r)) throw new Error(`bug: native ${what} message: ${formatErrors(r.left)}`)
   return r.right
+}
+
+/** The stop statistics of a done message. */
+export const decodeStats = (json: string): StopStats => {
+  let u: unknown
+  try {
+    u = JSON.parse(json)
+  } catch (err) {
+    throw new Error(`bug: native stop statistics are not JSON: ${json.slice(0, 200)}`, { cause: err })
+  }
+  return decodeMessage(StopStatsCodec, 'stop statistics', u)
 }
 
 const isAddon = (u: unknown): u is Addon =>

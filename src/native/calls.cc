@@ -103,7 +103,10 @@ int Tracer::decide(Task& t, const char* call, const std::string& path, uint64_t 
   struct stat st{};
   if (known != nullptr) st = *known;
   bool lendable = cfg_.admitNs > 0 && (known != nullptr || stat(path.c_str(), &st) == 0) && S_ISREG(st.st_mode);
-  if (lendable && readmit(call, path, st, o)) return 0;
+  if (lendable && readmit(call, path, st, o)) {
+    stats_.loan();
+    return 0;
+  }
   lendable = lendable && !heldWritable(inodeOf(st));
   uint64_t asked = writableEpoch_;
   // the verdict is on the content as the program will see it: stores through live views and writes
@@ -113,7 +116,9 @@ int Tracer::decide(Task& t, const char* call, const std::string& path, uint64_t 
   m->decide = DecideRequest{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(t.tid), call, path, flags};
   // a stop request cancels the question: the tracees are being killed or let go anyway
   std::string note;
+  uint64_t askedAt = monotonicNs();
   int err = static_cast<int>(ch_.ask(m, 0, &note));
+  stats_.question(monotonicNs() - askedAt);
   if (err == 0 && lendable && !note.empty()) lend(path, st, asked, note, monotonicNs());
   return err;
 }

@@ -38,6 +38,7 @@ struct Outcome {
   int signal = 0;
   std::string errorCode;  // errno name when the run failed as a whole
   std::string message;    // a readable line for errors, or for a command that could not start
+  std::string stats;      // what the stops cost (StopStats::json)
 };
 
 struct Message {

@@ -7,12 +7,13 @@
 // stops at every system call and picks the ones that matter: attach is markedly slower.
 import { constants } from 'node:os'
 import { nameFromBytes, type Draft, type Positions } from '../events/index.js'
-import { addon, decodeMessage, DecideMessage, DoneMessage, SnapshotMessage, SyncedMessage, type NativeConfig, type NativeSession } from './binding.js'
+import { addon, decodeMessage, decodeStats, DecideMessage, DoneMessage, SnapshotMessage, SyncedMessage, type NativeConfig, type NativeSession, type StopStats } from './binding.js'
 import { decodeBatch } from './decode.js'
 import { TraceError } from './errors.js'
 import { takeSnapshot } from './snapshot.js'
 
 export { TraceError } from './errors.js'
+export type { StopStats } from './binding.js'
 export { takeSnapshot, type SnapshotOptions } from './snapshot.js'
 
 /** A decision: an errno (0 lets the call run, EACCES = 13 makes it fail with that error instead), or
@@ -99,6 +100,8 @@ export interface TraceResult {
   readonly bytes: number
   /** Why the command did not start, like a shell says it (status 127 or 126); otherwise null. */
   readonly message: string | null
+  /** What the stops cost: per call and event, stops and the tracer's time on them */
+  readonly stats: StopStats
 }
 
 // Room for the disk's latency: a batch's room comes back once it is durable (segment written and
@@ -260,7 +263,7 @@ const start = (config: NativeConfig, opts: TraceOptions): Running => {
         settleSyncs(Infinity, new TraceError('EDONE', 'the trace ended before the views were read out'))
         if (failure !== undefined) settle?.reject(failure.error)
         else if (d.errorCode !== null) settle?.reject(new TraceError(d.errorCode, d.message ?? d.errorCode))
-        else settle?.resolve({ status: d.status, signal: signalName(d.signal), events, bytes, message: d.message })
+        else settle?.resolve({ status: d.status, signal: signalName(d.signal), events, bytes, message: d.message, stats: decodeStats(d.stats) })
         return
       }
       default:

@@ -69,6 +69,7 @@ struct Task {
   bool serialWrite = false;
   bool queued = false;
   int pendingSignal = 0;   // attach start: a signal seen while stopping everyone, to deliver later
+  long stopNr = -1;        // the call whose entry it stopped at last (its exit stop counts there)
   std::shared_ptr<FdTable> fds;
   std::shared_ptr<Memory> mem;
   Call call;

@@ -45,6 +45,7 @@ void Tracer::run() {
     out = outcome_;
     if (cfg_.mode == Config::Mode::Record) readChildError(out);
   }
+  out.stats = stats_.json();
   ch_.finish(out);
 }
 
@@ -101,7 +102,11 @@ void Tracer::loop() {
       break;  // ECHILD: nothing left that this thread traces
     }
     if (WIFEXITED(status) || WIFSIGNALED(status)) onGone(tid, status, ts);
-    else if (WIFSTOPPED(status)) onStop(tid, status, ts);
+    else if (WIFSTOPPED(status)) {
+      stats_.begin(monotonicNs());
+      onStop(tid, status, ts);
+      stats_.done(monotonicNs());
+    }
   }
 }
 
@@ -116,6 +121,9 @@ static bool isStopSignal(int sig) { return sig == SIGSTOP || sig == SIGTSTP || s
 void Tracer::onStop(pid_t tid, int status, uint64_t ts) {
   int sig = WSTOPSIG(status);
   int event = static_cast<unsigned>(status) >> 16;
+  // what the stop counts as in --stats (a call's entry and exit stops say so where they are read)
+  if (event != 0) stats_.event(event);
+  else if (sig != (SIGTRAP | 0x80)) stats_.signal();
   auto it = tasks_.find(tid);
   if (it == tasks_.end()) {
     // a new task whose parent's fork event has not been reported yet: hold it until it is
@@ -331,6 +339,8 @@ void Tracer::onSeccomp(Task& t, uint64_t ts) {
   if (n <= 0 || info.op != PTRACE_SYSCALL_INFO_SECCOMP) return resume(t, 0);
   t.call = Call{};
   t.call.nr = static_cast<long>(info.seccomp.nr);
+  t.stopNr = t.call.nr;
+  stats_.entry(t.call.nr);
   for (int i = 0; i < 6; i++) t.call.args[i] = info.seccomp.args[i];
   Origin o{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(t.tid), ts};
   // program order: at each of its traced calls, the files a task writes hold what it wrote before
@@ -359,6 +369,8 @@ void Tracer::onSyscallStop(Task& t, uint64_t ts) {
     uint64_t args[6];
     for (int i = 0; i < 6; i++) args[i] = info.entry.args[i];
     long nr = static_cast<long>(info.entry.nr);
+    t.stopNr = nr;
+    stats_.entry(nr);
     t.wantExit = false;
     bool wanted = false;
     if (cfg_.mode == Config::Mode::Attach) wanted = wantsCall(nr, args, true);
@@ -376,12 +388,14 @@ void Tracer::onSyscallStop(Task& t, uint64_t ts) {
       if (again != tasks_.end() && !again->second.wantExit) leaveSerial(again->second);
     }
   } else if (n > 0 && info.op == PTRACE_SYSCALL_INFO_EXIT && t.wantExit) {
+    stats_.exit(t.stopNr);
     t.wantExit = false;
     exit(t, info.exit.rval, o);
     // the exit is journaled: a call on the same file waiting for it goes on now
     auto again = tasks_.find(o.tid);
     if (again != tasks_.end()) leaveSerial(again->second);
   } else {
+    if (n > 0 && info.op == PTRACE_SYSCALL_INFO_EXIT) stats_.exit(t.stopNr);  // attach: a call it did not want
     t.wantExit = false;
     if (!t.queued) leaveSerial(t);
   }

@@ -20,6 +20,7 @@
 #include "pagemarks.h"
 #include "procfs.h"
 #include "scanfilter.h"
+#include "stopstats.h"
 #include "task.h"
 
 namespace eyrie {
@@ -216,6 +217,7 @@ class Tracer {
   std::deque<Parked> parked_;  // stops collected by freeze(), handled by the loop afterwards
   std::atomic<uint64_t> syncWanted_{0};
   uint64_t syncServed_ = 0;
+  StopStats stats_;  // what the stops cost, reported with the outcome
 };
 
 uint64_t nowNs();

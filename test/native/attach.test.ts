@@ -51,6 +51,10 @@ test('given a running shell loop, when eyrie attaches, then the first draft is i
     session.detach()
     const result = await session.done
     assert.equal(result.status, null, 'still running')
+    // attach stops at every call: the loop's rm shows in the stop statistics, as do calls it does not journal
+    assert.ok(result.stats.calls.some((c) => c.name === 'unlinkat' && c.entries >= 1 && c.exits >= 1), JSON.stringify(result.stats.calls))
+    assert.ok(result.stats.calls.some((c) => c.name.startsWith('syscall ')), 'calls outside the table count too')
+    assert.ok(result.stats.events.some((e) => e.name === 'exec' && e.stops >= 1))
     const write = ofKind(drafts, 'file.write').find((d) => text(d) === 'data\n')
     assert.ok(write !== undefined && write.pid === pid)
     assert.ok(ofKind(drafts, 'fd.open').some((d) => d.body.path === join(dir, 'out')))

@@ -1,0 +1,30 @@
+// `record --stats` and `attach --stats`: what the interceptor's stops cost, like `strace -c` for the
+// tracer itself, on stderr (stdout is the command's). The time is the tracer's own, handling each
+// stop; the kernel's part (stopping and waking the tasks) shows only in the run's duration.
+import type { StopStats } from '../native/index.js'
+import { toJson } from './output.js'
+
+const ms = (ns: number): string => (ns / 1e6).toFixed(1)
+const perStop = (ns: number, stops: number): string => (stops === 0 ? '-' : (ns / stops / 1e3).toFixed(1))
+
+/** Lines of a table: calls by tracer time, then events, then totals and questions. */
+export const formatStopStats = (s: StopStats): string => {
+  const rows: string[][] = [['call', 'entries', 'exits', 'tracer ms', 'µs/stop']]
+  const calls = [...s.calls].sort((a, b) => b.ns - a.ns)
+  for (const c of calls) rows.push([c.name, String(c.entries), String(c.exits), ms(c.ns), perStop(c.ns, c.entries + c.exits)])
+  for (const e of [...s.events].sort((a, b) => b.ns - a.ns)) rows.push([`(${e.name})`, String(e.stops), '', ms(e.ns), perStop(e.ns, e.stops)])
+  const stops = s.calls.reduce((n, c) => n + c.entries + c.exits, 0) + s.events.reduce((n, e) => n + e.stops, 0)
+  const ns = s.calls.reduce((n, c) => n + c.ns, 0) + s.events.reduce((n, e) => n + e.ns, 0)
+  rows.push(['total', String(stops), '', ms(ns), perStop(ns, stops)])
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
+  const lines = rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd())
+  if (s.questions + s.loans > 0) {
+    lines.push(`questions to the scanner: ${s.questions} (the tracees waited ${ms(s.questionNs)} ms for their answers); answered in the tracer by a lent verdict: ${s.loans}`)
+  }
+  return lines.join('\n')
+}
+
+/** Writes the stop statistics to stderr: a table, or JSON with --json. */
+export const printStopStats = (s: StopStats, json: boolean): void => {
+  process.stderr.write(json ? `${toJson({ stopStats: s })}\n` : `eyrie: stops of the interceptor (tracer time: handling each stop, questions included)\n${formatStopStats(s)}\n`)
+}
