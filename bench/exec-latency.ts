@@ -6,12 +6,15 @@
 // trailing bytes, once each (every one a content no scanner has seen). Setups, interleaved per round:
 // baseline, eyrie record, eyrie record --scan (the shipped test signatures), clamonacc with
 // prevention on the same signatures (bench/suite/onaccess.ts; it watches its own tree). Reported:
-// the median time per exec and what each setup adds to the baseline's.
+// the median time per exec and what each setup adds to the baseline's; then, from `record --stats`,
+// the interceptor's own time per exec (its share of the stops, steadier than the end-to-end times on
+// a noisy machine; the kernel's part of each stop is not in it), stops, questions and loans.
 import { spawnSync } from 'node:child_process'
 import { appendFileSync, chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import type { StopStats } from '../src/native/index.js'
 import { startOnAccess } from './suite/onaccess.js'
 
 const { values } = parseArgs({ options: { execs: { type: 'string', default: '300' }, rounds: { type: 'string', default: '5' } } })
@@ -45,17 +48,28 @@ const loop = (bins: string[]): string[] => {
   return ['sh', '-c', `s=$(date +%s%N); ${bins.join('; ')}; e=$(date +%s%N); echo $((e - s))`]
 }
 
-const run = (setup: SetupId, dir: string, argv: string[], journal: string, verdicts: string): number => {
+/** What the interceptor itself did per exec (record --stats): its time on the stops, the stops, the
+ *  questions the scanner answered and the ones a lent verdict answered in the tracer. */
+interface TracerCost { readonly us: number; readonly stops: number; readonly questions: number; readonly loans: number }
+
+const tracerCost = (stderr: string): TracerCost => {
+  const s = (JSON.parse(stderr.slice(stderr.indexOf('{'))) as { stopStats: StopStats }).stopStats
+  const ns = s.calls.reduce((n, c) => n + c.ns, 0) + s.events.reduce((n, e) => n + e.ns, 0)
+  const stops = s.calls.reduce((n, c) => n + c.entries + c.exits, 0) + s.events.reduce((n, e) => n + e.stops, 0)
+  return { us: ns / N / 1000, stops: stops / N, questions: s.questions / N, loans: s.loans / N }
+}
+
+const run = (setup: SetupId, dir: string, argv: string[], journal: string, verdicts: string): { us: number; tracer: TracerCost | null } => {
   rmSync(journal, { recursive: true, force: true })
   // the verdict cache is this benchmark's own (not the user's), kept across its rounds like clamd's cache
-  const cmd = setup === 'eyrie record' ? [...EYRIE, '--journal', journal, 'record', '--', ...argv]
-    : setup === 'eyrie record --scan' ? [...EYRIE, '--journal', journal, 'record', '--scan', '--signatures', SIGNATURES, '--verdict-cache', verdicts, '--', ...argv]
+  const cmd = setup === 'eyrie record' ? [...EYRIE, '--json', '--journal', journal, 'record', '--stats', '--', ...argv]
+    : setup === 'eyrie record --scan' ? [...EYRIE, '--json', '--journal', journal, 'record', '--stats', '--scan', '--signatures', SIGNATURES, '--verdict-cache', verdicts, '--', ...argv]
     : argv
   const r = spawnSync(cmd[0], cmd.slice(1), { cwd: dir, encoding: 'utf8' })
   if (r.status !== 0) throw new Error(`${setup}: exit ${r.status}: ${r.stderr}`)
   const ns = Number(r.stdout.trim().split('\n').pop())
   if (!Number.isFinite(ns) || ns <= 0) throw new Error(`${setup}: no time in ${JSON.stringify(r.stdout)}`)
-  return ns / N / 1000 // µs per exec
+  return { us: ns / N / 1000, tracer: setup.startsWith('eyrie') ? tracerCost(r.stderr) : null } // µs per exec
 }
 
 const median = (xs: number[]): number => {
@@ -71,15 +85,17 @@ const main = async () => {
   if ('why' in onAccess) console.log(`clamonacc not measured: ${onAccess.why}`)
   try {
     const results = new Map<string, number[]>()
+    const costs = new Map<string, TracerCost[]>()
     for (let round = 0; round < ROUNDS; round++) {
       for (const c of ['cached', 'new'] as const) {
         for (const setup of setups) {
           const dir = setup === 'clamonacc' ? join(watchedRoot, 'run') : join(work, 'run')
           const bins = prepare(dir, c)
           if (setup === 'clamonacc' && !('why' in onAccess)) await onAccess.ready([dir])
-          const us = run(setup, dir, loop(bins), join(work, 'journal'), join(work, 'verdicts'))
+          const { us, tracer } = run(setup, dir, loop(bins), join(work, 'journal'), join(work, 'verdicts'))
           const key = `${c}|${setup}`
           results.set(key, [...(results.get(key) ?? []), us])
+          if (tracer !== null) costs.set(key, [...(costs.get(key) ?? []), tracer])
         }
       }
     }
@@ -98,6 +114,21 @@ const main = async () => {
     // what the scanning adds to recording alone, per exec
     const over = (c: Case) => median(results.get(`${c}|eyrie record --scan`) ?? []) - median(results.get(`${c}|eyrie record`) ?? [])
     console.log(`--scan over record alone: ${over('cached').toFixed(0)} µs per exec of a binary judged before, ${over('new').toFixed(0)} µs of a new one`)
+    // the interceptor's own share, from --stats: steadier than the end-to-end times on a noisy machine
+    // (the kernel's part of each stop is not in it)
+    console.log('\nthe interceptor per exec (record --stats; median over the rounds): its time on the stops, stops, questions to the scanner, loans')
+    console.log('| binaries | setup | tracer µs | stops | questions | loans |')
+    console.log('| --- | --- | ---: | ---: | ---: | ---: |')
+    const tracerUs = (key: string) => median((costs.get(key) ?? []).map((t) => t.us))
+    for (const c of ['cached', 'new'] as const) {
+      for (const s of ['eyrie record', 'eyrie record --scan'] as const) {
+        const ts = costs.get(`${c}|${s}`) ?? []
+        const m = (f: (t: TracerCost) => number) => median(ts.map(f))
+        console.log(`| ${c === 'cached' ? 'judged before' : 'new'} | ${s} | ${m((t) => t.us).toFixed(0)} | ${m((t) => t.stops).toFixed(1)} | ${m((t) => t.questions).toFixed(2)} | ${m((t) => t.loans).toFixed(2)} |`)
+      }
+    }
+    const tracerOver = (c: Case) => tracerUs(`${c}|eyrie record --scan`) - tracerUs(`${c}|eyrie record`)
+    console.log(`--scan over record in the interceptor: ${tracerOver('cached').toFixed(0)} µs per exec of a binary judged before, ${tracerOver('new').toFixed(0)} µs of a new one (the question's wait included)`)
   } finally {
     if (!('why' in onAccess)) await onAccess.stop()
     rmSync(work, { recursive: true, force: true })
