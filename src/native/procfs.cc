@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -141,6 +142,12 @@ std::string resolvePath(pid_t tid, int dirfd, const std::string& path, bool foll
   std::string base = absolute ? "" : readLink(baseOf(tid, dirfd).c_str());
   if (!absolute && (base.empty() || base[0] != '/')) return "";
   return normalise(absolute ? path : base + "/" + path);
+}
+
+bool existsFor(pid_t tid, int dirfd, const std::string& path) {
+  if (path.empty()) return false;  // the call fails with ENOENT; nothing to look at
+  struct stat st;
+  return lstat((path[0] == '/' ? path : baseOf(tid, dirfd) + "/" + path).c_str(), &st) == 0;
 }
 
 std::vector<Mapping> fileMappings(pid_t tid) {

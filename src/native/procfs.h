@@ -29,6 +29,9 @@ int reopenFd(pid_t tid, int fd);
  *  is resolved and the last name is kept (unlink, rename, mkdir: the name itself is the subject).
  *  A parent that does not exist falls back to lexical resolution. "" when nothing can be said. */
 std::string resolvePath(pid_t tid, int dirfd, const std::string& path, bool followLast);
+/** Whether `path`, as the tracee would resolve it from dirfd, names something now (the last name
+ *  not followed): one lstat, without working out the canonical name. */
+bool existsFor(pid_t tid, int dirfd, const std::string& path);
 
 /** Lexically normalised absolute path (collapses //, ., ..). */
 std::string normalise(const std::string& abs);

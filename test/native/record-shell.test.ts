@@ -136,3 +136,19 @@ test('given a directory opened without O_DIRECTORY (as glibc opens locale direct
     await cleanup()
   }
 })
+
+test('given mkdir -p over names that exist and mkdirat from a directory fd, then exactly the directories made are journaled', async () => {
+  const { dir, cleanup } = await tempDir()
+  try {
+    await mkdir(join(dir, 'old'))
+    const py = "import os\nfd = os.open('a', os.O_RDONLY)\nos.mkdir('e', dir_fd=fd)\ntry:\n    os.mkdir('b', dir_fd=fd)\nexcept FileExistsError:\n    print('exists')\n"
+    const script = `mkdir -p a/b/c && mkdir -p a/b/c/d old/n && mkdir old 2>/dev/null; python3 -c "${py}"`
+    const { drafts, result, stdout } = await record(['sh', '-c', script], dir)
+    assert.equal(result.status, 0)
+    assert.match(stdout, /exists/)
+    const made = ofKind(drafts, 'file.mkdir').map((d) => d.body.path)
+    assert.deepEqual(made, ['a', 'a/b', 'a/b/c', 'a/b/c/d', 'old/n', 'a/e'].map((p) => join(dir, p)))
+  } finally {
+    await cleanup()
+  }
+})
