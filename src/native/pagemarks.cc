@@ -76,13 +76,20 @@ PageMark PageHasher::mark(const uint8_t* p, size_t n) const {
 }
 
 PageMark& PageMarks::at(uint64_t page) {
+  if (page < kBlock) {
+    // grown by doubling: a file marked page by page costs a few moves, not one per page
+    if (page >= head_.size()) head_.resize(std::min<uint64_t>(kBlock, std::max<uint64_t>({page + 1, head_.size() * 2, 4})));
+    return head_[page];
+  }
   auto& block = blocks_[page / kBlock];
   if (!block) block = std::make_unique<std::array<PageMark, kBlock>>();
   return (*block)[page % kBlock];
 }
 
 bool PageMarks::none(uint64_t first, uint64_t last) const {
-  for (uint64_t b = first / kBlock; b * kBlock < last; b++) {
+  for (uint64_t p = first; p < std::min<uint64_t>(last, head_.size()); p++)
+    if (head_[p].len != 0) return false;
+  for (uint64_t b = std::max<uint64_t>(first / kBlock, 1); b * kBlock < last; b++) {
     auto it = blocks_.find(b);
     if (it == blocks_.end()) continue;
     for (uint64_t p = std::max(first, b * kBlock); p < std::min(last, (b + 1) * kBlock); p++)
@@ -93,6 +100,9 @@ bool PageMarks::none(uint64_t first, uint64_t last) const {
 
 void PageMarks::forget(uint64_t first, uint64_t last) {
   if (first >= last) return;
+  if (first == 0 && last >= head_.size()) std::vector<PageMark>().swap(head_);  // its memory goes too
+  else
+    for (uint64_t p = first; p < std::min<uint64_t>(last, head_.size()); p++) head_[p] = PageMark{};
   for (auto b = blocks_.begin(); b != blocks_.end();) {
     uint64_t lo = b->first * kBlock, hi = lo + kBlock;
     if (hi <= first || lo >= last) {
