@@ -69,7 +69,8 @@ export const detectSetups = (ctx: SetupContext): Setup[] => {
     if (extra.length > 0 && flag('--verdict-cache')) sigs.push('--verdict-cache', ctx.verdictCache ?? 'none')
     return {
       id, available: true, watched: false, pollRss: true, sharedClamd: sigs[0] === '--clamd',
-      command: (w, journal) => [...ctx.eyrie, '--journal', journal, 'record', ...extra, ...sigs, '--', ...w],
+      // --stats (JSON on stderr after the summary): the interceptor's stops and its time on them
+      command: (w, journal) => [...ctx.eyrie, ...(flag('--stats') ? ['--json'] : []), '--journal', journal, 'record', ...(flag('--stats') ? ['--stats'] : []), ...extra, ...sigs, '--', ...w],
     }
   }
   const strace = (id: SetupId, seccomp: boolean): Setup => has('strace')

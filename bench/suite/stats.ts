@@ -18,6 +18,9 @@ export interface Sample {
   /** eyrie --scan: verdicts asked for, and how many of them clamd gave (the rest: eyrie's cache) */
   readonly verdicts: number | null
   readonly byClamd: number | null
+  /** eyrie (record --stats): the interceptor's stops, and the tracer's own time on them */
+  readonly stops: number | null
+  readonly tracerMs: number | null
 }
 
 export interface Spread { readonly median: number; readonly min: number; readonly max: number; readonly n: number }
@@ -41,6 +44,8 @@ export interface Summary {
   readonly events: number | null
   readonly verdicts: number | null
   readonly byClamd: number | null
+  readonly stops: number | null
+  readonly tracerMs: number | null
 }
 
 export const median = (xs: readonly number[]): number => {
@@ -121,6 +126,8 @@ export const summarize = (samples: readonly Sample[], idleCpuMs: Partial<Record<
       events: medianOrNull(mine.map((s) => s.events)),
       verdicts: medianOrNull(mine.map((s) => s.verdicts)),
       byClamd: medianOrNull(mine.map((s) => s.byClamd)),
+      stops: medianOrNull(mine.map((s) => s.stops)),
+      tracerMs: medianOrNull(mine.map((s) => s.tracerMs)),
     }
   })
 }

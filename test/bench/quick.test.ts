@@ -21,7 +21,7 @@ const Results = t.type({
   workloads: t.array(t.type({
     id: t.string,
     failures: t.array(t.unknown),
-    summaries: t.array(t.type({ setup: t.string, runs: t.number, medianMs: t.number, ratio: Spread, cpuRatio: Spread, peakRssKiB: t.union([t.number, t.null]), journalBytes: t.union([t.number, t.null]) })),
+    summaries: t.array(t.type({ setup: t.string, runs: t.number, medianMs: t.number, ratio: Spread, cpuRatio: Spread, peakRssKiB: t.union([t.number, t.null]), journalBytes: t.union([t.number, t.null]), stops: t.union([t.number, t.null]), tracerMs: t.union([t.number, t.null]) })),
   })),
   engine: t.array(t.type({ id: t.string, ok: t.boolean })),
   charts: t.array(t.type({ group: t.string, measure: t.string, file: t.string })),
@@ -62,6 +62,7 @@ test('given the quick suite, when it runs, then it writes a markdown table, JSON
         if (s.setup === 'eyrie') {
           assert.ok((s.peakRssKiB ?? 0) > 0, `${w.id}: eyrie's peak RSS`)
           assert.ok((s.journalBytes ?? 0) > 0, `${w.id}: eyrie's journal size`)
+          assert.ok((s.stops ?? 0) > 0 && (s.tracerMs ?? 0) > 0, `${w.id}: eyrie's stops and tracer time (record --stats): ${s.stops}, ${s.tracerMs}`)
         }
       }
     }
@@ -72,6 +73,7 @@ test('given the quick suite, when it runs, then it writes a markdown table, JSON
     assert.match(table, /\| 7z decompress \(1 thread\) \| [\d.]+ s .*\| [\d.]+x/)
     assert.match(table, /\| tar extract \(200 files\) \| [\d.]+ s .*\| [\d.]+x/)
     assert.match(table, /\| fold, metadata events\/s/)
+    assert.match(table, /\| tar extract \(200 files\) \| eyrie record \|( [^|]+ \|){6} [\d,]+ \| [\d.]+ \|/, 'stops and tracer seconds in the monitors table')
 
     const timeCharts = results.charts.filter((c) => c.measure === 'time')
     assert.deepEqual(timeCharts.map((c) => c.group).sort(), ['compute', 'files'])
