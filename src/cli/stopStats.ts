@@ -1,17 +1,34 @@
 // `record --stats` and `attach --stats`: what the interceptor's stops cost, like `strace -c` for the
 // tracer itself, on stderr (stdout is the command's). The time is the tracer's own, handling each
 // stop; the kernel's part (stopping and waking the tasks) shows only in the run's duration.
+import { readFileSync } from 'node:fs'
 import type { StopStats } from '../native/index.js'
 import { toJson } from './output.js'
+
+const UNISTD = '/usr/include/x86_64-linux-gnu/asm/unistd_64.h'
+
+/** x86_64 system call names, from the kernel's header (linux-libc-dev, which build-essential brings),
+ *  for the calls the tracer's own table does not name (attach stops at every call). Without the
+ *  header they stay "syscall N". */
+export const syscallNames = (header = UNISTD): ReadonlyMap<number, string> => {
+  let text: string
+  try {
+    text = readFileSync(header, 'utf8')
+  } catch {
+    return new Map()
+  }
+  return new Map([...text.matchAll(/^#define __NR_(\w+) (\d+)$/gm)].map((m) => [Number(m[2]), m[1]]))
+}
 
 const ms = (ns: number): string => (ns / 1e6).toFixed(1)
 const perStop = (ns: number, stops: number): string => (stops === 0 ? '-' : (ns / stops / 1e3).toFixed(1))
 
 /** Lines of a table: calls by tracer time, then events, then totals and questions. */
-export const formatStopStats = (s: StopStats): string => {
+export const formatStopStats = (s: StopStats, names: ReadonlyMap<number, string> = new Map()): string => {
   const rows: string[][] = [['call', 'entries', 'exits', 'tracer ms', 'µs/stop']]
   const calls = [...s.calls].sort((a, b) => b.ns - a.ns)
-  for (const c of calls) rows.push([c.name, String(c.entries), String(c.exits), ms(c.ns), perStop(c.ns, c.entries + c.exits)])
+  const nameOf = (c: StopStats['calls'][number]): string => (c.name.startsWith('syscall ') ? names.get(c.nr) ?? c.name : c.name)
+  for (const c of calls) rows.push([nameOf(c), String(c.entries), String(c.exits), ms(c.ns), perStop(c.ns, c.entries + c.exits)])
   for (const e of [...s.events].sort((a, b) => b.ns - a.ns)) rows.push([`(${e.name})`, String(e.stops), '', ms(e.ns), perStop(e.ns, e.stops)])
   const stops = s.calls.reduce((n, c) => n + c.entries + c.exits, 0) + s.events.reduce((n, e) => n + e.stops, 0)
   const ns = s.calls.reduce((n, c) => n + c.ns, 0) + s.events.reduce((n, e) => n + e.ns, 0)
@@ -26,5 +43,6 @@ export const formatStopStats = (s: StopStats): string => {
 
 /** Writes the stop statistics to stderr: a table, or JSON with --json. */
 export const printStopStats = (s: StopStats, json: boolean): void => {
-  process.stderr.write(json ? `${toJson({ stopStats: s })}\n` : `eyrie: stops of the interceptor (tracer time: handling each stop, questions included)\n${formatStopStats(s)}\n`)
+  const unnamed = s.calls.some((c) => c.name.startsWith('syscall '))
+  process.stderr.write(json ? `${toJson({ stopStats: s })}\n` : `eyrie: stops of the interceptor (tracer time: handling each stop, questions included)\n${formatStopStats(s, unnamed ? syscallNames() : new Map())}\n`)
 }
