@@ -14,7 +14,7 @@ import { appendFileSync, chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import type { StopStats } from '../src/native/index.js'
+import { stopStatsIn, stopTotals } from '../src/cli/stopStats.js'
 import { startOnAccess } from './suite/onaccess.js'
 
 const { values } = parseArgs({ options: { execs: { type: 'string', default: '300' }, rounds: { type: 'string', default: '5' } } })
@@ -53,9 +53,9 @@ const loop = (bins: string[]): string[] => {
 interface TracerCost { readonly us: number; readonly stops: number; readonly questions: number; readonly loans: number }
 
 const tracerCost = (stderr: string): TracerCost => {
-  const s = (JSON.parse(stderr.slice(stderr.indexOf('{'))) as { stopStats: StopStats }).stopStats
-  const ns = s.calls.reduce((n, c) => n + c.ns, 0) + s.events.reduce((n, e) => n + e.ns, 0)
-  const stops = s.calls.reduce((n, c) => n + c.entries + c.exits, 0) + s.events.reduce((n, e) => n + e.stops, 0)
+  const s = stopStatsIn(stderr)
+  if (s === null) throw new Error(`record --stats printed no statistics: ${stderr.slice(-300)}`)
+  const { stops, ns } = stopTotals(s)
   return { us: ns / N / 1000, stops: stops / N, questions: s.questions / N, loans: s.loans / N }
 }
 

@@ -10,7 +10,7 @@ import { writeCharts } from './charts.js'
 import { runEngineBenches, ENGINE_BENCHES, type Figure } from './figures.js'
 import { buildInputs, FULL, QUICK } from './inputs.js'
 import { commit, loadAverage, machine } from './machine.js'
-import type { StopStats } from '../../src/native/index.js'
+import { stopStatsIn, stopTotals } from '../../src/cli/stopStats.js'
 import { startClamd } from '../../src/scanner/clamd.js'
 import { startOnAccess, type OnAccess } from './onaccess.js'
 import { markdown, type Results, type WorkloadResult } from './report.js'
@@ -110,15 +110,6 @@ const monitored = active.filter((s) => s.id !== 'baseline').map((s) => s.id)
 
 const EYRIE_SUMMARY = /eyrie: guest \S+: (\d+) events, (\d+) bytes written(?:, (\d+) verdict\(s\) \((\d+) by clamd[,)])?/
 
-/** The stops of `record --stats` (JSON on stderr), summed; null from an eyrie without --stats. */
-const stopCost = (stderr: string): { stops: number; tracerMs: number } | null => {
-  const at = stderr.indexOf('{\n  "stopStats"')
-  if (at < 0) return null
-  const s = (JSON.parse(stderr.slice(at, stderr.lastIndexOf('}') + 1)) as { stopStats: StopStats }).stopStats
-  const rows = [...s.calls.map((c) => ({ stops: c.entries + c.exits, ns: c.ns })), ...s.events]
-  return { stops: rows.reduce((n, r) => n + r.stops, 0), tracerMs: rows.reduce((n, r) => n + r.ns, 0) / 1e6 }
-}
-
 const runOnce = async (w: Workload, s: Available, round: number): Promise<Sample> => {
   const root = s.watched && onAccess !== null ? onAccess.root : runs
   const run = mkdtempSync(join(root, `${w.id}-`))
@@ -141,7 +132,10 @@ const runOnce = async (w: Workload, s: Available, round: number): Promise<Sample
       const m = EYRIE_SUMMARY.exec(t.stderr)
       if (m === null) throw new Error(`eyrie printed no summary: ${t.stderr.trim().split('\n').slice(-2).join(' | ')}`)
       rec = { events: Number(m[1]), written: Number(m[2]), journal: diskBytes(journal), verdicts: m[3] === undefined ? null : Number(m[3]), byClamd: m[4] === undefined ? null : Number(m[4]) }
-      cost = stopCost(t.stderr)
+      // record --stats: the stops and the tracer's time on them (null from an eyrie without it)
+      const stats = stopStatsIn(t.stderr)
+      const totals = stats === null ? null : stopTotals(stats)
+      cost = totals === null ? null : { stops: totals.stops, tracerMs: totals.ns / 1e6 }
     }
     return {
       setup: s.id, round, workloadMs: t.workloadMs, totalMs: t.totalMs, cpuMs: t.cpuMs, peakRssKiB: t.peakRssKiB,

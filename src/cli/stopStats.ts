@@ -2,7 +2,9 @@
 // tracer itself, on stderr (stdout is the command's). The time is the tracer's own, handling each
 // stop; the kernel's part (stopping and waking the tasks) shows only in the run's duration.
 import { readFileSync } from 'node:fs'
-import type { StopStats } from '../native/index.js'
+import * as E from 'fp-ts/lib/Either.js'
+import { formatErrors } from '../events/index.js'
+import { StopStatsCodec, type StopStats } from '../native/binding.js'
 import { toJson } from './output.js'
 
 const UNISTD = '/usr/include/x86_64-linux-gnu/asm/unistd_64.h'
@@ -23,6 +25,26 @@ export const syscallNames = (header = UNISTD): ReadonlyMap<number, string> => {
 const ms = (ns: number): string => (ns / 1e6).toFixed(1)
 const perStop = (ns: number, stops: number): string => (stops === 0 ? '-' : (ns / stops / 1e3).toFixed(1))
 
+/** Every stop, and the tracer's whole time on them. */
+export const stopTotals = (s: StopStats): { readonly stops: number; readonly ns: number } => ({
+  stops: s.calls.reduce((n, c) => n + c.entries + c.exits, 0) + s.events.reduce((n, e) => n + e.stops, 0),
+  ns: s.calls.reduce((n, c) => n + c.ns, 0) + s.events.reduce((n, e) => n + e.ns, 0),
+})
+
+/** Where printStopStats's JSON starts. */
+const JSON_START = '{\n  "stopStats"'
+
+/** The statistics `--json record --stats` wrote to stderr (after its summary line); null when it
+ *  wrote none (an eyrie without --stats). */
+export const stopStatsIn = (stderr: string): StopStats | null => {
+  const at = stderr.indexOf(JSON_START)
+  if (at < 0) return null
+  const u: unknown = JSON.parse(stderr.slice(at, stderr.lastIndexOf('}') + 1))
+  const r = StopStatsCodec.decode(typeof u === 'object' && u !== null && 'stopStats' in u ? u.stopStats : undefined)
+  if (E.isLeft(r)) throw new Error(`the stop statistics on stderr do not decode: ${formatErrors(r.left)}`)
+  return r.right
+}
+
 /** Lines of a table: calls by tracer time, then events, then totals and questions. */
 export const formatStopStats = (s: StopStats, names: ReadonlyMap<number, string> = new Map()): string => {
   const rows: string[][] = [['call', 'entries', 'exits', 'tracer ms', 'µs/stop']]
@@ -30,8 +52,7 @@ export const formatStopStats = (s: StopStats, names: ReadonlyMap<number, string>
   const nameOf = (c: StopStats['calls'][number]): string => (c.name.startsWith('syscall ') ? names.get(c.nr) ?? c.name : c.name)
   for (const c of calls) rows.push([nameOf(c), String(c.entries), String(c.exits), ms(c.ns), perStop(c.ns, c.entries + c.exits)])
   for (const e of [...s.events].sort((a, b) => b.ns - a.ns)) rows.push([`(${e.name})`, String(e.stops), '', ms(e.ns), perStop(e.ns, e.stops)])
-  const stops = s.calls.reduce((n, c) => n + c.entries + c.exits, 0) + s.events.reduce((n, e) => n + e.stops, 0)
-  const ns = s.calls.reduce((n, c) => n + c.ns, 0) + s.events.reduce((n, e) => n + e.ns, 0)
+  const { stops, ns } = stopTotals(s)
   rows.push(['total', String(stops), '', ms(ns), perStop(ns, stops)])
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
   const lines = rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd())

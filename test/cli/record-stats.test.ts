@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { StopStats } from '../../src/native/index.js'
+import { stopStatsIn } from '../../src/cli/stopStats.js'
 import { eyrie } from '../support/cli.js'
 import { SIGNATURES } from '../scanner/support.js'
 
@@ -21,7 +22,11 @@ const kinds = (journal: string): Map<string, number> => {
 }
 
 /** The JSON block `--json record --stats` writes to stderr after its summary line. */
-const statsOf = (stderr: string): StopStats => (JSON.parse(stderr.slice(stderr.indexOf('{'))) as { stopStats: StopStats }).stopStats
+const statsOf = (stderr: string): StopStats => {
+  const s = stopStatsIn(stderr)
+  assert.ok(s !== null, `no stop statistics in: ${stderr}`)
+  return s
+}
 
 const SCRIPT = 'for i in 1 2 3; do /bin/true; done; echo hi > x; cat x > y; (cat y) | cat > z'
 

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { formatStopStats, syscallNames } from '../../src/cli/stopStats.js'
+import { toJson } from '../../src/cli/output.js'
+import { formatStopStats, stopStatsIn, stopTotals, syscallNames } from '../../src/cli/stopStats.js'
 
 const STATS = {
   calls: [
@@ -40,4 +41,12 @@ test('given stop statistics, the table lists calls by time, then events, then th
 test('given this machine\'s kernel header, newfstatat is 262 on x86_64', { skip: existsSync('/usr/include/x86_64-linux-gnu/asm/unistd_64.h') ? false : 'no linux-libc-dev' }, () => {
   assert.equal(syscallNames().get(262), 'newfstatat')
   assert.equal(syscallNames().get(257), 'openat')
+})
+
+test('given stderr of --json record --stats, the statistics are read back as printed, and totals sum calls and events', () => {
+  const stderr = `eyrie: guest g: 3 events, 0 bytes written, 0.01 s\n${toJson({ stopStats: STATS })}\n`
+  assert.deepEqual(stopStatsIn(stderr), STATS)
+  assert.equal(stopStatsIn('eyrie: guest g: 3 events, 0 bytes written, 0.01 s\n'), null)
+  assert.throws(() => stopStatsIn(`${toJson({ stopStats: { calls: 'none' } })}\n`), /do not decode/)
+  assert.deepEqual(stopTotals(STATS), { stops: 11, ns: 168_000 })
 })
