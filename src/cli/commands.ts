@@ -28,8 +28,9 @@ const load = {
 /** What `eyrie at T QUERY` can answer. */
 export const AT_QUERIES = ['ls', 'cat', 'fds', 'maps', 'ps', 'files', 'tree'] as const
 
-/** --verdict-cache, shared by scan and record. */
+/** --stats, shared by record and attach. */
 const STATS_HELP = 'at the end, on stderr: the stops of the interceptor per call and event, and the tracer\'s time on them (like strace -c)'
+/** --verdict-cache, shared by scan and record. */
 const VERDICT_CACHE_OPTION = ['--verdict-cache <dir|none>', 'verdicts kept across runs, by content hash and signature database (default $EYRIE_VERDICT_CACHE, else ~/.cache/eyrie/verdicts; none: off)'] as const
 
 export const program = (): Command => {

@@ -119,7 +119,10 @@ bool Tracer::startAttach(Outcome& out) {
     std::vector<pid_t> stopped;
     for (auto& [tid, t] : tasks_)
       if (t.started) stopped.push_back(tid);
-    for (pid_t tid : stopped) detachStopped(tasks_.at(tid), tasks_.at(tid).pendingSignal);
+    for (pid_t tid : stopped) {
+      Task& t = tasks_.at(tid);
+      detachStopped(t, t.pendingSignal);
+    }
     tasks_.clear();
     return true;
   }

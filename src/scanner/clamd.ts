@@ -80,13 +80,14 @@ const clamdBinary = (given: string | undefined): string => {
   throw new ScannerError('CLAMD_NOT_FOUND', 'clamd not found (install Debian\'s clamav-daemon: scripts/setup.sh does)')
 }
 
+/** The official databases, which freshclam replaces whole (see placeDatabases). */
+const OFFICIAL = /\.c[vl]d$/
+
 /** Puts the databases of `from` into `to` and returns the digest of their bytes. The official ones
  *  (.cvd, .cld: ~230 MB) are hard-linked where they can be (same file system, a file we may link):
  *  freshclam replaces them by renaming a new file over them, so a link keeps the bytes hashed here,
  *  without copying them at every start. Others (small, and perhaps edited in place) are copied: the
  *  bytes hashed are the bytes written. */
-const OFFICIAL = /\.c[vl]d$/
-
 export const placeDatabases = async (from: string, to: string): Promise<string> => {
   let names: string[]
   try {
