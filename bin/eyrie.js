@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The eyrie command. Runs the compiled JavaScript in dist/ when it is at least as new as every source
-// file (npm ci and npm test build it), and the TypeScript sources through tsx otherwise, so an edit
-// is never answered by stale code.
+// file (npm ci and npm test build it; its one-file build with a code cache when there is one:
+// bin/bundle.js), and the TypeScript sources through tsx otherwise, so an edit is never answered by
+// stale code.
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
@@ -21,8 +22,10 @@ const newestUnder = (dir) => {
 }
 
 const fresh = existsSync(stamp) && statSync(stamp).mtimeMs >= newestUnder(join(root, 'src'))
+const bundle = join(root, 'dist', 'cli', 'eyrie.cjs')
 let main
-if (fresh) ({ main } = await import('../dist/cli/main.js'))
+if (fresh && existsSync(bundle)) ({ main } = (await import('./bundle.js')).loadBundle(bundle).exports)
+else if (fresh) ({ main } = await import('../dist/cli/main.js'))
 else {
   const { register } = await import('tsx/esm/api')
   register()

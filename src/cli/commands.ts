@@ -25,6 +25,11 @@ const load = {
   transfer: once(() => import('./transfer.js')),
 }
 
+/** Loads every command's modules (the build's code cache is made after this). */
+export const loadAll = async (): Promise<void> => {
+  await Promise.all(Object.values(load).map((f) => f()))
+}
+
 /** What `eyrie at T QUERY` can answer. */
 export const AT_QUERIES = ['ls', 'cat', 'fds', 'maps', 'ps', 'files', 'tree'] as const
 

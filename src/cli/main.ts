@@ -3,6 +3,7 @@ import { CommanderError } from 'commander'
 import { JournalError } from '../journal/errors.js'
 import { TraceError } from '../native/errors.js'
 import { program } from './commands.js'
+export { loadAll } from './commands.js'
 import { CliError, UsageError } from './errors.js'
 
 /** A reader that stopped reading (`eyrie log | head`) ends eyrie as SIGPIPE ends coreutils: quietly, 141. */
