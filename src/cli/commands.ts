@@ -25,9 +25,16 @@ const load = {
   transfer: once(() => import('./transfer.js')),
 }
 
-/** Loads every command's modules (the build's code cache is made after this). */
+/** Loads every module a command may load, those its module loads when needed included (the build
+ *  makes its code cache after this: scripts/bundle.mjs). */
 export const loadAll = async (): Promise<void> => {
-  await Promise.all(Object.values(load).map((f) => f()))
+  await Promise.all([
+    ...Object.values(load).map((f) => f()),
+    import('./recordScan.js'),
+    import('../journal/kafka/kafkaJournal.js'),
+    import('../journal/kafka/serve.js'),
+    import('clamscan'),
+  ])
 }
 
 /** What `eyrie at T QUERY` can answer. */
