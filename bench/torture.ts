@@ -2,7 +2,7 @@
 // as a table at the end (and as JSON with --json FILE). Not part of `npm test`.
 //
 //   npm run torture                      everything at the issue's counts
-//   npm run torture -- --crashes 20 --corruptions 200 --scale small --fuzz 0
+//   npm run torture -- --crashes 20 --corruptions 200 --scale small
 //   npm run torture -- --only scanner    one part: crashes | corruption | diskfull | scanner | scale
 //   --seed N replays the random choices of a run (it is printed at the start).
 import { writeFileSync } from 'node:fs'
