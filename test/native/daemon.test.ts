@@ -4,28 +4,23 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { dirname, join } from 'node:path'
 import { spawnDaemon } from '../../src/native/daemon.js'
 import { BIN, eyrie, testEnv } from '../support/cli.js'
 import { SIGNATURES, tmp, withPrivateClamd } from '../scanner/support.js'
 import { childrenOf, commOf, procStatus } from './support.js'
+// @ts-expect-error plain JavaScript beside the command (bin/), no types
+import { distFresh } from '../../bin/fresh.js'
 
-const SIGCHLD_BIT = 1n << 16n
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
-/** Whether bin/eyrie.js runs the compiled dist/ (as after npm ci or npm test), not the sources. */
-const distFresh = (): boolean => {
-  const root = fileURLToPath(new URL('../..', import.meta.url))
-  const newest = (dir: string): number => readdirSync(dir, { withFileTypes: true })
-    .reduce((n, e) => Math.max(n, e.isDirectory() ? newest(join(dir, e.name)) : e.name.endsWith('.ts') ? statSync(join(dir, e.name)).mtimeMs : 0), 0)
-  const stamp = join(root, 'dist', '.built')
-  return existsSync(stamp) && statSync(stamp).mtimeMs >= newest(join(root, 'src'))
-} // SIGCHLD is 17: bit 16 of /proc/PID/status's masks
+const SIGCHLD_BIT = 1n << 16n // SIGCHLD is 17: bit 16 of /proc/PID/status's masks
 
 test('given record --scan with a private clamd, the recorder catches no SIGCHLD while the command runs', async (t) => {
   // from the sources, tsx's esbuild runs as a child of the recorder, and libuv catches SIGCHLD for it
-  if (!distFresh()) return t.skip('dist/ is older than src/: run scripts/build.sh (npm test does)')
+  if (!distFresh(ROOT)) return t.skip('dist/ is older than src/: run scripts/build.sh (npm test does)')
   const dir = await tmp('daemon-sigchld')
   // the command's parent is the recorder (its tracer thread forked it)
   const r = eyrie(['record', '--scan', '--signatures', SIGNATURES, '--', 'sh', '-c', 'grep SigCgt /proc/$PPID/status'], { journal: join(dir, 'journal'), cwd: dir })
