@@ -1,6 +1,7 @@
 // Runs the CLI's one-file build (dist/cli/eyrie.cjs, made by scripts/bundle.mjs) with V8's code cache
-// beside it: a recording started ~95 ms sooner than from dist/'s modules (parsing and compiling
-// ~100 modules was most of its start-up; Node 20 has no compile cache of its own). A cache V8 does
+// beside it: `record -- true` ran in 146-174 ms against 216-239 ms from dist/'s modules
+// (bench/startup.ts, medians of two runs; parsing and compiling ~100 modules was most of its
+// start-up, and Node 20 has no compile cache of its own). A cache V8 does
 // not accept (another Node) is ignored: the code compiles as it would without one.
 import Module, { createRequire } from 'node:module'
 import { existsSync, readFileSync } from 'node:fs'
