@@ -10,7 +10,7 @@ import { writeCharts } from './charts.js'
 import { runEngineBenches, ENGINE_BENCHES, type Figure } from './figures.js'
 import { buildInputs, FULL, QUICK } from './inputs.js'
 import { commit, loadAverage, machine } from './machine.js'
-import { stopStatsIn, stopTotals } from '../../src/cli/stopStats.js'
+import { recorderCpuIn, stopStatsIn, stopTotals } from '../../src/cli/stopStats.js'
 import { startClamd } from '../../src/scanner/clamd.js'
 import { startOnAccess, type OnAccess } from './onaccess.js'
 import { markdown, type Results, type WorkloadResult } from './report.js'
@@ -127,7 +127,7 @@ const runOnce = async (w: Workload, s: Available, round: number): Promise<Sample
     const bad = w.check(run)
     if (bad !== null) throw new Error(`wrong output: ${bad}`)
     let rec: { events: number; written: number; journal: number; verdicts: number | null; byClamd: number | null } | null = null
-    let cost: { stops: number; tracerMs: number } | null = null
+    let cost: { stops: number; tracerMs: number; recorderCpuMs: number | null } | null = null
     if (isEyrie(s.id)) {
       const m = EYRIE_SUMMARY.exec(t.stderr)
       if (m === null) throw new Error(`eyrie printed no summary: ${t.stderr.trim().split('\n').slice(-2).join(' | ')}`)
@@ -135,13 +135,14 @@ const runOnce = async (w: Workload, s: Available, round: number): Promise<Sample
       // record --stats: the stops and the tracer's time on them (null from an eyrie without it)
       const stats = stopStatsIn(t.stderr)
       const totals = stats === null ? null : stopTotals(stats)
-      cost = totals === null ? null : { stops: totals.stops, tracerMs: totals.ns / 1e6 }
+      const cpu = recorderCpuIn(t.stderr)
+      cost = totals === null ? null : { stops: totals.stops, tracerMs: totals.ns / 1e6, recorderCpuMs: cpu === null ? null : cpu.userMs + cpu.systemMs }
     }
     return {
       setup: s.id, round, workloadMs: t.workloadMs, totalMs: t.totalMs, cpuMs: t.cpuMs, peakRssKiB: t.peakRssKiB,
       journalBytes: rec?.journal ?? null, writtenBytes: rec?.written ?? null, events: rec?.events ?? null,
       verdicts: rec?.verdicts ?? null, byClamd: rec?.byClamd ?? null,
-      stops: cost?.stops ?? null, tracerMs: cost?.tracerMs ?? null,
+      stops: cost?.stops ?? null, tracerMs: cost?.tracerMs ?? null, recorderCpuMs: cost?.recorderCpuMs ?? null,
     }
   } finally {
     rmSync(run, { recursive: true, force: true })

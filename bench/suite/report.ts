@@ -104,8 +104,8 @@ export const markdown = (r: Results): string => {
     for (const s of unavailable) out.push(`- ${SETUP_LABELS[s.id]}: ${s.why ?? ''}`)
   }
   out.push('', '## Monitors: memory, journal, start-up', '',
-    'Peak RSS is the monitor process\'s own (VmHWM, polled every 50 ms). Journal = the LMDB directory on disk after the run; written = bytes the workload wrote, as recorded. Stops and tracer s: the interceptor\'s stops and its own time handling them (`record --stats`; the kernel\'s part of each stop is not in it). End-to-end ratio includes the monitor\'s start-up; outside = end-to-end minus workload time (median).', '',
-    row(['workload', 'setup', 'peak RSS MiB', 'events', 'verdicts (by clamd)', 'written MB', 'journal MB', 'journal MB per MB written', 'stops', 'tracer s', 'end-to-end ratio', 'outside']),
+    'Peak RSS is the monitor process\'s own (VmHWM, polled every 50 ms). Journal = the LMDB directory on disk after the run; written = bytes the workload wrote, as recorded. Stops and tracer s: the interceptor\'s stops and its own time handling them (`record --stats`; the kernel\'s part of each stop is not in it); recorder CPU s: the recorder\'s CPU time while it recorded, all its threads (tracer, JavaScript, journal writes), on the cores the workload shares. End-to-end ratio includes the monitor\'s start-up; outside = end-to-end minus workload time (median).', '',
+    row(['workload', 'setup', 'peak RSS MiB', 'events', 'verdicts (by clamd)', 'written MB', 'journal MB', 'journal MB per MB written', 'stops', 'tracer s', 'recorder CPU s', 'end-to-end ratio', 'outside']),
     row(['---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']))
   for (const w of r.workloads) {
     for (const s of w.summaries) {
@@ -114,7 +114,8 @@ export const markdown = (r: Results): string => {
       const verdicts = s.verdicts === null ? '-' : `${s.verdicts.toLocaleString('en-US')} (${(s.byClamd ?? 0).toLocaleString('en-US')})`
       const stops = s.stops === null ? '-' : Math.round(s.stops).toLocaleString('en-US')
       const tracer = s.tracerMs === null ? '-' : (s.tracerMs / 1000).toFixed(2)
-      out.push(row([w.label, SETUP_LABELS[s.setup], mib(s.peakRssKiB), s.events === null ? '-' : s.events.toLocaleString('en-US'), verdicts, mb(s.writtenBytes), mb(s.journalBytes), perMb, stops, tracer, cell(s.totalRatio), isEyrie(s.setup) || s.setup.startsWith('strace') ? secs(s.outsideMs) : '-']))
+      const recorderCpu = s.recorderCpuMs === null ? '-' : (s.recorderCpuMs / 1000).toFixed(2)
+      out.push(row([w.label, SETUP_LABELS[s.setup], mib(s.peakRssKiB), s.events === null ? '-' : s.events.toLocaleString('en-US'), verdicts, mb(s.writtenBytes), mb(s.journalBytes), perMb, stops, tracer, recorderCpu, cell(s.totalRatio), isEyrie(s.setup) || s.setup.startsWith('strace') ? secs(s.outsideMs) : '-']))
     }
   }
   out.push('', '## Targets (issue 9)', '', row(['target', 'measured (median)', 'verdict']), row(['---', '---', '---']))

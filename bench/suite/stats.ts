@@ -21,6 +21,8 @@ export interface Sample {
   /** eyrie (record --stats): the interceptor's stops, and the tracer's own time on them */
   readonly stops: number | null
   readonly tracerMs: number | null
+  /** eyrie (record --stats): the recorder's own CPU time while it recorded, all its threads */
+  readonly recorderCpuMs: number | null
 }
 
 export interface Spread { readonly median: number; readonly min: number; readonly max: number; readonly n: number }
@@ -46,6 +48,7 @@ export interface Summary {
   readonly byClamd: number | null
   readonly stops: number | null
   readonly tracerMs: number | null
+  readonly recorderCpuMs: number | null
 }
 
 export const median = (xs: readonly number[]): number => {
@@ -128,6 +131,7 @@ export const summarize = (samples: readonly Sample[], idleCpuMs: Partial<Record<
       byClamd: medianOrNull(mine.map((s) => s.byClamd)),
       stops: medianOrNull(mine.map((s) => s.stops)),
       tracerMs: medianOrNull(mine.map((s) => s.tracerMs)),
+      recorderCpuMs: medianOrNull(mine.map((s) => s.recorderCpuMs)),
     }
   })
 }

@@ -9,7 +9,7 @@ import { attachPid, TraceError } from '../native/index.js'
 import { openJournal, type GlobalOpts } from './context.js'
 import { CliError, UsageError } from './errors.js'
 import { warnIoUring } from './record.js'
-import { printStopStats } from './stopStats.js'
+import { printStopStats, recorderCpuSince } from './stopStats.js'
 
 export interface AttachOpts extends GlobalOpts {
   checkpointEvery?: string
@@ -68,6 +68,7 @@ export const runAttach = async (pidText: string, o: AttachOpts): Promise<number>
     process.on('SIGTERM', onSignal)
     // the guest is named in the journal with its first batch: a refused attach leaves nothing behind
     let named = false
+    const cpu = process.cpuUsage()
     session = attachPid(pid, {
       onBatch: async (drafts: Draft[]) => {
         if (!named) {
@@ -90,7 +91,7 @@ export const runAttach = async (pidText: string, o: AttachOpts): Promise<number>
     const end = stopSignal !== null ? `detached on ${stopSignal}; process ${pid} runs on` : result.signal !== null ? `process ${pid} was killed by ${result.signal}` : `process ${pid} exited with status ${result.status ?? '?'}`
     process.stderr.write(`eyrie: guest ${guest}: ${ingest.now.seq} events, ${result.bytes} bytes written, ${secs.toFixed(2)} s; ${end}\n`)
     warnIoUring(ingest.now)
-    if (o.stats === true) printStopStats(result.stats, o.json === true)
+    if (o.stats === true) printStopStats(result.stats, o.json === true, recorderCpuSince(cpu))
     return 0
   } finally {
     process.removeListener('SIGINT', onSignal)

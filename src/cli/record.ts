@@ -13,7 +13,7 @@ import { DEFAULT_BOUND, Later, ReadGuard, SerialAppends } from '../scanner/judgm
 import { parseFailurePolicy } from '../scanner/policy.js'
 import { openJournal, type GlobalOpts } from './context.js'
 import { CliError, UsageError } from './errors.js'
-import { printStopStats } from './stopStats.js'
+import { printStopStats, recorderCpuSince } from './stopStats.js'
 import type { ClamdOpts } from './scan.js'
 import type { RecordScanner, ScanningTrace } from './recordScan.js'
 
@@ -93,6 +93,7 @@ export const runRecord = async (argv: readonly string[], o: RecordOpts): Promise
     }
     const judgments = scan?.judgments
     let result: TraceResult
+    const cpu = process.cpuUsage()
     const tracing = recordCommand([...argv], trace)
     // as strace does with a command: ^C and ^\ from the terminal reach the command (its process
     // group) and end it its own way while the recording goes on; SIGTERM and SIGHUP sent to eyrie are
@@ -117,7 +118,7 @@ export const runRecord = async (argv: readonly string[], o: RecordOpts): Promise
     const scanned = scan?.summary(verdicts) ?? ''
     process.stderr.write(`eyrie: guest ${guest}: ${ingest.now.seq} events, ${result.bytes} bytes written${scanned}, ${secs.toFixed(2)} s\n`)
     warnIoUring(ingest.now)
-    if (o.stats === true) printStopStats(result.stats, o.json === true)
+    if (o.stats === true) printStopStats(result.stats, o.json === true, recorderCpuSince(cpu))
     const failed = judgments?.errors.length ?? 0
     if (failed > 0) process.stderr.write(`eyrie: ${failed} background judgment(s) of closed files failed (a bug, see above): their verdicts are missing\n`)
     if (result.signal !== null) return 128 + signalNumber(result.signal)

@@ -45,6 +45,19 @@ export const stopStatsIn = (stderr: string): StopStats | null => {
   return r.right
 }
 
+/** The recorder's CPU time `--json record --stats` wrote beside its stop statistics; null when it
+ *  wrote none. */
+export const recorderCpuIn = (stderr: string): RecorderCpu | null => {
+  const at = stderr.indexOf(JSON_START)
+  if (at < 0) return null
+  const u: unknown = JSON.parse(stderr.slice(at, stderr.lastIndexOf('}') + 1))
+  const cpu = typeof u === 'object' && u !== null && 'recorderCpu' in u ? u.recorderCpu : undefined
+  if (typeof cpu !== 'object' || cpu === null || !('userMs' in cpu) || !('systemMs' in cpu)) return null
+  const { userMs, systemMs } = cpu
+  if (!Number.isInteger(userMs) || !Number.isInteger(systemMs)) throw new Error(`the recorder's CPU time on stderr is not two whole ms counts: ${JSON.stringify(cpu)}`)
+  return { userMs: Number(userMs), systemMs: Number(systemMs) }
+}
+
 /** Lines of a table: calls by tracer time, then events, then totals and questions. */
 export const formatStopStats = (s: StopStats, names: ReadonlyMap<number, string> = new Map()): string => {
   const rows: string[][] = [['call', 'entries', 'exits', 'tracer ms', 'µs/stop']]
@@ -62,8 +75,26 @@ export const formatStopStats = (s: StopStats, names: ReadonlyMap<number, string>
   return lines.join('\n')
 }
 
+/** The recorder's own CPU time while it recorded (every thread of its process: the tracer, JavaScript,
+ *  the journal's writes), in ms: what a monitored workload shares its cores with. */
+export interface RecorderCpu {
+  readonly userMs: number
+  readonly systemMs: number
+}
+
+/** CPU time since `from` (process.cpuUsage()). */
+export const recorderCpuSince = (from: NodeJS.CpuUsage): RecorderCpu => {
+  const d = process.cpuUsage(from)
+  return { userMs: Math.round(d.user / 1e3), systemMs: Math.round(d.system / 1e3) }
+}
+
 /** Writes the stop statistics to stderr: a table, or JSON with --json. */
-export const printStopStats = (s: StopStats, json: boolean): void => {
+export const printStopStats = (s: StopStats, json: boolean, cpu: RecorderCpu): void => {
   const unnamed = s.calls.some((c) => c.name.startsWith('syscall '))
-  process.stderr.write(json ? `${toJson({ stopStats: s })}\n` : `eyrie: stops of the interceptor (tracer time: handling each stop, questions included)\n${formatStopStats(s, unnamed ? syscallNames() : new Map())}\n`)
+  const cpuLine = `recorder CPU while recording (all its threads): user ${cpu.userMs} ms, system ${cpu.systemMs} ms`
+  process.stderr.write(
+    json
+      ? `${toJson({ stopStats: s, recorderCpu: cpu })}\n`
+      : `eyrie: stops of the interceptor (tracer time: handling each stop, questions included)\n${formatStopStats(s, unnamed ? syscallNames() : new Map())}\n${cpuLine}\n`,
+  )
 }

@@ -21,7 +21,7 @@ const Results = t.type({
   workloads: t.array(t.type({
     id: t.string,
     failures: t.array(t.unknown),
-    summaries: t.array(t.type({ setup: t.string, runs: t.number, medianMs: t.number, ratio: Spread, cpuRatio: Spread, peakRssKiB: t.union([t.number, t.null]), journalBytes: t.union([t.number, t.null]), stops: t.union([t.number, t.null]), tracerMs: t.union([t.number, t.null]) })),
+    summaries: t.array(t.type({ setup: t.string, runs: t.number, medianMs: t.number, ratio: Spread, cpuRatio: Spread, peakRssKiB: t.union([t.number, t.null]), journalBytes: t.union([t.number, t.null]), stops: t.union([t.number, t.null]), tracerMs: t.union([t.number, t.null]), recorderCpuMs: t.union([t.number, t.null]) })),
   })),
   engine: t.array(t.type({ id: t.string, ok: t.boolean })),
   charts: t.array(t.type({ group: t.string, measure: t.string, file: t.string })),
@@ -63,6 +63,7 @@ test('given the quick suite, when it runs, then it writes a markdown table, JSON
           assert.ok((s.peakRssKiB ?? 0) > 0, `${w.id}: eyrie's peak RSS`)
           assert.ok((s.journalBytes ?? 0) > 0, `${w.id}: eyrie's journal size`)
           assert.ok((s.stops ?? 0) > 0 && (s.tracerMs ?? 0) > 0, `${w.id}: eyrie's stops and tracer time (record --stats): ${s.stops}, ${s.tracerMs}`)
+          assert.ok((s.recorderCpuMs ?? 0) > 0, `${w.id}: the recorder's CPU time (record --stats): ${s.recorderCpuMs}`)
         }
       }
     }

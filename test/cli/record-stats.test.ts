@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { StopStats } from '../../src/native/index.js'
-import { stopStatsIn } from '../../src/cli/stopStats.js'
+import { recorderCpuIn, stopStatsIn } from '../../src/cli/stopStats.js'
 import { eyrie } from '../support/cli.js'
 import { SIGNATURES } from '../scanner/support.js'
 
@@ -48,6 +48,9 @@ test('given record --stats, the stops it reports agree with what the run journal
     assert.ok((call('execve')?.entries ?? 0) >= 5, 'execve entries')
     for (const c of s.calls) assert.ok(c.ns > 0 && c.entries + c.exits > 0, `${c.name}: time and stops`)
     assert.equal(s.questions, 0)
+    // the recorder's own CPU while it recorded: a tracer, JavaScript and the journal ran
+    const cpu = recorderCpuIn(r.stderr)
+    assert.ok(cpu !== null && cpu.userMs + cpu.systemMs > 0, JSON.stringify(cpu))
     // the table for people
     const human = eyrie(['record', '--stats', '--', 'sh', '-c', SCRIPT], { journal, cwd: dir })
     assert.equal(human.status, 0, human.stderr)
@@ -55,6 +58,7 @@ test('given record --stats, the stops it reports agree with what the run journal
     assert.match(human.stderr, /^openat +\d+ +\d+ +[\d.]+ +[\d.]+$/m)
     assert.match(human.stderr, /^\(exec\) +\d+ +[\d.]+ +[\d.]+$/m)
     assert.match(human.stderr, /^total +\d+ +[\d.]+ +[\d.]+$/m)
+    assert.match(human.stderr, /^recorder CPU while recording \(all its threads\): user \d+ ms, system \d+ ms$/m)
     assert.doesNotMatch(eyrie(['record', '--', 'true'], { journal, cwd: dir }).stderr, /entries/, 'only when asked')
   } finally {
     await rm(dir, { recursive: true, force: true })
