@@ -36,15 +36,18 @@ std::string extensionOf(const std::string& path) {
 }
 
 bool ScanFilter::worthAsking(const std::string& path) const {
+  // a name that is not there (a compiler probing its include directories, the loader its library
+  // paths: thousands per build) cannot be opened for reading, and the decider passes what is not a
+  // regular file: neither is worth a round trip, with or without the filter
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return errno != ENOENT && errno != ENOTDIR;
+  if (!S_ISREG(st.st_mode)) return false;
   if (all) return true;
   // JavaScript lower-cases beyond ASCII (the Kelvin sign becomes k): such a name is its to judge
   auto name = path.begin() + static_cast<std::ptrdiff_t>(path.rfind('/') + 1);
   if (std::any_of(name, path.end(), [](char ch) { return static_cast<unsigned char>(ch) >= 0x80; })) return true;
   std::string ext = extensionOf(path);
   if (!ext.empty() && extensions.count(ext) > 0) return true;
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0) return errno != ENOENT && errno != ENOTDIR;  // gone: nothing to scan
-  if (!S_ISREG(st.st_mode)) return false;  // the decider passes what is not a regular file
   size_t want = 0;
   for (const auto& m : magic) want = std::max(want, m.size());
   // O_NONBLOCK: the file may have become a FIFO since the stat

@@ -3,7 +3,8 @@
 // about every open for reading is a round trip to JavaScript while the program waits (a compiler
 // reads thousands of headers). The tracer applies the same test first, on the same bytes (the page
 // cache is what the program will read), and asks only when it passes or cannot tell, so the
-// decider sees a superset of what its filter would scan.
+// decider sees a superset of what its filter would scan. Names that are not there, or are no regular
+// file, are never asked about (the decider passes them), --scan-all included.
 #pragma once
 #include <string>
 #include <unordered_set>
@@ -18,8 +19,9 @@ struct ScanFilter {
   std::unordered_set<std::string> extensions;
   std::vector<std::string> magic;
 
-  /** path is canonical. True when its extension is listed (or its name is not plain ASCII), or it is a regular
-   *  file whose first bytes are a listed magic, or it cannot be read to tell. */
+  /** path is canonical. False when it names nothing or no regular file; else true with `all`, when its
+   *  extension is listed (or its name is not plain ASCII), when its first bytes are a listed magic, or
+   *  when it cannot be stat'ed or read to tell. */
   bool worthAsking(const std::string& path) const;
 };
 

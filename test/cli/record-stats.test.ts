@@ -81,3 +81,23 @@ test('given record --scan --stats, the questions the scanner answered are counte
     await rm(dir, { recursive: true, force: true })
   }
 })
+
+test('given record --scan-all, opens of names that are not there or are no regular file are not asked about', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'eyrie-stats-scanall-'))
+  try {
+    const journal = join(dir, 'journal')
+    const questions = (script: string): number => {
+      const r = eyrie(['--json', 'record', '--scan-all', '--stats', '--signatures', SIGNATURES, '--verdict-cache', 'none', '--', 'sh', '-c', script], { journal, cwd: dir })
+      assert.equal(r.status, 0, r.stderr)
+      return statsOf(r.stderr).questions
+    }
+    // the same execs and the same regular file read; the second also reads missing names (a
+    // compiler probing include directories) and a device
+    const plain = questions('cat /etc/hostname > /dev/null 2>&1; true')
+    const probing = questions('cat /nope1 /etc/hostname /nope2/x /dev/null > /dev/null 2>&1; true')
+    assert.ok(plain >= 2, `the execs and the file are asked about: ${plain}`)
+    assert.equal(probing, plain, 'no question for a missing name or a device')
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})
