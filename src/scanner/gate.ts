@@ -25,6 +25,9 @@ export interface ContentRef {
   /** Set when the content is the host file's as it is (not written in this run): its stat (device,
    *  inode, size, mtime, ctime), under which an earlier run may have remembered it (`stamps`). */
   readonly hostStamp?: string
+  /** Its length when known without reading it: content over the scanner's limit is refused unread
+   *  (a 330 MB video opened under --scan-all was read whole, then refused) */
+  readonly size?: number
   /** The first n bytes, for the filter's magic; without it, read() is used. */
   head?(n: number): Promise<Uint8Array>
   read(): Promise<Uint8Array>
@@ -139,8 +142,7 @@ export class Gate {
           continue
         }
       }
-      const known = this.memoized(path, ref)
-      const bytes = known ?? (await this.bytesOf(path, ref))
+      const bytes = await this.contentOf(path, ref)
       if (!(bytes instanceof Uint8Array)) judged.push(bytes)
       else if (bytes.length <= small) {
         pending.push({ i, ref, bytes })
@@ -187,11 +189,19 @@ export class Gate {
 
   /** The verdict for a path's content: from the memo (unchanged stamp), the cache, or clamd. */
   private async judge(path: string, ref: ContentRef): Promise<Judged> {
-    const known = this.memoized(path, ref)
-    if (known !== undefined) return known
-    const bytes = await this.bytesOf(path, ref)
+    const bytes = await this.contentOf(path, ref)
     if (!(bytes instanceof Uint8Array)) return bytes
     return this.judged(path, ref, bytes, await this.o.scanner.scanBytes(bytes))
+  }
+
+  /** What judging a content starts from: a verdict known, or refused for its size, without reading
+   *  it; else its bytes. */
+  private async contentOf(path: string, ref: ContentRef): Promise<Uint8Array | Judged> {
+    const known = this.memoized(path, ref)
+    if (known !== undefined) return known
+    const over = ref.size === undefined ? null : this.o.scanner.overLimit(ref.size)
+    if (over !== null) return { verdict: over, sha256: '', source: 'none', head: null }
+    return this.bytesOf(path, ref)
   }
 
   private memoized(path: string, ref: ContentRef): Judged | undefined {

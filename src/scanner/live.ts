@@ -87,6 +87,7 @@ export const liveSource = (o: LiveSourceOptions): ContentSource => async (path: 
     return {
       stamp: `host|${disk.stamp}`,
       hostStamp: disk.stamp,
+      size: disk.size,
       head: (n) => readHead(path, n),
       read: async () => {
         const buf = Buffer.alloc(disk.size)
@@ -120,6 +121,7 @@ export const liveSource = (o: LiveSourceOptions): ContentSource => async (path: 
   return {
     stamp: `journal|${known}|${disk?.stamp ?? 'absent'}`,
     ...(asOnHost ? { hostStamp: disk.stamp } : {}),
+    size,
     head: (n) => bytesOf(n),
     read: () => bytesOf(size),
   }

@@ -13,6 +13,9 @@ import { reasonOf } from './errors.js'
 import { Breaker, Slots } from './pool.js'
 import { scanError, type ScanResult, type Verdict } from './verdict.js'
 
+
+const tooLarge = (size: number, limit: number): Verdict => scanError(`${size} bytes exceed the scan limit of ${limit}`)
+
 export interface ScannerOptions {
   /** parallel clamd connections; default 4 */
   readonly connections?: number
@@ -147,6 +150,15 @@ export class Scanner {
     if (this.storing) this.o.store?.put(key, v)
   }
 
+  /** The error verdict for content of `size` bytes when it exceeds the scan limit (counted as a
+   *  request that failed), else null: a caller that knows the size refuses before reading it. */
+  overLimit(size: number): Verdict | null {
+    if (size <= this.maxBytes) return null
+    this.stats.requests++
+    this.stats.errors++
+    return tooLarge(size, this.maxBytes)
+  }
+
   /** Scans bytes as given. Never throws; resolves within timeoutMs (plus hashing). `background`: the
    *  request waits behind every queued one (nobody is held for it); otherwise it goes first. */
   async scanBytes(bytes: Uint8Array, sha256 = sha256Of(bytes), background = false): Promise<ScanResult> {
@@ -161,7 +173,7 @@ export class Scanner {
       this.stats.cached++
       return done(hit, 'cache')
     }
-    if (bytes.length > this.maxBytes) return done(scanError(`${bytes.length} bytes exceed the scan limit of ${this.maxBytes}`), 'none')
+    if (bytes.length > this.maxBytes) return done(tooLarge(bytes.length, this.maxBytes), 'none')
     const key = cacheKey(sha256, this.dbVersion)
     const running = this.inflight.get(key)
     if (running !== undefined) {

@@ -164,3 +164,34 @@ test('given no such file, then the gate lets the kernel answer (ENOENT) and jour
   assert.equal(d.errno, 0)
   assert.deepEqual(d.events, [])
 })
+
+test('given content over the scan limit whose size the source knows, then it is refused unread: an open passes, an exec is denied, clamd is not asked', async () => {
+  const small = await Scanner.open({ ...clamd, endpoint: { socket: proxy.socket } }, { timeoutMs: 10_000, maxBytes: 1000 })
+  const live = liveSource({ journal, guest: 'live', world: () => ingest.now })
+  let reads = 0
+  const gate = new Gate({
+    scanner: small,
+    source: async (p) => {
+      const ref = await live(p)
+      return ref === null ? null : { ...ref, read: () => (reads++, ref.read()) }
+    },
+    filter: { scanAll: true },
+  })
+  const big = join(root, 'big.bin')
+  await writeFile(big, Buffer.concat([Buffer.from('\x7fELF'), randomBytes(5000)]))
+  await chmod(big, 0o755)
+  const asked = proxy.instreams
+  const open = await gate.decideOpen(big)
+  assert.equal(open.errno, 0, open.message)
+  assert.deepEqual(open.verdict, { kind: 'error', reason: '5004 bytes exceed the scan limit of 1000' })
+  const exec = await gate.decideExec(big)
+  assert.equal(exec.errno, 13, 'an exec fails closed')
+  assert.equal(reads, 0, 'the content was not read')
+  assert.equal(proxy.instreams, asked, 'clamd was not asked')
+  assert.equal(small.stats.errors, 2)
+  // one byte under the limit is read and scanned as before
+  const fits = join(root, 'fits.bin')
+  await writeFile(fits, Buffer.concat([Buffer.from('\x7fELF'), randomBytes(996)]))
+  assert.deepEqual((await gate.decideOpen(fits)).verdict, { kind: 'clean' })
+  assert.equal(reads, 1)
+})
