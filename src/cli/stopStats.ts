@@ -3,6 +3,7 @@
 // stop; the kernel's part (stopping and waking the tasks) shows only in the run's duration.
 import { readFileSync } from 'node:fs'
 import * as E from 'fp-ts/lib/Either.js'
+import * as t from 'io-ts'
 import { formatErrors } from '../events/index.js'
 import { StopStatsCodec, type StopStats } from '../native/binding.js'
 import { toJson } from './output.js'
@@ -34,28 +35,42 @@ export const stopTotals = (s: StopStats): { readonly stops: number; readonly ns:
 /** Where printStopStats's JSON starts. */
 const JSON_START = '{\n  "stopStats"'
 
-/** The statistics `--json record --stats` wrote to stderr (after its summary line); null when it
+/** The recorder's own CPU time while it recorded (every thread of its process: the tracer, JavaScript,
+ *  the journal's writes), in ms: what a monitored workload shares its cores with. */
+export const RecorderCpuCodec = t.type({ userMs: t.number, systemMs: t.number })
+export type RecorderCpu = t.TypeOf<typeof RecorderCpuCodec>
+
+/** CPU time since `from` (process.cpuUsage()). */
+export const recorderCpuSince = (from: NodeJS.CpuUsage): RecorderCpu => {
+  const d = process.cpuUsage(from)
+  return { userMs: Math.round(d.user / 1e3), systemMs: Math.round(d.system / 1e3) }
+}
+
+/** The JSON block `--json record --stats` wrote to stderr (after its summary line); null when it
  *  wrote none (an eyrie without --stats). */
-export const stopStatsIn = (stderr: string): StopStats | null => {
+const statsBlock = (stderr: string): Record<string, unknown> | null => {
   const at = stderr.indexOf(JSON_START)
   if (at < 0) return null
   const u: unknown = JSON.parse(stderr.slice(at, stderr.lastIndexOf('}') + 1))
-  const r = StopStatsCodec.decode(typeof u === 'object' && u !== null && 'stopStats' in u ? u.stopStats : undefined)
-  if (E.isLeft(r)) throw new Error(`the stop statistics on stderr do not decode: ${formatErrors(r.left)}`)
+  return typeof u === 'object' && u !== null ? { ...u } : null
+}
+
+const decoded = <A>(codec: t.Decoder<unknown, A>, u: unknown, what: string): A => {
+  const r = codec.decode(u)
+  if (E.isLeft(r)) throw new Error(`${what} on stderr do not decode: ${formatErrors(r.left)}`)
   return r.right
 }
 
-/** The recorder's CPU time `--json record --stats` wrote beside its stop statistics; null when it
- *  wrote none. */
+/** The stop statistics `--json record --stats` wrote; null when it wrote none. */
+export const stopStatsIn = (stderr: string): StopStats | null => {
+  const b = statsBlock(stderr)
+  return b === null ? null : decoded(StopStatsCodec, b.stopStats, 'the stop statistics')
+}
+
+/** The recorder's CPU time written beside them; null when none was (an eyrie before it). */
 export const recorderCpuIn = (stderr: string): RecorderCpu | null => {
-  const at = stderr.indexOf(JSON_START)
-  if (at < 0) return null
-  const u: unknown = JSON.parse(stderr.slice(at, stderr.lastIndexOf('}') + 1))
-  const cpu = typeof u === 'object' && u !== null && 'recorderCpu' in u ? u.recorderCpu : undefined
-  if (typeof cpu !== 'object' || cpu === null || !('userMs' in cpu) || !('systemMs' in cpu)) return null
-  const { userMs, systemMs } = cpu
-  if (!Number.isInteger(userMs) || !Number.isInteger(systemMs)) throw new Error(`the recorder's CPU time on stderr is not two whole ms counts: ${JSON.stringify(cpu)}`)
-  return { userMs: Number(userMs), systemMs: Number(systemMs) }
+  const b = statsBlock(stderr)
+  return b === null || b.recorderCpu === undefined ? null : decoded(RecorderCpuCodec, b.recorderCpu, "the recorder's CPU time")
 }
 
 /** Lines of a table: calls by tracer time, then events, then totals and questions. */
@@ -73,19 +88,6 @@ export const formatStopStats = (s: StopStats, names: ReadonlyMap<number, string>
     lines.push(`questions to the scanner: ${s.questions} (the tracees waited ${ms(s.questionNs)} ms for their answers); answered in the tracer by a lent verdict: ${s.loans}`)
   }
   return lines.join('\n')
-}
-
-/** The recorder's own CPU time while it recorded (every thread of its process: the tracer, JavaScript,
- *  the journal's writes), in ms: what a monitored workload shares its cores with. */
-export interface RecorderCpu {
-  readonly userMs: number
-  readonly systemMs: number
-}
-
-/** CPU time since `from` (process.cpuUsage()). */
-export const recorderCpuSince = (from: NodeJS.CpuUsage): RecorderCpu => {
-  const d = process.cpuUsage(from)
-  return { userMs: Math.round(d.user / 1e3), systemMs: Math.round(d.system / 1e3) }
 }
 
 /** Writes the stop statistics to stderr: a table, or JSON with --json. */
