@@ -350,7 +350,10 @@ void Tracer::exit(Task& t, int64_t ret, const Origin& o) {
       if (e == nullptr || !e->regular) return;
       int type = static_cast<int>(a[3]) & MAP_TYPE;
       bool shared = type == MAP_SHARED || type == MAP_SHARED_VALIDATE;
-      if (shared) noteSharedMapping(t, e->inode);
+      // a shared view of a file opened read-only can never store (mprotect cannot make it writable):
+      // nothing to read out of it (glibc maps gconv-modules.cache so for every program using iconv,
+      // and each of its munmaps then read the memory's maps)
+      if (shared && (e->flags & O_ACCMODE) != O_RDONLY) noteSharedMapping(t, e->inode);
       std::string path = fdPath(t.tid, asFd(a[4]));
       if (path.empty() || path[0] != '/') return;
       emit(Kind::ViewMap, o, [&](Record& r) {

@@ -3,6 +3,8 @@
 // writes through and eyrie reads each written file back at the moments its content can be observed:
 //   - every stop of a task that holds it writable (program order: at each traced call of the writer,
 //     the file holds what the writer wrote before it; its close, exec, exit and fsync are such stops),
+//     memory calls (munmap, mprotect, mremap, an mmap of another file) excepted unless it maps a file
+//     shared,
 //   - an open or truncate of it by any task, a verdict on it, an on-demand sync, the end.
 // A reading sends only what changed: each file keeps a hash per page of what eyrie last recorded
 // (shared with views.cc, since a view and the file are the same page cache), and a file whose size
@@ -118,8 +120,13 @@ bool Tracer::writingGoesOn(const Task& t, int fd, const FdEntry& e, long nr) con
 void Tracer::syncOwn(Task& t, const Origin& o, int exposed, bool all, long nr) {
   if (!t.fds || written_.empty()) return;
   bool lettingGo = nr < 0 || letsGo(nr);
+  // memory calls show no file's content but a mapped one's: the files a task writes wait for its next
+  // call that may (x264 unmaps a buffer per frame; reading its output back at each cost ~90 µs a
+  // stop). Not while its memory maps a file shared: the stores read out of a view at these calls and
+  // its writes stay in program order.
+  bool memory = (nr == SYS_munmap || nr == SYS_mprotect || nr == SYS_mremap || nr == SYS_mmap) && !(t.mem && t.mem->sharedFileViews);
   for (const auto& [fd, e] : t.fds->fds) {
-    if (!e.deferred) continue;
+    if (!e.deferred || (memory && fd != exposed)) continue;
     auto it = written_.find(e.inode);
     if (it == written_.end()) continue;
     Written& w = it->second;

@@ -31,7 +31,7 @@ struct FdTable {
 
 /** Shared by threads and CLONE_VM children; only what view.sync needs. */
 struct Memory {
-  bool sharedFileViews = false;  // some MAP_SHARED file mapping was made: worth reading at unmap/exit
+  bool sharedFileViews = false;  // some MAP_SHARED file mapping that can store was made: worth reading at unmap/exit
   bool synced = false;           // read once more when eyrie let go of it (detach)
   int users = 0;
 };

@@ -180,7 +180,7 @@ class Tracer {
   // file page -> mark of what was recorded there (views.cc, deferred.cc; pagemarks.h)
   PageHasher hasher_;
   std::unordered_map<std::string, PageMarks> pages_;     // per inode read back or with shared views
-  std::unordered_set<std::string> sharedInodes_;         // inodes ever mapped shared
+  std::unordered_set<std::string> sharedInodes_;         // inodes ever mapped shared through a writable fd
   struct Written {
     std::string path;      // a name it had (the fallback when no holder is left to read it through)
     uint64_t size = 0;     // size and mtime at the last reading
