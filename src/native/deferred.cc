@@ -3,8 +3,8 @@
 // writes through and eyrie reads each written file back at the moments its content can be observed:
 //   - every stop of a task that holds it writable (program order: at each traced call of the writer,
 //     the file holds what the writer wrote before it; its close, exec, exit and fsync are such stops),
-//     memory calls (munmap, mprotect, mremap, an mmap of another file) excepted unless it maps a file
-//     shared,
+//     memory calls (munmap, mprotect, mremap, an mmap of another file) excepted unless its memory
+//     holds a shared view that can store,
 //   - an open or truncate of it by any task, a verdict on it, an on-demand sync, the end.
 // A reading sends only what changed: each file keeps a hash per page of what eyrie last recorded
 // (shared with views.cc, since a view and the file are the same page cache), and a file whose size
@@ -125,8 +125,9 @@ void Tracer::syncOwn(Task& t, const Origin& o, int exposed, bool all, long nr) {
   // stop). Not while its memory maps a file shared: the stores read out of a view at these calls and
   // its writes stay in program order.
   bool memory = (nr == SYS_munmap || nr == SYS_mprotect || nr == SYS_mremap || nr == SYS_mmap) && !(t.mem && t.mem->sharedFileViews);
+  const FdEntry* mapped = memory && exposed >= 0 ? fdOf(t, exposed) : nullptr;
   for (const auto& [fd, e] : t.fds->fds) {
-    if (!e.deferred || (memory && fd != exposed)) continue;
+    if (!e.deferred || (memory && (mapped == nullptr || e.inode != mapped->inode))) continue;
     auto it = written_.find(e.inode);
     if (it == written_.end()) continue;
     Written& w = it->second;
