@@ -1,6 +1,7 @@
 // Part of the build (scripts/build.sh, after tsc): the CLI as one CommonJS file, dist/cli/eyrie.cjs,
 // and V8's code cache for it, made after every module a command may load was loaded (loadAll in
-// src/cli/commands.ts; bin/bundle.js runs the bundle). Packages with native parts or that load only when used stay outside (required at run time).
+// src/cli/commands.ts; bin/bundle.js runs the bundle). Packages with native parts or that load only
+// when used stay outside (required at run time).
 import { renameSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'

@@ -13,7 +13,6 @@ import { reasonOf } from './errors.js'
 import { Breaker, Slots } from './pool.js'
 import { scanError, type ScanResult, type Verdict } from './verdict.js'
 
-
 const tooLarge = (size: number, limit: number): Verdict => scanError(`${size} bytes exceed the scan limit of ${limit}`)
 
 export interface ScannerOptions {
