@@ -2,11 +2,12 @@
 // (src/events/binary.ts) produces. binary.ts defines the format; this file only builds the same bytes
 // faster for the common case, because append is the journal's hot path:
 //
-// Most events (fd.*, file.write, proc.exit, view.unmap, ...) have only numbers, booleans and null in
-// their body. For those, the msgpack map msgpackr would write (map16 header, fixstr keys, the smallest
-// int form, float64 beyond 32 bits) is written here straight into the value, after room for the crc,
-// from a shared slab: one allocation-free pass instead of rest-spread + pack + alloc + copy + seal.
-// Anything else (strings, arrays, unexpected fields) goes through encodeBody. A property test holds
+// Most events (fd.*, file.write, proc.exit, view.unmap, ...) have only numbers, booleans, null and short
+// ASCII strings (fd.open's path) in their body. For those, the msgpack map msgpackr would write (map16
+// header, fixstr keys, the smallest int form, float64 beyond 32 bits, the shortest string header for
+// the string's length) is written here straight into the value, after room for the crc, from a shared
+// slab: one allocation-free pass instead of rest-spread + pack + alloc + copy + seal. Anything else
+// (other strings, arrays, unexpected fields) goes through encodeBody. A property test holds
 // the two paths byte-identical (test/journal/record.test.ts).
 import { bodyCodecs, encodeBody, FORMAT_VERSION, kindCode, type Body } from '../events/index.js'
 import { checksumRange, CRC_BYTES, seal } from './checksum.js'
@@ -54,8 +55,19 @@ const SLAB = 64 * 1024
 let slab = Buffer.allocUnsafe(SLAB)
 let view = new DataView(slab.buffer, slab.byteOffset, slab.byteLength)
 let used = 0
+const freshSlab = (): void => {
+  slab = Buffer.allocUnsafe(SLAB)
+  view = new DataView(slab.buffer, slab.byteOffset, slab.byteLength)
+  used = 0
+}
 
-/** Writes the fields of a flat body at `at`; returns the end, or -1 when the body is not flat. */
+/** Strings the fast path writes: ASCII, shorter than str8's limit (bytes = characters). */
+const SHORT = 0x100
+const NOT_FLAT = -1
+const NO_ROOM = -2
+
+/** Writes the fields of a flat body at `at`; returns the end, NOT_FLAT when the body is not flat, or
+ *  NO_ROOM when its strings do not fit in `out` (layout.bound counts numbers only). */
 const writeFlat = (layout: KindLayout, body: Body, out: Buffer, dv: DataView, at: number): number => {
   const count = at + 1
   out[at] = MAP16
@@ -64,7 +76,7 @@ const writeFlat = (layout: KindLayout, body: Body, out: Buffer, dv: DataView, at
   for (const name in body) {
     if (name === 'kind') continue
     const key = layout.keys.get(name)
-    if (key === undefined) return -1
+    if (key === undefined) return NOT_FLAT
     const v: unknown = Reflect.get(body, name)
     for (let i = 0; i < key.length; i++) out[at++] = key[i]
     if (typeof v === 'number') {
@@ -82,7 +94,18 @@ const writeFlat = (layout: KindLayout, body: Body, out: Buffer, dv: DataView, at
     } else if (v === null) out[at++] = 0xc0
     else if (v === true) out[at++] = 0xc3
     else if (v === false) out[at++] = 0xc2
-    else return -1
+    else if (typeof v === 'string' && v.length < SHORT) {
+      const len = v.length
+      const head = len < 0x20 ? 1 : 2
+      if (at + head + len > out.length) return NO_ROOM
+      if (head === 1) out[at++] = 0xa0 | len
+      else (out[at++] = 0xd9), (out[at++] = len)
+      for (let i = 0; i < len; i++) {
+        const c = v.charCodeAt(i)
+        if (c >= 0x80) return NOT_FLAT // utf-8 takes more bytes than characters: encodeBody's job
+        out[at++] = c
+      }
+    } else return NOT_FLAT
     n++
   }
   dv.setUint16(count, n)
@@ -93,13 +116,14 @@ const writeFlat = (layout: KindLayout, body: Body, out: Buffer, dv: DataView, at
 export const eventValue = (guest: string, seq: number, ts: bigint, pid: number, tid: number, body: Body): Uint8Array => {
   const layout = layoutOf(body)
   if (layout !== null) {
-    if (used + layout.bound > SLAB) {
-      slab = Buffer.allocUnsafe(SLAB)
-      view = new DataView(slab.buffer, slab.byteOffset, slab.byteLength)
-      used = 0
+    if (used + layout.bound > SLAB) freshSlab()
+    let start = used
+    let end = writeFlat(layout, body, slab, view, start + CRC_BYTES + HEADER)
+    if (end === NO_ROOM && start > 0) {
+      freshSlab() // a fresh slab holds any flat body: a few fields, strings under SHORT
+      start = used
+      end = writeFlat(layout, body, slab, view, start + CRC_BYTES + HEADER)
     }
-    const start = used
-    const end = writeFlat(layout, body, slab, view, start + CRC_BYTES + HEADER)
     if (end >= 0) {
       const h = start + CRC_BYTES
       slab[h] = FORMAT_VERSION
