@@ -97,7 +97,7 @@ const writeFlat = (layout: KindLayout, body: Body, out: Buffer, dv: DataView, at
     else if (typeof v === 'string' && v.length < SHORT) {
       const len = v.length
       const head = len < 0x20 ? 1 : 2
-      if (at + head + len > out.length) return NO_ROOM
+      if (at + head + len + layout.bound > out.length) return NO_ROOM // the fields after it need at most bound
       if (head === 1) out[at++] = 0xa0 | len
       else (out[at++] = 0xd9), (out[at++] = len)
       for (let i = 0; i < len; i++) {

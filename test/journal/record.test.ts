@@ -84,11 +84,16 @@ test('given strings at every msgpack header boundary, ASCII or not, when encoded
   }
 })
 
-test('given many long paths in a row, when encoded by the fast path, then each value is whole though the shared slab fills up', () => {
+test('given a path that ends at any distance from the end of the shared slab, when encoded by the fast path, then its value is whole', () => {
+  const left = (v: Uint8Array): number => v.buffer.byteLength - (v.byteOffset + v.byteLength)
   const values: Array<[Buffer, Uint8Array]> = []
-  for (let i = 0; i < 600; i++) {
-    const body: Body = { kind: 'fd.open', fd: 3, path: `/${String(i).padStart(254, 'p')}`, flags: 0, inode: null, created: null }
-    values.push([seal('g', i, encodeBody(1n, 1, 1, body)), eventValue('g', i, 1n, 1, 1, body)])
+  for (let d = 0; d < 48; d++) {
+    // small values until the slab has 200..230 bytes left, then a path that ends d bytes before its end
+    let rest = left(eventValue('g', 1, 1n, 1, 1, { kind: 'fd.seek', fd: 3, pos: 1 }))
+    while (rest < 200 || rest >= 230) rest = left(eventValue('g', 1, 1n, 1, 1, { kind: 'fd.seek', fd: 3, pos: 1 }))
+    const before = 4 + 18 + 3 + 3 + 1 + 5 + 2 // crc, header, map16, "fd" 3, "path", str8 header
+    const body: Body = { kind: 'fd.open', fd: 3, path: `/${'p'.repeat(rest - d - before - 1)}`, flags: 0x8000_0000 + d, inode: null, created: null }
+    values.push([seal('g', d, encodeBody(1n, 1, 1, body)), eventValue('g', d, 1n, 1, 1, body)])
   }
   // checked after all were made: a value handed out earlier must not be overwritten by a later one
   for (const [reference, fast] of values) assert.ok(reference.equals(Buffer.from(fast)))
