@@ -64,8 +64,13 @@ export const openLmdbJournal = async (dir: string, opts: LmdbJournalOptions = {}
     }
     const env = open(path, options)
     root = env
-    const dbs = openDbs(path, env)
-    checkFormat(path, dbs, readOnly)
+    // the writer creates the databases and the format record in one transaction: one sync, not ten
+    const opened = () => {
+      const dbs = openDbs(path, env)
+      checkFormat(path, dbs, readOnly)
+      return dbs
+    }
+    const dbs = readOnly ? opened() : env.transactionSync(opened)
     const journal = new LmdbJournal(path, opts, env, release, dbs)
     if (!readOnly) journal.loadCounters()
     return journal
