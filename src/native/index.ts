@@ -238,7 +238,7 @@ const start = (config: NativeConfig, opts: TraceOptions): Running => {
         if (req.record) root = req.pids[0]
         try {
           if (failure === undefined) {
-            const snap = await takeSnapshot(req.pids, {
+            const snap = takeSnapshot(req.pids, {
               ...(req.record ? { fds: [0, 1, 2], maps: false } : { fds: 'all', maps: true }),
               positions: positionsKept(config, req.record),
             })
