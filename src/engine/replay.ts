@@ -52,18 +52,24 @@ export class Ingest {
   append(drafts: readonly Draft[]): { readonly visible: Promise<void>; readonly committed: Promise<void> } {
     if (drafts.length === 0) return { visible: Promise.resolve(), committed: Promise.resolve() }
     const r = this.j.append(this.guest, drafts)
-    drafts.forEach((d, i) => evolve(this.world, eventOf(this.guest, r.first + i, d)))
-    if (this.world.seq - this.lastCheckpoint >= this.every) {
-      // encode now: the world moves on while the commit is under way; the compacted bytes are read
-      // once the batch (whose payloads they may include) is committed, and R(now) reads them from
-      // the checkpoint once that is committed
-      this.lastCheckpoint = this.world.seq
-      const prepared = prepareCheckpoint(this.world, this.policy)
-      this.pending = this.pending.then(() => r.committed).then(() => writeCheckpoint(this.j, this.guest, prepared)).then(() => {
-        applyCompaction(this.world, prepared.plan)
-      })
+    // a checkpoint every N events wherever they fall in the batches, however large those are
+    for (let i = 0; i < drafts.length; i++) {
+      evolve(this.world, eventOf(this.guest, r.first + i, drafts[i]))
+      if (this.world.seq - this.lastCheckpoint >= this.every) this.checkpoint(r.committed)
     }
     return { visible: r.visible ?? r.committed.then(() => {}, () => {}), committed: r.committed }
+  }
+
+  /** A checkpoint of R(now), written once the batch that reached it is committed. */
+  private checkpoint(committed: Promise<void>): void {
+    // encode now: the world moves on while the commit is under way; the compacted bytes are read
+    // once the batch (whose payloads they may include) is committed, and R(now) reads them from the
+    // checkpoint once that is committed
+    this.lastCheckpoint = this.world.seq
+    const prepared = prepareCheckpoint(this.world, this.policy)
+    this.pending = this.pending.then(() => committed).then(() => writeCheckpoint(this.j, this.guest, prepared)).then(() => {
+      applyCompaction(this.world, prepared.plan)
+    })
   }
 
   /** R(now): read-only for the caller. */

@@ -220,3 +220,22 @@ test('given a checkpoint written again at the same seq without compaction, then 
     await sut.cleanup()
   }
 })
+
+test('given one batch far longer than the checkpoint interval, when ingested, then a checkpoint is written every N events inside it, not once per batch', async () => {
+  const sut = await lmdbJournal({ noSync: true })
+  try {
+    const b = rewriter()
+    const n = Math.min(b.events.length, 200)
+    assert.ok(n >= 100, `a stream long enough (${n} events)`)
+    const ingest = await Ingest.open(sut.journal, 'g', 25, EAGER)
+    await ingest.push(draftsOf(b.events.slice(0, n), b.payloads))
+    await ingest.finish()
+    for (let seq = 1; seq <= n; seq++) {
+      const cp = await sut.journal.checkpointAtOrBefore('g', seq)
+      assert.equal(cp?.seq, seq < 25 ? undefined : seq - (seq % 25), `the checkpoint at or before #${seq}`)
+    }
+    for (const seq of [24, 25, 26, 99, n]) assert.deepEqual(await answers(sut.journal, 'g', seq), expected(b.events, b.payloads, seq), `content at #${seq}`)
+  } finally {
+    await sut.cleanup()
+  }
+})
