@@ -82,7 +82,13 @@ export const runRecord = async (argv: readonly string[], o: RecordOpts): Promise
       return drafts
     }
     const append = (drafts: Draft[], lazy = false) => appends.push(counted(drafts), lazy)
-    let trace: TraceOptions = { onBatch: append } // the tracees wait while a batch commits: nothing is dropped
+    // a batch in R(now) is enough for the next message (the snapshot's answer, the next batch): its
+    // room in the buffer comes back once it is durable, so the tracees wait for the disk, if at all,
+    // only once the whole buffer is in flight; nothing is dropped. Live retention keeps the journal
+    // bounded by making the next batch wait for each commit, and the collection that follows it.
+    let trace: TraceOptions = {
+      onBatch: gc === undefined ? async (drafts) => ({ durable: (await appends.pushNow(counted(drafts))).committed }) : append,
+    }
     const late = new Later() // commits of verdicts that let a call run, awaited before the end
     let scan: ScanningTrace | undefined
     if (scanner !== undefined && clamd !== undefined) {
