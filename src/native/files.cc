@@ -67,16 +67,26 @@ bool Tracer::openEntry(Task& t, const Origin& o, int dirfd, uint64_t pathAddr, u
   if (c.created != -1 && !ask && !written) return true;
   std::string raw;
   if (!readString(t.tid, pathAddr, raw, PATH_MAX)) return true;
+  std::string walk = walkPath(t.tid, dirfd, raw);
   if (c.created == -1 || written) {
     struct stat st;
-    std::string walk = walkPath(t.tid, dirfd, raw);
     int r = (flags & O_NOFOLLOW) != 0 ? lstat(walk.c_str(), &st) : stat(walk.c_str(), &st);
     if (c.created == -1) c.created = r == 0 ? 0 : errno == ENOENT ? 1 : -1;
     if (r == 0 && written) syncWritten(inodeOf(st), t.tid, o.ts);
   }
+  // The filter first, through the tracee's own walk, before the canonical name is worked out (two
+  // opens and a readlink; a compiler's include search probes thousands of missing names and reads
+  // thousands of headers): a name that is not there, or no regular file, is never asked about, nor
+  // one the filter does not pass; a symlink's target decides, so it takes the canonical way.
+  bool passed = false;
+  if (ask && c.created != 1) {
+    struct stat st;
+    if (lstat(walk.c_str(), &st) != 0) ask = errno != ENOENT && errno != ENOTDIR;
+    else if (!S_ISLNK(st.st_mode)) ask = passed = S_ISREG(st.st_mode) && cfg_.openFilter.passes(raw, walk);
+  }
   if (ask && c.created != 1) {
     std::string path = resolvePath(t.tid, dirfd, raw, (flags & O_NOFOLLOW) == 0);
-    if (!path.empty() && cfg_.openFilter.worthAsking(path)) {
+    if (!path.empty() && (passed || cfg_.openFilter.worthAsking(path))) {
       int err = decide(t, openCallName(c.nr), path, flags, o);
       if (err != 0) {
         deny(t, err, openCallName(c.nr), path, o);

@@ -41,7 +41,10 @@ bool ScanFilter::worthAsking(const std::string& path) const {
   // regular file: neither is worth a round trip, with or without the filter
   struct stat st;
   if (stat(path.c_str(), &st) != 0) return errno != ENOENT && errno != ENOTDIR;
-  if (!S_ISREG(st.st_mode)) return false;
+  return S_ISREG(st.st_mode) && passes(path, path);
+}
+
+bool ScanFilter::passes(const std::string& path, const std::string& content) const {
   if (all) return true;
   // JavaScript lower-cases beyond ASCII (the Kelvin sign becomes k): such a name is its to judge
   auto name = path.begin() + static_cast<std::ptrdiff_t>(path.rfind('/') + 1);
@@ -51,7 +54,7 @@ bool ScanFilter::worthAsking(const std::string& path) const {
   size_t want = 0;
   for (const auto& m : magic) want = std::max(want, m.size());
   // O_NONBLOCK: the file may have become a FIFO since the stat
-  int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  int fd = open(content.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) return true;
   std::string head(want, '\0');
   ssize_t n = pread(fd, head.data(), want, 0);

@@ -2,7 +2,7 @@
 // by (scanfilter.cc), and execs/opens of files it was lent a clean verdict for (admissions.cc).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { copyFile, mkdir, utimes, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, symlink, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { DecisionRequest, Decided } from '../../src/native/index.js'
 import { openFilterOf } from '../../src/scanner/filter.js'
@@ -41,6 +41,44 @@ test('given the scanner filter, then the tracer asks only about opens it may sca
     assert.deepEqual(mine, ['X.PY', 'archive.ZIP', 'blob.dat', 'caf\u00e9', 'doc.txt', 'libx.so.1.2', 'run', 'setup.bin.txt'])
     // python's own modules and libraries are asked about (.py, .so), its data files are not
     assert.ok(asked.some((r) => r.path.endsWith('.so.6')), 'libc asked about')
+  } finally {
+    await cleanup()
+  }
+})
+
+test('given the scanner filter, when names are relative (to the cwd, to a dirfd, through ..) or symlinks, then the tracer asks as it does for their canonical names: a link by its target, a dangling one not at all', async () => {
+  const { dir, cleanup } = await tempDir()
+  try {
+    await writeFile(join(dir, 'tool.sh'), 'echo')
+    await writeFile(join(dir, 'plain.txt'), 'text')
+    await writeFile(join(dir, 'head.h'), '#!/bin/sh\n')
+    await mkdir(join(dir, 'sub'))
+    await mkdir(join(dir, 'sub2'))
+    await writeFile(join(dir, 'sub2', 'inner.py'), 'print()')
+    await symlink('tool.sh', join(dir, 'link.txt'))
+    await symlink('plain.txt', join(dir, 'link.sh'))
+    await symlink('missing', join(dir, 'dangling.sh'))
+    const script = [
+      'import os, sys',
+      "d = os.open('sub2', os.O_RDONLY | os.O_DIRECTORY)",
+      'for p in sys.argv[1:]:',
+      '    try: os.close(os.open(p, os.O_RDONLY))',
+      '    except OSError: pass',
+      "os.close(os.open('inner.py', os.O_RDONLY, dir_fd=d))",
+    ].join('\n')
+    const names = ['tool.sh', 'plain.txt', 'head.h', 'link.txt', 'link.sh', 'dangling.sh', 'sub/../tool.sh', 'sub', 'nothing.sh']
+    const asked: DecisionRequest[] = []
+    const { result } = await record(['python3', '-c', script, ...names], dir, {
+      decideOpens: true,
+      openFilter,
+      decide: async (req) => {
+        asked.push(req)
+        return 0
+      },
+    })
+    assert.equal(result.status, 0)
+    const mine = asked.filter((r) => r.path.startsWith(`${dir}/`)).map((r) => r.path.slice(dir.length + 1)).sort()
+    assert.deepEqual(mine, ['head.h', 'sub2/inner.py', 'tool.sh', 'tool.sh', 'tool.sh'])
   } finally {
     await cleanup()
   }
