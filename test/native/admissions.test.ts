@@ -16,6 +16,22 @@ const openFilter = openFilterOf() ?? undefined
 const opensEach = (paths: string[]): string[] =>
   ['python3', '-c', 'import os, sys\nfor p in sys.argv[1:]: os.close(os.open(p, os.O_RDONLY))', ...paths]
 
+/** Records argv in dir with the scanner's filter, letting every open go: what was asked about, and
+ *  the names under dir (relative, sorted). */
+const askedUnder = async (dir: string, argv: string[]): Promise<{ mine: string[]; asked: DecisionRequest[] }> => {
+  const asked: DecisionRequest[] = []
+  const { result } = await record(argv, dir, {
+    decideOpens: true,
+    openFilter,
+    decide: async (req) => {
+      asked.push(req)
+      return 0
+    },
+  })
+  assert.equal(result.status, 0)
+  return { mine: asked.filter((r) => r.path.startsWith(`${dir}/`)).map((r) => r.path.slice(dir.length + 1)).sort(), asked }
+}
+
 test('given the scanner filter, then the tracer asks only about opens it may scan: listed extensions (any case, .so.N), ELF/#!/MZ/ZIP heads, names not plain ASCII', async () => {
   const { dir, cleanup } = await tempDir()
   try {
@@ -27,17 +43,7 @@ test('given the scanner filter, then the tracer asks only about opens it may sca
     }
     for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), content)
     await mkdir(join(dir, 'sub'))
-    const asked: DecisionRequest[] = []
-    const { result } = await record(opensEach([...Object.keys(files), 'sub'].map((n) => join(dir, n))), dir, {
-      decideOpens: true,
-      openFilter,
-      decide: async (req) => {
-        asked.push(req)
-        return 0
-      },
-    })
-    assert.equal(result.status, 0)
-    const mine = asked.filter((r) => r.path.startsWith(`${dir}/`)).map((r) => r.path.slice(dir.length + 1)).sort()
+    const { mine, asked } = await askedUnder(dir, opensEach([...Object.keys(files), 'sub'].map((n) => join(dir, n))))
     assert.deepEqual(mine, ['X.PY', 'archive.ZIP', 'blob.dat', 'caf\u00e9', 'doc.txt', 'libx.so.1.2', 'run', 'setup.bin.txt'])
     // python's own modules and libraries are asked about (.py, .so), its data files are not
     assert.ok(asked.some((r) => r.path.endsWith('.so.6')), 'libc asked about')
@@ -67,17 +73,7 @@ test('given the scanner filter, when names are relative (to the cwd, to a dirfd,
       "os.close(os.open('inner.py', os.O_RDONLY, dir_fd=d))",
     ].join('\n')
     const names = ['tool.sh', 'plain.txt', 'head.h', 'link.txt', 'link.sh', 'dangling.sh', 'sub/../tool.sh', 'sub', 'nothing.sh']
-    const asked: DecisionRequest[] = []
-    const { result } = await record(['python3', '-c', script, ...names], dir, {
-      decideOpens: true,
-      openFilter,
-      decide: async (req) => {
-        asked.push(req)
-        return 0
-      },
-    })
-    assert.equal(result.status, 0)
-    const mine = asked.filter((r) => r.path.startsWith(`${dir}/`)).map((r) => r.path.slice(dir.length + 1)).sort()
+    const { mine } = await askedUnder(dir, ['python3', '-c', script, ...names])
     assert.deepEqual(mine, ['head.h', 'sub2/inner.py', 'tool.sh', 'tool.sh', 'tool.sh'])
   } finally {
     await cleanup()
