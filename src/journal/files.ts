@@ -1,5 +1,5 @@
 // Where the journal lives on disk and who may write it.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, realpathSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, realpathSync, statSync, unlinkSync, writeSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { JournalError } from './errors.js'
 
@@ -11,6 +11,8 @@ export const defaultJournalDir = (env: NodeJS.ProcessEnv = process.env, cwd: str
 
 export const DATA_FILE = 'data.mdb'
 export const WRITER_LOCK = 'writer.lock'
+/** LMDB's two meta pages (4 KiB pages here; a larger page size only makes the file larger). */
+const LMDB_HEADER_BYTES = 2 * 4096
 /** The journal holds the bytes processes wrote: owner only. */
 export const DIR_MODE = 0o700
 export const FILE_MODE = 0o600
@@ -19,6 +21,11 @@ export const FILE_MODE = 0o600
 export const prepareDir = (dir: string, readOnly: boolean): string => {
   if (readOnly) {
     if (!existsSync(join(dir, DATA_FILE))) throw new JournalError('NOT_FOUND', `no journal at ${dir} (${DATA_FILE} is missing)`)
+    // LMDB creates the file empty and then writes its two meta pages; lmdb-js, opening the empty
+    // file read-only, dies of SIGSEGV (a reader racing `eyrie record`'s first milliseconds did)
+    if (statSync(join(dir, DATA_FILE)).size < LMDB_HEADER_BYTES) {
+      throw new JournalError('NOT_FOUND', `journal ${dir} is being created (${DATA_FILE} has no LMDB header yet): open it again once its writer has started`)
+    }
   } else {
     // An existing directory keeps its mode: it may be shared (the repository's journal/ holds a README).
     mkdirSync(dir, { recursive: true, mode: DIR_MODE })

@@ -39,6 +39,17 @@ test('given no journal at a path, when it is opened read-only, then NOT_FOUND sa
   }
 })
 
+test('given a journal whose data file LMDB has created but not yet written (a writer in its first milliseconds), when it is opened read-only, then NOT_FOUND says it is being created (lmdb-js died of SIGSEGV on it)', async () => {
+  const dir = tempDir()
+  try {
+    mkdirSync(join(dir, 'starting'))
+    writeFileSync(join(dir, 'starting', 'data.mdb'), '')
+    await assert.rejects(openLmdbJournal(join(dir, 'starting'), { readOnly: true }), isJournalError('NOT_FOUND', /starting is being created/))
+  } finally {
+    rmSync(dir, { recursive: true })
+  }
+})
+
 test('given a read-only journal, when something is appended, then USAGE refuses it', async () => {
   const sut = await lmdbJournal()
   try {

@@ -3,7 +3,7 @@
 // behind, and the recorder's peak memory. Shared by test/reliability/*.test.ts and bench/torture.ts.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, readdir, readFile, realpath, rm } from 'node:fs/promises'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -150,7 +150,8 @@ export class JournalWatcher {
   private poll(): void {
     try {
       if (this.root === undefined) {
-        if (!existsSync(join(this.dir, 'data.mdb'))) return
+        // not before LMDB wrote its header: lmdb-js opening the empty file read-only dies of SIGSEGV
+        if (!existsSync(join(this.dir, 'data.mdb')) || statSync(join(this.dir, 'data.mdb')).size < 8192) return
         // opened once and kept: the watcher used to close (asynchronously) and reopen the path every 5 ms
         // until the databases existed, and attach-kill.test.ts then saw no events for 30 s, or died of
         // SIGSEGV, now and then
