@@ -136,11 +136,12 @@ class Session : public Napi::ObjectWrap<Session> {
     }
     eyrie::Config cfg;
     size_t capacity = 0;
-    if (!parse(env, info[0].As<Napi::Object>(), cfg, capacity)) return;
+    int64_t batchMs = 0;
+    if (!parse(env, info[0].As<Napi::Object>(), cfg, capacity, batchMs)) return;
     core_ = std::make_shared<Core>();
     // keep up to twice the capacity in recycled batches: what is in flight plus what is being filled
     core_->sink.pool = std::make_shared<eyrie::Pool>(2 * capacity + (size_t(2) << 20));
-    core_->channel = std::make_unique<eyrie::Channel>(core_->sink, capacity, core_->sink.pool);
+    core_->channel = std::make_unique<eyrie::Channel>(core_->sink, capacity, std::chrono::milliseconds(batchMs), core_->sink.pool);
     core_->tracer = std::make_unique<eyrie::Tracer>(std::move(cfg), *core_->channel);
     // the finalizer (on this thread, once the tracer released the function) joins the thread
     auto* keep = new std::shared_ptr<Core>(core_);
@@ -157,7 +158,7 @@ class Session : public Napi::ObjectWrap<Session> {
   }
 
  private:
-  static bool parse(Napi::Env env, Napi::Object o, eyrie::Config& cfg, size_t& capacity) {
+  static bool parse(Napi::Env env, Napi::Object o, eyrie::Config& cfg, size_t& capacity, int64_t& batchMs) {
     auto fail = [&](const char* what) {
       Napi::TypeError::New(env, std::string("Session config: ") + what).ThrowAsJavaScriptException();
       return false;
@@ -184,6 +185,9 @@ class Session : public Napi::ObjectWrap<Session> {
     if (!o.Get("bufferBytes").IsNumber() || o.Get("bufferBytes").As<Napi::Number>().Int64Value() <= 0)
       return fail("bufferBytes must be a positive number");
     capacity = static_cast<size_t>(o.Get("bufferBytes").As<Napi::Number>().Int64Value());
+    if (!o.Get("batchMs").IsNumber() || o.Get("batchMs").As<Napi::Number>().Int64Value() <= 0)
+      return fail("batchMs must be a positive number");
+    batchMs = o.Get("batchMs").As<Napi::Number>().Int64Value();
     cfg.decideExec = o.Get("decideExec").ToBoolean();
     cfg.decideOpens = o.Get("decideOpens").ToBoolean();
     Napi::Value am = o.Get("admitMs");

@@ -14,6 +14,8 @@ export interface NativeConfig {
   readonly stdio?: readonly [number, number, number]
   readonly pid?: number
   readonly bufferBytes: number
+  /** longest wait of the open batch before it goes to JavaScript, ms */
+  readonly batchMs: number
   readonly decideExec: boolean
   readonly decideOpens: boolean
   /** how long a lent clean verdict holds, ms (0 or absent: none are lent) */

@@ -4,17 +4,10 @@
 
 namespace eyrie {
 
-namespace {
-// Events wait at most this long in the open batch: a quiet tracee must not hold back the last ones.
-// Each batch costs the recorder ~1 ms of CPU (its decoding, fold, LMDB commit and sync), taken from
-// the cores the workload runs on: x264 (a stop every few ms) made 258 batches with 5 ms, 111 with
-// 50 ms, and the recorder's CPU fell from ~440 to ~290 ms. A question (ask) or the end seals at once.
-constexpr auto kSlice = std::chrono::milliseconds(50);
-}  // namespace
-
-Channel::Channel(Sink& sink, size_t capacity, std::shared_ptr<Pool> pool)
+Channel::Channel(Sink& sink, size_t capacity, std::chrono::milliseconds slice, std::shared_ptr<Pool> pool)
     : sink_(sink),
       capacity_(std::max<size_t>(capacity, 1)),
+      slice_(slice),
       sealAt_(std::max<size_t>(capacity_ / 2, 1)),
       pool_(std::move(pool)) {
   fresh();
@@ -65,14 +58,14 @@ void Channel::flusher() {
       tick_.wait(lock);  // nothing to time: sleep until a batch opens (a quiet tracee costs nothing)
       continue;
     }
-    auto due = openedAt_ + kSlice;
+    auto due = openedAt_ + slice_;
     if (std::chrono::steady_clock::now() < due) {
       tick_.wait_until(lock, due);
       continue;
     }
     sealLocked(lock, false);
     // still open: JavaScript holds the whole capacity; try again a slice later
-    if (!open_->empty()) tick_.wait_for(lock, kSlice);
+    if (!open_->empty()) tick_.wait_for(lock, slice_);
   }
 }
 

@@ -79,3 +79,27 @@ test('given a batch whose durability fails, then the trace fails with that error
     await cleanup()
   }
 })
+
+test('given batchMs, when the program makes a call and then sleeps, then the call reaches onBatch after about batchMs, not at the end', async () => {
+  const { dir, cleanup } = await tempDir()
+  try {
+    const delays = new Map<number, number>()
+    for (const batchMs of [20, 400]) {
+      await record(['sh', '-c', `mkdir d${batchMs}; sleep 1.5`], dir, {
+        batchMs,
+        onBatch: async (batch) => {
+          const made = batch.find((d) => d.body.kind === 'file.mkdir')
+          if (made !== undefined) delays.set(batchMs, Date.now() - Number(made.ts / 1_000_000n))
+        },
+      })
+    }
+    const quick = delays.get(20)
+    const slow = delays.get(400)
+    assert.ok(quick !== undefined && slow !== undefined, 'both mkdirs journaled')
+    // the open batch is sealed by its timer alone here: no question, no end, far from half the buffer
+    assert.ok(quick < 1000, `with 20 ms the mkdir came ${quick} ms after it was made, not at the end (1.5 s)`)
+    assert.ok(slow >= 300 && slow < 1400, `with 400 ms it came ${slow} ms after it was made`)
+  } finally {
+    await cleanup()
+  }
+})
