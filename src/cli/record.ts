@@ -27,6 +27,9 @@ export interface RecordOpts extends GlobalOpts, ClamdOpts {
   stats?: boolean
 }
 
+/** How long a batch gathers under live retention (the default, 50 ms, saves CPU; src/native/index.ts). */
+const LIVE_BATCH_MS = 5
+
 const newGuestId = (cmd: string) => `${cmd.split('/').pop()?.replace(/[^A-Za-z0-9._-]/g, '_') || 'run'}-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${process.pid}`
 
 export const runRecord = async (argv: readonly string[], o: RecordOpts): Promise<number> => {
@@ -85,17 +88,18 @@ export const runRecord = async (argv: readonly string[], o: RecordOpts): Promise
     // a batch in R(now) is enough for the next message (the snapshot's answer, the next batch): its
     // room in the buffer comes back once it is durable, so the tracees wait for the disk, if at all,
     // only once the whole buffer is in flight; nothing is dropped. Live retention keeps the journal
-    // bounded by making the next batch wait for each commit, and the collection that follows it.
-    let trace: TraceOptions = {
-      onBatch: gc === undefined ? async (drafts) => ({ durable: (await appends.pushNow(counted(drafts))).committed }) : append,
-    }
+    // bounded by collecting between batches: each waits for its commit and the collection after it,
+    // and batches are sealed every 5 ms (not 50), so that a collection comes every few versions.
+    let trace: TraceOptions = gc === undefined
+      ? { onBatch: async (drafts) => ({ durable: (await appends.pushNow(counted(drafts))).committed }) }
+      : { onBatch: append, batchMs: LIVE_BATCH_MS }
     const late = new Later() // commits of verdicts that let a call run, awaited before the end
     let scan: ScanningTrace | undefined
     if (scanner !== undefined && clamd !== undefined) {
       scan = scanner.scanningTrace(clamd, { journal: j, guest, now: () => ingest.now, appends, append, counted, guard, late }, {
         failure: failure.right, scanAll: o.scanAll === true, backlog, quarantineTo: o.journal ?? defaultJournalDir(),
       })
-      trace = scan.trace
+      trace = gc === undefined ? scan.trace : { ...scan.trace, batchMs: LIVE_BATCH_MS }
     }
     const judgments = scan?.judgments
     let result: TraceResult
@@ -119,6 +123,9 @@ export const runRecord = async (argv: readonly string[], o: RecordOpts): Promise
     }
     await ingest.finish()
     if (late.failure !== undefined) throw late.failure.error // a verdict's commit failed
+    // live retention ends as it went: what was written since the last collection is freed too, under
+    // a checkpoint at the end, so the journal keeps R(end) and not the last interval's versions
+    if (gc !== undefined) await guard.exclusive(() => gc.collect({ upTo: ingest.now.seq, checkpoint: true }))
     if (result.message !== null) process.stderr.write(`eyrie: ${result.message}\n`)
     const secs = Number(process.hrtime.bigint() - started) / 1e9
     const scanned = scan?.summary(verdicts) ?? ''

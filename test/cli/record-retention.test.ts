@@ -1,5 +1,6 @@
 // record --retention live: the paper's GC while recording. A long writer that rewrites and fsyncs
-// one file keeps the journal's payload bounded; the answer at the end is the disk's.
+// one file keeps the journal's payload bounded (at the end, the last version); the answer at the end
+// is the disk's.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
@@ -33,4 +34,6 @@ test('given a writer that rewrites and fsyncs one file 300 times, live retention
   const live = payloadBytes(journal, 'live')
   assert.ok(forensic >= 300 * 65536, `forensic keeps every version (${forensic})`)
   assert.ok(live < forensic / 5, `live frees confirmed versions (${live} vs ${forensic})`)
+  // and at the end what was written since its last collection, under a checkpoint at the end
+  assert.ok(live <= 2 * 65536, `live keeps the last version, not the last interval's (${live})`)
 })
