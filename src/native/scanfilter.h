@@ -23,10 +23,10 @@ struct ScanFilter {
    *  extension is listed (or its name is not plain ASCII), when its first bytes are a listed magic, or
    *  when it cannot be stat'ed or read to tell. */
   bool worthAsking(const std::string& path) const;
-  /** For a regular file: true with `all`, when the last name of `name` has a listed extension (or is
-   *  not plain ASCII), or when the first bytes read through `content` (the same file) are a listed
-   *  magic or cannot be read. */
-  bool passes(const std::string& name, const std::string& content) const;
+  /** For a regular file: true with `all`, when the last name of `path` has a listed extension (or is
+   *  not plain ASCII), or when the first bytes read through `content` (the same file, by any name)
+   *  are a listed magic or cannot be read. */
+  bool passes(const std::string& path, const std::string& content) const;
 };
 
 /** The extension as filter.ts extensionOf reads it: the last component's, lower case; `.so.N...`
