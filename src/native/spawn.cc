@@ -37,6 +37,8 @@ struct Plan {
   int stdio[3];
   int gate;     // read end: one byte means "you are traced, go on"
   int gateOut;  // the write end, closed in the child
+  int ready;    // write end: one byte once stdio and cwd are in place, just before the gate
+  int readyIn;
   int report;   // write end: a ChildFailure when the child cannot get to the program
   int reportIn;
   sock_fprog filter;
@@ -52,6 +54,7 @@ struct Plan {
 [[noreturn]] void child(const Plan& p) {
   close(p.gateOut);
   close(p.reportIn);
+  close(p.readyIn);
   // stdio first, through fds above 2 so that one target cannot clobber another's source
   int moved[3];
   for (int i = 0; i < 3; i++) moved[i] = p.stdio[i] >= 0 ? fcntl(p.stdio[i], F_DUPFD_CLOEXEC, 3) : -1;
@@ -63,7 +66,10 @@ struct Plan {
   defaultSignals();
   // node's own fds must not leak into the command (the report pipe is close-on-exec already)
   syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
-  char go;
+  char go = 'r';
+  ssize_t said = write(p.ready, &go, 1);
+  (void)said;  // a tracer that is gone reads nothing; the gate then says so
+  close(p.ready);
   if (read(p.gate, &go, 1) != 1) _exit(127);  // the tracer gave up before seizing
   close(p.gate);
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(p, Seccomp, errno);
@@ -112,8 +118,8 @@ bool Tracer::startRecord(Outcome& out) {
   for (int i = 0; i < 3; i++) p.stdio[i] = cfg_.stdio[i];
   std::vector<sock_filter> prog = buildFilter(cfg_.writeStops);
   p.filter = sock_fprog{static_cast<unsigned short>(prog.size()), prog.data()};
-  int gate[2], report[2];
-  if (pipe2(gate, O_CLOEXEC) != 0 || pipe2(report, O_CLOEXEC) != 0) {
+  int gate[2], report[2], ready[2];
+  if (pipe2(gate, O_CLOEXEC) != 0 || pipe2(report, O_CLOEXEC) != 0 || pipe2(ready, O_CLOEXEC) != 0) {
     out.errorCode = errnoName(errno);
     out.message = std::string("cannot create a pipe: ") + strerror(errno);
     return false;
@@ -122,6 +128,8 @@ bool Tracer::startRecord(Outcome& out) {
   p.gateOut = gate[1];
   p.report = report[1];
   p.reportIn = report[0];
+  p.ready = ready[1];
+  p.readyIn = ready[0];
   pid_t pid = fork();
   if (pid < 0) {
     out.errorCode = errnoName(errno);
@@ -131,6 +139,15 @@ bool Tracer::startRecord(Outcome& out) {
   if (pid == 0) child(p);
   close(gate[0]);
   close(report[1]);
+  close(ready[1]);
+  // R(0) and the fds the command inherits are read from /proc: not before the child has put its
+  // stdio and cwd in place (a snapshot and adoption taken while it still held node's fds missed a
+  // `> file` stdout now and then). EOF: it failed first, and says why through the report pipe.
+  char r;
+  ssize_t n;
+  do n = read(ready[0], &r, 1);
+  while (n < 0 && errno == EINTR);
+  close(ready[0]);
   errPipe_ = report[0];
   long opts = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACESECCOMP | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
               PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL;
