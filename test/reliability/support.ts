@@ -57,7 +57,9 @@ export const startRecorder = (a: RecordArgs): Recorder => {
   const tag = `t${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`
   const args = [BIN, '--journal', a.journal, 'record', ...(a.guest === undefined ? [] : ['--guest', a.guest]), ...(a.options ?? []), '--', ...a.argv]
   const t0 = performance.now()
-  const child = spawn(process.execPath, args, { cwd: a.cwd, env: { ...testEnv(), ...a.env, [TAG_VAR]: tag }, stdio: ['ignore', 'ignore', 'pipe'] })
+  // killed with this process, whatever kills it (setpriv execs node in place: the pid is the recorder's):
+  // recorders left by a test process that died of a signal ran on for half an hour, writing GBs
+  const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', process.execPath, ...args], { cwd: a.cwd, env: { ...testEnv(), ...a.env, [TAG_VAR]: tag }, stdio: ['ignore', 'ignore', 'pipe'] })
   if (child.pid === undefined) throw new Error('the recorder did not start')
   const pid = child.pid
   let stderr = ''
