@@ -90,17 +90,18 @@ export const runRecord = async (argv: readonly string[], o: RecordOpts): Promise
     // only once the whole buffer is in flight; nothing is dropped. Live retention keeps the journal
     // bounded by collecting between batches: each waits for its commit and the collection after it,
     // and batches are sealed every 5 ms (not 50), so that a collection comes every few versions.
-    let trace: TraceOptions = gc === undefined
-      ? { onBatch: async (drafts) => ({ durable: (await appends.pushNow(counted(drafts))).committed }) }
-      : { onBatch: append, batchMs: LIVE_BATCH_MS }
+    let trace: TraceOptions = {
+      onBatch: gc === undefined ? async (drafts) => ({ durable: (await appends.pushNow(counted(drafts))).committed }) : append,
+    }
     const late = new Later() // commits of verdicts that let a call run, awaited before the end
     let scan: ScanningTrace | undefined
     if (scanner !== undefined && clamd !== undefined) {
       scan = scanner.scanningTrace(clamd, { journal: j, guest, now: () => ingest.now, appends, append, counted, guard, late }, {
         failure: failure.right, scanAll: o.scanAll === true, backlog, quarantineTo: o.journal ?? defaultJournalDir(),
       })
-      trace = gc === undefined ? scan.trace : { ...scan.trace, batchMs: LIVE_BATCH_MS }
+      trace = scan.trace
     }
+    if (gc !== undefined) trace = { ...trace, batchMs: LIVE_BATCH_MS }
     const judgments = scan?.judgments
     let result: TraceResult
     const cpu = process.cpuUsage()
