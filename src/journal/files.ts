@@ -1,5 +1,5 @@
 // Where the journal lives on disk and who may write it.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, realpathSync, statSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync, readFileSync, realpathSync, statSync, unlinkSync, writeSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { JournalError } from './errors.js'
 
@@ -12,7 +12,7 @@ export const defaultJournalDir = (env: NodeJS.ProcessEnv = process.env, cwd: str
 export const DATA_FILE = 'data.mdb'
 export const WRITER_LOCK = 'writer.lock'
 /** LMDB's two meta pages (4 KiB pages here; a larger page size only makes the file larger). */
-const LMDB_HEADER_BYTES = 2 * 4096
+export const LMDB_HEADER_BYTES = 2 * 4096
 /** The journal holds the bytes processes wrote: owner only. */
 export const DIR_MODE = 0o700
 export const FILE_MODE = 0o600
@@ -20,10 +20,11 @@ export const FILE_MODE = 0o600
 /** Create the directory (0700) for a writer; a reader needs an existing journal. */
 export const prepareDir = (dir: string, readOnly: boolean): string => {
   if (readOnly) {
-    if (!existsSync(join(dir, DATA_FILE))) throw new JournalError('NOT_FOUND', `no journal at ${dir} (${DATA_FILE} is missing)`)
+    const data = statSync(join(dir, DATA_FILE), { throwIfNoEntry: false })
+    if (data === undefined) throw new JournalError('NOT_FOUND', `no journal at ${dir} (${DATA_FILE} is missing)`)
     // LMDB creates the file empty and then writes its two meta pages; lmdb-js, opening the empty
     // file read-only, dies of SIGSEGV (a reader racing `eyrie record`'s first milliseconds did)
-    if (statSync(join(dir, DATA_FILE)).size < LMDB_HEADER_BYTES) {
+    if (data.size < LMDB_HEADER_BYTES) {
       throw new JournalError('NOT_FOUND', `journal ${dir} is being created (${DATA_FILE} has no LMDB header yet): open it again once its writer has started`)
     }
   } else {

@@ -3,12 +3,13 @@
 // behind, and the recorder's peak memory. Shared by test/reliability/*.test.ts and bench/torture.ts.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, readdir, readFile, realpath, rm } from 'node:fs/promises'
-import { existsSync, readFileSync, statSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { open, type Database, type RootDatabase } from 'lmdb'
+import { DATA_FILE, LMDB_HEADER_BYTES } from '../../src/journal/files.js'
 import { testEnv } from '../support/cli.js'
 
 export const BIN = fileURLToPath(new URL('../../bin/eyrie.js', import.meta.url))
@@ -153,7 +154,7 @@ export class JournalWatcher {
     try {
       if (this.root === undefined) {
         // not before LMDB wrote its header: lmdb-js opening the empty file read-only dies of SIGSEGV
-        if (!existsSync(join(this.dir, 'data.mdb')) || statSync(join(this.dir, 'data.mdb')).size < 8192) return
+        if ((statSync(join(this.dir, DATA_FILE), { throwIfNoEntry: false })?.size ?? 0) < LMDB_HEADER_BYTES) return
         // opened once and kept: the watcher used to close (asynchronously) and reopen the path every 5 ms
         // until the databases existed, and attach-kill.test.ts then saw no events for 30 s, or died of
         // SIGSEGV, now and then
