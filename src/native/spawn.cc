@@ -118,12 +118,19 @@ bool Tracer::startRecord(Outcome& out) {
   for (int i = 0; i < 3; i++) p.stdio[i] = cfg_.stdio[i];
   std::vector<sock_filter> prog = buildFilter(cfg_.writeStops);
   p.filter = sock_fprog{static_cast<unsigned short>(prog.size()), prog.data()};
-  int gate[2], report[2], ready[2];
-  if (pipe2(gate, O_CLOEXEC) != 0 || pipe2(report, O_CLOEXEC) != 0 || pipe2(ready, O_CLOEXEC) != 0) {
-    out.errorCode = errnoName(errno);
-    out.message = std::string("cannot create a pipe: ") + strerror(errno);
+  int gate[2] = {-1, -1}, report[2] = {-1, -1}, ready[2] = {-1, -1};
+  // on a failure before the child runs, none of the pipes is anyone's: all go (a library user who
+  // retries after EMFILE must not lose a descriptor per try)
+  auto failBeforeChild = [&](const char* what) {
+    int e = errno;
+    for (int fd : {gate[0], gate[1], report[0], report[1], ready[0], ready[1]})
+      if (fd >= 0) close(fd);
+    out.errorCode = errnoName(e);
+    out.message = std::string(what) + strerror(e);
     return false;
-  }
+  };
+  if (pipe2(gate, O_CLOEXEC) != 0 || pipe2(report, O_CLOEXEC) != 0 || pipe2(ready, O_CLOEXEC) != 0)
+    return failBeforeChild("cannot create a pipe: ");
   p.gate = gate[0];
   p.gateOut = gate[1];
   p.report = report[1];
@@ -131,11 +138,7 @@ bool Tracer::startRecord(Outcome& out) {
   p.ready = ready[1];
   p.readyIn = ready[0];
   pid_t pid = fork();
-  if (pid < 0) {
-    out.errorCode = errnoName(errno);
-    out.message = std::string("cannot fork: ") + strerror(errno);
-    return false;
-  }
+  if (pid < 0) return failBeforeChild("cannot fork: ");
   if (pid == 0) child(p);
   close(gate[0]);
   close(report[1]);

@@ -1,15 +1,17 @@
 // The start of a recorded command: R(0) and the fds it inherits are read from /proc only once the
 // child has put its stdio and cwd in place. Read earlier (the child still setting up, node's fds in
 // its table), a `> file` stdout was not adopted and what the command wrote there never reached the
-// journal: 17 of 150 starts under two busy loops, before the tracer waited for the child.
+// journal: 17 of 150 starts under two busy loops, before the tracer waited for the child. A start
+// that fails before the child runs (no descriptor left for a pipe) leaves no descriptor behind.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { closeSync, openSync } from 'node:fs'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { Draft } from '../../src/events/index.js'
 import { traceCommand } from '../../src/native/index.js'
-import { tempDir } from './support.js'
+import { run, tempDir } from './support.js'
 
 const STARTS = 80
 
@@ -36,5 +38,17 @@ test(`given ${STARTS} recorded commands whose stdout is a file, started while tw
   } finally {
     for (const b of busy) b.kill('SIGKILL')
     await cleanup()
+  }
+})
+
+test('given too few free descriptors for its pipes, when a recording cannot start, then it says so and the pipes it did create are closed', async () => {
+  const script = fileURLToPath(new URL('./fdlimit.ts', import.meta.url))
+  const { stdout } = await run('prlimit', ['--nofile=80:80', process.execPath, '--import', 'tsx', script])
+  const starts = JSON.parse(stdout) as { free: number; message: string; before: number; after: number | string }[]
+  assert.equal(starts.length, 5)
+  for (const s of starts) {
+    // the start needs three pipes: with fewer than six free descriptors, one of them fails
+    assert.match(s.message, /cannot create a pipe: Too many open files/, `with ${s.free} free`)
+    assert.equal(s.after, s.before, `with ${s.free} free: descriptors before and after the failed start`)
   }
 })
