@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs'
 import { nameFromBytes, nameToBytes, O_CLOEXEC, PROT_EXEC, PROT_READ, PROT_WRITE, type Draft } from '../events/index.js'
 import type { FdSnap, FileSnap, MapSnap, Positions, ProcSnap, Snapshot } from '../events/index.js'
+import { ppidIn, procStat } from './procStat.js'
 
 export interface SnapshotOptions {
   /** Which fds to include: every one, or only these (a recorded command's starting process: 0-2). */
@@ -47,12 +48,6 @@ const linkName = (link: string): string | undefined => {
 const numbers = (dir: string): number[] =>
   (maybe(() => readdirSync(dir)) ?? []).map(Number).filter(Number.isSafeInteger).sort((a, b) => a - b)
 
-const ppidOf = (stat: string): number => {
-  // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ')'
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return Number(rest[1])
-}
-
 const fdSnap = (pid: number, fd: number, files: Map<string, FileSnap>): FdSnap | undefined => {
   const link = `/proc/${pid}/fd/${fd}`
   const path = linkName(link)
@@ -93,8 +88,8 @@ const mapSnaps = (pid: number, files: Map<string, FileSnap>): MapSnap[] => {
 }
 
 const procSnap = (pid: number, opts: SnapshotOptions, files: Map<string, FileSnap>): ProcSnap | undefined => {
-  const statLine = maybe(() => readFileSync(`/proc/${pid}/stat`, 'utf8'))
-  if (statLine === undefined) return undefined
+  const stat = procStat(pid)
+  if (stat === null) return undefined
   const wanted = opts.fds === 'all' ? numbers(`/proc/${pid}/fd`) : opts.fds
   const fds: FdSnap[] = []
   for (const fd of wanted) {
@@ -103,7 +98,7 @@ const procSnap = (pid: number, opts: SnapshotOptions, files: Map<string, FileSna
   }
   return {
     pid,
-    ppid: ppidOf(statLine),
+    ppid: ppidIn(stat),
     exe: linkName(`/proc/${pid}/exe`) ?? '',
     cwd: linkName(`/proc/${pid}/cwd`) ?? '',
     threads: numbers(`/proc/${pid}/task`),

@@ -3,9 +3,9 @@
 // (a copy of the signature databases: ~300 MB of official ones) and its scratch directory in
 // /dev/shm (memory) stay. Each names its owner, pid and start time; the next private clamd removes
 // those whose owner is gone.
-import { readFileSync } from 'node:fs'
 import { lstat, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { procStat, startTimeIn } from '../native/procStat.js'
 import { reasonOf } from './errors.js'
 
 export const RUN_DIR_PREFIX = 'eyrie-clamd-'
@@ -13,14 +13,10 @@ const OWNER = 'owner'
 /** a directory without an owner file is left this long: its eyrie may be about to write it */
 const UNCLAIMED_MS = 3600_000
 
-/** Field 22 of /proc/PID/stat (start time, clock ticks since boot); null: no such process. */
+/** The process's start time (clock ticks since boot); null: no such process. */
 const startTime = (pid: number): string | null => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null
-  } catch {
-    return null // gone (or never was)
-  }
+  const fields = procStat(pid)
+  return fields === null ? null : startTimeIn(fields)
 }
 
 /** Marks `dir` as this process's. */
