@@ -115,8 +115,7 @@ export interface TraceResult {
 // 225 MiB on that run): the batches in flight are held until durable.
 const DEFAULT_BUFFER = 64 * 1024 * 1024
 
-// x264 (a stop every few ms) made 258 batches with 5 ms and 111 with 50 ms; the recorder's CPU fell
-// from ~440 to ~290 ms (src/native/channel.h)
+// why 50 and not fewer: the cost of a batch, measured, is with the slice in src/native/channel.h
 const DEFAULT_BATCH_MS = 50
 
 const signalName = (n: number): string | null => {
