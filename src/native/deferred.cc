@@ -125,9 +125,13 @@ void Tracer::syncOwn(Task& t, const Origin& o, int exposed, bool all, long nr) {
   // stop). Not while its memory maps a file shared: the stores read out of a view at these calls and
   // its writes stay in program order.
   bool memory = (nr == SYS_munmap || nr == SYS_mprotect || nr == SYS_mremap || nr == SYS_mmap) && !(t.mem && t.mem->sharedFileViews);
-  const FdEntry* mapped = memory && exposed >= 0 ? fdOf(t, exposed) : nullptr;
+  // the call shows a file, not a descriptor: another fd of the same file (a read-only one it copies
+  // or maps from) exposes what this writer wrote; letting go of an fd shows its file only if it wrote
+  const FdEntry* shown = exposed >= 0 ? fdOf(t, exposed) : nullptr;
+  if (shown != nullptr && lettingGo && !shown->deferred) shown = nullptr;
   for (const auto& [fd, e] : t.fds->fds) {
-    if (!e.deferred || (memory && (mapped == nullptr || e.inode != mapped->inode))) continue;
+    bool isShown = shown != nullptr && e.inode == shown->inode;
+    if (!e.deferred || (memory && !isShown)) continue;
     auto it = written_.find(e.inode);
     if (it == written_.end()) continue;
     Written& w = it->second;
@@ -138,7 +142,7 @@ void Tracer::syncOwn(Task& t, const Origin& o, int exposed, bool all, long nr) {
     // it whole at each of them would cost its size per call (an archive written while its inputs
     // are opened one by one)
     bool large = static_cast<uint64_t>(st.st_size) > kProgramOrderMax;
-    if (large && !all && fd != exposed) continue;
+    if (large && !all && !isShown) continue;
     // nor when this task only lets go of it while another descriptor goes on writing (children of
     // `make > log` exiting one by one): read when the last one lets go, or anyone else looks;
     // otherwise a log that every child appends to is read whole at each exit, quadratic in its size

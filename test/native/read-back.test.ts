@@ -230,3 +230,38 @@ os.close(out)
     await viewing.cleanup()
   }
 })
+
+test('given a large file its writer copies out, then maps, through another, read-only descriptor, then the copy and the view show it as it was then: a call exposes the file by inode, whichever descriptor it names', async () => {
+  const program = `
+import mmap, os
+w = os.open('big', os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+r = os.open('big', os.O_RDONLY)
+for i in range(32):
+    os.write(w, bytes([i]) * 65536)
+dst = os.open('copy', os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+n = 0
+while n < 2 << 20:
+    n += os.copy_file_range(r, dst, (2 << 20) - n)
+os.close(dst)
+os.close(os.open('marker', os.O_RDONLY | os.O_CREAT, 0o644))
+os.pwrite(w, b'later' * 65536, 0)
+m = mmap.mmap(r, 0, mmap.MAP_SHARED, mmap.PROT_READ)
+with open('mapped', 'wb') as f:
+    f.write(m[:])
+m.close()
+os.close(os.open('marker2', os.O_RDONLY | os.O_CREAT, 0o644))
+os.close(r)
+os.close(w)
+`
+  const r = await recordNatively(['python3', '-c', program])
+  try {
+    const big = join(r.dir, 'big')
+    const copy = await readFile(join(r.dir, 'copy'))
+    assert.equal(copy.length, 2 << 20)
+    assert.deepEqual(await contentAt(r, seqOfOpen(r, join(r.dir, 'marker')), big), copy, 'at the open after the copy')
+    assert.deepEqual(await contentAt(r, seqOfOpen(r, join(r.dir, 'marker2')), big), await readFile(join(r.dir, 'mapped')), 'at the open after the view')
+    assert.deepEqual(await contentAt(r, last(r), big), await readFile(big), 'at the end')
+  } finally {
+    await r.cleanup()
+  }
+})
