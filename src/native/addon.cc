@@ -224,6 +224,9 @@ class Session : public Napi::ObjectWrap<Session> {
     std::string writes = wr.IsString() ? wr.As<Napi::String>().Utf8Value() : "";
     if (writes != "read-back" && writes != "stop") return fail("writes must be 'read-back' or 'stop'");
     cfg.writeStops = writes == "stop";
+    Napi::Value po = o.Get("programOrderBytes");
+    if (!po.IsUndefined() && (!po.IsNumber() || po.As<Napi::Number>().Int64Value() < 0)) return fail("programOrderBytes must be a non-negative number");
+    if (!po.IsUndefined()) cfg.programOrderMax = static_cast<uint64_t>(po.As<Napi::Number>().Int64Value());
     return true;
   }
 

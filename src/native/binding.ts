@@ -26,6 +26,7 @@ export interface NativeConfig {
   readonly openFilter?: { readonly extensions: readonly string[]; readonly magic: readonly string[] }
   readonly readPositions: 'all' | 'writable'
   readonly writes: 'read-back' | 'stop'
+  readonly programOrderBytes?: number
 }
 
 export interface NativeSession {

@@ -38,7 +38,6 @@ namespace {
 
 constexpr uint64_t kPage = 4096;
 constexpr size_t kChunk = 1 << 20;  // bytes read per pread
-constexpr uint64_t kProgramOrderMax = 1 << 20;  // read at every call of the writer up to this size
 
 int64_t mtimeNs(const struct stat& st) { return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec; }
 
@@ -141,7 +140,7 @@ void Tracer::syncOwn(Task& t, const Origin& o, int exposed, bool all, long nr) {
     // a large file is read at the calls that can show it, not at every call of its writer: reading
     // it whole at each of them would cost its size per call (an archive written while its inputs
     // are opened one by one)
-    bool large = static_cast<uint64_t>(st.st_size) > kProgramOrderMax;
+    bool large = static_cast<uint64_t>(st.st_size) > cfg_.programOrderMax;
     if (large && !all && !isShown) continue;
     // nor when this task only lets go of it while another descriptor goes on writing (children of
     // `make > log` exiting one by one): read when the last one lets go, or anyone else looks;

@@ -91,6 +91,11 @@ export interface TraceOptions {
    *  see docs/architecture.md). 'stop': every write stops and is a file.write with its bytes, and
    *  reads and seeks stop for positions (per-write history, two stops per call). Attach always stops. */
   readonly writes?: 'read-back' | 'stop'
+  /** 'read-back': a written file up to this size is read at every traced call of its writer, so the
+   *  state at any of them holds all it wrote before (program order); a larger one only at the calls
+   *  that can show it (default 1 MiB: reading a big file whole at each call costs its size per call).
+   *  Tests set it low to put the rules for large files under small random workloads. */
+  readonly programOrderBytes?: number
   /** Check every decoded body with its io-ts codec (debugging; costs time per event). */
   readonly validate?: boolean
 }
@@ -305,6 +310,7 @@ const common = (opts: TraceOptions) => ({
   }),
   readPositions: opts.readPositions ?? 'all',
   writes: opts.writes ?? 'read-back',
+  ...(opts.programOrderBytes === undefined ? {} : { programOrderBytes: opts.programOrderBytes }),
 })
 
 /** Runs argv under the tracer. Resolves with the command's exit status once every process of the

@@ -40,6 +40,8 @@ struct Config {
   std::unordered_map<std::string, std::string> lentByStamp;
   bool readPositionsOfReadOnly = true;  // fd.read/fd.seek also for read-only descriptions
   bool writeStops = false;  // record: stop at writes, reads, seeks (per-write history) instead of reading back
+  // read back at every traced call of its writer up to this size (program order); larger, at the calls that show it
+  uint64_t programOrderMax = 1 << 20;
   /** Stops at every call of the filter's table, the attachOnly ones included. */
   bool everyCall() const { return mode == Mode::Attach || writeStops; }
 };

@@ -32,7 +32,7 @@ export const eventsOf = async (journal: Journal, guest: string): Promise<Event[]
 
 export const tempDir = (prefix: string) => mkdtemp(join(tmpdir(), `eyrie-${prefix}-`))
 
-interface RecordOptions { every?: number; setup?: (dir: string) => Promise<void>; writes?: 'read-back' | 'stop' }
+interface RecordOptions { every?: number; setup?: (dir: string) => Promise<void>; writes?: 'read-back' | 'stop'; programOrderBytes?: number }
 
 /** A fresh work dir and a temp LMDB journal; `run` records cmd into the Ingest; the result holds
  *  every event read back from the journal. */
@@ -83,7 +83,7 @@ export const recordWithStrace = (cmd: string[], opts: RecordOptions = {}): Promi
 /** Runs cmd in a fresh work dir under the native interceptor, straight into the journal. */
 export const recordNatively = (cmd: string[], opts: RecordOptions = {}): Promise<Recorded> =>
   recordInto(cmd, opts, async (dir, ingest) => {
-    const result = await traceCommand(cmd, { cwd: dir, onBatch: (drafts) => ingest.push(drafts), stdio: { stdin: 0, stdout: 2, stderr: 2 }, writes: opts.writes })
+    const result = await traceCommand(cmd, { cwd: dir, onBatch: (drafts) => ingest.push(drafts), stdio: { stdin: 0, stdout: 2, stderr: 2 }, writes: opts.writes, programOrderBytes: opts.programOrderBytes })
     if (result.status !== 0) throw new Error(`workload ${cmd.join(' ')} exited ${result.status ?? result.signal}: ${result.message ?? ''}`)
     return { leftovers: [] }
   })
