@@ -34,6 +34,7 @@ const observeStep = fc.oneof(
   { weight: 5, arbitrary: step },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('openro'), like: fc.nat(2), shift: fc.nat(1) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('dup'), slot: fc.nat(2), to: fc.nat(2) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('child'), slot: fc.nat(2), data: hex }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constantFrom('copy', 'view'), first: fc.nat(2) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('check') }) },
 )
@@ -87,7 +88,7 @@ for (const [name, record] of RECORDERS) {
 // the rules it tests are the large files' (src/native/deferred.cc), so that variant runs most
 const variants = [['up to 1 MiB in program order', undefined, 40], ['every written file large', 0, 100]] as const
 for (const [label, programOrderBytes, count] of variants) {
-  test(`native, ${label}: given random workloads that also dup, open read-only, copy out of and map their files, then what each copy or view got is the file's content there, and where the driver opens every file by name each one hashes as the kernel reported`, async () => {
+  test(`native, ${label}: given random workloads that also dup, open read-only, write from a child, copy out of and map their files, then what each copy or view got is the file's content there, and where the driver opens every file by name each one hashes as the kernel reported`, async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(observeStep, { minLength: 1, maxLength: 30, size: 'max' }), async (steps) => {
         const { r, reports, markers } = await runDriver((cmd) => recordNatively(cmd, { programOrderBytes }), steps, true)
