@@ -8,7 +8,11 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
+import { closeSync, constants, openSync, writeSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { Socket } from 'node:net'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import fc from 'fast-check'
@@ -18,6 +22,7 @@ import { contentPlan } from '../../src/projections/index.js'
 import { contentAt, recordNatively, RECORDERS, type Recorded } from '../support/e2e.js'
 import { runs } from '../support/runs.js'
 
+const run = promisify(execFile)
 const DRIVER = fileURLToPath(new URL('../fixtures/file-driver.py', import.meta.url))
 const PATHS = ['a', 'b', 'c']
 
@@ -42,10 +47,13 @@ const observeStep = fc.oneof(
 )
 
 /** The driver's run under the recorder; its report lines split, and the seqs of its markers. With
- *  `snaps`, the driver keeps the bytes of each check and look in the work dir's snap/. */
-const runDriver = async (record: (cmd: string[]) => Promise<Recorded>, steps: unknown[], observe: boolean, snaps = false) => {
-  const mode = observe ? ` observe${snaps ? ' ../snap' : ''}` : ''
-  const r = await record(['sh', '-c', `mkdir -p w snap && cd w && /usr/bin/python3 "$0" "$1"${mode} > ../out.txt`, DRIVER, JSON.stringify(steps)])
+ *  `snaps`, the driver keeps the bytes of each check and look in the work dir's snap/; with `pause`,
+ *  it waits after each step's marker for the test, which reads the files from outside (watch). */
+const runDriver = async (record: (cmd: string[]) => Promise<Recorded>, steps: unknown[], opts: { observe?: boolean; snaps?: boolean; pause?: boolean } = {}) => {
+  const observe = opts.observe === true
+  const mode = observe ? ` observe${opts.snaps === true ? ' ../snap' : ''}` : ''
+  const env = opts.pause === true ? 'PAUSE=../fifo ' : ''
+  const r = await record(['sh', '-c', `mkdir -p w snap && cd w && ${env}/usr/bin/python3 "$0" "$1"${mode} > ../out.txt`, DRIVER, JSON.stringify(steps)])
   const stdout = await readFile(join(r.dir, 'out.txt'), 'utf8')
   const driver = r.events.find((e) => e.kind === 'proc.exec' && e.path.includes('python3'))?.pid
   const markers = r.events.filter((e) => e.kind === 'proc.chdir' && e.pid === driver).map((e) => e.seq)
@@ -75,7 +83,7 @@ for (const [name, record] of RECORDERS) {
   test(`${name}: given random write/pwrite/lseek/read/truncate/rename/link/unlink workloads run for real, content at every step hashes as the kernel reported`, async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 30 }), async (steps) => {
-        const { r, reports, markers } = await runDriver(record, steps, false)
+        const { r, reports, markers } = await runDriver(record, steps)
         try {
           for (const [k, seq] of markers.entries()) await assertFiles(r, seq, reports[k], `step ${k} (${JSON.stringify(steps[k])})`)
         } finally {
@@ -94,7 +102,7 @@ for (const [label, programOrderBytes, count] of variants) {
   test(`native, ${label}: given random workloads that also dup, open read-only, write from a child, copy out of and map their files, then what each copy or view got is the file's content there, and where the driver opens every file by name each one hashes as the kernel reported`, async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(observeStep, { minLength: 1, maxLength: 30, size: 'max' }), async (steps) => {
-        const { r, reports, markers } = await runDriver((cmd) => recordNatively(cmd, { programOrderBytes }), steps, true)
+        const { r, reports, markers } = await runDriver((cmd) => recordNatively(cmd, { programOrderBytes }), steps, { observe: true })
         try {
           let next = 0 // markers in order: one after each look, then after the step, then after the hashing
           for (const [k, report] of reports.entries()) {
@@ -144,9 +152,10 @@ const bytesOf = (f: InitialFile): Buffer | null => {
 }
 
 /** What eyrie knows of path at seq matches `truth` byte for byte; returns how many bytes it does not
- *  know (a size it does not know: all of them). */
-const unknownBytes = async (r: Recorded, seq: number, path: string, truth: Buffer, what: string): Promise<number> => {
+ *  know (a size it does not know, or a name: all of them; `named`: the name must be known). */
+const unknownBytes = async (r: Recorded, seq: number, path: string, truth: Buffer, what: string, named = true): Promise<number> => {
   const plan = contentPlan(await worldAt(r.journal, r.guest, seq), path)
+  if (!plan.ok && !named) return truth.length
   if (!plan.ok) throw new Error(`${what}: ${plan.reason}`)
   if (plan.size === null) return truth.length
   assert.equal(plan.size, truth.length, `${what}: size of ${path} at #${seq}`)
@@ -161,23 +170,84 @@ const unknownBytes = async (r: Recorded, seq: number, path: string, truth: Buffe
   return unknown.reduce((n, u) => n + u.end - u.start, 0)
 }
 
+/** Between two steps' markers (a step is one call, with the events it makes: an open and the copy
+ *  of an old file, a pre-image and the write), each byte eyrie knows is the file's before the step or
+ *  after it, and so is a size it knows. */
+const assertBetween = async (r: Recorded, from: number, to: number, path: string, before: Buffer, after: Buffer, what: string): Promise<void> => {
+  for (let seq = from + 1; seq < to; seq++) {
+    const plan = contentPlan(await worldAt(r.journal, r.guest, seq), path)
+    if (!plan.ok || plan.size === null) continue
+    assert.ok(plan.size === before.length || plan.size === after.length, `${what}: ${path} at #${seq} is ${plan.size} bytes, the kernel's ${before.length} before the step and ${after.length} after`)
+    const { bytes, unknown } = await materialize(r.journal, r.guest, plan.pieces)
+    const isUnknown = (i: number): boolean => unknown.some((u) => u.start <= i && i < u.end)
+    const wrong = bytes.findIndex((b, i) => b !== before[i] && b !== after[i] && !isUnknown(i))
+    assert.equal(wrong, -1, `${what}: ${path} at #${seq}: byte ${wrong} is ${bytes[wrong]}, the kernel's ${before[wrong]} before the step and ${after[wrong]} after`)
+  }
+}
+
+/** The files as a process outside the recording reads them each time the driver pauses (after each
+ *  step's marker): by step, each file's bytes or null (absent). The FIFOs are held open for reading
+ *  and writing here, so neither side's open waits for the other. */
+const watch = async (dir: string) => {
+  const fifo = join(dir, 'fifo')
+  await mkdir(fifo)
+  await run('mkfifo', [join(fifo, 'ask'), join(fifo, 'ack')])
+  const ask = new Socket({ fd: openSync(join(fifo, 'ask'), constants.O_RDWR | constants.O_NONBLOCK), readable: true, writable: false })
+  const ack = openSync(join(fifo, 'ack'), constants.O_RDWR | constants.O_NONBLOCK)
+  const states: Array<Array<Buffer | null>> = []
+  let pending = ''
+  let reading: Promise<void> = Promise.resolve()
+  const readStep = async (n: number): Promise<void> => {
+    states[n] = await Promise.all(PATHS.map((p) => readFile(join(dir, 'w', p)).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : Promise.reject(e)))))
+    writeSync(ack, 'k')
+  }
+  ask.setEncoding('utf8').on('data', (chunk: string) => {
+    pending += chunk
+    for (let i = pending.indexOf('\n'); i >= 0; i = pending.indexOf('\n')) {
+      const n = Number(pending.slice(0, i))
+      pending = pending.slice(i + 1)
+      reading = reading.then(() => readStep(n))
+    }
+  })
+  return {
+    states,
+    close: async (): Promise<void> => {
+      ask.destroy()
+      closeSync(ack)
+      await reading
+    },
+  }
+}
+
 for (const [label, programOrderBytes] of [['up to 1 MiB in program order', undefined], ['every written file large', 0]] as const) {
-  test(`native, ${label}: given files that existed before the recording and random workloads over them, then every byte eyrie knows at each check and look is the kernel's, and bytes are unknown only where such files were`, async () => {
+  // in program order the state at every traced call of the driver is exact: there the test checks
+  // each step against what it read from outside; the large files' rules are exact at checks and looks
+  const everyStep = programOrderBytes === undefined
+  test(`native, ${label}: given files that existed before the recording and random workloads over them, then every byte eyrie knows${everyStep ? ' after each step (read from outside) and' : ''} at each check and look is the kernel's, and bytes are unknown only where such files were`, async () => {
     await fc.assert(
       fc.asyncProperty(fc.tuple(initialFile, initialFile, initialFile), fc.array(observeStep, { minLength: 1, maxLength: 30, size: 'max' }), async (initial, steps) => {
+        let outside: Awaited<ReturnType<typeof watch>> | undefined
         const setup = async (dir: string): Promise<void> => {
           await mkdir(join(dir, 'w'))
           for (const [i, f] of initial.entries()) {
             const bytes = bytesOf(f)
             if (bytes !== null) await writeFile(join(dir, 'w', PATHS[i]), bytes)
           }
+          if (everyStep) outside = await watch(dir)
         }
-        const { r, reports, markers } = await runDriver((cmd) => recordNatively(cmd, { setup, programOrderBytes }), steps, true, true)
+        let recorded: Awaited<ReturnType<typeof runDriver>>
+        try {
+          recorded = await runDriver((cmd) => recordNatively(cmd, { setup, programOrderBytes }), steps, { observe: true, snaps: true, pause: everyStep })
+        } finally {
+          await outside?.close()
+        }
+        const { r, reports, markers } = recorded
         const old = initial.some((f) => f.kind !== 'none')
         try {
           let next = 0
           let look = 0
           let unknown = 0
+          const stepMarkers: number[] = []
           for (const [k, report] of reports.entries()) {
             const what = `step ${k} (${JSON.stringify(steps[k])})`
             for (const pair of report[4] === '-' ? [] : report[4].split(',')) {
@@ -186,7 +256,19 @@ for (const [label, programOrderBytes] of [['up to 1 MiB in program order', undef
               const got = await readFile(join(r.dir, 'snap', `look${look++}`))
               if (file !== '-') unknown += await unknownBytes(r, at, join(r.dir, 'w', PATHS[Number(file)]), got, `${what}, look ${look - 1}`)
             }
-            next++ // the step's own marker
+            const stepAt = markers[next++]
+            if (outside !== undefined) {
+              const w = await worldAt(r.journal, r.guest, stepAt)
+              for (const [i, name] of PATHS.entries()) {
+                const truth = outside.states[k][i]
+                const before = k === 0 ? bytesOf(initial[i]) : outside.states[k - 1][i]
+                const path = join(r.dir, 'w', name)
+                if (truth === null) assert.equal(w.names.get(path), undefined, `${what}: ${name} is absent`)
+                else unknown += await unknownBytes(r, stepAt, path, truth, `${what}, read from outside`, !old)
+                if (truth !== null && before !== null) await assertBetween(r, k === 0 ? 0 : stepMarkers[k - 1], stepAt, path, before, truth, what)
+              }
+            }
+            stepMarkers.push(stepAt)
             const at = markers[next++]
             for (const [i, name] of PATHS.entries()) {
               if (report[i + 1] === '?' || report[i + 1] === '-') continue // not looked at; absent (the other oracles check that)
