@@ -19,7 +19,7 @@ import fc from 'fast-check'
 import { materialize } from '../../src/engine/content.js'
 import { worldAt } from '../../src/engine/replay.js'
 import { contentPlan } from '../../src/projections/index.js'
-import { contentAt, recordNatively, RECORDERS, type Recorded } from '../support/e2e.js'
+import { attachNatively, contentAt, recordNatively, RECORDERS, type Recorded } from '../support/e2e.js'
 import { runs } from '../support/runs.js'
 
 const run = promisify(execFile)
@@ -55,7 +55,10 @@ const runDriver = async (record: (cmd: string[]) => Promise<Recorded>, steps: un
   const env = opts.pause === true ? 'PAUSE=../fifo ' : ''
   const r = await record(['sh', '-c', `mkdir -p w snap && cd w && ${env}/usr/bin/python3 "$0" "$1"${mode} > ../out.txt`, DRIVER, JSON.stringify(steps)])
   const stdout = await readFile(join(r.dir, 'out.txt'), 'utf8')
-  const driver = r.events.find((e) => e.kind === 'proc.exec' && e.path.includes('python3'))?.pid
+  // the driver's exec; attached to, it was running already: the snapshot's python3
+  const snap = r.events.find((e) => e.kind === 'snapshot')
+  const driver = r.events.find((e) => e.kind === 'proc.exec' && e.path.includes('python3'))?.pid ??
+    (snap?.kind === 'snapshot' ? snap.procs.find((p) => p.exe.includes('python3'))?.pid : undefined)
   const markers = r.events.filter((e) => e.kind === 'proc.chdir' && e.pid === driver).map((e) => e.seq)
   const reports = stdout.trim().split('\n').map((l) => l.split(' '))
   const looks = observe ? reports.reduce((n, l) => n + (l[4] === '-' ? 0 : l[4].split(',').length), 0) : 0
@@ -219,10 +222,17 @@ const watch = async (dir: string) => {
   }
 }
 
-for (const [label, programOrderBytes] of [['up to 1 MiB in program order', undefined], ['every written file large', 0]] as const) {
-  // in program order the state at every traced call of the driver is exact: there the test checks
-  // each step against what it read from outside; the large files' rules are exact at checks and looks
-  const everyStep = programOrderBytes === undefined
+// In program order the state at every traced call of the driver is exact: there the test checks each
+// step against what it read from outside; the large files' rules are exact at checks and looks.
+// Attached to, the driver has its old files open from before (in the snapshot) and every call stops.
+const oldFileVariants = [
+  { label: 'up to 1 MiB in program order', everyStep: true, record: (cmd: string[], setup: RecordSetup) => recordNatively(cmd, { setup }) },
+  { label: 'every written file large', everyStep: false, record: (cmd: string[], setup: RecordSetup) => recordNatively(cmd, { setup, programOrderBytes: 0 }) },
+  { label: 'attached to, the old files open from before', everyStep: true, record: (cmd: string[], setup: RecordSetup) => attachNatively(cmd, { setup }) },
+]
+type RecordSetup = (dir: string) => Promise<void>
+
+for (const { label, everyStep, record } of oldFileVariants) {
   test(`native, ${label}: given files that existed before the recording and random workloads over them, then every byte eyrie knows${everyStep ? ' after each step (read from outside) and' : ''} at each check and look is the kernel's, and bytes are unknown only where such files were`, async () => {
     await fc.assert(
       fc.asyncProperty(fc.tuple(initialFile, initialFile, initialFile), fc.array(observeStep, { minLength: 1, maxLength: 30, size: 'max' }), async (initial, steps) => {
@@ -237,7 +247,7 @@ for (const [label, programOrderBytes] of [['up to 1 MiB in program order', undef
         }
         let recorded: Awaited<ReturnType<typeof runDriver>>
         try {
-          recorded = await runDriver((cmd) => recordNatively(cmd, { setup, programOrderBytes }), steps, { observe: true, snaps: true, pause: everyStep })
+          recorded = await runDriver((cmd) => record(cmd, setup), steps, { observe: true, snaps: true, pause: everyStep })
         } finally {
           await outside?.close()
         }

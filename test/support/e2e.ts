@@ -1,7 +1,10 @@
 // End-to-end support: run a real program under real strace, import the log into a real LMDB journal,
 // and read content back at any seq. The kernel (the disk, the workload's side copies) is the oracle.
-import { mkdtemp, readdir, readFile, lstat, rm } from 'node:fs/promises'
-import { createReadStream } from 'node:fs'
+import { mkdtemp, readdir, readFile, lstat, rm, writeFile } from 'node:fs/promises'
+import { createReadStream, existsSync } from 'node:fs'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { createInterface } from 'node:readline'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,7 +16,9 @@ import { Ingest, worldAt } from '../../src/engine/replay.js'
 import { materialize } from '../../src/engine/content.js'
 import { contentPlan } from '../../src/projections/index.js'
 import { runUnderStrace } from '../import/strace-run.js'
-import { traceCommand } from '../../src/native/index.js'
+import { attachPid, traceCommand } from '../../src/native/index.js'
+
+const run = promisify(execFile)
 
 export interface Recorded {
   readonly journal: Journal
@@ -85,6 +90,40 @@ export const recordNatively = (cmd: string[], opts: RecordOptions = {}): Promise
   recordInto(cmd, opts, async (dir, ingest) => {
     const result = await traceCommand(cmd, { cwd: dir, onBatch: (drafts) => ingest.push(drafts), stdio: { stdin: 0, stdout: 2, stderr: 2 }, writes: opts.writes, programOrderBytes: opts.programOrderBytes })
     if (result.status !== 0) throw new Error(`workload ${cmd.join(' ')} exited ${result.status ?? result.signal}: ${result.message ?? ''}`)
+    return { leftovers: [] }
+  })
+
+/** Starts cmd untraced (and orphaned: eyrie does not attach to a child of its own) in a fresh work
+ *  dir with $START set to it; once the command has made START/ready, attaches to it, and after the
+ *  snapshot lets it go on by making START/go. Its stderr is START/stderr. */
+export const attachNatively = (cmd: string[], opts: RecordOptions = {}): Promise<Recorded> =>
+  recordInto(cmd, opts, async (dir, ingest) => {
+    const started = await run('sh', ['-c', '"$@" </dev/null >/dev/null 2>"$START/stderr" & echo $!', 'sh', ...cmd], { cwd: dir, env: { ...process.env, START: dir } })
+    const pid = Number(started.stdout)
+    const gone = (): boolean => {
+      try {
+        process.kill(pid, 0)
+        return false
+      } catch {
+        return true
+      }
+    }
+    const stderr = (): Promise<string> => readFile(join(dir, 'stderr'), 'utf8').catch(() => '')
+    for (const end = Date.now() + 20_000; !existsSync(join(dir, 'ready')); await sleep(5))
+      if (gone() || Date.now() > end) throw new Error(`workload ${cmd.join(' ')} ${gone() ? 'ended' : 'was not ready in 20 s'}: ${await stderr()}`)
+    let snapshot: () => void = () => {}
+    const snapped = new Promise<void>((resolve) => (snapshot = resolve))
+    const session = attachPid(pid, {
+      writes: opts.writes,
+      onBatch: async (drafts) => {
+        await ingest.push(drafts)
+        snapshot()
+      },
+    })
+    await Promise.race([snapped, session.done])
+    await writeFile(join(dir, 'go'), '')
+    const result = await session.done
+    if (result.status !== 0) throw new Error(`workload ${cmd.join(' ')} exited ${result.status ?? result.signal}: ${result.message ?? ''} ${await stderr()}`)
     return { leftovers: [] }
   })
 
