@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import { materialize, UnknownBytesError } from '../engine/content.js'
 import { worldAt } from '../engine/replay.js'
 import type { Journal } from '../journal/journal.js'
-import { contentPlan, fds, ioUringNote, ls, maps, openFiles, ps } from '../projections/index.js'
+import { contentPlan, fds, ioUringNote, ls, maps, openFiles, ps, readBackNote } from '../projections/index.js'
 import { CliError, UsageError } from './errors.js'
 import { openJournal, pickGuest, seqOf, type GlobalOpts } from './context.js'
 import { printJson, printTable } from './output.js'
@@ -51,7 +51,9 @@ const answer = async (j: Journal, t: string, query: string, arg: string | undefi
       if (plan.size === null && !o.allowUnknown) throw new CliError(`${plan.path}: size unknown at #${seq} (the file existed before eyrie saw it); --allow-unknown prints the known bytes`)
       const { bytes, unknown } = await materialize(j, guest, plan.pieces)
       if (unknown.length > 0 && !o.allowUnknown) throw new CliError(`${new UnknownBytesError(plan.path, unknown).message} (at #${seq}); --allow-unknown prints them as zeros`)
-      if (o.json) return printJson({ guest, seq, path: plan.path, size: plan.size, sha256: createHash('sha256').update(bytes).digest('hex'), unknown, data: bytes.toString('base64') })
+      const lag = readBackNote(w, plan.path)
+      if (o.json) return printJson({ guest, seq, path: plan.path, size: plan.size, sha256: createHash('sha256').update(bytes).digest('hex'), unknown, note: lag, data: bytes.toString('base64') })
+      if (lag !== null) process.stderr.write(`eyrie: ${lag}\n`)
       if (unknown.length > 0) process.stderr.write(`eyrie: ${new UnknownBytesError(plan.path, unknown).message}, printed as zeros\n`)
       await new Promise<void>((resolve, reject) => process.stdout.write(bytes, (err) => (err ? reject(err) : resolve())))
       return

@@ -135,6 +135,26 @@ export const ioUringNote = (w: World): string | null => {
   return `file state at #${w.seq} is incomplete: process${users.length > 1 ? 'es' : ''} ${who} used io_uring, whose file operations are not journaled`
 }
 
+/** Record's read-back mode (its snapshot says positions 'none') reads a written file back where it
+ *  can be observed, not at each write: while a live process holds the file open for writing, its
+ *  content at #seq is as last read back and may lack bytes written since. Says so, or null (no such
+ *  holder, another mode, or the file read back at this very seq). */
+export const readBackNote = (w: World, path: string): string | null => {
+  const node = lookup(w, path)
+  if (w.positions !== 'none' || node === undefined || node.type !== 'file' || node.lastWrite?.seq === w.seq) return null
+  const holders: string[] = []
+  for (const p of w.procs.values()) {
+    if (!p.live) continue
+    for (const [fd, e] of w.tables.get(p.table)?.fds ?? []) {
+      const o = w.ofds.get(e.ofd)
+      if (o !== undefined && o.node === node.id && (o.flags & O_ACCMODE) !== O_RDONLY) holders.push(`${p.pid} (fd ${fd})`)
+    }
+  }
+  if (holders.length === 0) return null
+  const asOf = node.lastWrite === null ? 'as first seen' : `as read back at #${node.lastWrite.seq}`
+  return `${path} at #${w.seq}: held open for writing by ${holders.join(', ')}; recorded writes are read back where they can be observed (closes, opens by others, exec, exit, a writer's own calls up to 1 MiB), so this is the content ${asOf} and may lack bytes written since`
+}
+
 /** The paper's per-guest open-file table: every file with fds or views, and its write buffer. */
 export interface OpenFileRow {
   readonly path: string

@@ -1,0 +1,34 @@
+// `at T cat` under record's read-back mode: while a process holds the file open for writing, the
+// content at T is as last read back and may lack what was written since; cat says so on stderr (and
+// in --json), and says nothing once no writer holds it.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { eyrie } from '../support/cli.js'
+
+test('given a shell holding a 2 MiB file open for writing while its children fill it, when cat asks at a moment in between, then it notes the writer and that bytes may lack; at the end, no note and every byte', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'eyrie-lag-'))
+  try {
+    const journal = join(dir, 'journal')
+    const script = 'exec 3>big; head -c 2097152 /dev/zero | tr "\\0" a >&3; : > marker; exec 3>&-'
+    const rec = eyrie(['record', '--', 'sh', '-c', script], { journal, cwd: dir })
+    assert.equal(rec.status, 0, rec.stderr)
+    const marker = eyrie(['log', '--json', '--path', join(dir, 'marker')], { journal }).stdout.split('\n').filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as { seq: number; kind: string }).find((e) => e.kind === 'fd.open')
+    assert.ok(marker !== undefined, 'the marker is journaled')
+    const between = eyrie(['at', `#${marker.seq}`, 'cat', join(dir, 'big')], { journal, cwd: dir })
+    assert.equal(between.status, 0, between.stderr)
+    assert.match(between.stderr, /big at #\d+: held open for writing by \d+ \(fd 3\);.* may lack bytes written since/)
+    assert.ok(between.raw.length < 2097152, `the shell's children wrote 2 MiB that no reading has shown yet; cat printed ${between.raw.length}`)
+    const json = JSON.parse(eyrie(['--json', 'at', `#${marker.seq}`, 'cat', join(dir, 'big')], { journal, cwd: dir }).stdout) as { note: string | null }
+    assert.match(json.note ?? '', /held open for writing/)
+    const end = eyrie(['at', 'end', 'cat', join(dir, 'big')], { journal, cwd: dir })
+    assert.equal(end.status, 0, end.stderr)
+    assert.equal(end.stderr, '')
+    assert.ok(end.raw.equals(Buffer.alloc(2097152, 'a')))
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})
