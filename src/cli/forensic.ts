@@ -99,6 +99,7 @@ export const runExportTree = async (dest: string, o: ExportTreeOpts): Promise<vo
     if (o.json) printJson(manifest)
     const t = manifest.totals
     process.stderr.write(`eyrie: exported ${t.files} file(s), ${t.bytes} byte(s) of guest ${guest} at #${seq} to ${dest}${t.incomplete > 0 ? `; ${t.incomplete} file(s) with ${t.unknownBytes} unknown byte(s) or unknown size (see manifest.json)` : ''}\n`)
+    if (t.lagging > 0) process.stderr.write(`eyrie: ${t.lagging} file(s) held open for writing at #${seq}, as last read back: they may lack bytes written since (notes in manifest.json)\n`)
     if (manifest.ioUring.length > 0) process.stderr.write(`eyrie: incomplete: process(es) ${manifest.ioUring.map((u) => `${u.pid} (from #${u.seq})`).join(', ')} used io_uring, whose file operations are not journaled (listed in manifest.json)\n`)
     if (manifest.refused.length > 0) {
       const first = manifest.refused[0]

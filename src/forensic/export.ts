@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto'
 import type { Journal } from '../journal/journal.js'
 import { worldAt } from '../engine/replay.js'
-import { ioUringUsers, readPlan } from '../projections/index.js'
+import { ioUringUsers, readBackNote, readPlan } from '../projections/index.js'
 import { PayloadCache, streamPieces, type Range } from './content.js'
 import { planExport, type ExportPlan, type Refusal } from './exportPlan.js'
 import { ExportConflict, MANIFEST, ROOT, type ExportTarget } from './exportTargets.js'
@@ -19,6 +19,9 @@ export interface ManifestFile {
   readonly unknown: readonly Range[]
   /** a hard link: the first name of the same file in this export */
   readonly linkOf: string | null
+  /** set when a live process held the file open for writing at `seq` in record's read-back mode:
+   *  the bytes are as last read back and may lack some written since (projections' readBackNote) */
+  readonly note: string | null
 }
 
 export interface Manifest {
@@ -36,7 +39,8 @@ export interface Manifest {
   /** processes that used io_uring up to `seq`, from which seq: what they changed through a ring is
    *  not in the journal, so files may differ from this export (docs/security.md) */
   readonly ioUring: ReadonlyArray<{ readonly pid: number; readonly seq: number }>
-  readonly totals: { readonly files: number; readonly bytes: number; readonly unknownBytes: number; readonly incomplete: number }
+  /** lagging: files with a note */
+  readonly totals: { readonly files: number; readonly bytes: number; readonly unknownBytes: number; readonly incomplete: number; readonly lagging: number }
 }
 
 /** Unsafe names in the journal; nothing was written. */
@@ -64,13 +68,13 @@ export const exportAt = async (j: Journal, guest: string, seq: number, openTarge
   if (seq > 0) for await (const b of j.read(guest, seq, seq)) ts = b[0]?.ts ?? ts
   const target = await openTarget(ts)
   try {
-    return await write(j, guest, seq, ts, under, plan, ioUringUsers(w), target, opts)
+    return await write(j, guest, seq, ts, under, plan, ioUringUsers(w), (path) => readBackNote(w, path), target, opts)
   } finally {
     await target.close()
   }
 }
 
-const write = async (j: Journal, guest: string, seq: number, ts: bigint | null, under: string, plan: ExportPlan, ioUring: Manifest['ioUring'], target: ExportTarget, opts: ExportOptions): Promise<Manifest> => {
+const write = async (j: Journal, guest: string, seq: number, ts: bigint | null, under: string, plan: ExportPlan, ioUring: Manifest['ioUring'], noteOf: (path: string) => string | null, target: ExportTarget, opts: ExportOptions): Promise<Manifest> => {
   const refused: Refusal[] = [...plan.refused]
   const conflict = async (path: string, f: () => Promise<void>): Promise<boolean> => {
     try {
@@ -90,6 +94,7 @@ const write = async (j: Journal, guest: string, seq: number, ts: bigint | null, 
   let bytes = 0
   let unknownBytes = 0
   let incomplete = 0
+  let lagging = 0
   for (const f of plan.files) {
     const first = f.linkOf === null ? undefined : written.get(f.linkOf)
     const pieces = readPlan(f.node.content)
@@ -116,7 +121,9 @@ const write = async (j: Journal, guest: string, seq: number, ts: bigint | null, 
     const u = unknown.reduce((n, r) => n + r.end - r.start, 0)
     unknownBytes += u
     if (u > 0 || f.node.content.size === null) incomplete++
-    files.push({ path: f.path, size, sizeKnown: f.node.content.size !== null, sha256, unknown, linkOf: f.linkOf })
+    const note = noteOf(f.path)
+    if (note !== null) lagging++
+    files.push({ path: f.path, size, sizeKnown: f.node.content.size !== null, sha256, unknown, linkOf: f.linkOf, note })
     opts.onProgress?.(files.length, plan.files.length, bytes)
   }
   const symlinks: Array<{ path: string; target: string }> = []
@@ -124,7 +131,7 @@ const write = async (j: Journal, guest: string, seq: number, ts: bigint | null, 
   const manifest: Manifest = {
     format: 'eyrie-export/1', guest, seq, ts: ts === null ? null : ts.toString(), under, root: ROOT,
     files, dirs, symlinks, refused, ioUring,
-    totals: { files: files.length, bytes, unknownBytes, incomplete },
+    totals: { files: files.length, bytes, unknownBytes, incomplete, lagging },
   }
   await target.manifest(`${JSON.stringify(manifest, null, 2)}\n`)
   return manifest

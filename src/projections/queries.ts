@@ -142,6 +142,7 @@ export const ioUringNote = (w: World): string | null => {
 export const readBackNote = (w: World, path: string): string | null => {
   const node = lookup(w, path)
   if (w.positions !== 'none' || node === undefined || node.type !== 'file' || node.lastWrite?.seq === w.seq) return null
+  if (path.startsWith('/dev/') || path.startsWith('/proc/')) return null // devices and /proc are not read back
   const holders: string[] = []
   for (const p of w.procs.values()) {
     if (!p.live) continue

@@ -1,14 +1,14 @@
-// `at T cat` under record's read-back mode: while a process holds the file open for writing, the
-// content at T is as last read back and may lack what was written since; cat says so on stderr (and
-// in --json), and says nothing once no writer holds it.
+// `at T cat` and `export --at T` under record's read-back mode: while a process holds the file open
+// for writing, the content at T is as last read back and may lack what was written since; cat says so
+// on stderr (and in --json), export in its summary and manifest, and nothing once no writer holds it.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { eyrie } from '../support/cli.js'
 
-test('given a shell holding a 2 MiB file open for writing while its children fill it, when cat asks at a moment in between, then it notes the writer and that bytes may lack; at the end, no note and every byte', async () => {
+test('given a shell holding a 2 MiB file open for writing while its children fill it, when cat and export ask at a moment in between, then they note the writer and that bytes may lack; at the end, no note and every byte', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'eyrie-lag-'))
   try {
     const journal = join(dir, 'journal')
@@ -18,12 +18,18 @@ test('given a shell holding a 2 MiB file open for writing while its children fil
     const marker = eyrie(['log', '--json', '--path', join(dir, 'marker')], { journal }).stdout.split('\n').filter((l) => l !== '')
       .map((l) => JSON.parse(l) as { seq: number; kind: string }).find((e) => e.kind === 'fd.open')
     assert.ok(marker !== undefined, 'the marker is journaled')
-    const between = eyrie(['at', `#${marker.seq}`, 'cat', join(dir, 'big')], { journal, cwd: dir })
+    const at = `#${marker.seq - 1}` // the event before the marker's open: the shell holds big alone
+    const between = eyrie(['at', at, 'cat', join(dir, 'big')], { journal, cwd: dir })
     assert.equal(between.status, 0, between.stderr)
     assert.match(between.stderr, /big at #\d+: held open for writing by \d+ \(fd 3\);.* may lack bytes written since/)
     assert.ok(between.raw.length < 2097152, `the shell's children wrote 2 MiB that no reading has shown yet; cat printed ${between.raw.length}`)
-    const json = JSON.parse(eyrie(['--json', 'at', `#${marker.seq}`, 'cat', join(dir, 'big')], { journal, cwd: dir }).stdout) as { note: string | null }
+    const json = JSON.parse(eyrie(['--json', 'at', at, 'cat', join(dir, 'big')], { journal, cwd: dir }).stdout) as { note: string | null }
     assert.match(json.note ?? '', /held open for writing/)
+    const then = eyrie(['export', '--at', at, join(dir, 'then')], { journal, cwd: dir })
+    assert.equal(then.status, 0, then.stderr)
+    assert.match(then.stderr, /1 file\(s\) held open for writing at #\d+, as last read back/)
+    const manifest = JSON.parse(await readFile(join(dir, 'then', 'manifest.json'), 'utf8')) as { files: { path: string; note: string | null }[] }
+    assert.deepEqual(manifest.files.filter((f) => f.note !== null).map((f) => f.path), [join(dir, 'big')])
     const end = eyrie(['at', 'end', 'cat', join(dir, 'big')], { journal, cwd: dir })
     assert.equal(end.status, 0, end.stderr)
     assert.equal(end.stderr, '')

@@ -35,11 +35,11 @@ test('given a link, a hole, a partly known file and one of unknown size, the exp
       assert.deepEqual(await readFile(join(out, 'root/w/old')), Buffer.concat([Buffer.alloc(2), Buffer.from('seen'), Buffer.alloc(4)]))
       assert.deepEqual(await readFile(join(out, 'root/w/big')), Buffer.concat([Buffer.alloc(5), Buffer.from('new')]))
       const byPath = new Map(m.files.map((f) => [f.path, f]))
-      assert.deepEqual(byPath.get('/w/a'), { path: '/w/a', size: 12, sizeKnown: true, sha256: createHash('sha256').update(a).digest('hex'), unknown: [], linkOf: null })
+      assert.deepEqual(byPath.get('/w/a'), { path: '/w/a', size: 12, sizeKnown: true, sha256: createHash('sha256').update(a).digest('hex'), unknown: [], linkOf: null, note: null })
       assert.equal(byPath.get('/w/link-to-a')?.linkOf, '/w/a')
       assert.deepEqual(byPath.get('/w/old')?.unknown, [{ start: 0, end: 2 }, { start: 6, end: 10 }])
       assert.deepEqual([byPath.get('/w/big')?.sizeKnown, byPath.get('/w/big')?.unknown], [false, [{ start: 0, end: 5 }]])
-      assert.deepEqual(m.totals, { files: 4, bytes: 30, unknownBytes: 11, incomplete: 2 })
+      assert.deepEqual(m.totals, { files: 4, bytes: 30, unknownBytes: 11, incomplete: 2, lagging: 0 })
 
       const tar = join(dir, 'g.tar')
       await exportAt(j, 'g', end, () => openTarTarget(tar, new Date(0)))
