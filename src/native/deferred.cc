@@ -151,6 +151,13 @@ void Tracer::syncOwn(Task& t, const Origin& o, int exposed, bool all, long nr) {
     readBack(f, e.inode, liveName(fdPath(t.tid, fd)), o);
     close(f);
   }
+  // what other tasks wrote to the file the call shows, through their own descriptors (a copy out of
+  // it, a view, a truncation by this task's fd): read through a holder, as before another task's open
+  if (shown == nullptr || lettingGo) return;
+  auto w = written_.find(shown->inode);
+  if (w == written_.end() || !w->second.open) return;
+  for (const auto& [tid, u] : tasks_)
+    if (u.fds && u.fds != t.fds && !u.exiting && writingFd(*u.fds, shown->inode) >= 0) return syncWritten(shown->inode, t.tid, o.ts);
 }
 
 // As many of n bytes at off as the file holds (fewer only at its end).

@@ -16,13 +16,15 @@ import { runs } from '../support/runs.js'
 // In program order the state at every traced call of the driver is exact: there the test checks each
 // step against what it read from outside; the large files' rules are exact at checks and looks.
 // Attached to, the driver has its old files open from before (in the snapshot) and every call stops.
-// Two workers take turns (the test's pace orders their steps): a file one writes, the other looks at.
+// Two workers take turns (the test's pace orders their steps): a file one writes, the other looks at;
+// with every written file large, only such a look (an open by another) makes the writer's bytes exact.
 type RecordSetup = (dir: string) => Promise<void>
 const variants = [
   { label: 'up to 1 MiB in program order', everyStep: true, workers: 1, record: (cmd: string[], setup: RecordSetup) => recordNatively(cmd, { setup }) },
   { label: 'every written file large', everyStep: false, workers: 1, record: (cmd: string[], setup: RecordSetup) => recordNatively(cmd, { setup, programOrderBytes: 0 }) },
   { label: 'attached to, the old files open from before', everyStep: true, workers: 1, record: (cmd: string[], setup: RecordSetup) => attachNatively(cmd, { setup }) },
   { label: 'two processes taking turns', everyStep: true, workers: 2, record: (cmd: string[], setup: RecordSetup) => recordNatively(cmd, { setup }) },
+  { label: 'two processes taking turns, every written file large', everyStep: false, workers: 2, record: (cmd: string[], setup: RecordSetup) => recordNatively(cmd, { setup, programOrderBytes: 0 }) },
 ] as const
 
 for (const { label, everyStep, workers, record } of variants) {

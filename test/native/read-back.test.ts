@@ -265,3 +265,36 @@ os.close(w)
     await r.cleanup()
   }
 })
+
+test('given a child writing 2 MiB to a file it keeps open while its parent copies the file out through a descriptor of its own, then the copy shows the child\'s bytes: a call shows what other tasks wrote, not only its own task', async () => {
+  const program = `
+import os
+r = os.open('big', os.O_RDONLY | os.O_CREAT, 0o644)
+ready, go = os.pipe(), os.pipe()
+child = os.fork()
+if child == 0:
+    w = os.open('big', os.O_WRONLY | os.O_TRUNC)
+    for i in range(32):
+        os.write(w, bytes([i]) * 65536)
+    os.write(ready[1], b'r')
+    os.read(go[0], 1)
+    os._exit(0)
+os.read(ready[0], 1)
+dst = os.open('copy', os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+n = 0
+while n < 2 << 20:
+    n += os.copy_file_range(r, dst, (2 << 20) - n, n)
+os.close(dst)
+os.close(os.open('marker', os.O_RDONLY | os.O_CREAT, 0o644))
+os.write(go[1], b'g')
+os.waitpid(child, 0)
+`
+  const r = await recordNatively(['python3', '-c', program])
+  try {
+    const copy = await readFile(join(r.dir, 'copy'))
+    assert.equal(copy.length, 2 << 20)
+    assert.deepEqual(await contentAt(r, seqOfOpen(r, join(r.dir, 'marker')), join(r.dir, 'big')), copy, 'at the open after the copy')
+  } finally {
+    await r.cleanup()
+  }
+})
