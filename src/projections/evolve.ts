@@ -8,7 +8,7 @@ import {
   type Event, type EventOf, type Snapshot,
 } from '../events/index.js'
 import { putBytes, putZeros, truncateTo, unknownContent } from './extents.js'
-import { absentForSure, bindName, ensureDir, lookup, lookupOrAdopt, newNode, renamePath, resolve, unbindName } from './names.js'
+import { absentForSure, bindName, ensureDir, lookup, lookupOrAdopt, newNode, nodeOfName, renamePath, resolve, resolveParent, unbindName } from './names.js'
 import { closeFd, exec, exit, installFd, newOfd, ofdOf, positionKept, procOf, spawn, tableOf, writeOffset } from './procs.js'
 import type { FsNode, Proc, World } from './state.js'
 import { mapView, protectView, remapView, unmapView } from './views.js'
@@ -88,17 +88,19 @@ export const evolve = (w: World, e: Event): World => {
       return w
     }
     case 'file.allocate': return allocate(w, e)
-    case 'file.rename': renamePath(w, e.from, e.to, (e.flags & RENAME_EXCHANGE) !== 0); return w
-    case 'file.unlink': unbindName(w, e.path); return w
-    case 'file.link': bindName(w, e.to, lookupOrAdopt(w, e.from, null)); return w
+    // names as the kernel takes them: symlinks followed in their directories (a path an importer
+    // did not canonicalise), never in their last part (link(2) links a symlink itself)
+    case 'file.rename': renamePath(w, resolveParent(w, e.from), resolveParent(w, e.to), (e.flags & RENAME_EXCHANGE) !== 0); return w
+    case 'file.unlink': unbindName(w, resolveParent(w, e.path)); return w
+    case 'file.link': bindName(w, resolveParent(w, e.to), nodeOfName(w, e.from)); return w
     case 'file.symlink': {
       const node = newNode(w, 'symlink', null, true)
       node.target = e.target
-      bindName(w, e.path, node)
+      bindName(w, resolveParent(w, e.path), node)
       return w
     }
-    case 'file.mkdir': ensureDir(w, e.path, true); return w
-    case 'file.rmdir': unbindName(w, e.path); return w
+    case 'file.mkdir': ensureDir(w, resolveParent(w, e.path), true); return w
+    case 'file.rmdir': unbindName(w, resolveParent(w, e.path)); return w
     case 'file.flush': {
       const node = nodeOfFd(w, procOf(w, e.pid, e.seq), e.fd)
       if (node === undefined) return anomaly(w)

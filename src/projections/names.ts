@@ -89,7 +89,9 @@ export const resolve = (w: World, path: string): string => {
   return p
 }
 
-const resolveParent = (w: World, path: string): string => {
+/** A name as the kernel takes it for calls that act on the name itself (mkdir, rmdir, unlink,
+ *  symlink, rename, link's two names): symlinks followed in its directories, not in its last part. */
+export const resolveParent = (w: World, path: string): string => {
   const parent = parentOf(path)
   if (parent === path || parent === '/') return path
   const rp = resolve(w, parent)
@@ -100,6 +102,18 @@ const resolveParent = (w: World, path: string): string => {
 export const lookup = (w: World, path: string): FsNode | undefined => {
   const id = w.names.get(resolve(w, path))
   return id === undefined ? undefined : w.nodes.get(id)
+}
+
+/** The node a name itself is (a symlink is itself, not what it points to), creating an
+ *  unknown-content file there if eyrie has never seen it. */
+export const nodeOfName = (w: World, path: string): FsNode => {
+  const p = resolveParent(w, path)
+  const id = w.names.get(p)
+  const node = id === undefined ? undefined : w.nodes.get(id)
+  if (node !== undefined) return node
+  const adopted = newNode(w, 'file', null, false)
+  bindName(w, p, adopted)
+  return adopted
 }
 
 /** The node a path names, creating an unknown-content file if eyrie has never seen it. */

@@ -1,0 +1,58 @@
+// The kernel as the oracle for names: random steps on directories, files, hard links and symlinks
+// (mkdir, rmdir, create, unlink, rename, renameat2 NOREPLACE and EXCHANGE, link, symlink) run for
+// real; after every step the driver lists its tree, and eyrie's `ls` at that step's marker must hold
+// the same names with the same types, sizes and symlink targets. The work directory is made inside
+// the recording, so eyrie knows every name in it.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import { join, relative } from 'node:path'
+import fc from 'fast-check'
+import { worldAt } from '../../src/engine/replay.js'
+import { ls } from '../../src/projections/index.js'
+import { RECORDERS } from '../support/e2e.js'
+import { runs } from '../support/runs.js'
+
+const DRIVER = fileURLToPath(new URL('../fixtures/tree-driver.py', import.meta.url))
+// a few names in a few directories, so that steps meet each other's names often; symlinks to files,
+// directories (the steps then go through them) and nothing
+const name = fc.constantFrom('a', 'b', 'd', 'e', 'a/b', 'b/a', 'd/a', 'd/b', 'd/e', 'e/a', 'd/e/a')
+const step = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ op: fc.constant('mkdir'), path: name }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('rmdir'), path: name }) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constant('create'), path: name, size: fc.nat(100) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('unlink'), path: name }) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constantFrom('rename', 'noreplace', 'exchange', 'link'), path: name, to: name }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('symlink'), path: name, to: fc.constantFrom('a', 'd', 'e', 'd/a', '../a', '..', 'missing') }) },
+)
+
+type Listing = Record<string, ['file', number] | ['dir', null] | ['symlink', string]>
+
+for (const [recorder, record] of RECORDERS) {
+  test(`${recorder}: given random steps on names run for real, then at every step eyrie's ls holds the names the kernel lists, with their types, sizes and symlink targets`, async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 25, size: 'max' }), async (steps) => {
+        const r = await record(['sh', '-c', 'mkdir w && cd w && /usr/bin/python3 "$0" "$1" > ../out.txt', DRIVER, JSON.stringify(steps)])
+        try {
+          const listings = (await readFile(join(r.dir, 'out.txt'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Listing)
+          const driver = r.events.find((e) => e.kind === 'proc.exec' && e.path.includes('python3'))?.pid
+          const markers = r.events.filter((e) => e.kind === 'proc.chdir' && e.pid === driver).map((e) => e.seq)
+          assert.equal(markers.length, steps.length, 'one marker per step')
+          const top = join(r.dir, 'w')
+          for (const [k, seq] of markers.entries()) {
+            const known: Listing = {}
+            for (const e of ls(await worldAt(r.journal, r.guest, seq), top)) {
+              if (e.path === top) continue
+              known[relative(top, e.path)] = e.type === 'dir' ? ['dir', null] : e.type === 'symlink' ? ['symlink', e.target ?? '?'] : ['file', e.size ?? -1]
+            }
+            assert.deepEqual(known, listings[k], `step ${k} (${JSON.stringify(steps[k])}) at #${seq}`)
+          }
+        } finally {
+          await r.cleanup()
+        }
+      }),
+      { numRuns: runs(Number(process.env.EYRIE_ORACLE_RUNS ?? 40)) },
+    )
+  })
+}
