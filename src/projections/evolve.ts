@@ -8,7 +8,7 @@ import {
   type Event, type EventOf, type Snapshot,
 } from '../events/index.js'
 import { putBytes, putZeros, truncateTo, unknownContent } from './extents.js'
-import { absentForSure, bindName, ensureDir, lookup, lookupOrAdopt, newNode, nodeOfName, renamePath, resolve, resolveParent, unbindName } from './names.js'
+import { absentForSure, bindName, ensureDir, lookup, lookupOrAdopt, newNode, nodeOfName, nodeShown, renamePath, resolve, resolveParent, unbindName } from './names.js'
 import { closeFd, exec, exit, installFd, newOfd, ofdOf, positionKept, procOf, spawn, tableOf, writeOffset } from './procs.js'
 import type { FsNode, Proc, World } from './state.js'
 import { mapView, protectView, remapView, unmapView } from './views.js'
@@ -108,7 +108,7 @@ export const evolve = (w: World, e: Event): World => {
       return w
     }
     case 'file.observe': {
-      const node = lookupOrAdopt(w, e.path, e.inode)
+      const node = nodeShown(w, e.path, e.inode)
       // the kernel is the truth: what was observed replaces what eyrie believed
       if (e.size !== null) truncateTo(node.content, e.size)
       putBytes(node.content, e.offset, e.len, e.seq, e.known)
@@ -117,8 +117,7 @@ export const evolve = (w: World, e: Event): World => {
     case 'file.sync': {
       // read back from the file: the kernel is the truth about its size and these bytes. It was read
       // through an fd: by inode it is the file even after an unlink or rename; the name is a hint
-      const byIno = e.inode === null ? undefined : w.byInode.get(e.inode)
-      const node = (byIno === undefined ? undefined : w.nodes.get(byIno)) ?? lookupOrAdopt(w, e.path, e.inode)
+      const node = nodeShown(w, e.path, e.inode)
       truncateTo(node.content, e.size)
       putBytes(node.content, e.offset, e.len, e.seq, e.known)
       node.unflushed += e.len
@@ -127,7 +126,7 @@ export const evolve = (w: World, e: Event): World => {
     }
     case 'file.quarantine': renamePath(w, e.path, e.to, false); return w
     case 'view.map': {
-      const node = lookupOrAdopt(w, e.path, e.inode)
+      const node = nodeShown(w, e.path, e.inode)
       mapView(w, procOf(w, e.pid, e.seq), { addr: e.addr, len: e.len, prot: e.prot, shared: e.shared, node: node.id, path: e.path, offset: e.offset })
       return w
     }
@@ -135,7 +134,7 @@ export const evolve = (w: World, e: Event): World => {
     case 'view.remap': remapView(w, procOf(w, e.pid, e.seq), e.addr, e.len, e.newAddr, e.newLen); return w
     case 'view.protect': protectView(w, procOf(w, e.pid, e.seq), e.addr, e.len, e.prot); return w
     case 'view.sync': {
-      const node = lookupOrAdopt(w, e.path, e.inode)
+      const node = nodeShown(w, e.path, e.inode)
       putBytes(node.content, e.offset, e.len, e.seq, e.known)
       node.lastWrite = { seq: e.seq, pid: e.pid }
       return w

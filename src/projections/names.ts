@@ -116,6 +116,14 @@ export const nodeOfName = (w: World, path: string): FsNode => {
   return adopted
 }
 
+/** The node a descriptor or a mapping shows (file.observe, file.sync, view.map, view.sync): by
+ *  inode when eyrie knows it, whatever names it has now (unlinked, or its name another file's since
+ *  a rename: the path, read from the descriptor, is only a hint); else as lookupOrAdopt. */
+export const nodeShown = (w: World, path: string, inode: string | null): FsNode => {
+  const byIno = inode === null ? undefined : w.byInode.get(inode)
+  return (byIno === undefined ? undefined : w.nodes.get(byIno)) ?? lookupOrAdopt(w, path, inode)
+}
+
 /** The node a path names, creating an unknown-content file if eyrie has never seen it. */
 export const lookupOrAdopt = (w: World, path: string, inode: string | null): FsNode => {
   if (inode !== null) {
