@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { contentAt, recordNatively, RECORDERS } from '../support/e2e.js'
-import { assertFiles, observeStep, PATHS, runDriver, step } from '../support/driver.js'
+import { assertFdTable, assertFiles, observeStep, PATHS, runDriver, step } from '../support/driver.js'
 import { runs } from '../support/runs.js'
 
 for (const [name, record] of RECORDERS) {
@@ -35,7 +35,7 @@ for (const [name, record] of RECORDERS) {
 // the rules it tests are the large files' (src/native/deferred.cc), so that variant runs most
 const variants = [['up to 1 MiB in program order', undefined, 40], ['every written file large', 0, 100]] as const
 for (const [label, programOrderBytes, count] of variants) {
-  test(`native, ${label}: given random workloads that also dup, open read-only, write from a child, copy out of and map their files, then what each copy or view got is the file's content there, and where the driver opens every file by name each one hashes as the kernel reported`, async () => {
+  test(`native, ${label}: given random workloads that also dup, open read-only, write from a child, copy out of and map their files, then what each copy or view got is the file's content there, the fd table after each step is the kernel's, and where the driver opens every file by name each one hashes as the kernel reported`, async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(observeStep, { minLength: 1, maxLength: 30, size: 'max' }), async (steps) => {
         const { r, reports, markers } = await runDriver((cmd) => recordNatively(cmd, { programOrderBytes }), steps, { observe: true })
@@ -51,7 +51,7 @@ for (const [label, programOrderBytes, count] of variants) {
               const got = createHash('sha256').update(await contentAt(r, at, path)).digest('hex')
               assert.equal(got, seen, `${what}: what the call got from ${path}, at #${at}`)
             }
-            next++ // the step's own marker
+            await assertFdTable(r, markers[next++], report[5], what) // at the step's own marker
             await assertFiles(r, markers[next++], report, `${what}, after the opens by name`)
           }
         } finally {

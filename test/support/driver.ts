@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import fc from 'fast-check'
 import { materialize } from '../../src/engine/content.js'
 import { worldAt } from '../../src/engine/replay.js'
-import { contentPlan } from '../../src/projections/index.js'
+import { contentPlan, fds } from '../../src/projections/index.js'
 import { contentAt, type Recorded } from './e2e.js'
 
 const run = promisify(execFile)
@@ -99,6 +99,15 @@ export const bytesOf = (f: InitialFile): Buffer | null => {
     out[i] = x & 0xff
   }
   return out
+}
+
+/** The driver's descriptors on files after a step (its report's last field) are what eyrie's fd
+ *  table holds for that process at the step's marker: the same fds, modes, close-on-exec flags, and
+ *  unlinked files. eyrie may know more fds (pipes and sockets are not in the listing), not fewer. */
+export const assertFdTable = async (r: Recorded, seq: number, table: string, what: string): Promise<void> => {
+  const kernel = JSON.parse(table) as { pid: number; fds: Record<string, [string, boolean, boolean]> }
+  const known = Object.fromEntries(fds(await worldAt(r.journal, r.guest, seq), kernel.pid).map((f) => [String(f.fd), [f.mode, f.cloexec, f.deleted]]))
+  for (const [fd, row] of Object.entries(kernel.fds)) assert.deepEqual(known[fd], row, `${what}: fd ${fd} of ${kernel.pid} at #${seq} ([mode, cloexec, deleted]; eyrie's table: ${JSON.stringify(known)})`)
 }
 
 /** What eyrie knows of path at seq matches `truth` byte for byte; returns how many bytes it does not
