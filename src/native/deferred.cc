@@ -116,7 +116,7 @@ bool Tracer::writingGoesOn(const Task& t, int fd, const FdEntry& e, long nr) con
   return !exit && !exec && nr != SYS_close_range && writingFd(*t.fds, e.inode, fd) >= 0;
 }
 
-void Tracer::syncOwn(Task& t, const Origin& o, int exposed, bool all, long nr) {
+void Tracer::syncAtCall(Task& t, const Origin& o, int exposed, bool all, long nr) {
   if (!t.fds || written_.empty()) return;
   bool lettingGo = nr < 0 || letsGo(nr);
   // memory calls show no file's content but a mapped one's: the files a task writes wait for its next
@@ -154,8 +154,8 @@ void Tracer::syncOwn(Task& t, const Origin& o, int exposed, bool all, long nr) {
   // what other tasks wrote to the file the call shows, through their own descriptors (a copy out of
   // it, a view, a truncation by this task's fd): read through a holder, as before another task's open
   if (shown == nullptr || lettingGo) return;
-  auto w = written_.find(shown->inode);
-  if (w == written_.end() || !w->second.open) return;
+  auto written = written_.find(shown->inode);
+  if (written == written_.end() || !written->second.open) return;
   for (const auto& [tid, u] : tasks_)
     if (u.fds && u.fds != t.fds && !u.exiting && writingFd(*u.fds, shown->inode) >= 0) return syncWritten(shown->inode, t.tid, o.ts);
 }

@@ -286,7 +286,7 @@ bool Tracer::closeEntry(Task& t, const Origin& o) {
   auto it = t.fds->fds.find(fd);
   std::string written = it != t.fds->fds.end() && it->second.deferred ? it->second.inode : "";
   t.fds->fds.erase(fd);
-  if (!written.empty()) settleIfUnheld(written);  // read at this stop (syncOwn); no holder left: no more writes
+  if (!written.empty()) settleIfUnheld(written);  // read at this stop (syncAtCall); no holder left: no more writes
   return false;
 }
 

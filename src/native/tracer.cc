@@ -326,7 +326,7 @@ void Tracer::onExitEvent(Task& t, uint64_t ts) {
     t.exitEmitted = true;
   }
   // its fds are about to close: what it wrote is read back now
-  if (!starting_) syncOwn(t, Origin{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(t.tid), ts}, -1, true, -1);
+  if (!starting_) syncAtCall(t, Origin{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(t.tid), ts}, -1, true, -1);
   // the last task of a memory is about to drop it: its shared file views still hold the bytes
   if (--t.mem->users == 0 && t.mem->sharedFileViews && !starting_) {
     syncViews(t, 0, ~0ull, Origin{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(t.tid), ts});
@@ -347,7 +347,7 @@ void Tracer::onSeccomp(Task& t, uint64_t ts) {
   // (large ones at the calls that can show them: exposedFd)
   bool all = false;
   int exposed = exposedFd(t.call.nr, t.call.args, all);
-  syncOwn(t, o, exposed, all, t.call.nr);
+  syncAtCall(t, o, exposed, all, t.call.nr);
   if (!admit(t)) return;  // another task's call on the same file comes first: this one waits at its entry
   t.wantExit = entry(t, o);
   auto again = tasks_.find(o.tid);

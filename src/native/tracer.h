@@ -135,7 +135,7 @@ class Tracer {
   void adoptWritable(Task& t, int fd, FdEntry& e, bool empty, uint64_t size, const Origin& o);
   /** Reads back what the task wrote (program order, or the file its call shows), and what others
    *  wrote to the file its call shows. nr: the call at whose entry this is, -1 at the task's exit */
-  void syncOwn(Task& t, const Origin& o, int exposed, bool all, long nr);
+  void syncAtCall(Task& t, const Origin& o, int exposed, bool all, long nr);
   bool writingGoesOn(const Task& t, int fd, const FdEntry& e, long nr) const;
   void syncWritten(const std::string& inode, pid_t current, uint64_t ts);
   void syncAllWritten(uint64_t ts, bool last);
