@@ -2,7 +2,7 @@
 import { O_ACCMODE, O_APPEND, O_RDONLY, O_RDWR, O_WRONLY } from '../events/index.js'
 import { readPlan, type Piece } from './extents.js'
 import { lookup, namesUnder, resolve } from './names.js'
-import type { FsNode, World } from './state.js'
+import type { FsNode, Ofd, World } from './state.js'
 
 export interface LsEntry {
   readonly path: string
@@ -54,20 +54,19 @@ export interface FdRow {
   readonly deleted: boolean
 }
 
-export const fds = (w: World, pid?: number): FdRow[] => {
-  const out: FdRow[] = []
+/** Every descriptor of every live process (or of `pid`), by pid and then fd, with its open file description. */
+function* liveFds(w: World, pid?: number): Generator<{ readonly pid: number; readonly fd: number; readonly cloexec: boolean; readonly ofd: Ofd }> {
   for (const p of w.procs.values()) {
     if (!p.live || (pid !== undefined && p.pid !== pid)) continue
-    const t = w.tables.get(p.table)
-    if (t === undefined) continue
-    for (const [fd, e] of [...t.fds].sort((a, b) => a[0] - b[0])) {
-      const o = w.ofds.get(e.ofd)
-      if (o === undefined) continue
-      out.push({ pid: p.pid, fd, path: o.path, mode: accessMode(o.flags), pos: o.pos, cloexec: e.cloexec, deleted: (w.nodes.get(o.node)?.links ?? 0) === 0 })
+    for (const [fd, e] of [...(w.tables.get(p.table)?.fds ?? [])].sort((a, b) => a[0] - b[0])) {
+      const ofd = w.ofds.get(e.ofd)
+      if (ofd !== undefined) yield { pid: p.pid, fd, cloexec: e.cloexec, ofd }
     }
   }
-  return out
 }
+
+export const fds = (w: World, pid?: number): FdRow[] =>
+  [...liveFds(w, pid)].map(({ pid, fd, cloexec, ofd: o }) => ({ pid, fd, path: o.path, mode: accessMode(o.flags), pos: o.pos, cloexec, deleted: (w.nodes.get(o.node)?.links ?? 0) === 0 }))
 
 export interface MapRow {
   readonly pid: number
@@ -143,14 +142,7 @@ export const readBackNote = (w: World, path: string): string | null => {
   const node = lookup(w, path)
   if (w.positions !== 'none' || node === undefined || node.type !== 'file' || node.lastWrite?.seq === w.seq) return null
   if (path.startsWith('/dev/') || path.startsWith('/proc/')) return null // devices and /proc are not read back
-  const holders: string[] = []
-  for (const p of w.procs.values()) {
-    if (!p.live) continue
-    for (const [fd, e] of w.tables.get(p.table)?.fds ?? []) {
-      const o = w.ofds.get(e.ofd)
-      if (o !== undefined && o.node === node.id && (o.flags & O_ACCMODE) !== O_RDONLY) holders.push(`${p.pid} (fd ${fd})`)
-    }
-  }
+  const holders = [...liveFds(w)].filter(({ ofd }) => ofd.node === node.id && (ofd.flags & O_ACCMODE) !== O_RDONLY).map(({ pid, fd }) => `${pid} (fd ${fd})`)
   if (holders.length === 0) return null
   const asOf = node.lastWrite === null ? 'as first seen' : `as read back at #${node.lastWrite.seq}`
   return `${path} at #${w.seq}: held open for writing by ${holders.join(', ')}; recorded writes are read back where they can be observed (closes, opens by others, exec, exit, a writer's own calls up to 1 MiB), so this is the content ${asOf} and may lack bytes written since`
