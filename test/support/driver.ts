@@ -103,7 +103,7 @@ export const bytesOf = (f: InitialFile): Buffer | null => {
 
 /** The driver's descriptors on files after a step (its report's last field) are what eyrie's fd
  *  table holds for that process at the step's marker: the same fds, modes, close-on-exec flags, and
- *  unlinked files. eyrie may know more fds (pipes and sockets are not in the listing), not fewer. */
+ *  files with no name left. eyrie may know more fds (pipes and sockets are not in the listing), not fewer. */
 export const assertFdTable = async (r: Recorded, seq: number, table: string, what: string): Promise<void> => {
   const kernel = JSON.parse(table) as { pid: number; fds: Record<string, [string, boolean, boolean]> }
   const known = Object.fromEntries(fds(await worldAt(r.journal, r.guest, seq), kernel.pid).map((f) => [String(f.fd), [f.mode, f.cloexec, f.deleted]]))
