@@ -105,9 +105,14 @@ export const bytesOf = (f: InitialFile): Buffer | null => {
  *  table holds for that process at the step's marker: the same fds, modes, close-on-exec flags, and
  *  files with no name left. eyrie may know more fds (pipes and sockets are not in the listing), not fewer. */
 export const assertFdTable = async (r: Recorded, seq: number, table: string, what: string): Promise<void> => {
-  const kernel = JSON.parse(table) as { pid: number; fds: Record<string, [string, boolean, boolean]> }
-  const known = Object.fromEntries(fds(await worldAt(r.journal, r.guest, seq), kernel.pid).map((f) => [String(f.fd), [f.mode, f.cloexec, f.deleted]]))
-  for (const [fd, row] of Object.entries(kernel.fds)) assert.deepEqual(known[fd], row, `${what}: fd ${fd} of ${kernel.pid} at #${seq} ([mode, cloexec, deleted]; eyrie's table: ${JSON.stringify(known)})`)
+  const kernel = JSON.parse(table) as { pid: number; fds: Record<string, [string, boolean, boolean, string | null]> }
+  const rows = fds(await worldAt(r.journal, r.guest, seq), kernel.pid)
+  for (const [fd, [mode, cloexec, deleted, path]] of Object.entries(kernel.fds)) {
+    const f = rows.find((x) => String(x.fd) === fd)
+    // the kernel's name, unless the name it was opened by is gone (then it shows that name, deleted)
+    const row = f === undefined ? undefined : [f.mode, f.cloexec, f.deleted, path === null ? null : f.path]
+    assert.deepEqual(row, [mode, cloexec, deleted, path], `${what}: fd ${fd} of ${kernel.pid} at #${seq} ([mode, cloexec, no name left, name]; eyrie's table: ${JSON.stringify(rows)})`)
+  }
 }
 
 /** What eyrie knows of path at seq matches `truth` byte for byte; returns how many bytes it does not
