@@ -105,15 +105,19 @@ bool Tracer::writingGoesOn(const Task& t, int fd, const FdEntry& e, long nr) con
   bool exec = nr == SYS_execve || nr == SYS_execveat;
   bool exit = nr < 0;
   if (exec && !e.cloexec) return true;
-  for (const auto& [tid, u] : tasks_) {
-    if (tid == t.tid || u.exiting || !u.fds) continue;
-    if (u.fds == t.fds) {
-      if (exit) return true;  // a thread ends: the table, fd included, lives on in the others
-      continue;               // exec ends the other threads; a close closes for them too
-    }
-    if (writingFd(*u.fds, e.inode) >= 0) return true;
-  }
+  // a thread ends: the table, fd included, lives on in the others (exec ends the other threads, and
+  // a close closes for them too)
+  if (exit)
+    for (const auto& [tid, u] : tasks_)
+      if (tid != t.tid && !u.exiting && u.fds && u.fds == t.fds) return true;
+  if (writtenByOtherTable(t, e.inode)) return true;
   return !exit && !exec && nr != SYS_close_range && writingFd(*t.fds, e.inode, fd) >= 0;
+}
+
+bool Tracer::writtenByOtherTable(const Task& t, const std::string& inode) const {
+  for (const auto& [tid, u] : tasks_)
+    if (!u.exiting && u.fds && u.fds != t.fds && writingFd(*u.fds, inode) >= 0) return true;
+  return false;
 }
 
 void Tracer::syncAtCall(Task& t, const Origin& o, int exposed, bool all, long nr) {
@@ -155,9 +159,7 @@ void Tracer::syncAtCall(Task& t, const Origin& o, int exposed, bool all, long nr
   // it, a view, a truncation by this task's fd): read through a holder, as before another task's open
   if (shown == nullptr || lettingGo) return;
   auto written = written_.find(shown->inode);
-  if (written == written_.end() || !written->second.open) return;
-  for (const auto& [tid, u] : tasks_)
-    if (u.fds && u.fds != t.fds && !u.exiting && writingFd(*u.fds, shown->inode) >= 0) return syncWritten(shown->inode, t.tid, o.ts);
+  if (written != written_.end() && written->second.open && writtenByOtherTable(t, shown->inode)) syncWritten(shown->inode, t.tid, o.ts);
 }
 
 // As many of n bytes at off as the file holds (fewer only at its end).

@@ -137,6 +137,8 @@ class Tracer {
    *  wrote to the file its call shows. nr: the call at whose entry this is, -1 at the task's exit */
   void syncAtCall(Task& t, const Origin& o, int exposed, bool all, long nr);
   bool writingGoesOn(const Task& t, int fd, const FdEntry& e, long nr) const;
+  /** Whether a live task with another descriptor table than t's holds the file open for writing. */
+  bool writtenByOtherTable(const Task& t, const std::string& inode) const;
   void syncWritten(const std::string& inode, pid_t current, uint64_t ts);
   void syncAllWritten(uint64_t ts, bool last);
   void readBack(int f, const std::string& inode, const std::string& path, const Origin& o);
