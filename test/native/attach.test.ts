@@ -7,15 +7,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Draft } from '../../src/events/index.js'
 import { attachPid, TraceError } from '../../src/native/index.js'
-import { background, childrenOf, ofKind, procStatus, record, tempDir, text } from './support.js'
-
-const until = async (what: string, ok: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> => {
-  const end = Date.now() + ms
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await sleep(10)
-  }
-}
+import { background, childrenOf, ofKind, procStatus, record, tempDir, text, until } from './support.js'
 
 test('given a running shell loop, when eyrie attaches, then the first draft is its snapshot, its writes follow, and after detach it runs on untraced', async () => {
   const { dir, cleanup } = await tempDir()

@@ -5,6 +5,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { mkdtemp, open, readFile, realpath, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import type { Body, Draft } from '../../src/events/index.js'
 import { traceCommand, type TraceOptions, type TraceResult } from '../../src/native/index.js'
@@ -129,9 +130,22 @@ export const procStatus = (pid: number): { state: string; tracer: number } | nul
   return { state: /^State:\s+(\S)/m.exec(status)?.[1] ?? '?', tracer: Number(/^TracerPid:\s+(\d+)/m.exec(status)?.[1] ?? -1) }
 }
 
-/** Starts a shell script in the background, orphaned: not a child of this process (eyrie attaches
- *  to other trees; a child of its own would be refused). Returns the script's shell's pid. */
-export const background = async (script: string, cwd?: string): Promise<number> => {
-  const { stdout } = await run('sh', ['-c', `sh -c '${script}' >/dev/null 2>&1 </dev/null & echo $!`], cwd === undefined ? {} : { cwd })
+/** Starts argv in the background, orphaned: not a child of this process (eyrie attaches to other
+ *  trees; a child of its own would be refused), stdin and stdout /dev/null, stderr to the file
+ *  `stderr` (default /dev/null). Returns its pid. */
+export const orphan = async (argv: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; stderr?: string } = {}): Promise<number> => {
+  const { stdout } = await run('sh', ['-c', '"$@" </dev/null >/dev/null 2>"$0" & echo $!', opts.stderr ?? '/dev/null', ...argv], { cwd: opts.cwd, env: opts.env })
   return Number(stdout)
+}
+
+/** Starts a shell script orphaned (see orphan); returns the script's shell's pid. */
+export const background = (script: string, cwd?: string): Promise<number> => orphan(['sh', '-c', script], { cwd })
+
+/** Waits until ok() holds, polling every 10 ms; fails after ms saying what it waited for. */
+export const until = async (what: string, ok: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> => {
+  const end = Date.now() + ms
+  while (!(await ok())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await sleep(10)
+  }
 }

@@ -11,18 +11,10 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { Draft } from '../../src/events/index.js'
 import { attachPid, recordCommand } from '../../src/native/index.js'
 import { Script } from '../support/events.js'
-import { compile, ofKind, run, tempDir } from './support.js'
+import { compile, ofKind, run, tempDir, until } from './support.js'
 
 const B_RECORD = 'B wrote this after A\n'
 const A_PAGE = `${'A'.repeat(4095)}\n`
-
-const until = async (what: string, ok: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> => {
-  const end = Date.now() + ms
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await sleep(10)
-  }
-}
 
 /** The states (from /proc/PID/task/T/stat) of a process's threads. */
 const threadStates = async (pid: number): Promise<string[]> => {

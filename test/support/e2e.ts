@@ -2,9 +2,6 @@
 // and read content back at any seq. The kernel (the disk, the workload's side copies) is the oracle.
 import { mkdtemp, readdir, readFile, lstat, rm, writeFile } from 'node:fs/promises'
 import { createReadStream, existsSync } from 'node:fs'
-import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { createInterface } from 'node:readline'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -17,8 +14,7 @@ import { materialize } from '../../src/engine/content.js'
 import { contentPlan } from '../../src/projections/index.js'
 import { runUnderStrace } from '../import/strace-run.js'
 import { attachPid, traceCommand } from '../../src/native/index.js'
-
-const run = promisify(execFile)
+import { orphan, until } from '../native/support.js'
 
 export interface Recorded {
   readonly journal: Journal
@@ -98,8 +94,8 @@ export const recordNatively = (cmd: string[], opts: RecordOptions = {}): Promise
  *  snapshot lets it go on by making START/go. Its stderr is START/stderr. */
 export const attachNatively = (cmd: string[], opts: RecordOptions = {}): Promise<Recorded> =>
   recordInto(cmd, opts, async (dir, ingest) => {
-    const started = await run('sh', ['-c', '"$@" </dev/null >/dev/null 2>"$START/stderr" & echo $!', 'sh', ...cmd], { cwd: dir, env: { ...process.env, START: dir } })
-    const pid = Number(started.stdout)
+    const stderr = (): Promise<string> => readFile(join(dir, 'stderr'), 'utf8').catch(() => '')
+    const pid = await orphan(cmd, { cwd: dir, env: { ...process.env, START: dir }, stderr: join(dir, 'stderr') })
     const gone = (): boolean => {
       try {
         process.kill(pid, 0)
@@ -108,9 +104,14 @@ export const attachNatively = (cmd: string[], opts: RecordOptions = {}): Promise
         return true
       }
     }
-    const stderr = (): Promise<string> => readFile(join(dir, 'stderr'), 'utf8').catch(() => '')
-    for (const end = Date.now() + 20_000; !existsSync(join(dir, 'ready')); await sleep(5))
-      if (gone() || Date.now() > end) throw new Error(`workload ${cmd.join(' ')} ${gone() ? 'ended' : 'was not ready in 20 s'}: ${await stderr()}`)
+    try {
+      await until('the workload to be ready', () => {
+        if (gone()) throw new Error(`workload ${cmd.join(' ')} ended before it was ready`)
+        return existsSync(join(dir, 'ready'))
+      }, 20_000)
+    } catch (err) {
+      throw new Error(`${(err as Error).message}: ${await stderr()}`, { cause: err })
+    }
     let snapshot: () => void = () => {}
     const snapped = new Promise<void>((resolve) => (snapshot = resolve))
     const session = attachPid(pid, {

@@ -5,21 +5,12 @@ import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { Ingest } from '../../src/engine/replay.js'
 import { openLmdbJournal } from '../../src/journal/lmdb.js'
 import { attachPid } from '../../src/native/index.js'
 import { tempDir } from '../support/e2e.js'
 import { liveContent } from '../support/views.js'
-import { run } from '../native/support.js'
-
-const until = async (what: string, ok: () => boolean, ms = 10_000): Promise<void> => {
-  const end = Date.now() + ms
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await sleep(10)
-  }
-}
+import { run, until } from '../native/support.js'
 
 const SCRIPT = `
 import mmap, os, time
