@@ -271,6 +271,7 @@ void Tracer::exit(Task& t, int64_t ret, const Origin& o) {
     // mmap returns an address: only -4095..-1 are errors
     if (static_cast<uint64_t>(ret) > static_cast<uint64_t>(-4096)) return;
   } else if (ret < 0) {
+    if (nr == SYS_mprotect) protectedInPart(t, a[0], a[1], o);  // it may have changed a part
     return;  // a failed call changed nothing
   }
   int fd = asFd(a[0]);

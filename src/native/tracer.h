@@ -158,6 +158,7 @@ class Tracer {
   void serveSyncRequest();
   void noteSharedMapping(Task& t, const std::string& inode);
   void noteExecMappings(Task& t, const Origin& o);
+  void protectedInPart(Task& t, uint64_t addr, uint64_t len, const Origin& o);
   void noteSharedMappings(Task& t);
 
   template <typename Fill>

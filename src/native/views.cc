@@ -265,4 +265,16 @@ void Tracer::noteExecMappings(Task& t, const Origin& o) {
   }
 }
 
+void Tracer::protectedInPart(Task& t, uint64_t addr, uint64_t len, const Origin& o) {
+  // mprotect changes the mappings in its range one after another and stops at one it may not change
+  // (PROT_WRITE on a shared view of a file opened read-only: EACCES); those before keep their new
+  // protection. Say what the file views in the range hold now.
+  uint64_t end = addr + ((len + 4095) & ~uint64_t{4095});
+  for (const Mapping& m : fileMappings(t.tid)) {
+    uint64_t lo = std::max(m.start, addr), hi = std::min(m.end, end);
+    if (lo >= hi) continue;
+    emit(Kind::ViewProtect, o, [&](Record& r) { r.num(lo).num(hi - lo).num(static_cast<uint32_t>(m.prot)); });
+  }
+}
+
 }  // namespace eyrie

@@ -172,11 +172,17 @@ export const renamePath = (w: World, from: string, to: string, exchange: boolean
   if (!exchange) for (const [n] of namesUnder(w, to)) unbindName(w, n)
   for (const [n, id] of moving) w.names.set(to + n.slice(from.length), id)
   for (const [n, id] of back) w.names.set(from + n.slice(to.length), id)
-  // open descriptions and views follow their file, as /proc/PID/fd and /proc/PID/maps do
-  const moved = (p: string): string | undefined =>
-    p === from || p.startsWith(`${from}/`) ? to + p.slice(from.length) : exchange && (p === to || p.startsWith(`${to}/`)) ? from + p.slice(to.length) : undefined
-  for (const o of w.ofds.values()) o.path = moved(o.path) ?? o.path
-  for (const proc of w.procs.values()) for (const v of proc.views) v.path = moved(v.path) ?? v.path
+  // open descriptions and views follow their file, as /proc/PID/fd and /proc/PID/maps do; one on a
+  // file whose name was unlinked or replaced before keeps that name, as the kernel's " (deleted)" does
+  const movedTo = new Map<string, { readonly to: string; readonly id: NodeId }>()
+  for (const [n, id] of moving) movedTo.set(n, { to: to + n.slice(from.length), id })
+  for (const [n, id] of back) movedTo.set(n, { to: from + n.slice(to.length), id })
+  const follow = (path: string, node: NodeId): string => {
+    const m = movedTo.get(path)
+    return m !== undefined && m.id === node ? m.to : path
+  }
+  for (const o of w.ofds.values()) o.path = follow(o.path, o.node)
+  for (const proc of w.procs.values()) for (const v of proc.views) v.path = follow(v.path, v.node)
 }
 
 /** mkdir (complete: the directory starts empty, so eyrie knows all it will hold) or a directory

@@ -46,16 +46,34 @@ export const unmapView = (w: World, p: Proc, addr: number, len: number): void =>
   p.views = carve(w, p.views, addr, len)
 }
 
-/** mremap moves/resizes the region that starts at addr (only file views are tracked). */
+/** mremap: shrinking in place unmaps the tail, whatever it holds. Growing takes one mapping, the
+ *  one at addr (the kernel refuses more; an old size of 0 makes a second view of a shared one). A
+ *  move takes every mapping in the pages kept, each keeping its place among them (since Linux 6.17
+ *  one call may move several). What arrives replaces what was at the new place, anonymous memory too
+ *  (only file views are tracked). */
 export const remapView = (w: World, p: Proc, addr: number, len: number, newAddr: number, newLen: number): void => {
-  const v = p.views.find((x) => x.addr <= addr && addr < x.addr + x.len)
-  if (v === undefined) return
-  const moved: View = { ...v, addr: newAddr, len: pageUp(newLen), offset: v.offset + (addr - v.addr) }
-  const node = w.nodes.get(v.node)
-  if (node !== undefined) node.views++ // keep the node alive across the carve below
-  p.views = carve(w, p.views, addr, len)
-  p.views = carve(w, p.views, newAddr, newLen)
-  p.views.push(moved)
+  const [oldSize, newSize] = [pageUp(len), pageUp(newLen)]
+  if (newAddr === addr && newSize <= oldSize) {
+    p.views = carve(w, p.views, addr + newSize, oldSize - newSize)
+    return
+  }
+  let moved: View[]
+  if (newSize > oldSize) {
+    const v = p.views.find((x) => x.addr <= addr && addr < x.addr + x.len)
+    moved = v === undefined ? [] : [{ ...v, addr: newAddr, len: newSize, offset: v.offset + (addr - v.addr) }]
+  } else {
+    moved = p.views
+      .filter((v) => v.addr < addr + newSize && v.addr + v.len > addr)
+      .map((v) => {
+        const [s, e] = [Math.max(v.addr, addr), Math.min(v.addr + v.len, addr + newSize)]
+        return { ...v, addr: newAddr + (s - addr), len: e - s, offset: v.offset + (s - v.addr) }
+      })
+  }
+  for (const v of moved) {
+    const node = w.nodes.get(v.node)
+    if (node !== undefined) node.views++ // before the carves, which may drop the last of the old pieces
+  }
+  p.views = carve(w, carve(w, p.views, addr, len), newAddr, newLen).concat(moved)
   p.views.sort((a, b) => a.addr - b.addr)
 }
 

@@ -7,9 +7,9 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createRequire } from 'node:module'
 import { worldAt } from '../../src/engine/replay.js'
-import { maps } from '../../src/projections/index.js'
 import type { Event } from '../../src/events/index.js'
 import { contentAt, recordNatively, type Recorded } from '../support/e2e.js'
+import { procMaps, viewRows } from '../support/maps.js'
 
 /** The seq at which the process that wrote `side` (a copy) exited: the copy was complete then. */
 const copiedAt = (r: Recorded, side: string): number => {
@@ -57,29 +57,6 @@ os.close(fd)
   }
 })
 
-/** file-backed rows of a /proc/PID/maps text, adjacent compatible rows merged (the kernel merges VMAs). */
-const mergeRows = (rows: { start: number; end: number; perms: string; offset: number; path: string }[]) => {
-  const out: typeof rows = []
-  for (const r of [...rows].sort((a, b) => a.start - b.start)) {
-    const last = out.at(-1)
-    if (last !== undefined && last.end === r.start && last.perms === r.perms && last.path === r.path && last.offset + (last.end - last.start) === r.offset) {
-      last.end = r.end
-    } else {
-      out.push({ ...r })
-    }
-  }
-  return out
-}
-
-const procMaps = (text: string) =>
-  mergeRows(
-    text.split('\n').flatMap((line) => {
-      const m = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) ([0-9a-f]+) \S+ (\d+)\s+(\/.*)$/.exec(line)
-      if (m === null || m[5] === '0' || m[6].endsWith(' (deleted)')) return []
-      return [{ start: parseInt(m[1], 16), end: parseInt(m[2], 16), perms: m[3], offset: parseInt(m[4], 16), path: m[6] }]
-    }),
-  )
-
 test('given python3 mapping files, maps at the moment of each /proc/self/maps copy equals the copy', async () => {
   const script = `
 import mmap, os
@@ -100,16 +77,15 @@ snap('maps3')
   const r = await recordNatively(['python3', '-c', script])
   try {
     const python = r.events.find((e): e is Extract<Event, { kind: 'proc.exec' }> => e.kind === 'proc.exec')?.pid
+    assert.ok(python !== undefined, 'python3 was exec\'d')
     for (const side of ['maps1', 'maps2', 'maps3']) {
       // the copy is closed after it was written: the maps in it are the ones at that moment
       const open = r.events.find((e): e is Extract<Event, { kind: 'fd.open' }> => e.kind === 'fd.open' && e.path === join(r.dir, side))
       assert.ok(open !== undefined, `${side} was opened`)
-      const closed = r.events.find((e) => e.kind === 'fd.close' && e.pid === python && e.seq > open.seq && e.fd === open.fd)
+      const closed: Event | undefined = r.events.find((e) => e.kind === 'fd.close' && e.pid === python && e.seq > open.seq && e.fd === open.fd)
       assert.ok(closed !== undefined, `${side} was closed`)
       const w = await worldAt(r.journal, r.guest, closed.seq)
-      const ours = mergeRows(maps(w, python).map((m) => ({ start: m.start, end: m.end, perms: `${m.prot}${m.shared ? 's' : 'p'}`, offset: m.offset, path: m.path })))
-      const kernel = procMaps(await readFile(join(r.dir, side), 'utf8'))
-      assert.deepEqual(ours, kernel, `${side}: maps at #${closed.seq}`)
+      assert.deepEqual(viewRows(w, python), procMaps(await readFile(join(r.dir, side), 'utf8'), true), `${side}: maps at #${closed.seq}`)
     }
   } finally {
     await r.cleanup()
