@@ -66,7 +66,7 @@ const answer = async (j: Journal, t: string, query: string, arg: string | undefi
     case 'maps': {
       const rows = maps(w, pidArg(arg))
       if (o.json) return printJson({ guest, seq, maps: rows })
-      return printTable(['pid', 'range', 'prot', 'share', 'offset', 'path'], rows.map((r) => [r.pid, `${r.start.toString(16)}-${r.end.toString(16)}`, r.prot, r.shared ? 'shared' : 'private', r.offset, r.path]))
+      return printTable(['pid', 'range', 'prot', 'share', 'offset', 'path'], rows.map((r) => [r.pid, `${r.start.toString(16)}-${r.end.toString(16)}`, r.prot, r.shared ? 'shared' : 'private', r.offset, r.deleted ? `${r.path} (deleted)` : r.path]))
     }
     case 'ps': {
       const rows = ps(w)

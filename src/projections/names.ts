@@ -68,7 +68,15 @@ export const unbindName = (w: World, path: string): void => {
   const node = w.nodes.get(id)
   if (node === undefined) return
   node.links--
+  if (node.opens > 0 || node.views > 0) nameGone(w, path, id)
   releaseIfUnused(w, node)
+}
+
+/** Descriptors and views that show `path` for the file it named no longer have a name (the kernel's
+ *  " (deleted)"), even where the file has another. */
+const nameGone = (w: World, path: string, id: NodeId): void => {
+  for (const o of w.ofds.values()) if (o.node === id && o.path === path) o.nameGone = true
+  for (const p of w.procs.values()) for (const v of p.views) if (v.node === id && v.path === path) v.nameGone = true
 }
 
 /** Follow symlinks in the last component and, when a name is missing, in its parent directories. */
@@ -172,17 +180,17 @@ export const renamePath = (w: World, from: string, to: string, exchange: boolean
   if (!exchange) for (const [n] of namesUnder(w, to)) unbindName(w, n)
   for (const [n, id] of moving) w.names.set(to + n.slice(from.length), id)
   for (const [n, id] of back) w.names.set(from + n.slice(to.length), id)
-  // open descriptions and views follow their file, as /proc/PID/fd and /proc/PID/maps do; one on a
-  // file whose name was unlinked or replaced before keeps that name, as the kernel's " (deleted)" does
+  // open descriptions and views follow their name, as /proc/PID/fd and /proc/PID/maps do; one whose
+  // name is gone (nameGone) keeps it, even when it names the same file again
   const movedTo = new Map<string, { readonly to: string; readonly id: NodeId }>()
   for (const [n, id] of moving) movedTo.set(n, { to: to + n.slice(from.length), id })
   for (const [n, id] of back) movedTo.set(n, { to: from + n.slice(to.length), id })
-  const follow = (path: string, node: NodeId): string => {
-    const m = movedTo.get(path)
-    return m !== undefined && m.id === node ? m.to : path
+  const follow = (x: { path: string; node: NodeId; nameGone?: boolean }): void => {
+    const m = x.nameGone === true ? undefined : movedTo.get(x.path)
+    if (m !== undefined && m.id === x.node) x.path = m.to
   }
-  for (const o of w.ofds.values()) o.path = follow(o.path, o.node)
-  for (const proc of w.procs.values()) for (const v of proc.views) v.path = follow(v.path, v.node)
+  for (const o of w.ofds.values()) follow(o)
+  for (const proc of w.procs.values()) for (const v of proc.views) follow(v)
 }
 
 /** mkdir (complete: the directory starts empty, so eyrie knows all it will hold) or a directory

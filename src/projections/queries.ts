@@ -2,7 +2,7 @@
 import { O_ACCMODE, O_APPEND, O_RDONLY, O_RDWR, O_WRONLY } from '../events/index.js'
 import { readPlan, type Piece } from './extents.js'
 import { lookup, namesUnder, resolve } from './names.js'
-import type { FsNode, Ofd, World } from './state.js'
+import type { FsNode, NodeId, Ofd, World } from './state.js'
 
 export interface LsEntry {
   readonly path: string
@@ -51,6 +51,7 @@ export interface FdRow {
   /** null: unknown (the recording did not see the calls that move it) */
   readonly pos: number | null
   readonly cloexec: boolean
+  /** the name it shows was unlinked or replaced (the kernel's " (deleted)"), or the file has none */
   readonly deleted: boolean
 }
 
@@ -65,8 +66,11 @@ function* liveFds(w: World, pid?: number): Generator<{ readonly pid: number; rea
   }
 }
 
+/** Whether the name a descriptor or view shows is gone, as the kernel's " (deleted)" says. */
+const shownGone = (w: World, x: { readonly node: NodeId; readonly nameGone?: boolean }): boolean => x.nameGone === true || (w.nodes.get(x.node)?.links ?? 0) === 0
+
 export const fds = (w: World, pid?: number): FdRow[] =>
-  [...liveFds(w, pid)].map(({ pid, fd, cloexec, ofd: o }) => ({ pid, fd, path: o.path, mode: accessMode(o.flags), pos: o.pos, cloexec, deleted: (w.nodes.get(o.node)?.links ?? 0) === 0 }))
+  [...liveFds(w, pid)].map(({ pid, fd, cloexec, ofd: o }) => ({ pid, fd, path: o.path, mode: accessMode(o.flags), pos: o.pos, cloexec, deleted: shownGone(w, o) }))
 
 export interface MapRow {
   readonly pid: number
@@ -76,6 +80,8 @@ export interface MapRow {
   readonly shared: boolean
   readonly offset: number
   readonly path: string
+  /** as FdRow.deleted */
+  readonly deleted: boolean
 }
 
 const protString = (prot: number): string => `${prot & 1 ? 'r' : '-'}${prot & 2 ? 'w' : '-'}${prot & 4 ? 'x' : '-'}`
@@ -84,7 +90,7 @@ export const maps = (w: World, pid?: number): MapRow[] => {
   const out: MapRow[] = []
   for (const p of w.procs.values()) {
     if (!p.live || (pid !== undefined && p.pid !== pid)) continue
-    for (const v of p.views) out.push({ pid: p.pid, start: v.addr, end: v.addr + v.len, prot: protString(v.prot), shared: v.shared, offset: v.offset, path: v.path })
+    for (const v of p.views) out.push({ pid: p.pid, start: v.addr, end: v.addr + v.len, prot: protString(v.prot), shared: v.shared, offset: v.offset, path: v.path, deleted: shownGone(w, v) })
   }
   return out
 }

@@ -31,7 +31,10 @@ export interface FsNode {
 export interface Ofd {
   id: OfdId
   node: NodeId
-  path: string // the name it was opened by
+  path: string // the name it was opened by, moved by renames of that name
+  /** that name was unlinked or replaced since: the kernel's " (deleted)" (absent: it was not; a
+   *  checkpoint made before 2026-12-07 never says) */
+  nameGone?: boolean
   flags: number
   /** null: unknown (the recording does not see the calls that move it: World.positions) */
   pos: number | null
@@ -57,6 +60,8 @@ export interface View {
   shared: boolean
   node: NodeId
   path: string
+  /** as Ofd.nameGone */
+  nameGone?: boolean
   offset: number
 }
 

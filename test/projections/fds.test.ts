@@ -208,3 +208,24 @@ test('given a name opened without O_DIRECTORY and then a name below it (an strac
   s.add(1, open(6, '/w/x', O_RDONLY, false))
   assert.equal(new Map(ls(s.fold(), '/').map((r) => [r.path, r.type])).get('/w'), 'file')
 })
+
+test('given a file with two names, when the name an fd was opened by is unlinked, the fd shows it deleted, and a rename of the other name does not move it', () => {
+  const s = new Script()
+  s.add(1, open(3, '/d/a', O_WRONLY | O_CREAT | O_EXCL, true))
+  s.add(1, { kind: 'file.link', from: '/d/a', to: '/d/b' })
+  s.add(1, { kind: 'file.unlink', path: '/d/a' })
+  s.add(1, { kind: 'file.rename', from: '/d/b', to: '/d/a', flags: 0 })
+  s.add(1, { kind: 'file.rename', from: '/d/a', to: '/d/c', flags: 0 })
+  // as /proc/1/fd/3 would: the name it was opened by, gone (the kernel's " (deleted)"), though /d/c is the file
+  assert.deepEqual(fds(s.fold(), 1).map((r) => [r.fd, r.path, r.deleted]), [[3, '/d/a', true]])
+  assert.deepEqual(fds(decodeWorld(encodeWorld(s.fold())), 1).map((r) => r.deleted), [true], 'a checkpoint keeps it')
+})
+
+test('given an fd on a file, when another file is renamed over its name and that name is renamed on, the fd keeps the name, deleted', () => {
+  const s = new Script()
+  s.add(1, open(3, '/a', O_WRONLY | O_CREAT | O_EXCL, true))
+  s.add(1, open(4, '/b', O_WRONLY | O_CREAT | O_EXCL, true))
+  s.add(1, { kind: 'file.rename', from: '/b', to: '/a', flags: 0 })
+  s.add(1, { kind: 'file.rename', from: '/a', to: '/c', flags: 0 })
+  assert.deepEqual(fds(s.fold(), 1).map((r) => [r.fd, r.path, r.deleted]), [[3, '/a', true], [4, '/c', false]])
+})

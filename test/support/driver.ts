@@ -102,16 +102,15 @@ export const bytesOf = (f: InitialFile): Buffer | null => {
 }
 
 /** The driver's descriptors on files after a step (its report's last field) are what eyrie's fd
- *  table holds for that process at the step's marker: the same fds, modes, close-on-exec flags, and
- *  files with no name left. eyrie may know more fds (pipes and sockets are not in the listing), not fewer. */
+ *  table holds for that process at the step's marker: the same fds, modes, close-on-exec flags and
+ *  names, " (deleted)" where the kernel says it. eyrie may know more fds (pipes and sockets are not
+ *  in the listing), not fewer. */
 export const assertFdTable = async (r: Recorded, seq: number, table: string, what: string): Promise<void> => {
-  const kernel = JSON.parse(table) as { pid: number; fds: Record<string, [string, boolean, boolean, string | null]> }
+  const kernel = JSON.parse(table) as { pid: number; fds: Record<string, [string, boolean, boolean, string]> }
   const rows = fds(await worldAt(r.journal, r.guest, seq), kernel.pid)
-  for (const [fd, [mode, cloexec, deleted, path]] of Object.entries(kernel.fds)) {
+  for (const [fd, row] of Object.entries(kernel.fds)) {
     const f = rows.find((x) => String(x.fd) === fd)
-    // the kernel's name, unless the name it was opened by is gone (then it shows that name, deleted)
-    const row = f === undefined ? undefined : [f.mode, f.cloexec, f.deleted, path === null ? null : f.path]
-    assert.deepEqual(row, [mode, cloexec, deleted, path], `${what}: fd ${fd} of ${kernel.pid} at #${seq} ([mode, cloexec, no name left, name]; eyrie's table: ${JSON.stringify(rows)})`)
+    assert.deepEqual(f === undefined ? undefined : [f.mode, f.cloexec, f.deleted, f.path], row, `${what}: fd ${fd} of ${kernel.pid} at #${seq} ([mode, cloexec, deleted, name]; eyrie's table: ${JSON.stringify(rows)})`)
   }
 }
 

@@ -1,5 +1,5 @@
 // File-backed rows of /proc/PID/maps and of eyrie's views, in one shape for comparing them.
-import type { World } from '../../src/projections/index.js'
+import { maps, type World } from '../../src/projections/index.js'
 
 export interface MapsRow {
   start: number
@@ -35,17 +35,6 @@ export const procMaps = (text: string, deleted = false): MapsRow[] =>
     }),
   )
 
-const protString = (prot: number): string => `${prot & 1 ? 'r' : '-'}${prot & 2 ? 'w' : '-'}${prot & 4 ? 'x' : '-'}`
-
-/** eyrie's views of a process as /proc/PID/maps would list them: a file no name is left for carries
- *  the kernel's " (deleted)". */
+/** eyrie's views of a process (the `maps` query) as /proc/PID/maps lists them. */
 export const viewRows = (w: World, pid: number): MapsRow[] =>
-  mergeRows(
-    (w.procs.get(pid)?.views ?? []).map((v) => ({
-      start: v.addr,
-      end: v.addr + v.len,
-      perms: `${protString(v.prot)}${v.shared ? 's' : 'p'}`,
-      offset: v.offset,
-      path: (w.nodes.get(v.node)?.links ?? 0) === 0 ? `${v.path} (deleted)` : v.path,
-    })),
-  )
+  mergeRows(maps(w, pid).map((m) => ({ start: m.start, end: m.end, perms: `${m.prot}${m.shared ? 's' : 'p'}`, offset: m.offset, path: m.deleted ? `${m.path} (deleted)` : m.path })))
