@@ -3,7 +3,7 @@
 // those refer to. Taken while the tracer holds every task stopped, so the parts agree; read with
 // synchronous calls, since the tasks wait for it and nothing else is to be done meanwhile: a round
 // trip through libuv's pool per read made a recorded command's start wait ~4 ms for its 14 reads.
-import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs'
+import { lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs'
 import { nameFromBytes, nameToBytes, O_CLOEXEC, PROT_EXEC, PROT_READ, PROT_WRITE, type Draft } from '../events/index.js'
 import type { FdSnap, FileSnap, MapSnap, Positions, ProcSnap, Snapshot } from '../events/index.js'
 import { ppidIn, procStat } from './procStat.js'
@@ -45,6 +45,15 @@ const linkName = (link: string): string | undefined => {
   return b === undefined ? undefined : nameFromBytes(b)
 }
 
+/** A name /proc shows for a descriptor or a mapping: without the kernel's " (deleted)", and whether
+ *  that name is gone (a file may be called "x (deleted)": then the name holds that very file). */
+const shownName = (raw: string, inode: string | null): { readonly path: string; readonly deleted: boolean } => {
+  if (!raw.endsWith(DELETED)) return { path: raw, deleted: false }
+  const st = maybe(() => lstatSync(nameToBytes(raw), { bigint: true }))
+  if (st !== undefined && inode !== null && inodeOf(st.dev, st.ino) === inode) return { path: raw, deleted: false }
+  return { path: raw.slice(0, -DELETED.length), deleted: true }
+}
+
 const numbers = (dir: string): number[] =>
   (maybe(() => readdirSync(dir)) ?? []).map(Number).filter(Number.isSafeInteger).sort((a, b) => a - b)
 
@@ -57,10 +66,11 @@ const fdSnap = (pid: number, fd: number, files: Map<string, FileSnap>): FdSnap |
   const rawFlags = parseInt(/^flags:\s*([0-7]+)/m.exec(info)?.[1] ?? '0', 8)
   const st = maybe(() => statSync(link, { bigint: true }))
   const inode = st === undefined ? null : inodeOf(st.dev, st.ino)
-  if (st !== undefined && path.startsWith('/') && !path.endsWith(DELETED) && (st.isFile() || st.isDirectory())) {
+  const shown = path.startsWith('/') ? shownName(path, inode) : { path, deleted: false }
+  if (st !== undefined && path.startsWith('/') && !shown.deleted && (st.isFile() || st.isDirectory())) {
     files.set(path, { path, type: st.isFile() ? 'file' : 'dir', size: st.isFile() ? Number(st.size) : null, inode, target: null })
   }
-  return { fd, path, flags: rawFlags & ~O_CLOEXEC, pos, cloexec: (rawFlags & O_CLOEXEC) !== 0, inode }
+  return { fd, path: shown.path, flags: rawFlags & ~O_CLOEXEC, pos, cloexec: (rawFlags & O_CLOEXEC) !== 0, inode, ...(shown.deleted ? { deleted: true } : {}) }
 }
 
 const MAPS_LINE = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) ([0-9a-f]+) ([0-9a-f]+):([0-9a-f]+) (\d+)\s+(.*)$/
@@ -73,13 +83,13 @@ const mapSnaps = (pid: number, files: Map<string, FileSnap>): MapSnap[] => {
     const m = MAPS_LINE.exec(line)
     if (m === null) continue
     const [, start, end, perms, offset, major, minor, ino, raw] = m
-    if (!raw.startsWith('/') || raw.endsWith(DELETED) || ino === '0') continue
-    const path = nameFromBytes(Buffer.from(raw, 'latin1'))
+    if (!raw.startsWith('/') || ino === '0') continue
     const addr = parseInt(start, 16)
     const inode = inodeOf(makedev(BigInt(`0x${major}`), BigInt(`0x${minor}`)), BigInt(ino))
+    const { path, deleted } = shownName(nameFromBytes(Buffer.from(raw, 'latin1')), inode)
     const prot = (perms[0] === 'r' ? PROT_READ : 0) | (perms[1] === 'w' ? PROT_WRITE : 0) | (perms[2] === 'x' ? PROT_EXEC : 0)
-    out.push({ addr, len: parseInt(end, 16) - addr, prot, shared: perms[3] === 's', path, inode, offset: parseInt(offset, 16) })
-    if (!files.has(path)) {
+    out.push({ addr, len: parseInt(end, 16) - addr, prot, shared: perms[3] === 's', path, inode, offset: parseInt(offset, 16), ...(deleted ? { deleted } : {}) })
+    if (!deleted && !files.has(path)) {
       const st = maybe(() => statSync(nameToBytes(path), { bigint: true }))
       if (st?.isFile() === true) files.set(path, { path, type: 'file', size: Number(st.size), inode: inodeOf(st.dev, st.ino), target: null })
     }

@@ -8,7 +8,7 @@ import {
   type Event, type EventOf, type Snapshot,
 } from '../events/index.js'
 import { putBytes, putZeros, truncateTo, unknownContent } from './extents.js'
-import { absentForSure, bindName, ensureDir, lookup, lookupOrAdopt, newNode, nodeOfName, nodeShown, renamePath, resolve, resolveParent, unbindName } from './names.js'
+import { absentForSure, bindName, ensureDir, lookup, lookupOrAdopt, newNode, nodeOfName, nodeShown, renamePath, resolve, resolveParent, unbindName, unnamedNode } from './names.js'
 import { closeFd, exec, exit, installFd, newOfd, ofdOf, positionKept, procOf, spawn, tableOf, writeOffset } from './procs.js'
 import type { FsNode, Proc, World } from './state.js'
 import { mapView, protectView, remapView, unmapView } from './views.js'
@@ -232,12 +232,14 @@ const applySnapshot = (w: World, e: Snapshot & { seq: number }): World => {
     for (const tid of s.threads) if (tid !== s.pid) w.threads.set(tid, s.pid)
     const t = tableOf(w, p)
     for (const f of s.fds) {
-      const node = f.path.startsWith('/') ? lookupOrAdopt(w, f.path, f.inode) : newNode(w, 'file', f.inode, false)
-      installFd(w, t, f.fd, newOfd(w, node.id, f.path, f.flags, f.pos), f.cloexec)
+      const node = f.deleted === true ? unnamedNode(w, f.inode) : f.path.startsWith('/') ? lookupOrAdopt(w, f.path, f.inode) : newNode(w, 'file', f.inode, false)
+      const o = newOfd(w, node.id, f.path, f.flags, f.pos)
+      if (f.deleted === true) o.nameGone = true
+      installFd(w, t, f.fd, o, f.cloexec)
     }
     for (const m of s.maps) {
-      const node = lookupOrAdopt(w, m.path, m.inode)
-      mapView(w, p, { addr: m.addr, len: m.len, prot: m.prot, shared: m.shared, node: node.id, path: m.path, offset: m.offset })
+      const node = m.deleted === true ? unnamedNode(w, m.inode) : lookupOrAdopt(w, m.path, m.inode)
+      mapView(w, p, { addr: m.addr, len: m.len, prot: m.prot, shared: m.shared, node: node.id, path: m.path, offset: m.offset, ...(m.deleted === true ? { nameGone: true } : {}) })
     }
   }
   return w

@@ -127,20 +127,23 @@ export const nodeOfName = (w: World, path: string): FsNode => {
 /** The node a descriptor or a mapping shows (file.observe, file.sync, view.map, view.sync): by
  *  inode when eyrie knows it, whatever names it has now (unlinked, or its name another file's since
  *  a rename: the path, read from the descriptor, is only a hint); else as lookupOrAdopt. */
-export const nodeShown = (w: World, path: string, inode: string | null): FsNode => {
-  const byIno = inode === null ? undefined : w.byInode.get(inode)
-  return (byIno === undefined ? undefined : w.nodes.get(byIno)) ?? lookupOrAdopt(w, path, inode)
+export const nodeShown = (w: World, path: string, inode: string | null): FsNode => nodeOfInode(w, inode) ?? lookupOrAdopt(w, path, inode)
+
+/** The node of a file whose name is gone (a descriptor or a mapping of R(0) that /proc shows
+ *  " (deleted)"): by inode when eyrie knows it, else a new one with no name. */
+export const unnamedNode = (w: World, inode: string | null): FsNode => nodeOfInode(w, inode) ?? newNode(w, 'file', inode, false)
+
+const nodeOfInode = (w: World, inode: string | null): FsNode | undefined => {
+  const id = inode === null ? undefined : w.byInode.get(inode)
+  return id === undefined ? undefined : w.nodes.get(id)
 }
 
 /** The node a path names, creating an unknown-content file if eyrie has never seen it. */
 export const lookupOrAdopt = (w: World, path: string, inode: string | null): FsNode => {
-  if (inode !== null) {
-    const byIno = w.byInode.get(inode)
-    const node = byIno === undefined ? undefined : w.nodes.get(byIno)
-    if (node !== undefined) {
-      if (w.names.get(path) !== node.id) bindName(w, path, node)
-      return node
-    }
+  const known = nodeOfInode(w, inode)
+  if (known !== undefined) {
+    if (w.names.get(path) !== known.id) bindName(w, path, known)
+    return known
   }
   const found = lookup(w, path)
   if (found !== undefined) {
