@@ -1,8 +1,9 @@
 // The kernel as the oracle for names: random steps on directories, files, hard links and symlinks
 // (mkdir, rmdir, create, unlink, rename, renameat2 NOREPLACE and EXCHANGE, link, symlink) run for
 // real; after every step the driver lists its tree, and eyrie's `ls` at that step's marker must hold
-// the same names with the same types, sizes and symlink targets. The work directory is made inside
-// the recording, so eyrie knows every name in it.
+// the same names with the same types, sizes and symlink targets, and the same files: names are of one
+// node where they are of one inode, at one step and across two (assertSameFiles). The work directory
+// is made inside the recording, so eyrie knows every name in it.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
@@ -27,7 +28,23 @@ const step = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant('symlink'), path: name, to: fc.constantFrom('a', 'd', 'e', 'd/a', '../a', '..', 'missing') }) },
 )
 
-type Listing = Record<string, ['file', number] | ['dir', null] | ['symlink', string]>
+type Entry = ['file', number] | ['dir', null] | ['symlink', string]
+/** the driver's listing: each entry with its inode number last */
+type Listing = Record<string, [...Entry, number]>
+
+/** Identity: inode numbers and eyrie's nodes pair one to one over the names of two consecutive steps
+ *  (or one): names of one file are one node, a file renamed or linked keeps its node, and a new file
+ *  (a name's new inode) has a new node. What `diff` tells a rename from a delete and a create by. */
+const assertSameFiles = (pairs: ReadonlyArray<readonly [number, number | undefined, string]>, what: string): void => {
+  const nodeOf = new Map<number, number | undefined>()
+  const inodeOf = new Map<number | undefined, number>()
+  for (const [ino, node, name] of pairs) {
+    if (nodeOf.has(ino)) assert.equal(node, nodeOf.get(ino), `${what}: ${name} is inode ${ino}, node ${nodeOf.get(ino)} before`)
+    if (inodeOf.has(node)) assert.equal(ino, inodeOf.get(node), `${what}: ${name} is node ${node}, inode ${inodeOf.get(node)} before`)
+    nodeOf.set(ino, node)
+    inodeOf.set(node, ino)
+  }
+}
 
 for (const [recorder, record] of RECORDERS) {
   test(`${recorder}: given random steps on names run for real, then at every step eyrie's ls holds the names the kernel lists, with their types, sizes and symlink targets`, async () => {
@@ -40,13 +57,19 @@ for (const [recorder, record] of RECORDERS) {
           const markers = r.events.filter((e) => e.kind === 'proc.chdir' && e.pid === driver).map((e) => e.seq)
           assert.equal(markers.length, steps.length, 'one marker per step')
           const top = join(r.dir, 'w')
+          let last: Array<readonly [number, number | undefined, string]> = []
           for (const [k, seq] of markers.entries()) {
-            const known: Listing = {}
-            for (const e of ls(await worldAt(r.journal, r.guest, seq), top)) {
+            const w = await worldAt(r.journal, r.guest, seq)
+            const known: Record<string, Entry> = {}
+            for (const e of ls(w, top)) {
               if (e.path === top) continue
               known[relative(top, e.path)] = e.type === 'dir' ? ['dir', null] : e.type === 'symlink' ? ['symlink', e.target ?? '?'] : ['file', e.size ?? -1]
             }
-            assert.deepEqual(known, listings[k], `step ${k} (${JSON.stringify(steps[k])}) at #${seq}`)
+            const what = `step ${k} (${JSON.stringify(steps[k])}) at #${seq}`
+            assert.deepEqual(known, Object.fromEntries(Object.entries(listings[k]).map(([p, e]) => [p, e.slice(0, 2)])), what)
+            const pairs = Object.entries(listings[k]).map(([p, e]) => [e[2], w.names.get(join(top, p)), p] as const)
+            assertSameFiles([...last, ...pairs], what)
+            last = pairs
           }
         } finally {
           await r.cleanup()
