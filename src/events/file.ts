@@ -36,7 +36,9 @@ export type FileRename = t.TypeOf<typeof FileRename>
 export const FileUnlink = t.type({ kind: t.literal('file.unlink'), path: AbsPath })
 export type FileUnlink = t.TypeOf<typeof FileUnlink>
 
-export const FileLink = t.type({ kind: t.literal('file.link'), from: AbsPath, to: AbsPath })
+/** link/linkat: `to` names the file `from` names, a symlink itself; with `follow` (linkat's
+ *  AT_SYMLINK_FOLLOW, where the source did not resolve `from` itself: strace) the file it leads to. */
+export const FileLink = t.intersection([t.type({ kind: t.literal('file.link'), from: AbsPath, to: AbsPath }), t.partial({ follow: t.boolean })])
 export type FileLink = t.TypeOf<typeof FileLink>
 
 export const FileSymlink = t.type({ kind: t.literal('file.symlink'), target: t.string, path: AbsPath })

@@ -92,7 +92,7 @@ export const evolve = (w: World, e: Event): World => {
     // did not canonicalise), never in their last part (link(2) links a symlink itself)
     case 'file.rename': renamePath(w, resolveParent(w, e.from), resolveParent(w, e.to), (e.flags & RENAME_EXCHANGE) !== 0); return w
     case 'file.unlink': unbindName(w, resolveParent(w, e.path)); return w
-    case 'file.link': bindName(w, resolveParent(w, e.to), nodeOfName(w, e.from)); return w
+    case 'file.link': bindName(w, resolveParent(w, e.to), e.follow === true ? lookupOrAdopt(w, e.from, null) : nodeOfName(w, e.from)); return w
     case 'file.symlink': {
       const node = newNode(w, 'symlink', null, true)
       node.target = e.target

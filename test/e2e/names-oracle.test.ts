@@ -1,5 +1,6 @@
 // The kernel as the oracle for names: random steps on directories, files, hard links and symlinks
-// (mkdir, rmdir, create, unlink, rename, renameat2 NOREPLACE and EXCHANGE, link, symlink) run for
+// (mkdir, rmdir, create, unlink, rename, renameat2 NOREPLACE and EXCHANGE, link, linkat with
+// AT_SYMLINK_FOLLOW, symlink) run for
 // real; after every step the driver lists its tree, and eyrie's `ls` at that step's marker must hold
 // the same names with the same types, sizes and symlink targets, and the same files: names are of one
 // node where they are of one inode, at one step and across two (assertSameFiles). The work directory
@@ -24,9 +25,17 @@ const step = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant('rmdir'), path: name }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('create'), path: name, size: fc.nat(100) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('unlink'), path: name }) },
-  { weight: 3, arbitrary: fc.record({ op: fc.constantFrom('rename', 'noreplace', 'exchange', 'link'), path: name, to: name }) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constantFrom('rename', 'noreplace', 'exchange', 'link', 'linkf'), path: name, to: name }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('symlink'), path: name, to: fc.constantFrom('a', 'd', 'e', 'd/a', '../a', '..', 'missing') }) },
 )
+
+// linkat with AT_SYMLINK_FOLLOW of a symlink links the file it leads to (strace's importer linked the
+// symlink before 2026-12-07)
+const FOLLOWED: Array<typeof step extends fc.Arbitrary<infer T> ? T : never> = [
+  { op: 'create', path: 'a', size: 3 },
+  { op: 'symlink', path: 'd', to: 'a' },
+  { op: 'linkf', path: 'd', to: 'e' },
+]
 
 type Entry = ['file', number] | ['dir', null] | ['symlink', string]
 /** the driver's listing: each entry with its inode number last */
@@ -75,7 +84,7 @@ for (const [recorder, record] of RECORDERS) {
           await r.cleanup()
         }
       }),
-      { numRuns: runs(Number(process.env.EYRIE_ORACLE_RUNS ?? 40)) },
+      { numRuns: runs(Number(process.env.EYRIE_ORACLE_RUNS ?? 40)), examples: [[FOLLOWED]] },
     )
   })
 }

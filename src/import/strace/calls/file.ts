@@ -5,7 +5,7 @@ import type { Body } from '../../../events/event.js'
 import { Args, type Parsed } from '../args.js'
 import type { Call } from '../call.js'
 import { draft, resolveAt, type Ctx } from '../context.js'
-import { AT_EMPTY_PATH, AT_FLAGS, AT_REMOVEDIR, FALLOC_FLAGS, RENAME_FLAGS } from '../flags.js'
+import { AT_EMPTY_PATH, AT_FLAGS, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, FALLOC_FLAGS, RENAME_FLAGS } from '../flags.js'
 import type { FdRef } from '../values.js'
 
 const none: Parsed = E.right([])
@@ -111,7 +111,8 @@ export const parseLinkat = (call: Call, ctx: Ctx): Parsed => {
   const flags = a.flags(4, AT_FLAGS)
   if (call.ret.kind !== 'ok') return none // a failed linkat made no name
   if (from === '' && (flags & AT_EMPTY_PATH) === 0) a.fail('empty path without AT_EMPTY_PATH in argument 2 of linkat')
-  return withPaths(a, ctx, [[fromDir, from], [toDir, to]], ([f, t]) => ({ kind: 'file.link', from: f, to: t }))
+  const follow = (flags & AT_SYMLINK_FOLLOW) !== 0 && from !== ''
+  return withPaths(a, ctx, [[fromDir, from], [toDir, to]], ([f, t]) => ({ kind: 'file.link', from: f, to: t, ...(follow ? { follow } : {}) }))
 }
 
 /** The target of a symlink is stored as written, never resolved: it is data, not a name. */
