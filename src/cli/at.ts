@@ -13,6 +13,9 @@ import { formatTree, processTree } from '../forensic/tree.js'
 
 export interface AtOpts extends GlobalOpts { allowUnknown?: boolean }
 
+const lsLagNote = (seq: number, n: number): string =>
+  `${n} file(s) held open for writing at #${seq}: recorded writes are read back where they can be observed, so their sizes and bytes are as last read back and may lack some written since (at T cat PATH says since when)`
+
 const pidArg = (arg: string | undefined): number | undefined => {
   if (arg === undefined) return undefined
   if (!/^\d+$/.test(arg)) throw new UsageError(`PID must be a number, got ${JSON.stringify(arg)}`)
@@ -38,11 +41,14 @@ const answer = async (j: Journal, t: string, query: string, arg: string | undefi
   switch (query) {
     case 'ls': {
       const rows = ls(w, arg ?? '/')
-      if (o.json) return printJson({ guest, seq, files: rows })
-      return printTable(['path', 'type', 'size', 'unknown', 'last write', 'writer'], rows.map((r) => [
-        r.type === 'symlink' ? `${r.path} -> ${r.target}` : r.path, r.type, r.size ?? '?', r.unknownBytes ?? '?',
+      const lagging = rows.filter((r) => r.lagging).length
+      if (o.json) return printJson({ guest, seq, files: rows, note: lagging === 0 ? null : lsLagNote(seq, lagging) })
+      printTable(['path', 'type', 'size', 'unknown', 'last write', 'writer'], rows.map((r) => [
+        r.type === 'symlink' ? `${r.path} -> ${r.target}` : r.path, r.type, `${r.size ?? '?'}${r.lagging ? '*' : ''}`, r.unknownBytes ?? '?',
         r.lastWriteSeq === null ? null : `#${r.lastWriteSeq}`, r.writerPid === null ? null : `${r.writerPid} ${r.writerExe ?? ''}`.trim(),
       ]))
+      if (lagging > 0) process.stderr.write(`eyrie: * ${lsLagNote(seq, lagging)}\n`)
+      return
     }
     case 'cat': {
       if (arg === undefined) throw new UsageError('at T cat needs a PATH')

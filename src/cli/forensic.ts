@@ -36,6 +36,7 @@ export const runDiff = async (t1: string, t2: string, o: DiffOpts): Promise<void
         case 'renamed': return [f.contentChanged ? 'renamed+changed' : 'renamed', `${f.from} -> ${f.path}`, sideText(f.before), sideText(f.after)]
       }
     }))
+    if (d.lagging.length > 0) process.stdout.write(`(${d.lagging.length} of them held open for writing at T1 or T2: recorded writes are read back where they can be observed, so those sides are as last read back and may lack bytes written since: ${d.lagging.slice(0, 5).join(', ')}${d.lagging.length > 5 ? ', ...' : ''})\n`)
     if (d.firstSeen.length > 0) process.stdout.write(`(${d.firstSeen.length} file(s) that existed before were first seen in between, unchanged; --json lists them)\n`)
     process.stdout.write('\nprocesses\n')
     printTable(['pid', 'ppid', 'change', 'exe', 'argv'], d.procs.map((p) => [

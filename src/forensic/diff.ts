@@ -3,7 +3,7 @@
 // from a delete plus a create, and a replacement (`mv new old`) from an edit in place.
 import type { Journal } from '../journal/journal.js'
 import { worldAt } from '../engine/replay.js'
-import { accessMode, type FsNode, type NodeId, type World } from '../projections/index.js'
+import { accessMode, heldForWriting, type FsNode, type NodeId, type World } from '../projections/index.js'
 import { digestOf, PayloadCache, sameContent, type Digest } from './content.js'
 
 export interface Side {
@@ -53,6 +53,9 @@ export interface Diff {
   /** files that existed before eyrie first saw them, after T1 (read, mapped, stat'd), and were not
    *  written: not changes, so listed apart */
   readonly firstSeen: readonly string[]
+  /** changed files held open for writing at T1 or T2 in read-back mode: that side is as last read
+   *  back and may lack bytes written since (projections' readBackNote) */
+  readonly lagging: readonly string[]
   readonly procs: readonly ProcChange[]
   readonly fds: readonly FdChange[]
   /** every event in (from, to], by kind: what a state diff cannot show (an fd opened and closed in between) */
@@ -139,6 +142,11 @@ export const diff = async (j: Journal, guest: string, s1: number, s2: number, op
       files.push({ change: 'deleted', path, before: await side(n1), stillOpen: w2.nodes.has(id1) })
     }
   }
+  const [held1, held2] = [heldForWriting(w1), heldForWriting(w2)]
+  const lags = (f: FileChange): boolean => {
+    const [id1, id2] = [w1.names.get(f.change === 'renamed' ? f.from : f.path), w2.names.get(f.path)]
+    return (id1 !== undefined && held1.has(id1)) || (id2 !== undefined && held2.has(id2))
+  }
   const activity = opts.activity === false ? { events: s2 - s1, byKind: {}, bytesWritten: 0 } : await countActivity(j, guest, s1, s2, opts.onProgress)
   return {
     guest,
@@ -146,6 +154,7 @@ export const diff = async (j: Journal, guest: string, s1: number, s2: number, op
     to: { seq: s2, ts: await tsOf(j, guest, s2) },
     files: files.sort(byPath),
     firstSeen,
+    lagging: files.filter(lags).map((f) => f.path),
     procs: procChanges(w1, w2, s1),
     fds: fdChanges(w1, w2),
     activity,

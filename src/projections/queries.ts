@@ -13,6 +13,8 @@ export interface LsEntry {
   readonly lastWriteSeq: number | null
   readonly writerPid: number | null
   readonly writerExe: string | null
+  /** its size and bytes are as last read back and may lack some written since (readBackNote) */
+  readonly lagging: boolean
 }
 
 const unknownBytes = (n: FsNode): number | null =>
@@ -20,6 +22,7 @@ const unknownBytes = (n: FsNode): number | null =>
 
 export const ls = (w: World, dir = '/'): LsEntry[] => {
   const out: LsEntry[] = []
+  const held = heldForWriting(w)
   for (const [path, id] of namesUnder(w, dir)) {
     const n = w.nodes.get(id)
     if (n === undefined) continue
@@ -32,6 +35,7 @@ export const ls = (w: World, dir = '/'): LsEntry[] => {
       lastWriteSeq: n.lastWrite?.seq ?? null,
       writerPid: n.lastWrite?.pid ?? null,
       writerExe: n.lastWrite === null ? null : (w.procs.get(n.lastWrite.pid)?.exe ?? null),
+      lagging: held.has(id),
     })
   }
   return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
@@ -146,12 +150,26 @@ export const ioUringNote = (w: World): string | null => {
  *  holder, another mode, or the file read back at this very seq). */
 export const readBackNote = (w: World, path: string): string | null => {
   const node = lookup(w, path)
-  if (w.positions !== 'none' || node === undefined || node.type !== 'file' || node.lastWrite?.seq === w.seq) return null
-  if (path.startsWith('/dev/') || path.startsWith('/proc/')) return null // devices and /proc are not read back
-  const holders = [...liveFds(w)].filter(({ ofd }) => ofd.node === node.id && (ofd.flags & O_ACCMODE) !== O_RDONLY).map(({ pid, fd }) => `${pid} (fd ${fd})`)
-  if (holders.length === 0) return null
+  const holders = node === undefined ? undefined : heldForWriting(w).get(node.id)
+  if (node === undefined || holders === undefined) return null
   const asOf = node.lastWrite === null ? 'as first seen' : `as read back at #${node.lastWrite.seq}`
   return `${path} at #${w.seq}: held open for writing by ${holders.join(', ')}; recorded writes are read back where they can be observed (closes, opens by others, exec, exit, a writer's own calls up to 1 MiB), so this is the content ${asOf} and may lack bytes written since`
+}
+
+/** In read-back mode, the files whose content may lag (readBackNote), each with its holders
+ *  ("PID (fd N)"); empty in another mode. */
+export const heldForWriting = (w: World): Map<NodeId, string[]> => {
+  const out = new Map<NodeId, string[]>()
+  if (w.positions !== 'none') return out
+  for (const { pid, fd, ofd } of liveFds(w)) {
+    if ((ofd.flags & O_ACCMODE) === O_RDONLY || ofd.path.startsWith('/dev/') || ofd.path.startsWith('/proc/')) continue // devices and /proc are not read back
+    const node = w.nodes.get(ofd.node)
+    if (node === undefined || node.type !== 'file' || node.lastWrite?.seq === w.seq) continue // read back at this very seq
+    const list = out.get(node.id)
+    if (list === undefined) out.set(node.id, [`${pid} (fd ${fd})`])
+    else list.push(`${pid} (fd ${fd})`)
+  }
+  return out
 }
 
 /** The paper's per-guest open-file table: every file with fds or views, and its write buffer. */
