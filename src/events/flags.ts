@@ -21,6 +21,8 @@ export const RENAME_EXCHANGE = 2
 
 export const FALLOC_FL_KEEP_SIZE = 0x01
 export const FALLOC_FL_PUNCH_HOLE = 0x02
+export const FALLOC_FL_COLLAPSE_RANGE = 0x08
 export const FALLOC_FL_ZERO_RANGE = 0x10
+export const FALLOC_FL_INSERT_RANGE = 0x20
 
 export const writable = (flags: number): boolean => (flags & O_ACCMODE) !== O_RDONLY

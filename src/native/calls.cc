@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/close_range.h>
+#include <linux/falloc.h>
 #include <linux/io_uring.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -297,10 +298,13 @@ void Tracer::exit(Task& t, int64_t ret, const Origin& o) {
       if (!c.path.empty() && stat(c.path.c_str(), &st) == 0) forgetPages(inodeOf(st), a[1], ~0ull);
       return;
     }
-    case SYS_fallocate:
+    case SYS_fallocate: {
       emit(Kind::FileAllocate, o, [&](Record& r) { r.num(fd).num(static_cast<uint32_t>(a[1])).num(a[2]).num(a[3]); });
-      if (const FdEntry* e = fdOf(t, fd)) forgetPages(e->inode, a[2], a[2] + a[3]);
+      // COLLAPSE_RANGE and INSERT_RANGE move every byte after the range: what was known of those pages is stale
+      bool moves = (a[1] & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) != 0;
+      if (const FdEntry* e = fdOf(t, fd)) forgetPages(e->inode, a[2], moves ? ~0ull : a[2] + a[3]);
       return;
+    }
     case SYS_fsync:
     case SYS_fdatasync:
     case SYS_sync_file_range: emit(Kind::FileFlush, o, [&](Record& r) { r.num(fd); }); return;

@@ -3,11 +3,11 @@
 // never saw (an fd opened before tracing) changes nothing but the anomaly count.
 import { absurd } from 'fp-ts/lib/function.js'
 import {
-  FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_TRUNC,
+  FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_TRUNC,
   RENAME_EXCHANGE, writable,
   type Event, type EventOf, type Snapshot,
 } from '../events/index.js'
-import { putBytes, putZeros, truncateTo, unknownContent } from './extents.js'
+import { collapseRange, insertRange, putBytes, putZeros, truncateTo, unknownContent } from './extents.js'
 import { absentForSure, bindName, ensureDir, lookup, lookupOrAdopt, newNode, nodeOfName, nodeShown, renamePath, resolve, resolveParent, unbindName, unnamedNode } from './names.js'
 import { closeFd, exec, exit, installFd, newOfd, ofdOf, positionKept, procOf, spawn, tableOf, writeOffset } from './procs.js'
 import type { FsNode, Proc, World } from './state.js'
@@ -203,6 +203,12 @@ const allocate = (w: World, e: EventOf<'file.allocate'>): World => {
   const node = nodeOfFd(w, procOf(w, e.pid, e.seq), e.fd)
   if (node === undefined) return anomaly(w)
   const c = node.content
+  // these two move the bytes after the range (the kernel allows no other flag with them)
+  if ((e.mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) !== 0) {
+    if ((e.mode & FALLOC_FL_COLLAPSE_RANGE) !== 0) collapseRange(c, e.offset, e.len)
+    else insertRange(c, e.offset, e.len)
+    return w
+  }
   const keepSize = (e.mode & FALLOC_FL_KEEP_SIZE) !== 0
   const oldSize = c.size
   if ((e.mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) !== 0) putZeros(c, e.offset, e.len)

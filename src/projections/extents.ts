@@ -69,12 +69,34 @@ export const putBytes = (c: Content, offset: number, len: number, seq: number, k
   if (c.size !== null && offset + len > c.size) c.size = offset + len
 }
 
-/** Known zeros over [offset, offset+len) (punch hole, zero range, extension by truncate). */
+/** Known zeros over [offset, offset+len) (punch hole, zero range, extension by truncate); past the
+ *  end of file, the hole before the range reads as zeros too. */
 export const putZeros = (c: Content, offset: number, len: number): void => {
   if (len === 0) return
-  const at = cut(c.extents, offset, offset + len)
+  const [start, end] = [c.size !== null && c.size < offset ? c.size : offset, offset + len]
+  c.extents.splice(cut(c.extents, start, end), 0, { start, end, seq: ZERO, off: 0 })
+  if (c.size !== null && end > c.size) c.size = end
+}
+
+/** Moves every extent from index `from` on by `delta` bytes. */
+const shift = (xs: Extent[], from: number, delta: number): void => {
+  for (let i = from; i < xs.length; i++) xs[i] = { ...xs[i], start: xs[i].start + delta, end: xs[i].end + delta }
+}
+
+/** fallocate's COLLAPSE_RANGE: [offset, offset+len) goes and what follows moves down by len. */
+export const collapseRange = (c: Content, offset: number, len: number): void => {
+  if (len === 0) return
+  shift(c.extents, cut(c.extents, offset, offset + len), -len)
+  if (c.size !== null) c.size -= len
+}
+
+/** fallocate's INSERT_RANGE: what lies from offset on moves up by len, and a hole (zeros) fills the gap. */
+export const insertRange = (c: Content, offset: number, len: number): void => {
+  if (len === 0) return
+  const at = cut(c.extents, offset, offset) // splits an extent across offset
+  shift(c.extents, at, len)
   c.extents.splice(at, 0, { start: offset, end: offset + len, seq: ZERO, off: 0 })
-  if (c.size !== null && offset + len > c.size) c.size = offset + len
+  if (c.size !== null) c.size += len
 }
 
 /** truncate/ftruncate to `size`: drops what lies beyond, extends with zeros. */

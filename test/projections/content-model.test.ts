@@ -19,6 +19,7 @@ type Op =
   | { op: 'unlink'; path: number }
   | { op: 'link'; from: number; to: number }
   | { op: 'close'; fd: number }
+  | { op: 'fallocate'; fd: number; mode: number; offset: number; len: number }
 
 const bytes = fc.uint8Array({ minLength: 1, maxLength: 40 })
 const opArb: fc.Arbitrary<Op> = fc.oneof(
@@ -32,6 +33,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant('unlink' as const), path: fc.nat(2) }),
   fc.record({ op: fc.constant('link' as const), from: fc.nat(2), to: fc.nat(2) }),
   fc.record({ op: fc.constant('close' as const), fd: fc.nat(3) }),
+  // plain, KEEP_SIZE, PUNCH_HOLE|KEEP_SIZE, ZERO_RANGE, ZERO_RANGE|KEEP_SIZE, COLLAPSE_RANGE, INSERT_RANGE
+  fc.record({ op: fc.constant('fallocate' as const), fd: fc.nat(3), mode: fc.constantFrom(0, 1, 3, 0x10, 0x11, 0x08, 0x20), offset: fc.nat(120), len: fc.integer({ min: 1, max: 60 }) }),
 )
 
 /** Reference: inodes are byte arrays; names and fds point at them; mirrors Linux semantics. */
@@ -49,6 +52,29 @@ class Model {
   writeAt(ino: number, offset: number, data: Uint8Array): void {
     this.grow(ino, offset + data.length)
     this.inodes[ino].set(data, offset)
+  }
+  /** fallocate(2) as Linux does it; false where it fails (EINVAL), changing nothing */
+  allocate(ino: number, mode: number, offset: number, len: number): boolean {
+    const old = this.inodes[ino]
+    const size = old.length
+    if (mode === 0x08 || mode === 0x20) {
+      // COLLAPSE_RANGE must end before the end of file; INSERT_RANGE must start before it
+      if (mode === 0x08 ? offset + len >= size : offset >= size) return false
+      const n = new Uint8Array(mode === 0x08 ? size - len : size + len)
+      n.set(old.subarray(0, offset))
+      if (mode === 0x08) n.set(old.subarray(offset + len), offset)
+      else n.set(old.subarray(offset), offset + len)
+      this.inodes[ino] = n
+      return true
+    }
+    if ((mode & 0x12) !== 0) {
+      // PUNCH_HOLE and ZERO_RANGE: zeros over the range (within the file when KEEP_SIZE)
+      this.grow(ino, (mode & 1) !== 0 ? size : offset + len)
+      this.inodes[ino].fill(0, offset, Math.min(offset + len, this.inodes[ino].length))
+      return true
+    }
+    if ((mode & 1) === 0) this.grow(ino, offset + len)
+    return true
   }
   truncate(ino: number, size: number): void {
     const n = new Uint8Array(size)
@@ -146,6 +172,12 @@ const run = (ops: Op[]) => {
         s.add(pid, { kind: 'file.link', from: PATHS[o.from], to: PATHS[o.to] })
         break
       }
+      case 'fallocate': {
+        const f = m.fds.get(o.fd)
+        if (f === undefined || !m.allocate(f.ino, o.mode, o.offset, o.len)) break
+        s.add(pid, { kind: 'file.allocate', fd: o.fd, mode: o.mode, offset: o.offset, len: o.len })
+        break
+      }
       case 'close': {
         if (!m.fds.delete(o.fd)) break
         s.add(pid, { kind: 'fd.close', fd: o.fd })
@@ -164,7 +196,7 @@ const run = (ops: Op[]) => {
   }
 }
 
-test('given random writes, pwrites, truncates, renames, links and unlinks, content equals a byte-array model after every event', () => {
+test('given random writes, pwrites, truncates, fallocates (every mode), renames, links and unlinks, content equals a byte-array model after every event', () => {
   fc.assert(fc.property(fc.array(opArb, { maxLength: 60 }), (ops) => run(ops)), { numRuns: runs(400) })
 })
 

@@ -1,0 +1,59 @@
+// fallocate's modes, run for real (ext4 or tmpfs under the work dir): plain allocation past the end,
+// KEEP_SIZE past it, PUNCH_HOLE, ZERO_RANGE, and COLLAPSE_RANGE and INSERT_RANGE, which move the bytes
+// after them. Content at each step's marker must hash as the file did then, for both recorders and
+// for the native one with every written file read back (program order 0: the read-back rules).
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { contentAt, recordNatively, RECORDERS, type Recorder } from '../support/e2e.js'
+
+// each step, then the file's sha256 and a marker (chdir); a mode the file system refuses is "skip"
+const SCRIPT = `
+import ctypes, hashlib, os
+libc = ctypes.CDLL(None, use_errno=True)
+libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_long]
+KEEP, PUNCH, COLLAPSE, ZERO, INSERT = 1, 2, 8, 16, 32
+fd = os.open('f', os.O_RDWR | os.O_CREAT, 0o644)
+os.write(fd, b''.join(bytes([65 + k]) * 4096 for k in range(6)))  # AAAA BBBB ... FFFF
+def step(mode, offset, length):
+    ok = libc.fallocate(fd, mode, offset, length) == 0
+    print(hashlib.sha256(open('f', 'rb').read()).hexdigest() if ok else 'skip', flush=True)
+    os.chdir('.')
+step(COLLAPSE, 4096, 4096)        # B goes: A C D E F
+step(INSERT, 8192, 8192)          # two blocks of zeros before D: A C 0 0 D E F
+os.pwrite(fd, b'written after', 100)
+step(PUNCH | KEEP, 0, 4096)       # A's block (and the write) read as zeros
+step(ZERO, 5000, 3000)
+step(0, 40000, 5000)              # past the end: zeros, size grows
+step(KEEP, 60000, 5000)           # past the end, size kept
+step(COLLAPSE, 0, 8192)
+os.close(fd)
+`
+
+const check = async (recorder: string, record: Recorder, opts: Parameters<Recorder>[1] = {}): Promise<void> => {
+  // the directory made inside the recording: eyrie knows f is new (strace's O_CREAT does not say)
+  const r = await record(['sh', '-c', 'mkdir w && cd w && python3 -c "$0" > ../hashes', SCRIPT], opts)
+  try {
+    const hashes = (await readFile(join(r.dir, 'hashes'), 'utf8')).trim().split('\n')
+    const python = r.events.find((e) => e.kind === 'proc.exec' && e.path.includes('python3'))?.pid
+    const markers = r.events.filter((e) => e.kind === 'proc.chdir' && e.pid === python).map((e) => e.seq)
+    assert.equal(markers.length, hashes.length, 'one marker per step')
+    assert.ok(hashes.filter((h) => h !== 'skip').length >= 5, `the file system took most modes: ${hashes.join(' ')}`)
+    for (const [k, seq] of markers.entries()) {
+      if (hashes[k] === 'skip') continue
+      const got = createHash('sha256').update(await contentAt(r, seq, join(r.dir, 'w', 'f'))).digest('hex')
+      assert.equal(got, hashes[k], `${recorder}: step ${k} at #${seq}`)
+    }
+  } finally {
+    await r.cleanup()
+  }
+}
+
+for (const [recorder, record] of RECORDERS) {
+  test(`${recorder}: given fallocate in every mode, including COLLAPSE_RANGE and INSERT_RANGE, content after each hashes as the file did`, () => check(recorder, record))
+}
+
+test('native, every written file read back: given fallocate in every mode, content after each hashes as the file did', () =>
+  check('native (read back)', recordNatively, { programOrderBytes: 0 }))
