@@ -127,7 +127,7 @@ test('given two engines in a group, when one is killed mid-stream, then the othe
         }
       })
       // the same answers through the CLI: the serving engine's store, and the topic itself
-      const expected = JSON.parse(JSON.stringify({ guest: 'guest-3', seq: 1000, files: ls(await worldAt(ref.journal, 'guest-3', 1000), '/data') }))
+      const expected = JSON.parse(JSON.stringify({ guest: 'guest-3', seq: 1000, files: ls(await worldAt(ref.journal, 'guest-3', 1000), '/data'), note: null }))
       for (const journal of [dirs.b, url]) assert.deepEqual(eyrieJson(['--journal', journal, '--guest', 'guest-3', 'at', '#1000', 'ls', '/data']), expected, journal)
 
       // A comes back with its store: it resumes from its own offsets and checkpoints

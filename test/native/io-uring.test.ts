@@ -74,8 +74,8 @@ test('given a recording with io_uring, then `eyrie record` ends with one warning
     assert.equal(cat.stdout, TEXT + TEXT)
     assert.equal(await readFile(join(dir, 'out'), 'utf8'), TEXT + TEXT)
     assert.match(cat.stderr, new RegExp(`^eyrie: file state at #\\d+ is incomplete: processes ${parent} \\(from #${log[0].seq}\\), ${child} \\(from #${log[1].seq}\\) used io_uring`))
-    // before the first ring nothing is partial
-    assert.equal(eyrie(['at', `#${log[0].seq - 1}`, 'ls', dir], { journal }).stderr, '')
+    // before the first ring nothing is partial (the file may be noted as held open for writing)
+    assert.doesNotMatch(eyrie(['at', `#${log[0].seq - 1}`, 'ls', dir], { journal }).stderr, /io_uring|incomplete/)
     // an export says so too, on stderr and in its manifest
     const ex = eyrie(['export', '--at', 'end', '--under', dir, join(dir, 'export')], { journal })
     assert.equal(ex.status, 0, ex.stderr)
