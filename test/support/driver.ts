@@ -103,15 +103,21 @@ export const bytesOf = (f: InitialFile): Buffer | null => {
 
 /** The driver's descriptors on files after a step (its report's last field) are what eyrie's fd
  *  table holds for that process at the step's marker: the same fds, modes, close-on-exec flags and
- *  names, " (deleted)" where the kernel says it. eyrie may know more fds (pipes and sockets are not
- *  in the listing), not fewer. */
-export const assertFdTable = async (r: Recorded, seq: number, table: string, what: string): Promise<void> => {
-  const kernel = JSON.parse(table) as { pid: number; fds: Record<string, [string, boolean, boolean, string]> }
+ *  names, " (deleted)" where the kernel says it, and positions where eyrie knows them (`positions`:
+ *  how many it knew). eyrie may know more fds (pipes and sockets are not in the listing), not fewer.
+ *  `under`: only descriptors on names below it (strace sees no descriptor the driver inherited). */
+export const assertFdTable = async (r: Recorded, seq: number, table: string, what: string, under = '/'): Promise<{ positions: number }> => {
+  const kernel = JSON.parse(table) as { pid: number; fds: Record<string, [string, boolean, boolean, string, number]> }
   const rows = fds(await worldAt(r.journal, r.guest, seq), kernel.pid)
-  for (const [fd, row] of Object.entries(kernel.fds)) {
+  let positions = 0
+  for (const [fd, [mode, cloexec, deleted, name, pos]] of Object.entries(kernel.fds)) {
+    if (!name.startsWith(under)) continue
     const f = rows.find((x) => String(x.fd) === fd)
-    assert.deepEqual(f === undefined ? undefined : [f.mode, f.cloexec, f.deleted, f.path], row, `${what}: fd ${fd} of ${kernel.pid} at #${seq} ([mode, cloexec, deleted, name]; eyrie's table: ${JSON.stringify(rows)})`)
+    if (f?.pos !== null && f?.pos !== undefined) positions++
+    const row = f === undefined ? undefined : [f.mode, f.cloexec, f.deleted, f.path, f.pos ?? pos]
+    assert.deepEqual(row, [mode, cloexec, deleted, name, pos], `${what}: fd ${fd} of ${kernel.pid} at #${seq} ([mode, cloexec, deleted, name, position]; eyrie's table: ${JSON.stringify(rows)})`)
   }
+  return { positions }
 }
 
 /** What eyrie knows of path at seq matches `truth` byte for byte; returns how many bytes it does not
