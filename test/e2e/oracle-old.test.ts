@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import fc from 'fast-check'
 import { worldAt } from '../../src/engine/replay.js'
 import { attachNatively, recordNatively } from '../support/e2e.js'
-import { assertBetween, assertFdTable, bytesOf, initialFile, observeStep, pace, PATHS, runDriver, unknownBytes } from '../support/driver.js'
+import { assertBetween, assertFdTable, assertSpawned, bytesOf, initialFile, observeStep, pace, PATHS, runDriver, unknownBytes } from '../support/driver.js'
 import { runs } from '../support/runs.js'
 
 // In program order the state at every traced call of the driver is exact: there the test checks each
@@ -66,6 +66,7 @@ for (const { label, everyStep, workers, record } of variants) {
             }
             const stepAt = markers[next++]
             await assertFdTable(r, stepAt, report[5], what)
+            await assertSpawned(r, report[6], what)
             if (everyStep && outside !== undefined) {
               const w = await worldAt(r.journal, r.guest, stepAt)
               for (const [i, name] of PATHS.entries()) {

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { contentAt, recordNatively, recordWithStrace, RECORDERS, type Recorder } from '../support/e2e.js'
-import { assertFdTable, assertFiles, observeStep, PATHS, runDriver, step } from '../support/driver.js'
+import { assertFdTable, assertFiles, assertSpawned, observeStep, PATHS, runDriver, step } from '../support/driver.js'
 import { runs } from '../support/runs.js'
 
 for (const [name, record] of RECORDERS) {
@@ -61,6 +61,7 @@ for (const [label, record, count, exactPositions] of variants) {
               assert.equal(got, seen, `${what}: what the call got from ${path}, at #${at}`)
             }
             positions += (await assertFdTable(r, markers[next++], report[5], what, inherited ? join(r.dir, 'w') : '/')).positions // at the step's own marker
+            await assertSpawned(r, report[6], what, inherited ? join(r.dir, 'w') : '/')
             await assertFiles(r, markers[next++], report, `${what}, after the opens by name`)
           }
           if (exactPositions && steps.some((s) => s.op === 'open')) assert.ok(positions > 0, 'positions were checked')

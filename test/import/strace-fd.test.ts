@@ -87,6 +87,19 @@ test('given fcntl F_SETFD and other commands, then only F_SETFD changes the clos
   assert.deepEqual(b, [{ kind: 'fd.cloexec', fd: 4, on: true }, { kind: 'fd.cloexec', fd: 4, on: false }])
 })
 
+test('given ioctl FIOCLEX and FIONCLEX (Python sets inheritance so), then each yields fd.cloexec; a failed one and other requests, whatever their arguments, yield nothing', async () => {
+  const a = fdp(4, '/w/g')
+  const b = await bodiesOf([
+    at(7, `ioctl(${a}, FIONCLEX) = 0`),
+    at(7, `ioctl(${a}, FIOCLEX) = 0`),
+    at(7, `ioctl(${a}, FIONCLEX) = -1 EBADF (Bad file descriptor)`),
+    at(7, `ioctl(1</dev/pts/0>, TCGETS, {c_iflag=ICRNL|IXON, c_oflag=NL0|CR0|TAB0|BS0|VT0|FF0|OPOST|ONLCR, c_cflag=B38400|CS8|CREAD, c_lflag=ISIG|ICANON|ECHO, ...}) = 0`),
+    at(7, `ioctl(${a}, TCGETS, 0x7ffc1e0) = -1 ENOTTY (Inappropriate ioctl for device)`),
+    at(7, `ioctl(3<socket:[1234]>, _IOC(_IOC_READ, 0x54, 0x13, 0x24), 0x7ffc1e0) = 0`),
+  ])
+  assert.deepEqual(b, [{ kind: 'fd.cloexec', fd: 4, on: false }, { kind: 'fd.cloexec', fd: 4, on: true }])
+})
+
 test('given lseek and reads, then the position events follow the return values and skip empty reads and pipes', async () => {
   const f = fdp(3, '/w/p.py')
   const b = await bodiesOf([

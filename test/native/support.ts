@@ -134,7 +134,10 @@ export const procStatus = (pid: number): { state: string; tracer: number } | nul
  *  trees; a child of its own would be refused), stdin and stdout /dev/null, stderr to the file
  *  `stderr` (default /dev/null). Returns its pid. */
 export const orphan = async (argv: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; stderr?: string } = {}): Promise<number> => {
-  const { stdout } = await run('sh', ['-c', '"$@" </dev/null >/dev/null 2>"$0" & echo $!', opts.stderr ?? '/dev/null', ...argv], { cwd: opts.cwd, env: opts.env })
+  // descriptors past 2 are closed first, as eyrie's own spawns do: this process's (the test journal's
+  // LMDB file has no close-on-exec) would be shared with the workload and move unseen
+  const close = 'for f in /proc/$$/fd/*; do n=${f##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-" 2>/dev/null; done; '
+  const { stdout } = await run('bash', ['-c', `${close}"$@" </dev/null >/dev/null 2>"$0" & echo $!`, opts.stderr ?? '/dev/null', ...argv], { cwd: opts.cwd, env: opts.env })
   return Number(stdout)
 }
 

@@ -38,6 +38,8 @@ export const observeStep = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant('child'), slot: fc.nat(2), data: hex }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constantFrom('copy', 'view'), first: fc.nat(2) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('check') }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('inherit'), slot: fc.nat(2) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('spawn') }) },
 )
 
 /** The driver's run under the recorder; its report lines split, and the seqs of its markers (its
@@ -49,10 +51,11 @@ export const runDriver = async (record: (cmd: string[]) => Promise<Recorded>, st
   const env = `${opts.pause === true ? 'PAUSE=../fifo ' : ''}${opts.workers === 2 ? 'WORKERS=2 ' : ''}`
   const r = await record(['sh', '-c', `mkdir -p w snap && cd w && ${env}/usr/bin/python3 "$0" "$1"${mode} > ../out.txt`, DRIVER, JSON.stringify(steps)])
   const stdout = await readFile(join(r.dir, 'out.txt'), 'utf8')
-  // the driver's exec; attached to, it was running already: the snapshot's python3
+  // attached to, the driver was running already: the snapshot's python3; else the first python3 exec'd
+  // (a spawn step's child execs one later)
   const snap = r.events.find((e) => e.kind === 'snapshot')
-  const driver = r.events.find((e) => e.kind === 'proc.exec' && e.path.includes('python3'))?.pid ??
-    (snap?.kind === 'snapshot' ? snap.procs.find((p) => p.exe.includes('python3'))?.pid : undefined)
+  const driver = (snap?.kind === 'snapshot' ? snap.procs.find((p) => p.exe.includes('python3'))?.pid : undefined) ??
+    r.events.find((e) => e.kind === 'proc.exec' && e.path.includes('python3'))?.pid
   const workers = new Set([driver, ...r.events.flatMap((e) => (e.kind === 'proc.spawn' && e.pid === driver ? [e.child] : []))])
   const markers = r.events.filter((e) => e.kind === 'proc.chdir' && workers.has(e.pid)).map((e) => e.seq)
   const reports = stdout.trim().split('\n').map((l) => l.split(' '))
@@ -99,6 +102,16 @@ export const bytesOf = (f: InitialFile): Buffer | null => {
     out[i] = x & 0xff
   }
   return out
+}
+
+/** After a spawn step (the report's field 6), the child's table as it exec'd the driver: eyrie's
+ *  table for it at its exec (close-on-exec descriptors closed) is what the kernel listed. */
+export const assertSpawned = async (r: Recorded, spawned: string, what: string, under = '/'): Promise<void> => {
+  if (spawned === '-') return
+  const child = (JSON.parse(spawned) as { pid: number }).pid
+  const exec = r.events.find((e) => e.kind === 'proc.exec' && e.pid === child)
+  assert.ok(exec !== undefined, `${what}: the child ${child} exec'd`)
+  await assertFdTable(r, exec.seq, spawned, `${what}, the child after its exec`, under)
 }
 
 /** The driver's descriptors on files after a step (its report's last field) are what eyrie's fd

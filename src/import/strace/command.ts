@@ -8,7 +8,7 @@
 export const STRACE_CALLS: readonly string[] = [
   'open', 'openat', 'openat2', 'creat',
   'write', 'pwrite64', 'writev', 'pwritev', 'pwritev2',
-  'close', 'close_range', 'dup', 'dup2', 'dup3', 'fcntl', 'lseek', 'read', 'readv',
+  'close', 'close_range', 'dup', 'dup2', 'dup3', 'fcntl', 'ioctl', 'lseek', 'read', 'readv',
   'ftruncate', 'truncate', 'fallocate',
   'rename', 'renameat', 'renameat2', 'unlink', 'unlinkat', 'link', 'linkat', 'symlink', 'symlinkat',
   'mkdir', 'mkdirat', 'rmdir', 'fsync', 'fdatasync',

@@ -115,6 +115,17 @@ export const parseFcntl = (call: Call, ctx: Ctx): Parsed => {
   return a.done(() => [])
 }
 
+/** ioctl: FIOCLEX/FIONCLEX set and clear close-on-exec (Python's os.set_inheritable, subprocess's
+ *  pass_fds); no other request changes what the events describe, and its arguments are not read. */
+export const parseIoctl = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  const request = a.raw(1)
+  if (request !== 'FIOCLEX' && request !== 'FIONCLEX') return a.done(() => [])
+  const fd = a.fd(0)
+  if (call.ret.kind !== 'ok') return none // a failed ioctl left the flag as it was
+  return a.done(() => (fd.fd === null ? [] : [draft(ctx, { kind: 'fd.cloexec', fd: fd.fd, on: request === 'FIOCLEX' })]))
+}
+
 export const parseLseek = (call: Call, ctx: Ctx): Parsed => {
   const a = new Args(call)
   const fd = a.fd(0)
