@@ -193,7 +193,13 @@ export const renamePath = (w: World, from: string, to: string, exchange: boolean
     if (m !== undefined && m.id === x.node) x.path = m.to
   }
   for (const o of w.ofds.values()) follow(o)
-  for (const proc of w.procs.values()) for (const v of proc.views) follow(v)
+  for (const proc of w.procs.values()) {
+    for (const v of proc.views) follow(v)
+    // and a live process's working directory and program, as /proc/PID/cwd and exe do
+    if (!proc.live) continue
+    if (proc.cwd !== null) proc.cwd = movedTo.get(proc.cwd)?.to ?? proc.cwd
+    if (proc.exe !== null) proc.exe = movedTo.get(proc.exe)?.to ?? proc.exe
+  }
 }
 
 /** mkdir (complete: the directory starts empty, so eyrie knows all it will hold) or a directory

@@ -16,6 +16,8 @@ export interface Ctx {
   isContent(ref: FdRef): boolean
   /** A new task created by this call. */
   spawn(child: number, thread: boolean, shareFs: boolean): void
+  /** A rename succeeded: working directories it moved follow. */
+  renamed(from: string, to: string, exchange: boolean): void
   /** Marks the calling process as using io_uring; true the first time (until the process exits). */
   usesIoUring(): boolean
 }

@@ -134,6 +134,7 @@ export class StraceParser {
         this.tasks.spawn(task, child, thread, shareFs)
         children.push(child)
       },
+      renamed: (from, to, exchange) => this.tasks.renamed(from, to, exchange),
       usesIoUring: () => {
         if (this.ioUring.has(task.tgid)) return false
         this.ioUring.add(task.tgid)

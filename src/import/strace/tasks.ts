@@ -28,6 +28,15 @@ export class Tasks {
     return this.add(child, { tgid: thread ? parent.tgid : child, fs: shareFs ? parent.fs : { cwd: parent.fs.cwd } })
   }
 
+  /** rename(from, to): working directories at or below `from` are below `to` now, as the kernel's
+ *  follow their directory (with `exchange`, those below `to` go to `from`). */
+  renamed(from: string, to: string, exchange: boolean): void {
+    const moved = (p: string, a: string, b: string): string | null => (p === a || p.startsWith(`${a}/`) ? b + p.slice(a.length) : null)
+    for (const fs of new Set([...this.tasks.values()].map((t) => t.fs))) {
+      fs.cwd = moved(fs.cwd, from, to) ?? (exchange ? moved(fs.cwd, to, from) : null) ?? fs.cwd
+    }
+  }
+
   /** A non-leader thread's exit. */
   exitThread(tid: number): void {
     const task = this.tasks.get(tid)

@@ -2,6 +2,7 @@
 // flushes. Relative paths resolve against a directory fd's -y path or the task's cwd.
 import * as E from 'fp-ts/lib/Either.js'
 import type { Body } from '../../../events/event.js'
+import { RENAME_EXCHANGE } from '../../../events/flags.js'
 import { Args, type Parsed } from '../args.js'
 import type { Call } from '../call.js'
 import { draft, resolveAt, type Ctx } from '../context.js'
@@ -50,7 +51,10 @@ export const parseFallocate = (call: Call, ctx: Ctx): Parsed => {
 
 const renamed = (call: Call, a: Args, ctx: Ctx, from: [FdRef | null, string], to: [FdRef | null, string], flags: number): Parsed => {
   if (call.ret.kind !== 'ok') return none // a failed rename moved nothing
-  return withPaths(a, ctx, [from, to], ([f, t]) => ({ kind: 'file.rename', from: f, to: t, flags }))
+  return withPaths(a, ctx, [from, to], ([f, t]) => {
+    ctx.renamed(f, t, (flags & RENAME_EXCHANGE) !== 0) // a working directory it moved follows it
+    return { kind: 'file.rename', from: f, to: t, flags }
+  })
 }
 
 export const parseRename = (call: Call, ctx: Ctx): Parsed => {
