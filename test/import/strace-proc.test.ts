@@ -120,6 +120,22 @@ test('given fchdir and a failed chdir, then only the successful change is report
   assert.deepEqual(b, [{ kind: 'proc.chdir', path: '/w/d' }, { kind: 'file.rename', from: '/w/a', to: '/w/d/b', flags: 0 }])
 })
 
+test('given chdir through a symlink, when a call shows the kernel\'s cwd on AT_FDCWD, then later relative names (.. included) resolve against it; a rename of the cwd\'s directory moves it', async () => {
+  const b = await bodiesOf([
+    at(10, `chdir(${str('link')}) = 0`), // link -> a/b: the kernel's cwd is /w/a/b
+    at(10, `openat(AT_FDCWD</w/a/b>, ${str('f')}, O_RDONLY) = ${fdp(3, '/w/a/b/f')}`),
+    at(10, `mkdir(${str('../x')}, 0777) = 0`),
+    at(10, `rename(${str('/w/a')}, ${str('/w/c')}) = 0`),
+    at(10, `unlink(${str('f')}) = 0`),
+  ])
+  assert.deepEqual(b.filter((x) => x.kind !== 'fd.open'), [
+    { kind: 'proc.chdir', path: '/w/link' },
+    { kind: 'file.mkdir', path: '/w/a/x' },
+    { kind: 'file.rename', from: '/w/a', to: '/w/c', flags: 0 },
+    { kind: 'file.unlink', path: '/w/c/b/f' },
+  ])
+})
+
 test('given fork and a failed clone, then only the fork spawns', async () => {
   const b = await bodiesOf([at(10, 'fork() = 15'), at(10, 'clone(child_stack=NULL, flags=CLONE_VM|CLONE_VFORK|SIGCHLD) = -1 EAGAIN (Resource temporarily unavailable)')])
   assert.deepEqual(b, [{ kind: 'proc.spawn', child: 15, thread: false, shareFiles: false }])

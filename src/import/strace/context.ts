@@ -25,11 +25,17 @@ export interface Ctx {
 export const draft = (ctx: Ctx, body: Body, data?: Uint8Array): Draft =>
   data === undefined ? { ts: ctx.ts, pid: ctx.pid, tid: ctx.tid, body } : { ts: ctx.ts, pid: ctx.pid, tid: ctx.tid, body, data }
 
-/** `p` as an absolute path: as is, or against the directory fd `dir` (AT_FDCWD or null: the cwd).
- *  -y shows the cwd on AT_FDCWD; it is the kernel's word and wins over the tracked cwd. */
+/** -y shows the cwd on AT_FDCWD: the kernel's word, which the tracked cwd takes for the calls that
+ *  show none (a chdir through a symlink is tracked by the name it was given until then). */
+export const seeCwd = (ctx: Ctx, dir: FdRef | null): void => {
+  if (dir?.fd === null && dir.path?.startsWith('/') === true && !dir.deleted && !dir.path.endsWith(' (deleted)')) ctx.task.fs.cwd = dir.path
+}
+
+/** `p` as an absolute path: as is, or against the directory fd `dir` (AT_FDCWD or null: the cwd). */
 export const resolveAt = (ctx: Ctx, dir: FdRef | null, p: string): E.Either<string, string> => {
+  seeCwd(ctx, dir)
   if (p.startsWith('/')) return E.right(resolvePath('/', p))
-  if (dir === null || dir.fd === null) return E.right(resolvePath(dir?.path?.startsWith('/') === true ? dir.path : ctx.task.fs.cwd, p))
+  if (dir === null || dir.fd === null) return E.right(resolvePath(ctx.task.fs.cwd, p))
   if (dir.path === null || !dir.path.startsWith('/')) return E.left(`cannot resolve ${JSON.stringify(p)}: fd ${dir.fd} shows no directory path`)
   return E.right(resolvePath(dir.path, p))
 }

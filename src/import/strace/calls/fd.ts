@@ -3,7 +3,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { O_CLOEXEC, O_CREAT, O_EXCL, O_TRUNC, O_WRONLY } from '../../../events/flags.js'
 import { Args, type Parsed } from '../args.js'
 import type { Call } from '../call.js'
-import { draft, resolveAt, type Ctx } from '../context.js'
+import { draft, resolveAt, seeCwd, type Ctx } from '../context.js'
 import { CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_FLAGS, FD_FLAGS, OPEN_FLAGS } from '../flags.js'
 import { readFlags, show, type FdRef } from '../values.js'
 
@@ -13,6 +13,7 @@ const none: Parsed = E.right([])
  *  name (symlinks followed); the argument, resolved, is the fallback when -y shows none. */
 const opened = (call: Call, a: Args, ctx: Ctx, dir: FdRef | null, path: string, flags: number): Parsed =>
   a.done(() => {
+    seeCwd(ctx, dir)
     if (call.ret.kind !== 'ok') return [] // a failed open creates no descriptor
     const shown = call.ret.fd?.path
     const where = shown !== undefined && shown !== null && shown.startsWith('/') ? E.right(shown) : resolveAt(ctx, dir, path)
