@@ -15,23 +15,12 @@ import { worldAt } from '../../src/engine/replay.js'
 import { ls } from '../../src/projections/index.js'
 import { RECORDERS } from '../support/e2e.js'
 import { runs } from '../support/runs.js'
+import { nameStep, type NameStep } from '../support/names.js'
 
 const DRIVER = fileURLToPath(new URL('../fixtures/tree-driver.py', import.meta.url))
-// a few names in a few directories, so that steps meet each other's names often; symlinks to files,
-// directories (the steps then go through them) and nothing
-const name = fc.constantFrom('a', 'b', 'd', 'e', 'a/b', 'b/a', 'd/a', 'd/b', 'd/e', 'e/a', 'd/e/a')
-const step = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ op: fc.constant('mkdir'), path: name }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('rmdir'), path: name }) },
-  { weight: 3, arbitrary: fc.record({ op: fc.constant('create'), path: name, size: fc.nat(100) }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('unlink'), path: name }) },
-  { weight: 3, arbitrary: fc.record({ op: fc.constantFrom('rename', 'noreplace', 'exchange', 'link', 'linkf'), path: name, to: name }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('symlink'), path: name, to: fc.constantFrom('a', 'd', 'e', 'd/a', '../a', '..', 'missing') }) },
-)
-
 // linkat with AT_SYMLINK_FOLLOW of a symlink links the file it leads to (strace's importer linked the
 // symlink before 2026-12-07)
-const FOLLOWED: Array<typeof step extends fc.Arbitrary<infer T> ? T : never> = [
+const FOLLOWED: NameStep[] = [
   { op: 'create', path: 'a', size: 3 },
   { op: 'symlink', path: 'd', to: 'a' },
   { op: 'linkf', path: 'd', to: 'e' },
@@ -58,7 +47,7 @@ const assertSameFiles = (pairs: ReadonlyArray<readonly [number, number | undefin
 for (const [recorder, record] of RECORDERS) {
   test(`${recorder}: given random steps on names run for real, then at every step eyrie's ls holds the names the kernel lists, with their types, sizes and symlink targets`, async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 25, size: 'max' }), async (steps) => {
+      fc.asyncProperty(fc.array(nameStep, { minLength: 1, maxLength: 25, size: 'max' }), async (steps) => {
         const r = await record(['sh', '-c', 'mkdir w && cd w && /usr/bin/python3 "$0" "$1" > ../out.txt', DRIVER, JSON.stringify(steps)])
         try {
           const listings = (await readFile(join(r.dir, 'out.txt'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Listing)

@@ -1,0 +1,73 @@
+// The kernel as the oracle for `export --at T`: the names workload (directories, files, hard links,
+// symlinks; test/fixtures/tree-driver.py) run for real under the native interceptor, and at every
+// step's marker eyrie exports the work directory; the exported tree must hold the names the driver
+// listed there, with the same types, sizes and symlink targets, and names of one file (hard links)
+// exported as one file.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { lstat, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { join, relative } from 'node:path'
+import fc from 'fast-check'
+import { exportAt } from '../../src/forensic/export.js'
+import { openDirTarget, ROOT } from '../../src/forensic/exportTargets.js'
+import { recordNatively } from '../support/e2e.js'
+import { runs } from '../support/runs.js'
+import { nameStep } from '../support/names.js'
+
+const DRIVER = fileURLToPath(new URL('../fixtures/tree-driver.py', import.meta.url))
+
+type Listing = Record<string, [string, number | string | null, number]>
+
+/** The exported tree below `top`, as the driver lists its own: [type, size or target, inode]. */
+const listExport = async (top: string): Promise<Listing> => {
+  const out: Listing = {}
+  const walk = async (dir: string): Promise<void> => {
+    for (const name of (await readdir(dir)).sort()) {
+      const p = join(dir, name)
+      const st = await lstat(p)
+      const rel = relative(top, p)
+      if (st.isDirectory()) {
+        out[rel] = ['dir', null, st.ino]
+        await walk(p)
+      } else if (st.isSymbolicLink()) out[rel] = ['symlink', await readlink(p), st.ino]
+      else out[rel] = ['file', st.size, st.ino]
+    }
+  }
+  await walk(top)
+  return out
+}
+
+/** Inode numbers replaced by the first name (in sorted order) of each file: comparable across trees. */
+const byFirstName = (l: Listing): Record<string, [string, number | string | null, string]> => {
+  const first = new Map<number, string>()
+  for (const name of Object.keys(l).sort()) if (!first.has(l[name][2])) first.set(l[name][2], name)
+  return Object.fromEntries(Object.entries(l).map(([name, [type, what, ino]]) => [name, [type, what, type === 'file' ? (first.get(ino) ?? '?') : '-']]))
+}
+
+test('native: given random steps on names run for real, an export at every step holds the tree the kernel listed, hard links as one file', async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(nameStep, { minLength: 1, maxLength: 20, size: 'max' }), async (steps) => {
+      const r = await recordNatively(['sh', '-c', 'mkdir w && cd w && /usr/bin/python3 "$0" "$1" > ../out.txt', DRIVER, JSON.stringify(steps)])
+      const out = await mkdtemp(join(tmpdir(), 'eyrie-export-oracle-'))
+      try {
+        const listings = (await readFile(join(r.dir, 'out.txt'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Listing)
+        const driver = r.events.find((e) => e.kind === 'proc.exec' && e.path.includes('python3'))?.pid
+        const markers = r.events.filter((e) => e.kind === 'proc.chdir' && e.pid === driver).map((e) => e.seq)
+        assert.equal(markers.length, steps.length, 'one marker per step')
+        const top = join(r.dir, 'w')
+        for (const [k, seq] of markers.entries()) {
+          const dir = join(out, String(k))
+          await exportAt(r.journal, r.guest, seq, () => openDirTarget(dir), { under: top })
+          const exported = await listExport(join(dir, ROOT, top))
+          assert.deepEqual(byFirstName(exported), byFirstName(listings[k]), `step ${k} (${JSON.stringify(steps[k])}) at #${seq}`)
+        }
+      } finally {
+        await rm(out, { recursive: true, force: true })
+        await r.cleanup()
+      }
+    }),
+    { numRuns: runs(Number(process.env.EYRIE_ORACLE_RUNS ?? 20)) },
+  )
+})
