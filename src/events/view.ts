@@ -2,17 +2,11 @@
 import * as t from 'io-ts'
 import { AbsPath, Inode, Nat } from './codecs.js'
 
-/** mmap of a file: prot is PROT_* bits, shared is MAP_SHARED. */
-export const ViewMap = t.type({
-  kind: t.literal('view.map'),
-  addr: Nat,
-  len: Nat,
-  prot: Nat,
-  shared: t.boolean,
-  path: AbsPath,
-  inode: Inode,
-  offset: Nat,
-})
+/** A file mapping's fields (a snapshot's maps have them too): prot is PROT_* bits, shared is MAP_SHARED. */
+export const mappingProps = { addr: Nat, len: Nat, prot: Nat, shared: t.boolean, path: AbsPath, inode: Inode, offset: Nat }
+
+/** mmap of a file. */
+export const ViewMap = t.type({ kind: t.literal('view.map'), ...mappingProps })
 export type ViewMap = t.TypeOf<typeof ViewMap>
 
 export const ViewUnmap = t.type({ kind: t.literal('view.unmap'), addr: Nat, len: Nat })
