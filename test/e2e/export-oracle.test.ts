@@ -5,24 +5,21 @@
 // exported as one file.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { lstat, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises'
+import { lstat, mkdtemp, readdir, readlink, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { fileURLToPath } from 'node:url'
 import { join, relative } from 'node:path'
 import fc from 'fast-check'
 import { exportAt } from '../../src/forensic/export.js'
 import { openDirTarget, ROOT } from '../../src/forensic/exportTargets.js'
 import { recordNatively } from '../support/e2e.js'
 import { runs } from '../support/runs.js'
-import { nameStep } from '../support/names.js'
+import { nameStep, runNames, type Listing } from '../support/names.js'
 
-const DRIVER = fileURLToPath(new URL('../fixtures/tree-driver.py', import.meta.url))
-
-type Listing = Record<string, [string, number | string | null, number]>
+type Exported = Record<string, [string, number | string | null, number]>
 
 /** The exported tree below `top`, as the driver lists its own: [type, size or target, inode]. */
-const listExport = async (top: string): Promise<Listing> => {
-  const out: Listing = {}
+const listExport = async (top: string): Promise<Exported> => {
+  const out: Exported = {}
   const walk = async (dir: string): Promise<void> => {
     for (const name of (await readdir(dir)).sort()) {
       const p = join(dir, name)
@@ -40,7 +37,7 @@ const listExport = async (top: string): Promise<Listing> => {
 }
 
 /** Inode numbers replaced by the first name (in sorted order) of each file: comparable across trees. */
-const byFirstName = (l: Listing): Record<string, [string, number | string | null, string]> => {
+const byFirstName = (l: Exported | Listing): Record<string, [string, number | string | null, string]> => {
   const first = new Map<number, string>()
   for (const name of Object.keys(l).sort()) if (!first.has(l[name][2])) first.set(l[name][2], name)
   return Object.fromEntries(Object.entries(l).map(([name, [type, what, ino]]) => [name, [type, what, type === 'file' ? (first.get(ino) ?? '?') : '-']]))
@@ -49,14 +46,9 @@ const byFirstName = (l: Listing): Record<string, [string, number | string | null
 test('native: given random steps on names run for real, an export at every step holds the tree the kernel listed, hard links as one file', async () => {
   await fc.assert(
     fc.asyncProperty(fc.array(nameStep, { minLength: 1, maxLength: 20, size: 'max' }), async (steps) => {
-      const r = await recordNatively(['sh', '-c', 'mkdir w && cd w && /usr/bin/python3 "$0" "$1" > ../out.txt', DRIVER, JSON.stringify(steps)])
+      const { r, listings, markers, top } = await runNames(recordNatively, steps)
       const out = await mkdtemp(join(tmpdir(), 'eyrie-export-oracle-'))
       try {
-        const listings = (await readFile(join(r.dir, 'out.txt'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Listing)
-        const driver = r.events.find((e) => e.kind === 'proc.exec' && e.path.includes('python3'))?.pid
-        const markers = r.events.filter((e) => e.kind === 'proc.chdir' && e.pid === driver).map((e) => e.seq)
-        assert.equal(markers.length, steps.length, 'one marker per step')
-        const top = join(r.dir, 'w')
         for (const [k, seq] of markers.entries()) {
           const dir = join(out, String(k))
           await exportAt(r.journal, r.guest, seq, () => openDirTarget(dir), { under: top })

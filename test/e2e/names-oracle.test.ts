@@ -7,17 +7,14 @@
 // is made inside the recording, so eyrie knows every name in it.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFile } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
 import { join, relative } from 'node:path'
 import fc from 'fast-check'
 import { worldAt } from '../../src/engine/replay.js'
 import { ls } from '../../src/projections/index.js'
 import { RECORDERS } from '../support/e2e.js'
 import { runs } from '../support/runs.js'
-import { nameStep, type NameStep } from '../support/names.js'
+import { nameStep, runNames, type Entry, type NameStep } from '../support/names.js'
 
-const DRIVER = fileURLToPath(new URL('../fixtures/tree-driver.py', import.meta.url))
 // linkat with AT_SYMLINK_FOLLOW of a symlink links the file it leads to (strace's importer linked the
 // symlink before 2026-12-07)
 const FOLLOWED: NameStep[] = [
@@ -26,9 +23,6 @@ const FOLLOWED: NameStep[] = [
   { op: 'linkf', path: 'd', to: 'e' },
 ]
 
-type Entry = ['file', number] | ['dir', null] | ['symlink', string]
-/** the driver's listing: each entry with its inode number last */
-type Listing = Record<string, [...Entry, number]>
 
 /** Identity: inode numbers and eyrie's nodes pair one to one over the names of two consecutive steps
  *  (or one): names of one file are one node, a file renamed or linked keeps its node, and a new file
@@ -48,13 +42,8 @@ for (const [recorder, record] of RECORDERS) {
   test(`${recorder}: given random steps on names run for real, then at every step eyrie's ls holds the names the kernel lists, with their types, sizes and symlink targets`, async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(nameStep, { minLength: 1, maxLength: 25, size: 'max' }), async (steps) => {
-        const r = await record(['sh', '-c', 'mkdir w && cd w && /usr/bin/python3 "$0" "$1" > ../out.txt', DRIVER, JSON.stringify(steps)])
+        const { r, listings, markers, top } = await runNames(record, steps)
         try {
-          const listings = (await readFile(join(r.dir, 'out.txt'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Listing)
-          const driver = r.events.find((e) => e.kind === 'proc.exec' && e.path.includes('python3'))?.pid
-          const markers = r.events.filter((e) => e.kind === 'proc.chdir' && e.pid === driver).map((e) => e.seq)
-          assert.equal(markers.length, steps.length, 'one marker per step')
-          const top = join(r.dir, 'w')
           let last: Array<readonly [number, number | undefined, string]> = []
           for (const [k, seq] of markers.entries()) {
             const w = await worldAt(r.journal, r.guest, seq)

@@ -1,7 +1,14 @@
 // The steps of the names workload (test/fixtures/tree-driver.py), shared by the names and export
 // oracles: a few names in a few directories, so that steps meet each other's names often; symlinks
 // to files, directories (the steps then go through them) and nothing.
+import assert from 'node:assert/strict'
+import { readFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import fc from 'fast-check'
+import type { Recorded } from './e2e.js'
+
+const DRIVER = fileURLToPath(new URL('../fixtures/tree-driver.py', import.meta.url))
 
 const name = fc.constantFrom('a', 'b', 'd', 'e', 'a/b', 'b/a', 'd/a', 'd/b', 'd/e', 'e/a', 'd/e/a')
 export const nameStep = fc.oneof(
@@ -13,3 +20,18 @@ export const nameStep = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant('symlink'), path: name, to: fc.constantFrom('a', 'd', 'e', 'd/a', '../a', '..', 'missing') }) },
 )
 export type NameStep = typeof nameStep extends fc.Arbitrary<infer T> ? T : never
+
+export type Entry = ['file', number] | ['dir', null] | ['symlink', string]
+/** the driver's listing after a step: each entry with its inode number last */
+export type Listing = Record<string, [...Entry, number]>
+
+/** The workload run under `record` in a work directory `w` it makes (so eyrie knows every name in
+ *  it): the driver's listing after each step and the seq of each step's marker. */
+export const runNames = async (record: (cmd: string[]) => Promise<Recorded>, steps: readonly NameStep[]) => {
+  const r = await record(['sh', '-c', 'mkdir w && cd w && /usr/bin/python3 "$0" "$1" > ../out.txt', DRIVER, JSON.stringify(steps)])
+  const listings = (await readFile(join(r.dir, 'out.txt'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Listing)
+  const driver = r.events.find((e) => e.kind === 'proc.exec' && e.path.includes('python3'))?.pid
+  const markers = r.events.filter((e) => e.kind === 'proc.chdir' && e.pid === driver).map((e) => e.seq)
+  assert.equal(markers.length, steps.length, 'one marker per step')
+  return { r, listings, markers, top: join(r.dir, 'w') }
+}
