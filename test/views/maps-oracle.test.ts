@@ -3,7 +3,8 @@
 // link, unlink and re-create the files mapped (python3 driver, recorded by the native interceptor). After
 // every step the driver copies /proc/self/maps; eyrie's views of the process at that step's marker
 // must list the same file-backed pages, with the same protection, sharing, offset and name (the
-// kernel's " (deleted)" where the name a view shows is gone, even when the file has another).
+// kernel's " (deleted)" where the name a view shows is gone, even when the file has another); a forked
+// child's at its own marker.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
@@ -31,6 +32,7 @@ const step = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant('shrink'), page, pages, by: fc.integer({ min: 1, max: 4 }) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constantFrom('rename', 'link'), file, to: file }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constantFrom('unlink', 'create'), file }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('fork') }) },
 )
 
 // counterexamples the property found, each a wrong answer before its fix (2026-12-07)
@@ -53,7 +55,7 @@ test('given random mmap, munmap, mprotect and mremap of files run for real, maps
     fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 25, size: 'max' }), async (steps) => {
       const r = await recordNatively(['sh', '-c', 'mkdir w && cd w && /usr/bin/python3 "$0" "$1" > ../out.txt', DRIVER, JSON.stringify(steps)])
       try {
-        const copies = (await readFile(join(r.dir, 'out.txt'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as [number, string])
+        const copies = (await readFile(join(r.dir, 'out.txt'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as [number, string, [number, string] | null])
         const driver = r.events.find((e) => e.kind === 'proc.exec' && e.path.includes('python3'))?.pid
         assert.ok(driver !== undefined, 'the driver was exec\'d')
         const markers = r.events.filter((e) => e.kind === 'proc.chdir' && e.pid === driver).map((e) => e.seq)
@@ -61,6 +63,12 @@ test('given random mmap, munmap, mprotect and mremap of files run for real, maps
         for (const [k, seq] of markers.entries()) {
           const kernel = procMaps(copies[k][1], true)
           assert.deepEqual(viewRows(await worldAt(r.journal, r.guest, seq), driver), kernel, `step ${k} (${JSON.stringify(steps[k])}) at #${seq}`)
+          const child = copies[k][2]
+          if (child === null) continue
+          // a forked child has its parent's views, at its own marker
+          const at = r.events.find((e) => e.kind === 'proc.chdir' && e.pid === child[0])?.seq
+          assert.ok(at !== undefined, `step ${k}: the child's marker`)
+          assert.deepEqual(viewRows(await worldAt(r.journal, r.guest, at), child[0]), procMaps(child[1], true), `step ${k}, the child ${child[0]} at #${at}`)
         }
       } finally {
         await r.cleanup()
