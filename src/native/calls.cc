@@ -233,7 +233,8 @@ bool Tracer::entry(Task& t, const Origin& o) {
     case SYS_mmap: {
       // MAP_FIXED replaces what was mapped there: stores in a shared view it replaces are read first
       if ((a[3] & MAP_FIXED) != 0 && t.mem && t.mem->sharedFileViews) syncViews(t, a[0], a[0] + a[1], o);
-      if ((a[3] & MAP_ANONYMOUS) != 0) return (a[3] & MAP_FIXED) != 0;
+      if ((a[3] & MAP_FIXED) != 0) return true;  // whatever it maps replaces what was there
+      if ((a[3] & MAP_ANONYMOUS) != 0) return false;
       const FdEntry* e = fdOf(t, asFd(a[4]));
       return e != nullptr && e->regular;
     }
@@ -346,13 +347,12 @@ void Tracer::exit(Task& t, int64_t ret, const Origin& o) {
       return;
     }
     case SYS_mmap: {
-      if ((a[3] & MAP_ANONYMOUS) != 0) {
-        // anonymous memory is not tracked, but MAP_FIXED puts it where a file view may have been
-        emit(Kind::ViewUnmap, o, [&](Record& r) { r.num(static_cast<uint64_t>(ret)).num(a[1]); });
+      FdEntry* e = (a[3] & MAP_ANONYMOUS) != 0 ? nullptr : fdOf(t, asFd(a[4]));
+      if (e == nullptr || !e->regular) {
+        // anonymous memory and devices are not tracked, but MAP_FIXED puts them where a file view may have been
+        if ((a[3] & MAP_FIXED) != 0) emit(Kind::ViewUnmap, o, [&](Record& r) { r.num(static_cast<uint64_t>(ret)).num(a[1]); });
         return;
       }
-      FdEntry* e = fdOf(t, asFd(a[4]));
-      if (e == nullptr || !e->regular) return;
       int type = static_cast<int>(a[3]) & MAP_TYPE;
       bool shared = type == MAP_SHARED || type == MAP_SHARED_VALIDATE;
       // a shared view of a file opened read-only can never store (mprotect cannot make it writable):

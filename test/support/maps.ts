@@ -24,13 +24,13 @@ export const mergeRows = (rows: readonly MapsRow[]): MapsRow[] => {
   return out
 }
 
-/** The file-backed rows of a /proc/PID/maps text; with `deleted`, also those whose name is gone
- *  (the kernel's " (deleted)" stays on the path). */
+/** The file-backed rows of a /proc/PID/maps text, devices' left out (eyrie tracks views of files);
+ *  with `deleted`, also those whose name is gone (the kernel's " (deleted)" stays on the path). */
 export const procMaps = (text: string, deleted = false): MapsRow[] =>
   mergeRows(
     text.split('\n').flatMap((line) => {
       const m = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) ([0-9a-f]+) \S+ (\d+)\s+(\/.*)$/.exec(line)
-      if (m === null || m[5] === '0' || (!deleted && m[6].endsWith(' (deleted)'))) return []
+      if (m === null || m[5] === '0' || m[6].startsWith('/dev/') || (!deleted && m[6].endsWith(' (deleted)'))) return []
       return [{ start: parseInt(m[1], 16), end: parseInt(m[2], 16), perms: m[3], offset: parseInt(m[4], 16), path: m[6] }]
     }),
   )

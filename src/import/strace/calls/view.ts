@@ -5,7 +5,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { Args, type Parsed } from '../args.js'
 import type { Call } from '../call.js'
 import { draft, type Ctx } from '../context.js'
-import { MAP_ANONYMOUS, MAP_FLAGS, MREMAP_FLAGS, MSYNC_FLAGS, PROT_FLAGS, mapShared } from '../flags.js'
+import { MAP_ANONYMOUS, MAP_FIXED, MAP_FLAGS, MREMAP_FLAGS, MSYNC_FLAGS, PROT_FLAGS, mapShared } from '../flags.js'
 
 const none: Parsed = E.right([])
 
@@ -25,8 +25,9 @@ export const parseMmap = (call: Call, ctx: Ctx): Parsed => {
   if (call.ret.kind !== 'ok') return none // a failed mmap mapped nothing
   const addr = call.ret.value
   return a.done(() => {
-    // Anonymous memory is no file's content; neither is a map of a device or a memfd.
-    if ((flags & MAP_ANONYMOUS) !== 0 || fd.path === null || !ctx.isContent(fd)) return []
+    // Anonymous memory is no file's content; neither is a map of a device or a memfd. Put with
+    // MAP_FIXED where a file view was, it replaces that view.
+    if ((flags & MAP_ANONYMOUS) !== 0 || fd.path === null || !ctx.isContent(fd)) return (flags & MAP_FIXED) !== 0 ? [draft(ctx, { kind: 'view.unmap', addr, len })] : []
     return [draft(ctx, { kind: 'view.map', addr, len, prot, shared: mapShared(flags), path: fd.path, inode: null, offset })]
   })
 }
