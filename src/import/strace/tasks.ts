@@ -29,7 +29,7 @@ export class Tasks {
   }
 
   /** rename(from, to): working directories at or below `from` are below `to` now, as the kernel's
- *  follow their directory (with `exchange`, those below `to` go to `from`). */
+   *  follow their directory (with `exchange`, those below `to` go to `from`). */
   renamed(from: string, to: string, exchange: boolean): void {
     const moved = (p: string, a: string, b: string): string | null => (p === a || p.startsWith(`${a}/`) ? b + p.slice(a.length) : null)
     for (const fs of new Set([...this.tasks.values()].map((t) => t.fs))) {
