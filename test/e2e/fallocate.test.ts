@@ -40,7 +40,8 @@ const check = async (recorder: string, record: Recorder, opts: Parameters<Record
     const python = r.events.find((e) => e.kind === 'proc.exec' && e.path.includes('python3'))?.pid
     const markers = r.events.filter((e) => e.kind === 'proc.chdir' && e.pid === python).map((e) => e.seq)
     assert.equal(markers.length, hashes.length, 'one marker per step')
-    assert.ok(hashes.filter((h) => h !== 'skip').length >= 5, `the file system took most modes: ${hashes.join(' ')}`)
+    // ext4 (here) takes every mode; tmpfs refuses ZERO_RANGE, COLLAPSE_RANGE and INSERT_RANGE
+    assert.ok(hashes.filter((h) => h !== 'skip').length >= 3, `the file system took few modes: ${hashes.join(' ')}`)
     for (const [k, seq] of markers.entries()) {
       if (hashes[k] === 'skip') continue
       const got = createHash('sha256').update(await contentAt(r, seq, join(r.dir, 'w', 'f'))).digest('hex')
