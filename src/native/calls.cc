@@ -274,6 +274,11 @@ void Tracer::exit(Task& t, int64_t ret, const Origin& o) {
     if (static_cast<uint64_t>(ret) > static_cast<uint64_t>(-4096)) return;
   } else if (ret < 0) {
     if (nr == SYS_mprotect) protectedInPart(t, a[0], a[1], o);  // it may have changed a part
+    if (nr == SYS_mremap && (a[3] & MREMAP_FIXED) != 0) {
+      // it unmaps where it moves to (and the tail it drops) before it may fail
+      unmappedSince(t, a[4], a[4] + a[2], o);
+      if (a[1] > a[2]) unmappedSince(t, a[0] + a[2], a[0] + a[1], o);
+    }
     return;  // a failed call changed nothing
   }
   int fd = asFd(a[0]);

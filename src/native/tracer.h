@@ -159,6 +159,7 @@ class Tracer {
   void noteSharedMapping(Task& t, const std::string& inode);
   void noteExecMappings(Task& t, const Origin& o);
   void protectedInPart(Task& t, uint64_t addr, uint64_t len, const Origin& o);
+  void unmappedSince(Task& t, uint64_t lo, uint64_t hi, const Origin& o);
   void noteSharedMappings(Task& t);
 
   template <typename Fill>

@@ -277,4 +277,21 @@ void Tracer::protectedInPart(Task& t, uint64_t addr, uint64_t len, const Origin&
   }
 }
 
+void Tracer::unmappedSince(Task& t, uint64_t lo, uint64_t hi, const Origin& o) {
+  // a call that failed after it unmapped part of [lo, hi) (mremap with MREMAP_FIXED): the file
+  // mappings /proc/PID/maps still shows there are as they were; unmap the rest
+  lo &= ~uint64_t{4095};
+  hi = (hi + 4095) & ~uint64_t{4095};
+  uint64_t at = lo;
+  auto unmap = [&](uint64_t from, uint64_t to) {
+    if (from < to) emit(Kind::ViewUnmap, o, [&](Record& r) { r.num(from).num(to - from); });
+  };
+  for (const Mapping& m : fileMappings(t.tid)) {  // in address order
+    if (m.end <= at || m.start >= hi) continue;
+    unmap(at, m.start);
+    at = std::max(at, m.end);
+  }
+  unmap(at, hi);
+}
+
 }  // namespace eyrie
