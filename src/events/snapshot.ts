@@ -1,11 +1,8 @@
 // R(0): the one-shot state of the guest when monitoring begins.
 import * as t from 'io-ts'
 import { AbsPath, Inode, Nat, nullable } from './codecs.js'
-import { mappingProps } from './view.js'
+import { Deleted, mappingProps } from './view.js'
 
-/** deleted: the name it shows (`path`, without the kernel's " (deleted)") was unlinked or replaced
- *  before the snapshot; the file may have another name, or none. Absent: it was not. */
-const Deleted = t.partial({ deleted: t.boolean })
 
 export const FdSnap = t.intersection([t.type({ fd: Nat, path: t.string, flags: Nat, pos: Nat, cloexec: t.boolean, inode: Inode }), Deleted])
 export type FdSnap = t.TypeOf<typeof FdSnap>

@@ -5,8 +5,12 @@ import { AbsPath, Inode, Nat } from './codecs.js'
 /** A file mapping's fields (a snapshot's maps have them too): prot is PROT_* bits, shared is MAP_SHARED. */
 export const mappingProps = { addr: Nat, len: Nat, prot: Nat, shared: t.boolean, path: AbsPath, inode: Inode, offset: Nat }
 
+/** deleted: the name it shows (`path`, without the kernel's " (deleted)") was unlinked or replaced
+ *  before; the file may have another name, or none. Absent: it was not. */
+export const Deleted = t.partial({ deleted: t.boolean })
+
 /** mmap of a file. */
-export const ViewMap = t.type({ kind: t.literal('view.map'), ...mappingProps })
+export const ViewMap = t.intersection([t.type({ kind: t.literal('view.map'), ...mappingProps }), Deleted])
 export type ViewMap = t.TypeOf<typeof ViewMap>
 
 export const ViewUnmap = t.type({ kind: t.literal('view.unmap'), addr: Nat, len: Nat })

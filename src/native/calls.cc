@@ -274,10 +274,11 @@ void Tracer::exit(Task& t, int64_t ret, const Origin& o) {
     if (static_cast<uint64_t>(ret) > static_cast<uint64_t>(-4096)) return;
   } else if (ret < 0) {
     if (nr == SYS_mprotect) protectedInPart(t, a[0], a[1], o);  // it may have changed a part
-    if (nr == SYS_mremap && (a[3] & MREMAP_FIXED) != 0) {
-      // it unmaps where it moves to (and the tail it drops) before it may fail
-      unmappedSince(t, a[4], a[4] + a[2], o);
-      if (a[1] > a[2]) unmappedSince(t, a[0] + a[2], a[0] + a[1], o);
+    if (nr == SYS_mremap && (a[3] & MREMAP_FIXED) != 0 && ret != -EINVAL) {
+      // past its checks of the arguments (EINVAL) it may have unmapped where it moves to, dropped
+      // the tail and moved some mappings before it failed
+      remapFromProc(t, a[0], a[0] + a[1], o);
+      remapFromProc(t, a[4], a[4] + a[2], o);
     }
     return;  // a failed call changed nothing
   }
@@ -366,9 +367,10 @@ void Tracer::exit(Task& t, int64_t ret, const Origin& o) {
       if (shared && (e->flags & O_ACCMODE) != O_RDONLY) noteSharedMapping(t, e->inode);
       std::string path = fdPath(t.tid, asFd(a[4]));
       if (path.empty() || path[0] != '/') return;
+      bool deleted = stripDeleted(path);  // a file unlinked (or renamed over) since it was opened
       emit(Kind::ViewMap, o, [&](Record& r) {
         r.num(static_cast<uint64_t>(ret)).num(a[1]).num(static_cast<uint32_t>(a[2])).flag(shared).str(path);
-        r.nullableStr(e->inode).num(a[5]);
+        r.nullableStr(e->inode).num(a[5]).flag(deleted);
       });
       return;
     }

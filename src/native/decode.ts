@@ -120,7 +120,10 @@ const readBody = (kind: string, r: Reader): Decoded => {
       const path = r.str(), inode = r.nullableStr(), offset = r.num(), size = r.nullableNum(), len = r.num(), data = r.bytes()
       return { body: { kind, path, inode, offset, size, len, known: data.length }, data }
     }
-    case 'view.map': return { body: { kind, addr: r.num(), len: r.num(), prot: r.num(), shared: r.flag(), path: r.str(), inode: r.nullableStr(), offset: r.num() } }
+    case 'view.map': {
+      const body = { kind, addr: r.num(), len: r.num(), prot: r.num(), shared: r.flag(), path: r.str(), inode: r.nullableStr(), offset: r.num() }
+      return { body: r.flag() ? { ...body, deleted: true } : body }
+    }
     case 'view.unmap': return { body: { kind, addr: r.num(), len: r.num() } }
     case 'view.remap': return { body: { kind, addr: r.num(), len: r.num(), newAddr: r.num(), newLen: r.num() } }
     case 'view.protect': return { body: { kind, addr: r.num(), len: r.num(), prot: r.num() } }

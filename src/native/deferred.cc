@@ -49,8 +49,7 @@ int writingFd(const FdTable& table, const std::string& inode, int except = -1) {
 }
 
 std::string liveName(std::string p) {
-  static const std::string suffix = " (deleted)";
-  if (p.size() >= suffix.size() && p.compare(p.size() - suffix.size(), suffix.size(), suffix) == 0) p.resize(p.size() - suffix.size());
+  stripDeleted(p);
   return p;
 }
 

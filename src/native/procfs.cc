@@ -96,6 +96,13 @@ int reopenFd(pid_t tid, int fd) {
   return open(buf, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 }
 
+bool stripDeleted(std::string& path) {
+  static const std::string suffix = " (deleted)";
+  if (path.size() < suffix.size() || path.compare(path.size() - suffix.size(), suffix.size(), suffix) != 0) return false;
+  path.resize(path.size() - suffix.size());
+  return true;
+}
+
 std::string normalise(const std::string& abs) {
   std::vector<std::string> parts;
   size_t i = 0;

@@ -33,6 +33,9 @@ std::string resolvePath(pid_t tid, int dirfd, const std::string& path, bool foll
  *  not followed): one lstat, without working out the canonical name. */
 bool existsFor(pid_t tid, int dirfd, const std::string& path);
 
+/** Takes the kernel's " (deleted)" off a name /proc shows; whether it was there (the name is gone). */
+bool stripDeleted(std::string& path);
+
 /** Lexically normalised absolute path (collapses //, ., ..). */
 std::string normalise(const std::string& abs);
 

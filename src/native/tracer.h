@@ -157,9 +157,12 @@ class Tracer {
   void freeze(pid_t current, const std::unordered_set<const Memory*>& mems);
   void serveSyncRequest();
   void noteSharedMapping(Task& t, const std::string& inode);
-  void noteExecMappings(Task& t, const Origin& o);
+  /** what the kernel mapped for a new program (itself, its interpreter): no mmap call shows them */
+  void noteExecMappings(Task& t, const Origin& o) { mapsFromProc(t, 0, ~0ull, o); }
   void protectedInPart(Task& t, uint64_t addr, uint64_t len, const Origin& o);
-  void unmappedSince(Task& t, uint64_t lo, uint64_t hi, const Origin& o);
+  /** view.map for the file mappings /proc/PID/maps shows in [lo, hi) */
+  void mapsFromProc(Task& t, uint64_t lo, uint64_t hi, const Origin& o);
+  void remapFromProc(Task& t, uint64_t lo, uint64_t hi, const Origin& o);
   void noteSharedMappings(Task& t);
 
   template <typename Fill>

@@ -244,23 +244,25 @@ void Tracer::noteSharedMappings(Task& t) {
   }
 }
 
-void Tracer::noteExecMappings(Task& t, const Origin& o) {
-  // what the kernel mapped for the new program (itself, its interpreter): no mmap call shows them.
-  // Its segments are mappings of one file: in one reading of the maps the same inode and name are
-  // the same file, stat once (each stat of a mapping is a walk through /proc)
+void Tracer::mapsFromProc(Task& t, uint64_t lo, uint64_t hi, const Origin& o) {
+  // Segments of one file come together: in one reading of the maps the same inode and name are the
+  // same file, stat once (each stat of a mapping is a walk through /proc)
   const Mapping* last = nullptr;
   struct stat st;
   bool known = false;
   for (const Mapping& m : fileMappings(t.tid)) {
-    if (deletedName(m.path)) continue;
+    uint64_t from = std::max(m.start, lo), to = std::min(m.end, hi);
+    if (from >= to) continue;
     if (last == nullptr || m.ino != last->ino || m.path != last->path) known = statMapping(t.tid, m, st);
     last = &m;
-    if (!known) continue;
+    if (!known) continue;  // a file no name leads to is found only through map_files (root)
     std::string inode = inodeOf(st);
     if (m.shared) noteSharedMapping(t, inode);
+    std::string path = m.path;
+    bool deleted = stripDeleted(path);
     emit(Kind::ViewMap, o, [&](Record& r) {
-      r.num(m.start).num(m.end - m.start).num(static_cast<uint32_t>(m.prot)).flag(m.shared).str(m.path);
-      r.nullableStr(inode).num(m.offset);
+      r.num(from).num(to - from).num(static_cast<uint32_t>(m.prot)).flag(m.shared).str(path);
+      r.nullableStr(inode).num(m.offset + (from - m.start)).flag(deleted);
     });
   }
 }
@@ -277,21 +279,14 @@ void Tracer::protectedInPart(Task& t, uint64_t addr, uint64_t len, const Origin&
   }
 }
 
-void Tracer::unmappedSince(Task& t, uint64_t lo, uint64_t hi, const Origin& o) {
-  // a call that failed after it unmapped part of [lo, hi) (mremap with MREMAP_FIXED): the file
-  // mappings /proc/PID/maps still shows there are as they were; unmap the rest
+void Tracer::remapFromProc(Task& t, uint64_t lo, uint64_t hi, const Origin& o) {
+  // a call that failed part way (mremap with MREMAP_FIXED unmaps where it moves to, then moves
+  // mapping after mapping, and may fail at any): [lo, hi) holds what /proc/PID/maps says now
   lo &= ~uint64_t{4095};
   hi = (hi + 4095) & ~uint64_t{4095};
-  uint64_t at = lo;
-  auto unmap = [&](uint64_t from, uint64_t to) {
-    if (from < to) emit(Kind::ViewUnmap, o, [&](Record& r) { r.num(from).num(to - from); });
-  };
-  for (const Mapping& m : fileMappings(t.tid)) {  // in address order
-    if (m.end <= at || m.start >= hi) continue;
-    unmap(at, m.start);
-    at = std::max(at, m.end);
-  }
-  unmap(at, hi);
+  if (lo >= hi) return;
+  emit(Kind::ViewUnmap, o, [&](Record& r) { r.num(lo).num(hi - lo); });
+  mapsFromProc(t, lo, hi, o);
 }
 
 }  // namespace eyrie

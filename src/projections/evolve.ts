@@ -126,8 +126,8 @@ export const evolve = (w: World, e: Event): World => {
     }
     case 'file.quarantine': renamePath(w, e.path, e.to, false); return w
     case 'view.map': {
-      const node = nodeShown(w, e.path, e.inode)
-      mapView(w, procOf(w, e.pid, e.seq), { addr: e.addr, len: e.len, prot: e.prot, shared: e.shared, node: node.id, path: e.path, offset: e.offset })
+      const node = e.deleted === true ? unnamedNode(w, e.inode) : nodeShown(w, e.path, e.inode)
+      mapView(w, procOf(w, e.pid, e.seq), { addr: e.addr, len: e.len, prot: e.prot, shared: e.shared, node: node.id, path: e.path, offset: e.offset, ...(e.deleted === true ? { nameGone: true } : {}) })
       return w
     }
     case 'view.unmap': unmapView(w, procOf(w, e.pid, e.seq), e.addr, e.len); return w

@@ -51,6 +51,10 @@ const found: Step[][] = [
   // mremap with MREMAP_FIXED unmaps where it moves to before it fails (here: a device's memory among
   // what it would move): the view there is gone though the call failed
   [{ op: 'map', page: 0, pages: 1, file: 0, rw: true, shared: false, prot: 0, offset: 0 }, { op: 'device', page: 7, pages: 1 }, { op: 'move', page: 6, pages: 6, to: 0, newPages: 6 }],
+  // ... and moves mapping after mapping: those before the one it fails at have moved
+  [{ op: 'device', page: 0, pages: 2 }, { op: 'map', page: 0, pages: 1, file: 0, rw: false, shared: false, prot: 0, offset: 0 }, { op: 'move', page: 0, pages: 7, to: 7, newPages: 7 }],
+  // ... a view of a file renamed over among them keeps its " (deleted)"
+  [{ op: 'map', page: 0, pages: 1, file: 1, rw: false, shared: false, prot: 0, offset: 0 }, { op: 'rename', file: 0, to: 1 }, { op: 'move', page: 0, pages: 2, to: 2, newPages: 3 }],
 ]
 
 /** The property under a recorder; `onlyOwn`: compare only the work directory's files (strace sees no
