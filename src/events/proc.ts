@@ -12,7 +12,9 @@ export const ProcSpawn = t.type({
 })
 export type ProcSpawn = t.TypeOf<typeof ProcSpawn>
 
-export const ProcExec = t.type({ kind: t.literal('proc.exec'), path: AbsPath, argv: t.array(t.string) })
+/** execve/execveat: `path` is the file exec'd, argv as the call gave it; `exe`, where the kernel runs
+ *  another program for it (a script's interpreter: /proc/PID/exe), that program. */
+export const ProcExec = t.intersection([t.type({ kind: t.literal('proc.exec'), path: AbsPath, argv: t.array(t.string) }), t.partial({ exe: AbsPath })])
 export type ProcExec = t.TypeOf<typeof ProcExec>
 
 /** exit (thread: true) or exit_group / death by signal (thread: false). */

@@ -86,7 +86,8 @@ const readBody = (kind: string, r: Reader): Decoded => {
       const path = r.str()
       const argv: string[] = []
       for (let n = r.num(); n > 0; n--) argv.push(r.str())
-      return { body: { kind, path, argv } }
+      const exe = r.nullableStr()
+      return { body: exe === null ? { kind, path, argv } : { kind, path, argv, exe } }
     }
     case 'proc.exit': return { body: { kind, status: r.sint(), thread: r.flag() } }
     case 'proc.chdir': return { body: { kind, path: r.str() } }

@@ -278,20 +278,24 @@ void Tracer::onExec(Task& t, uint64_t ts) {
   }
   Task& x = tasks_[tid];
   bool fromCall = x.call.nr == SYS_execve || x.call.nr == SYS_execveat;
-  std::string path = fromCall ? x.call.path : "";
-  if (path.empty()) {
+  // the program the kernel runs: the file exec'd, or a script's interpreter
+  std::string exe;
+  {
     char link[64];
     snprintf(link, sizeof link, "/proc/%d/exe", tid);
     char buf[4096];
     ssize_t n = readlink(link, buf, sizeof buf);
-    if (n > 0) path.assign(buf, static_cast<size_t>(n));
+    if (n > 0) exe.assign(buf, static_cast<size_t>(n));
   }
+  std::string path = fromCall && !x.call.path.empty() ? x.call.path : exe;
   std::vector<std::string> argv = fromCall ? x.call.argv : std::vector<std::string>{};
   Origin o{static_cast<uint32_t>(x.tgid), static_cast<uint32_t>(tid), ts};
   if (!starting_ && !path.empty() && path[0] == '/') {
+    bool other = !exe.empty() && exe[0] == '/' && exe != path;
     emit(Kind::ProcExec, o, [&](Record& r) {
       r.str(path).num(argv.size());
       for (const auto& a : argv) r.str(a);
+      r.nullableStr(other ? exe : std::string());
     });
   }
   // exec unshares the fd table and closes close-on-exec fds; the old memory is gone

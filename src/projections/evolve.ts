@@ -23,7 +23,7 @@ export const evolve = (w: World, e: Event): World => {
       else spawn(w, parent, e.child, e.shareFiles, e.seq)
       return w
     }
-    case 'proc.exec': exec(w, procOf(w, e.pid, e.seq), e.path, e.argv); return w
+    case 'proc.exec': exec(w, procOf(w, e.pid, e.seq), e.exe ?? e.path, e.argv); return w
     case 'proc.exit': {
       if (e.thread && e.tid !== e.pid) w.threads.delete(e.tid)
       else exit(w, procOf(w, e.pid, e.seq), e.status, e.seq)

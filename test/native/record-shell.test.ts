@@ -1,10 +1,10 @@
 // Recording real shell commands: the drafts name what happened to which file, with the bytes.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdir, symlink, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { O_APPEND, O_CREAT, O_DIRECTORY, O_TRUNC } from '../../src/events/index.js'
-import { emptyWorld, evolve, lookup } from '../../src/projections/index.js'
+import { emptyWorld, evolve, lookup, ps } from '../../src/projections/index.js'
 import { traceCommand, TraceError } from '../../src/native/index.js'
 import { ofKind, record, tempDir, text } from './support.js'
 
@@ -148,6 +148,26 @@ test('given mkdir -p over names that exist and mkdirat from a directory fd, then
     assert.match(stdout, /exists/)
     const made = ofKind(drafts, 'file.mkdir').map((d) => d.body.path)
     assert.deepEqual(made, ['a', 'a/b', 'a/b/c', 'a/b/c/d', 'old/n', 'a/e'].map((p) => join(dir, p)))
+  } finally {
+    await cleanup()
+  }
+})
+
+test('given a script run by its #! line, then its exec names the script and, as exe, the interpreter the kernel runs (/proc/PID/exe); ps says the interpreter', async () => {
+  const { dir, cleanup } = await tempDir()
+  try {
+    await writeFile(join(dir, 's.sh'), '#!/bin/sh\nreadlink /proc/$$/exe > exe.txt\n', { mode: 0o755 })
+    const { drafts, result } = await record(['./s.sh'], dir)
+    assert.equal(result.status, 0)
+    const kernel = (await readFile(join(dir, 'exe.txt'), 'utf8')).trim()
+    const exec = ofKind(drafts, 'proc.exec').find((d) => d.body.path === join(dir, 's.sh'))
+    assert.ok(exec !== undefined, 'the exec of the script')
+    assert.equal(exec.body.exe, kernel)
+    const plain = ofKind(drafts, 'proc.exec').find((d) => d.body.path.endsWith('/readlink'))
+    assert.equal(plain?.body.exe, undefined, 'a program exec\'d itself has no other exe')
+    const w = emptyWorld()
+    drafts.forEach((d, i) => evolve(w, { ...d.body, guest: 'g', seq: i + 1, ts: d.ts, pid: d.pid, tid: d.tid }))
+    assert.equal(ps(w).find((p) => p.pid === exec.pid)?.exe, kernel)
   } finally {
     await cleanup()
   }
