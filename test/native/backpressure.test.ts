@@ -16,12 +16,12 @@ const shape = (d: Draft, dir: string): string =>
  *  draft of its own): at full speed, and through `onBatch` with a 2 KiB buffer. Asserts the streams
  *  are identical (nothing lost, reordered or duplicated) and returns how long the slow run's stops
  *  were spread over, ms. */
-const slowedDown = async (onBatch: NonNullable<Parameters<typeof record>[2]>['onBatch']): Promise<number> => {
+const slowedDown = async (onBatch: NonNullable<Parameters<typeof record>[2]>['onBatch'], opts: Parameters<typeof record>[2] = {}): Promise<number> => {
   const fast = await tempDir()
   const slow = await tempDir()
   try {
     const reference = await record(['sh', '-c', SCRIPT], fast.dir, { writes: 'stop' })
-    const seen = await record(['sh', '-c', SCRIPT], slow.dir, { bufferBytes: 2048, writes: 'stop', ...(onBatch === undefined ? {} : { onBatch }) })
+    const seen = await record(['sh', '-c', SCRIPT], slow.dir, { bufferBytes: 2048, writes: 'stop', ...opts, ...(onBatch === undefined ? {} : { onBatch }) })
     assert.equal(seen.result.status, 0)
     assert.deepEqual(seen.drafts.slice(1).map((d) => shape(d, slow.dir)), reference.drafts.slice(1).map((d) => shape(d, fast.dir)))
     const lines = seen.drafts.filter((d) => d.body.kind === 'file.write').map(text)
@@ -58,7 +58,9 @@ test('given an onBatch that has each batch in order at once but durable only 10 
     calls++
     maxPending = Math.max(maxPending, ++pending)
     return { durable: sleep(delay).then(() => void pending--) }
-  })
+    // a batch goes out 2 ms after its first draft, not 50: one comes while the last is pending
+    // however slowly a loaded machine runs the shell (with 50 ms, a CI run of 2026-12-07 had none)
+  }, { batchMs: 2 })
   assert.ok(maxPending > 1, 'the next batch came before the last was durable')
   // the room in the buffer came back only with durability: never more than the buffer ahead
   assert.ok(span >= (calls / maxPending - 4) * delay, `stops spread over ${span.toFixed(0)} ms for ${calls} batches, ${maxPending} at most pending`)
