@@ -96,10 +96,17 @@ int reopenFd(pid_t tid, int fd) {
   return open(buf, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 }
 
+namespace {
+const std::string kDeleted = " (deleted)";
+}
+
+bool deletedName(const std::string& path) {
+  return path.size() >= kDeleted.size() && path.compare(path.size() - kDeleted.size(), kDeleted.size(), kDeleted) == 0;
+}
+
 bool stripDeleted(std::string& path) {
-  static const std::string suffix = " (deleted)";
-  if (path.size() < suffix.size() || path.compare(path.size() - suffix.size(), suffix.size(), suffix) != 0) return false;
-  path.resize(path.size() - suffix.size());
+  if (!deletedName(path)) return false;
+  path.resize(path.size() - kDeleted.size());
   return true;
 }
 

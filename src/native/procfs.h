@@ -33,7 +33,9 @@ std::string resolvePath(pid_t tid, int dirfd, const std::string& path, bool foll
  *  not followed): one lstat, without working out the canonical name. */
 bool existsFor(pid_t tid, int dirfd, const std::string& path);
 
-/** Takes the kernel's " (deleted)" off a name /proc shows; whether it was there (the name is gone). */
+/** Whether a name /proc shows ends in the kernel's " (deleted)" (the name is gone). */
+bool deletedName(const std::string& path);
+/** Takes the kernel's " (deleted)" off a name /proc shows; whether it was there. */
 bool stripDeleted(std::string& path);
 
 /** Lexically normalised absolute path (collapses //, ., ..). */

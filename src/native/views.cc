@@ -35,12 +35,6 @@ constexpr uint64_t kPresent = 1ull << 63;
 constexpr uint64_t kScanPages = 4096;  // pagemap entries per read: 16 MiB of address space
 constexpr int kFreezeWaitUs = 20000;   // how long a holder may take to reach a stop
 
-bool deletedName(const std::string& p) {
-  static const std::string suffix = " (deleted)";
-  return p.size() >= suffix.size() && p.compare(p.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-
 /** The file behind a mapping: through /proc/TID/map_files (the mapped file itself, needs privilege),
  *  else by name when that still names the same inode. */
 bool statMapping(pid_t tid, const Mapping& m, struct stat& st) {
