@@ -16,6 +16,9 @@ export interface AtOpts extends GlobalOpts { allowUnknown?: boolean }
 const lsLagNote = (seq: number, n: number): string =>
   `${n} file(s) held open for writing at #${seq}: recorded writes are read back where they can be observed, so their sizes and bytes are as last read back and may lack some written since (at T cat PATH says since when)`
 
+/** A name as /proc shows it: with " (deleted)" when it is gone. */
+const shownPath = (r: { readonly path: string; readonly deleted: boolean }): string => (r.deleted ? `${r.path} (deleted)` : r.path)
+
 const pidArg = (arg: string | undefined): number | undefined => {
   if (arg === undefined) return undefined
   if (!/^\d+$/.test(arg)) throw new UsageError(`PID must be a number, got ${JSON.stringify(arg)}`)
@@ -67,12 +70,12 @@ const answer = async (j: Journal, t: string, query: string, arg: string | undefi
     case 'fds': {
       const rows = fds(w, pidArg(arg))
       if (o.json) return printJson({ guest, seq, fds: rows })
-      return printTable(['pid', 'fd', 'mode', 'pos', 'cloexec', 'path'], rows.map((r) => [r.pid, r.fd, r.mode, r.pos ?? '?', r.cloexec ? 'yes' : '', r.deleted ? `${r.path} (deleted)` : r.path]))
+      return printTable(['pid', 'fd', 'mode', 'pos', 'cloexec', 'path'], rows.map((r) => [r.pid, r.fd, r.mode, r.pos ?? '?', r.cloexec ? 'yes' : '', shownPath(r)]))
     }
     case 'maps': {
       const rows = maps(w, pidArg(arg))
       if (o.json) return printJson({ guest, seq, maps: rows })
-      return printTable(['pid', 'range', 'prot', 'share', 'offset', 'path'], rows.map((r) => [r.pid, `${r.start.toString(16)}-${r.end.toString(16)}`, r.prot, r.shared ? 'shared' : 'private', r.offset, r.deleted ? `${r.path} (deleted)` : r.path]))
+      return printTable(['pid', 'range', 'prot', 'share', 'offset', 'path'], rows.map((r) => [r.pid, `${r.start.toString(16)}-${r.end.toString(16)}`, r.prot, r.shared ? 'shared' : 'private', r.offset, shownPath(r)]))
     }
     case 'ps': {
       const rows = ps(w)
@@ -83,7 +86,7 @@ const answer = async (j: Journal, t: string, query: string, arg: string | undefi
       const rows = openFiles(w)
       if (o.json) return printJson({ guest, seq, files: rows })
       return printTable(['path', 'fds', 'views', 'unflushed'], rows.map((r) => [
-        r.deleted ? `${r.path} (deleted)` : r.path, r.fds.map((f) => `${f.pid}:${f.fd}${f.mode}`).join(' '), r.views.map((v) => `${v.pid}:${v.shared ? 's' : 'p'}`).join(' '), r.unflushed,
+        shownPath(r), r.fds.map((f) => `${f.pid}:${f.fd}${f.mode}`).join(' '), r.views.map((v) => `${v.pid}:${v.shared ? 's' : 'p'}`).join(' '), r.unflushed,
       ]))
     }
     case 'tree': {
