@@ -5,12 +5,12 @@ import { absurd } from 'fp-ts/lib/function.js'
 import {
   FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_TRUNC,
   RENAME_EXCHANGE, writable,
-  type Event, type EventOf, type Snapshot,
+  type Event, type EventOf, type MapSnap, type Snapshot,
 } from '../events/index.js'
 import { collapseRange, insertRange, putBytes, putZeros, truncateTo, unknownContent } from './extents.js'
 import { absentForSure, bindName, ensureDir, lookup, lookupOrAdopt, newNode, nodeOfName, nodeShown, renamePath, resolve, resolveParent, unbindName, unnamedNode } from './names.js'
 import { closeFd, exec, exit, installFd, newOfd, ofdOf, positionKept, procOf, spawn, tableOf, writeOffset } from './procs.js'
-import type { FsNode, Proc, World } from './state.js'
+import type { FsNode, Proc, View, World } from './state.js'
 import { mapView, protectView, remapView, unmapView } from './views.js'
 
 export const evolve = (w: World, e: Event): World => {
@@ -127,7 +127,7 @@ export const evolve = (w: World, e: Event): World => {
     case 'file.quarantine': renamePath(w, e.path, e.to, false); return w
     case 'view.map': {
       const node = e.deleted === true ? unnamedNode(w, e.inode) : nodeShown(w, e.path, e.inode)
-      mapView(w, procOf(w, e.pid, e.seq), { addr: e.addr, len: e.len, prot: e.prot, shared: e.shared, node: node.id, path: e.path, offset: e.offset, ...(e.deleted === true ? { nameGone: true } : {}) })
+      mapView(w, procOf(w, e.pid, e.seq), viewOf(e, node))
       return w
     }
     case 'view.unmap': unmapView(w, procOf(w, e.pid, e.seq), e.addr, e.len); return w
@@ -217,6 +217,10 @@ const allocate = (w: World, e: EventOf<'file.allocate'>): World => {
   return w
 }
 
+/** The view a mapping (a view.map, a snapshot's) makes of its file. */
+const viewOf = (m: Omit<MapSnap, 'inode'>, node: FsNode): View =>
+  ({ addr: m.addr, len: m.len, prot: m.prot, shared: m.shared, node: node.id, path: m.path, offset: m.offset, ...(m.deleted === true ? { nameGone: true } : {}) })
+
 const applySnapshot = (w: World, e: Snapshot & { seq: number }): World => {
   w.positions = e.positions ?? 'all'
   for (const f of e.files) {
@@ -245,7 +249,7 @@ const applySnapshot = (w: World, e: Snapshot & { seq: number }): World => {
     }
     for (const m of s.maps) {
       const node = m.deleted === true ? unnamedNode(w, m.inode) : lookupOrAdopt(w, m.path, m.inode)
-      mapView(w, p, { addr: m.addr, len: m.len, prot: m.prot, shared: m.shared, node: node.id, path: m.path, offset: m.offset, ...(m.deleted === true ? { nameGone: true } : {}) })
+      mapView(w, p, viewOf(m, node))
     }
   }
   return w
