@@ -29,15 +29,6 @@ const char* openCallName(long nr) {
   }
 }
 
-/** The name as the kernel will walk it for the tracee, through /proc when relative. */
-std::string walkPath(pid_t tid, int dirfd, const std::string& raw) {
-  if (!raw.empty() && raw[0] == '/') return raw;
-  char base[64];
-  if (dirfd == AT_FDCWD) snprintf(base, sizeof base, "/proc/%d/cwd/", tid);
-  else snprintf(base, sizeof base, "/proc/%d/fd/%d/", tid, dirfd);
-  return base + raw;
-}
-
 /** Total length of an iovec array in the tracee. */
 uint64_t iovLength(pid_t tid, uint64_t iov, uint64_t count) {
   count = std::min<uint64_t>(count, IOV_MAX);
@@ -85,7 +76,8 @@ bool Tracer::openEntry(Task& t, const Origin& o, int dirfd, uint64_t pathAddr, u
     else if (!S_ISLNK(st.st_mode)) ask = passed = S_ISREG(st.st_mode) && cfg_.openFilter.passes(raw, walk);
   }
   if (ask && c.created != 1) {
-    std::string path = resolvePath(t.tid, dirfd, raw, (flags & O_NOFOLLOW) == 0);
+    bool follow = (flags & O_NOFOLLOW) == 0;
+    std::string path = judgedName(resolvePath(t.tid, dirfd, raw, follow), walk, follow);
     if (!path.empty() && (passed || cfg_.openFilter.worthAsking(path))) {
       int err = decide(t, openCallName(c.nr), path, flags, o);
       if (err != 0) {
@@ -256,17 +248,21 @@ bool Tracer::execEntry(Task& t, const Origin& o) {
   int flags = at ? static_cast<int>(a[4]) : 0;
   std::string raw;
   readString(t.tid, at ? a[1] : a[0], raw, PATH_MAX);
-  if (at && (flags & AT_EMPTY_PATH) != 0 && raw.empty()) c.path = fdPath(t.tid, dirfd);
-  else c.path = resolvePath(t.tid, dirfd, raw, (flags & AT_SYMLINK_NOFOLLOW) == 0);
+  bool byFd = at && (flags & AT_EMPTY_PATH) != 0 && raw.empty();
+  c.path = byFd ? fdPath(t.tid, dirfd) : resolvePath(t.tid, dirfd, raw, (flags & AT_SYMLINK_NOFOLLOW) == 0);
   readStringArray(t.tid, at ? a[2] : a[1], c.argv);
   // the old memory goes away with a successful exec: its shared views hold file bytes
   if (t.mem && t.mem->sharedFileViews) syncViews(t, 0, ~0ull, o);
+  if (!cfg_.decideExec || (raw.empty() && !byFd)) return false;
+  // the file the kernel will run, whatever its name: fexecve of a memfd or of an unlinked file has
+  // none the host can open, and a file that cannot be judged must not run unjudged
+  std::string judged = judgedName(c.path, byFd ? "/proc/" + std::to_string(t.tid) + "/fd/" + std::to_string(dirfd) : walkPath(t.tid, dirfd, raw), true);
   struct stat st;
-  if (cfg_.decideExec && !c.path.empty() && stat(c.path.c_str(), &st) == 0) {
+  if (!judged.empty() && stat(judged.c_str(), &st) == 0) {
     const char* call = at ? "execveat" : "execve";
-    int err = decide(t, call, c.path, static_cast<uint64_t>(flags), o, &st);
+    int err = decide(t, call, judged, static_cast<uint64_t>(flags), o, &st);
     if (err != 0) {
-      deny(t, err, call, c.path, o);
+      deny(t, err, call, judged, o);
       c.nr = -1;  // no exec follows
     }
   }

@@ -129,8 +129,30 @@ std::string normalise(const std::string& abs) {
   return out.empty() ? "/" : out;
 }
 
-std::string resolvePath(pid_t tid, int dirfd, const std::string& path, bool followLast) {
-  if (path.empty()) return "";
+std::string seenBy(pid_t tid, const std::string& path) {
+  auto under = [&](const char* dir) {
+    size_t n = strlen(dir);
+    return path.compare(0, n, dir) == 0 && (path.size() == n || path[n] == '/') ? n : 0;
+  };
+  std::string self = "/proc/" + std::to_string(tid);
+  // the /dev names glibc and shells use for a process's own fds (links into /proc/self on Linux)
+  static const struct { const char* name; const char* as; } kDev[] = {
+      {"/dev/fd", "/fd"}, {"/dev/stdin", "/fd/0"}, {"/dev/stdout", "/fd/1"}, {"/dev/stderr", "/fd/2"}};
+  for (const auto& d : kDev) {
+    size_t n = under(d.name);
+    if (n == 0) continue;
+    // only where the link is the usual one: elsewhere the name means what the host's link says
+    if (readLink(d.name) != std::string("/proc/self") + d.as) return path;
+    return self + d.as + path.substr(n);
+  }
+  if (size_t n = under("/proc/self")) return self + path.substr(n);
+  if (size_t n = under("/proc/thread-self")) return self + path.substr(n);
+  return path;
+}
+
+std::string resolvePath(pid_t tid, int dirfd, const std::string& name, bool followLast) {
+  if (name.empty()) return "";
+  const std::string path = name[0] == '/' ? seenBy(tid, name) : name;
   bool absolute = path[0] == '/';
   // chroot is not followed: an absolute name is taken as the host's (documented limitation)
   std::string full = absolute ? path : baseOf(tid, dirfd) + "/" + path;
@@ -158,10 +180,21 @@ std::string resolvePath(pid_t tid, int dirfd, const std::string& path, bool foll
   return normalise(absolute ? path : base + "/" + path);
 }
 
+std::string walkPath(pid_t tid, int dirfd, const std::string& path) {
+  return !path.empty() && path[0] == '/' ? seenBy(tid, path) : baseOf(tid, dirfd) + "/" + path;
+}
+
+std::string judgedName(const std::string& canonical, const std::string& walk, bool follow) {
+  struct stat w, c;
+  if ((follow ? stat(walk.c_str(), &w) : lstat(walk.c_str(), &w)) != 0) return canonical;
+  if (!canonical.empty() && stat(canonical.c_str(), &c) == 0 && c.st_dev == w.st_dev && c.st_ino == w.st_ino) return canonical;
+  return walk;
+}
+
 bool existsFor(pid_t tid, int dirfd, const std::string& path) {
   if (path.empty()) return false;  // the call fails with ENOENT; nothing to look at
   struct stat st;
-  return lstat((path[0] == '/' ? path : baseOf(tid, dirfd) + "/" + path).c_str(), &st) == 0;
+  return lstat(walkPath(tid, dirfd, path).c_str(), &st) == 0;
 }
 
 std::vector<Mapping> fileMappings(pid_t tid) {

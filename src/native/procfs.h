@@ -24,6 +24,20 @@ std::string inodeOf(const struct stat& st);
 /** Opens the tracee's fd anew for reading (a new open file description: its own position). */
 int reopenFd(pid_t tid, int fd);
 
+/** An absolute name as tracee tid means it where the host would take it for eyrie's own process:
+ *  /proc/self, /proc/thread-self, /dev/fd and /dev/std{in,out,err} lead to the tracee's /proc entry
+ *  (its fds: fexecve's /proc/self/fd/N, a shell's /dev/fd/N). Other names are returned as they are.
+ *  A thread's /proc/TID stands for /proc/self: the same unless it unshared its fd table. */
+std::string seenBy(pid_t tid, const std::string& path);
+/** A name the host can walk now to reach what `path` names for the tracee (not canonical: through
+ *  /proc/TID/cwd or /proc/TID/fd/DIRFD when relative). `path` must not be empty. */
+std::string walkPath(pid_t tid, int dirfd, const std::string& path);
+/** The name a scan reads a file by: its canonical name while that leads to the file the tracee
+ *  reaches by `walk` (walkPath's, or /proc/TID/fd/N), else `walk` itself: a memfd, an O_TMPFILE
+ *  file or an unlinked one reached through an fd has no name the host can open, and a verdict on
+ *  whatever else bears its name would be on the wrong bytes. Valid while the tracee is stopped. */
+std::string judgedName(const std::string& canonical, const std::string& walk, bool follow);
+
 /** Canonical absolute path of `path` as tracee tid sees it relative to dirfd (AT_FDCWD or an fd).
  *  followLast: resolve a final symlink (open, truncate, exec); otherwise only the parent directory
  *  is resolved and the last name is kept (unlink, rename, mkdir: the name itself is the subject).

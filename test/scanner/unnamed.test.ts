@@ -1,0 +1,48 @@
+// Files the host has no name for, under `record --scan`: a script in a memfd run by its fd or by
+// /proc/self/fd/N, an unlinked file run by its fd, a memfd opened again through /dev/fd/N. The tracer
+// resolved /proc/self and /dev/fd as its own process's and judged exec only by a name the host could
+// stat: each of these ran or was read unjudged. Now each is judged on the bytes the kernel holds, and
+// the same programs with clean content run.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { eyrie } from '../support/cli.js'
+import { SIGNATURES, MARKER, tmp } from './support.js'
+
+const DRIVER = fileURLToPath(new URL('../fixtures/unnamed-driver.py', import.meta.url))
+const EACCES = 13
+
+const logKinds = (journal: string, kind: string) =>
+  eyrie(['log', '--kind', kind, '--json'], { journal }).stdout.trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l))
+
+const runDriver = async (how: string, body: string) => {
+  const dir = await tmp(`unnamed-${how}`)
+  const journal = join(dir, 'journal')
+  const r = eyrie(['record', '--scan', '--signatures', SIGNATURES, '--', 'python3', DRIVER, how, body], { journal, cwd: dir })
+  assert.equal(r.status, 0, r.stderr)
+  return { out: r.stdout, journal }
+}
+
+for (const how of ['memfd-fexecve', 'memfd-proc', 'unlinked']) {
+  test(`given a script with the marker in a file with no name (${how}), when the guest runs it, the kernel refuses (EACCES) and the infected verdict is journaled; a clean one runs`, async () => {
+    const bad = await runDriver(how, `echo ${MARKER}`)
+    assert.doesNotMatch(bad.out, new RegExp(MARKER))
+    // the unlinked file is refused when it is opened again to be run, before it loses its name
+    assert.match(bad.out, new RegExp(`(exec|open)-errno=${EACCES}`))
+    const infected = logKinds(bad.journal, 'scan.verdict').filter((v) => v.verdict === 'infected')
+    assert.ok(infected.length >= 1, 'an infected verdict')
+    assert.ok(logKinds(bad.journal, 'access.denied').some((d) => d.errno === EACCES))
+    const good = await runDriver(how, 'echo clean-ran')
+    assert.match(good.out, /clean-ran/)
+    assert.match(good.out, /status=0/)
+  })
+}
+
+test('given a memfd with the marker, when the guest opens it again through /dev/fd/N, the open fails with EACCES; a clean one reads back', async () => {
+  const bad = await runDriver('memfd-devfd', `echo ${MARKER}`)
+  assert.match(bad.out, new RegExp(`open-errno=${EACCES}`))
+  assert.doesNotMatch(bad.out, new RegExp(MARKER))
+  const good = await runDriver('memfd-devfd', 'echo clean-ran')
+  assert.match(good.out, /read=#!\/bin\/sh\|echo clean-ran\|/)
+})
