@@ -1,17 +1,23 @@
 // File descriptors: opening, duplicating, closing, and what moves a file position.
 import * as t from 'io-ts'
 import { AbsPath, Inode, Nat, nullable } from './codecs.js'
+import { Deleted } from './view.js'
 
-/** open/openat/creat that succeeded. `flags` are Linux O_* bits (the native recorder adds O_DIRECTORY
- *  when the fd is a directory opened without it); `created` is null when unknown. */
-export const FdOpen = t.type({
-  kind: t.literal('fd.open'),
-  fd: Nat,
-  path: AbsPath,
-  flags: Nat,
-  inode: Inode,
-  created: nullable(t.boolean),
-})
+/** open/openat/creat (and memfd_create) that succeeded. `flags` are Linux O_* bits (the native
+ *  recorder adds O_DIRECTORY when the fd is a directory opened without it); `created` is null when
+ *  unknown. `deleted`: the file has no name (O_TMPFILE, a memfd, an unlinked file opened again
+ *  through /proc/PID/fd/N); `path` is what /proc shows for it, without the kernel's " (deleted)". */
+export const FdOpen = t.intersection([
+  t.type({
+    kind: t.literal('fd.open'),
+    fd: Nat,
+    path: AbsPath,
+    flags: Nat,
+    inode: Inode,
+    created: nullable(t.boolean),
+  }),
+  Deleted,
+])
 export type FdOpen = t.TypeOf<typeof FdOpen>
 
 /** dup/dup2/dup3/fcntl(F_DUPFD*): newFd refers to the same open file description as fd. */

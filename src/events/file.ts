@@ -37,8 +37,12 @@ export const FileUnlink = t.type({ kind: t.literal('file.unlink'), path: AbsPath
 export type FileUnlink = t.TypeOf<typeof FileUnlink>
 
 /** link/linkat: `to` names the file `from` names, a symlink itself; with `follow` (linkat's
- *  AT_SYMLINK_FOLLOW, where the source did not resolve `from` itself: strace) the file it leads to. */
-export const FileLink = t.intersection([t.type({ kind: t.literal('file.link'), from: AbsPath, to: AbsPath }), t.partial({ follow: t.boolean })])
+ *  AT_SYMLINK_FOLLOW, where the source did not resolve `from` itself: strace) the file it leads to;
+ *  with `inode`, that file, which had no name (O_TMPFILE, unlinked: `from` is what /proc showed). */
+export const FileLink = t.intersection([
+  t.type({ kind: t.literal('file.link'), from: AbsPath, to: AbsPath }),
+  t.partial({ follow: t.boolean, inode: t.string }),
+])
 export type FileLink = t.TypeOf<typeof FileLink>
 
 export const FileSymlink = t.type({ kind: t.literal('file.symlink'), target: t.string, path: AbsPath })

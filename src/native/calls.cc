@@ -146,6 +146,11 @@ bool Tracer::entry(Task& t, const Origin& o) {
       return openEntry(t, o, asFd(a[0]), a[1], flags);
     }
     case SYS_creat: return openEntry(t, o, AT_FDCWD, a[0], O_CREAT | O_WRONLY | O_TRUNC);
+    case SYS_memfd_create:
+      // a new file with no name, open for reading and writing: journaled as an open that created it
+      c.flags = O_RDWR | ((a[1] & MFD_CLOEXEC) != 0 ? O_CLOEXEC : 0);
+      c.created = 1;
+      return true;
     case SYS_write:
     case SYS_writev:
     case SYS_pwrite64:
@@ -223,10 +228,15 @@ bool Tracer::entry(Task& t, const Origin& o) {
     case SYS_linkat: {
       int flags = static_cast<int>(a[4]);
       std::string raw;
-      if ((flags & AT_EMPTY_PATH) != 0 && readString(t.tid, a[1], raw, PATH_MAX) && raw.empty())
-        c.path = fdPath(t.tid, asFd(a[0]));
-      else
-        c.path = pathArg(t, asFd(a[0]), a[1], (flags & AT_SYMLINK_FOLLOW) != 0);
+      bool read = readString(t.tid, a[1], raw, PATH_MAX);
+      bool byFd = (flags & AT_EMPTY_PATH) != 0 && read && raw.empty();
+      c.path = byFd ? fdPath(t.tid, asFd(a[0])) : read ? resolvePath(t.tid, asFd(a[0]), raw, (flags & AT_SYMLINK_FOLLOW) != 0) : "";
+      if (stripDeleted(c.path)) {
+        // a file with no name (O_TMPFILE, unlinked) given one: the fold finds it by its inode
+        struct stat st;
+        std::string walk = byFd ? "/proc/" + std::to_string(t.tid) + "/fd/" + std::to_string(asFd(a[0])) : walkPath(t.tid, asFd(a[0]), raw);
+        if (stat(walk.c_str(), &st) == 0) c.inode = inodeOf(st);
+      }
       c.path2 = pathArg(t, asFd(a[2]), a[3], false);
       return true;
     }
@@ -265,7 +275,7 @@ void Tracer::exit(Task& t, int64_t ret, const Origin& o) {
   Call& c = t.call;
   const uint64_t* a = c.args;
   long nr = c.nr;
-  if (nr == SYS_open || nr == SYS_openat || nr == SYS_openat2 || nr == SYS_creat) return openExit(t, ret, o);
+  if (nr == SYS_open || nr == SYS_openat || nr == SYS_openat2 || nr == SYS_creat || nr == SYS_memfd_create) return openExit(t, ret, o);
   if (nr == SYS_write || nr == SYS_writev || nr == SYS_pwrite64 || nr == SYS_pwritev || nr == SYS_pwritev2)
     return writeExit(t, ret, o);
   if (nr == SYS_copy_file_range || nr == SYS_sendfile || nr == SYS_splice) return copyExit(t, ret, o);
@@ -342,7 +352,7 @@ void Tracer::exit(Task& t, int64_t ret, const Origin& o) {
       return;
     case SYS_link:
     case SYS_linkat:
-      if (!c.path.empty() && !c.path2.empty()) emit(Kind::FileLink, o, [&](Record& r) { r.str(c.path).str(c.path2); });
+      if (!c.path.empty() && !c.path2.empty()) emit(Kind::FileLink, o, [&](Record& r) { r.str(c.path).str(c.path2).nullableStr(c.inode); });
       return;
     case SYS_symlink:
     case SYS_symlinkat: {

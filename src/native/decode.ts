@@ -97,7 +97,10 @@ const readBody = (kind: string, r: Reader): Decoded => {
       if (via === undefined) throw new Error(`bug: native proc.ioUring record with via code ${code}`)
       return { body: { kind, via, fd: r.nullableNum() } }
     }
-    case 'fd.open': return { body: { kind, fd: r.num(), path: r.str(), flags: r.num(), inode: r.nullableStr(), created: r.nullableFlag() } }
+    case 'fd.open': {
+      const body = { kind, fd: r.num(), path: r.str(), flags: r.num(), inode: r.nullableStr(), created: r.nullableFlag() }
+      return { body: r.flag() ? { ...body, deleted: true } : body }
+    }
     case 'fd.dup': return { body: { kind, fd: r.num(), newFd: r.num(), cloexec: r.flag() } }
     case 'fd.close': return { body: { kind, fd: r.num() } }
     case 'fd.closeRange': return { body: { kind, first: r.num(), last: r.num(), cloexecOnly: r.flag() } }
@@ -112,7 +115,11 @@ const readBody = (kind: string, r: Reader): Decoded => {
     case 'file.allocate': return { body: { kind, fd: r.num(), mode: r.num(), offset: r.num(), len: r.num() } }
     case 'file.rename': return { body: { kind, from: r.str(), to: r.str(), flags: r.num() } }
     case 'file.unlink': return { body: { kind, path: r.str() } }
-    case 'file.link': return { body: { kind, from: r.str(), to: r.str() } }
+    case 'file.link': {
+      const body = { kind, from: r.str(), to: r.str() }
+      const inode = r.nullableStr()
+      return { body: inode === null ? body : { ...body, inode } }
+    }
     case 'file.symlink': return { body: { kind, target: r.str(), path: r.str() } }
     case 'file.mkdir': return { body: { kind, path: r.str() } }
     case 'file.rmdir': return { body: { kind, path: r.str() } }

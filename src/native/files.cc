@@ -97,6 +97,8 @@ void Tracer::openExit(Task& t, int64_t ret, const Origin& o) {
   e.flags = static_cast<int>(c.flags & ~static_cast<uint64_t>(O_CLOEXEC));
   e.cloexec = (c.flags & O_CLOEXEC) != 0;
   e.path = fdPath(t.tid, fd);
+  // O_TMPFILE, a memfd, or an unlinked file opened again through /proc/PID/fd/N: no name binds it
+  bool deleted = stripDeleted(e.path);
   struct stat st;
   bool haveStat = fdStat(t.tid, fd, st);
   if (haveStat) {
@@ -112,6 +114,7 @@ void Tracer::openExit(Task& t, int64_t ret, const Origin& o) {
       r.num(static_cast<uint64_t>(fd)).str(e.path).num(flags).nullableStr(e.inode);
       r.flag(c.created != -1);
       if (c.created != -1) r.flag(c.created == 1);
+      r.flag(deleted);
     });
   }
   bool writable = (c.flags & O_ACCMODE) != O_RDONLY;

@@ -26,6 +26,7 @@ const std::vector<TracedCall> kCalls = {
     {SYS_openat, Rule::Always, "openat"},
     {SYS_openat2, Rule::Always, "openat2"},
     {SYS_creat, Rule::Always, "creat"},
+    {SYS_memfd_create, Rule::Always, "memfd_create"},
     {SYS_write, Rule::Always, "write", true},
     {SYS_pwrite64, Rule::Always, "pwrite64", true},
     {SYS_writev, Rule::Always, "writev", true},

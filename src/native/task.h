@@ -42,6 +42,7 @@ struct Call {
   uint64_t args[6] = {};
   std::string path;   // resolved at entry (the subject, or the source of a rename/link)
   std::string path2;  // the destination of a rename/link
+  std::string inode;  // a link's source when it has no name ("" otherwise)
   int created = -1;   // fd.open's created: -1 unknown, 0, 1
   uint64_t flags = 0;   // open flags (openat2 keeps them in memory)
   bool located = false;  // offset below is where the write lands (pre-images, copies)

@@ -92,7 +92,11 @@ export const evolve = (w: World, e: Event): World => {
     // did not canonicalise), never in their last part (link(2) links a symlink itself)
     case 'file.rename': renamePath(w, resolveParent(w, e.from), resolveParent(w, e.to), (e.flags & RENAME_EXCHANGE) !== 0); return w
     case 'file.unlink': unbindName(w, resolveParent(w, e.path)); return w
-    case 'file.link': bindName(w, resolveParent(w, e.to), e.follow === true ? lookupOrAdopt(w, e.from, null) : nodeOfName(w, e.from)); return w
+    case 'file.link': {
+      const node = e.inode !== undefined ? unnamedNode(w, e.inode) : e.follow === true ? lookupOrAdopt(w, e.from, null) : nodeOfName(w, e.from)
+      bindName(w, resolveParent(w, e.to), node)
+      return w
+    }
     case 'file.symlink': {
       const node = newNode(w, 'symlink', null, true)
       node.target = e.target
@@ -162,6 +166,15 @@ const nodeOfFd = (w: World, p: Proc, fd: number): FsNode | undefined => {
 
 const openFd = (w: World, e: EventOf<'fd.open'>): World => {
   const p = procOf(w, e.pid, e.seq)
+  if (e.deleted === true) {
+    // no name binds it: O_TMPFILE and memfd_create make a file with none
+    const node = e.created === true ? newNode(w, 'file', e.inode, true) : unnamedNode(w, e.inode)
+    if ((e.flags & O_TRUNC) !== 0 && writable(e.flags)) truncateTo(node.content, 0)
+    const o = newOfd(w, node.id, e.path, e.flags, 0)
+    o.nameGone = true
+    installFd(w, tableOf(w, p), e.fd, o, (e.flags & O_CLOEXEC) !== 0)
+    return w
+  }
   const path = resolve(w, e.path)
   let node: FsNode
   if (e.created === true || (e.created === null && (e.flags & O_CREAT) !== 0 && absentForSure(w, path))) {
