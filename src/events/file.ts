@@ -38,10 +38,11 @@ export type FileUnlink = t.TypeOf<typeof FileUnlink>
 
 /** link/linkat: `to` names the file `from` names, a symlink itself; with `follow` (linkat's
  *  AT_SYMLINK_FOLLOW, where the source did not resolve `from` itself: strace) the file it leads to;
- *  with `inode`, that file, which had no name (O_TMPFILE, unlinked: `from` is what /proc showed). */
+ *  with `inode` that file, or with `fd` the file the caller holds open there (linkat AT_EMPTY_PATH),
+ *  which may have no name (O_TMPFILE, unlinked: `from` is what /proc showed). */
 export const FileLink = t.intersection([
   t.type({ kind: t.literal('file.link'), from: AbsPath, to: AbsPath }),
-  t.partial({ follow: t.boolean, inode: t.string }),
+  t.partial({ follow: t.boolean, inode: t.string, fd: Nat }),
 ])
 export type FileLink = t.TypeOf<typeof FileLink>
 

@@ -94,3 +94,9 @@ export const nameToBytes = (s: string): Buffer => {
 /** Whether s is the one string of its bytes (a string JSON lines may carry that eyrie never makes,
  *  say U+EFC3 U+EFA9 for the bytes of "é", would name the same file as "é"). */
 export const isCanonicalName = (s: string): boolean => !ESCAPES.test(s) || nameFromBytes(nameToBytes(s)) === s
+
+/** What /proc (and strace's -y) appends to the name of a file whose name is gone. */
+export const DELETED_SUFFIX = ' (deleted)'
+
+/** A name /proc shows, without the kernel's " (deleted)" if it has it. */
+export const withoutDeleted = (p: string): string => (p.endsWith(DELETED_SUFFIX) ? p.slice(0, -DELETED_SUFFIX.length) : p)

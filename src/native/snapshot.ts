@@ -4,7 +4,7 @@
 // synchronous calls, since the tasks wait for it and nothing else is to be done meanwhile: a round
 // trip through libuv's pool per read made a recorded command's start wait ~4 ms for its 14 reads.
 import { lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs'
-import { nameFromBytes, nameToBytes, O_CLOEXEC, PROT_EXEC, PROT_READ, PROT_WRITE, type Draft } from '../events/index.js'
+import { DELETED_SUFFIX, nameFromBytes, nameToBytes, withoutDeleted, O_CLOEXEC, PROT_EXEC, PROT_READ, PROT_WRITE, type Draft } from '../events/index.js'
 import type { FdSnap, FileSnap, MapSnap, Positions, ProcSnap, Snapshot } from '../events/index.js'
 import { ppidIn, procStat } from './procStat.js'
 
@@ -23,8 +23,6 @@ const inodeOf = (dev: bigint, ino: bigint): string => `${dev}:${ino}`
 /** glibc's makedev, for the "major:minor" of /proc/PID/maps. */
 const makedev = (major: bigint, minor: bigint): bigint =>
   ((major & 0xfffff000n) << 32n) | ((major & 0xfffn) << 8n) | ((minor & 0xffffff00n) << 12n) | (minor & 0xffn)
-
-const DELETED = ' (deleted)'
 
 /** Reads that lose a race with an exiting process say so with undefined, not an exception. */
 const gone = (err: unknown): boolean =>
@@ -48,10 +46,10 @@ const linkName = (link: string): string | undefined => {
 /** A name /proc shows for a descriptor or a mapping: without the kernel's " (deleted)", and whether
  *  that name is gone (a file may be called "x (deleted)": then the name holds that very file). */
 const shownName = (raw: string, inode: string | null): { readonly path: string; readonly deleted: boolean } => {
-  if (!raw.endsWith(DELETED)) return { path: raw, deleted: false }
+  if (!raw.endsWith(DELETED_SUFFIX)) return { path: raw, deleted: false }
   const st = maybe(() => lstatSync(nameToBytes(raw), { bigint: true }))
   if (st !== undefined && inode !== null && inodeOf(st.dev, st.ino) === inode) return { path: raw, deleted: false }
-  return { path: raw.slice(0, -DELETED.length), deleted: true }
+  return { path: withoutDeleted(raw), deleted: true }
 }
 
 const numbers = (dir: string): number[] =>

@@ -93,7 +93,8 @@ export const evolve = (w: World, e: Event): World => {
     case 'file.rename': renamePath(w, resolveParent(w, e.from), resolveParent(w, e.to), (e.flags & RENAME_EXCHANGE) !== 0); return w
     case 'file.unlink': unbindName(w, resolveParent(w, e.path)); return w
     case 'file.link': {
-      const node = e.inode !== undefined ? unnamedNode(w, e.inode) : e.follow === true ? lookupOrAdopt(w, e.from, null) : nodeOfName(w, e.from)
+      const held = e.fd === undefined ? undefined : nodeOfFd(w, procOf(w, e.pid, e.seq), e.fd)
+      const node = held ?? (e.inode !== undefined ? unnamedNode(w, e.inode) : e.follow === true ? lookupOrAdopt(w, e.from, null) : nodeOfName(w, e.from))
       bindName(w, resolveParent(w, e.to), node)
       return w
     }

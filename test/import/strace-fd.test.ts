@@ -1,7 +1,7 @@
 // fd family: open*, close*, dup*, fcntl, lseek, read.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_RDWR, O_TRUNC, O_WRONLY } from '../../src/events/flags.js'
+import { O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_RDWR, O_TMPFILE, O_TRUNC, O_WRONLY } from '../../src/events/flags.js'
 import { at, bodiesOf, draftsOf, fdp, str, T0 } from './strace-support.js'
 
 test('given an openat relative to AT_FDCWD, when it succeeds, then fd.open carries the path -y shows for the new fd', async () => {
@@ -12,6 +12,20 @@ test('given an openat relative to AT_FDCWD, when it succeeds, then fd.open carri
 test('given an openat with O_CREAT|O_EXCL, when it succeeds, then the file is known to be created', async () => {
   const b = await bodiesOf([at(7, `openat(${fdp('AT_FDCWD', '/w')}, ${str('new')}, O_RDWR|O_CREAT|O_EXCL, 0600) = ${fdp(4, '/w/new')}`)])
   assert.deepEqual(b, [{ kind: 'fd.open', fd: 4, path: '/w/new', flags: O_RDWR | O_CREAT | O_EXCL, inode: null, created: true }])
+})
+
+test('given an O_TMPFILE open (strace shows its "dir/#INO" deleted, after or inside the decoration), then fd.open says the file has no name; a linkat of its fd links the file the fd holds', async () => {
+  const b = await bodiesOf([
+    at(7, `openat(${fdp('AT_FDCWD', '/w')}, ${str('/w/d')}, O_RDWR|O_CLOEXEC|O_TMPFILE, 0644) = ${fdp(3, '/w/d/#123')}(deleted)`),
+    at(7, `openat(${fdp('AT_FDCWD', '/w')}, ${str('/w/d')}, O_RDWR|O_TMPFILE, 0644) = ${fdp(4, '/w/d/#124 (deleted)')}`),
+    at(7, `linkat(${fdp(3, '/w/d/#123')}(deleted), "", ${fdp('AT_FDCWD', '/w')}, ${str('named')}, AT_EMPTY_PATH) = 0`),
+  ])
+  const flags = O_RDWR | O_TMPFILE
+  assert.deepEqual(b, [
+    { kind: 'fd.open', fd: 3, path: '/w/d/#123', flags: flags | O_CLOEXEC, inode: null, created: true, deleted: true },
+    { kind: 'fd.open', fd: 4, path: '/w/d/#124', flags, inode: null, created: true, deleted: true },
+    { kind: 'file.link', from: '/w/d/#123', to: '/w/named', fd: 3 },
+  ])
 })
 
 test('given an open without a -y path on the result, when it succeeds, then the argument is resolved against the cwd and normalised', async () => {

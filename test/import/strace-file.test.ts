@@ -155,7 +155,7 @@ test('given link, linkat, symlink and symlinkat, then link names resolve and sym
   assert.deepEqual(b, [
     { kind: 'file.link', from: '/w/d.txt', to: '/w/e.txt' },
     { kind: 'file.link', from: '/w/g1', to: '/w/d/g1link' },
-    { kind: 'file.link', from: '/w/#123', to: '/w/d/kept' },
+    { kind: 'file.link', from: '/w/#123', to: '/w/d/kept', fd: 5 },
     { kind: 'file.symlink', target: 'd.txt', path: '/w/f.txt' },
     { kind: 'file.symlink', target: '../g1', path: '/w/d/sym' },
   ])

@@ -1,6 +1,7 @@
 // Opening, duplicating, closing and moving file descriptors.
 import * as E from 'fp-ts/lib/Either.js'
-import { O_CLOEXEC, O_CREAT, O_EXCL, O_TRUNC, O_WRONLY } from '../../../events/flags.js'
+import { O_CLOEXEC, O_CREAT, O_EXCL, O_TMPFILE, O_TRUNC, O_WRONLY } from '../../../events/flags.js'
+import { DELETED_SUFFIX, withoutDeleted } from '../../../events/names.js'
 import { Args, type Parsed } from '../args.js'
 import type { Call } from '../call.js'
 import { draft, resolveAt, seeCwd, type Ctx } from '../context.js'
@@ -16,10 +17,14 @@ const opened = (call: Call, a: Args, ctx: Ctx, dir: FdRef | null, path: string, 
     seeCwd(ctx, dir)
     if (call.ret.kind !== 'ok') return [] // a failed open creates no descriptor
     const shown = call.ret.fd?.path
-    const where = shown !== undefined && shown !== null && shown.startsWith('/') ? E.right(shown) : resolveAt(ctx, dir, path)
+    // a file with no name (O_TMPFILE: "dir/#INO", or one unlinked before the open returned): strace
+    // shows the kernel's " (deleted)" after the decoration (6.1) or inside it
+    const deleted = call.ret.fd?.deleted === true || shown?.endsWith(DELETED_SUFFIX) === true
+    const where = shown !== undefined && shown !== null && shown.startsWith('/') ? E.right(withoutDeleted(shown)) : resolveAt(ctx, dir, path)
     if (E.isLeft(where)) return where
-    const created = (flags & (O_CREAT | O_EXCL)) === (O_CREAT | O_EXCL) ? true : null
-    return [draft(ctx, { kind: 'fd.open', fd: call.ret.value, path: where.right, flags, inode: null, created })]
+    const created = (flags & O_TMPFILE) === O_TMPFILE || (flags & (O_CREAT | O_EXCL)) === (O_CREAT | O_EXCL) ? true : null
+    const open = { kind: 'fd.open' as const, fd: call.ret.value, path: where.right, flags, inode: null, created }
+    return [draft(ctx, deleted ? { ...open, deleted: true } : open)]
   })
 
 export const parseOpen = (call: Call, ctx: Ctx): Parsed => {

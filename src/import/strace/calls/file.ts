@@ -116,7 +116,9 @@ export const parseLinkat = (call: Call, ctx: Ctx): Parsed => {
   if (call.ret.kind !== 'ok') return none // a failed linkat made no name
   if (from === '' && (flags & AT_EMPTY_PATH) === 0) a.fail('empty path without AT_EMPTY_PATH in argument 2 of linkat')
   const follow = (flags & AT_SYMLINK_FOLLOW) !== 0 && from !== ''
-  return withPaths(a, ctx, [[fromDir, from], [toDir, to]], ([f, t]) => ({ kind: 'file.link', from: f, to: t, ...(follow ? { follow } : {}) }))
+  // by fd: the file it holds, which may have no name (O_TMPFILE)
+  const byFd = from === '' && fromDir.fd !== null ? { fd: fromDir.fd } : {}
+  return withPaths(a, ctx, [[fromDir, from], [toDir, to]], ([f, t]) => ({ kind: 'file.link', from: f, to: t, ...(follow ? { follow } : {}), ...byFd }))
 }
 
 /** The target of a symlink is stored as written, never resolved: it is data, not a name. */
