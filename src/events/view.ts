@@ -22,6 +22,11 @@ export type ViewRemap = t.TypeOf<typeof ViewRemap>
 export const ViewProtect = t.type({ kind: t.literal('view.protect'), addr: Nat, len: Nat, prot: Nat })
 export type ViewProtect = t.TypeOf<typeof ViewProtect>
 
+/** madvise(MADV_REMOVE): the file ranges behind the shared views in [addr, addr+len) are holes now
+ *  (they read as zeros; the files keep their sizes), as fallocate's PUNCH_HOLE makes. */
+export const ViewRemove = t.type({ kind: t.literal('view.remove'), addr: Nat, len: Nat })
+export type ViewRemove = t.TypeOf<typeof ViewRemove>
+
 /** Bytes read out of a shared writable view: they are the file's content at offset. */
 export const ViewSync = t.type({
   kind: t.literal('view.sync'),
@@ -39,4 +44,5 @@ export const viewCodecs = {
   'view.remap': ViewRemap,
   'view.protect': ViewProtect,
   'view.sync': ViewSync,
+  'view.remove': ViewRemove,
 } as const

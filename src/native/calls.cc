@@ -255,6 +255,9 @@ bool Tracer::entry(Task& t, const Origin& o) {
       // a shared view's pages are the file's page cache: what they hold now is the file's content
       if (t.mem && t.mem->sharedFileViews) syncViews(t, a[0], a[0] + a[1], o);
       return false;
+    case SYS_madvise:  // MADV_REMOVE (the filter's rule): stores through the views come before the hole
+      if (t.mem && t.mem->sharedFileViews) syncViews(t, a[0], a[0] + a[1], o);
+      return true;
     case SYS_execve:
     case SYS_execveat: return execEntry(t, o);
     case SYS_copy_file_range:
@@ -385,6 +388,10 @@ void Tracer::exit(Task& t, int64_t ret, const Origin& o) {
       return;
     }
     case SYS_munmap: emit(Kind::ViewUnmap, o, [&](Record& r) { r.num(a[0]).num(a[1]); }); return;
+    case SYS_madvise:
+      emit(Kind::ViewRemove, o, [&](Record& r) { r.num(a[0]).num(a[1]); });
+      holesPunched(t, a[0], a[0] + a[1]);
+      return;
     case SYS_mremap:
       emit(Kind::ViewRemap, o, [&](Record& r) { r.num(a[0]).num(a[1]).num(static_cast<uint64_t>(ret)).num(a[2]); });
       return;

@@ -135,6 +135,7 @@ const readBody = (kind: string, r: Reader): Decoded => {
     case 'view.unmap': return { body: { kind, addr: r.num(), len: r.num() } }
     case 'view.remap': return { body: { kind, addr: r.num(), len: r.num(), newAddr: r.num(), newLen: r.num() } }
     case 'view.protect': return { body: { kind, addr: r.num(), len: r.num(), prot: r.num() } }
+    case 'view.remove': return { body: { kind, addr: r.num(), len: r.num() } }
     case 'view.sync': {
       const path = r.str(), inode = r.nullableStr(), offset = r.num(), len = r.num(), data = r.bytes()
       return { body: { kind, path, inode, offset, len, known: data.length }, data }

@@ -65,6 +65,7 @@ const std::vector<TracedCall> kCalls = {
     {SYS_mremap, Rule::Always, "mremap"},
     {SYS_mprotect, Rule::Always, "mprotect"},
     {SYS_msync, Rule::Always, "msync"},
+    {SYS_madvise, Rule::RemoveAdvice, "madvise"},
     {SYS_execve, Rule::Always, "execve"},
     {SYS_execveat, Rule::Always, "execveat"},
     {SYS_copy_file_range, Rule::Always, "copy_file_range"},
@@ -181,6 +182,10 @@ std::vector<sock_filter> buildFilter(bool everyCall) {
         a.jeq(FIOCLEX, trace, Asm::Next);
         a.jeq(FIONCLEX, trace, allow);
         break;
+      case Rule::RemoveAdvice:
+        a.load(argLo(2));
+        a.jeq(MADV_REMOVE, trace, allow);
+        break;
       case Rule::Always:
         break;
     }
@@ -238,6 +243,7 @@ bool wantsCall(long nr, const uint64_t args[6], bool attach) {
         uint32_t req = static_cast<uint32_t>(args[1]);
         return req == FIOCLEX || req == FIONCLEX;
       }
+      case Rule::RemoveAdvice: return static_cast<uint32_t>(args[2]) == MADV_REMOVE;
     }
   }
   return false;

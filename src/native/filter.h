@@ -17,6 +17,7 @@ enum class Rule : uint8_t {
   FdControl,     // fcntl: only F_DUPFD, F_DUPFD_CLOEXEC and F_SETFD change fd state we record
   MovingSeek,    // lseek: lseek(fd, 0, SEEK_CUR) only asks for the position
   CloexecIoctl,  // ioctl: only FIOCLEX / FIONCLEX
+  RemoveAdvice,  // madvise: only MADV_REMOVE (it punches a hole in the file behind a shared view)
 };
 
 struct TracedCall {

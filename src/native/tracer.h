@@ -164,6 +164,8 @@ class Tracer {
   void mapsFromProc(Task& t, uint64_t lo, uint64_t hi, const Origin& o);
   void remapFromProc(Task& t, uint64_t lo, uint64_t hi, const Origin& o);
   void noteSharedMappings(Task& t);
+  /** After MADV_REMOVE over [lo, hi): the pages of the files behind its shared views are holes now. */
+  void holesPunched(Task& t, uint64_t lo, uint64_t hi);
 
   template <typename Fill>
   void emit(Kind k, const Origin& o, Fill&& fill) {

@@ -238,6 +238,15 @@ void Tracer::noteSharedMappings(Task& t) {
   }
 }
 
+void Tracer::holesPunched(Task& t, uint64_t lo, uint64_t hi) {
+  for (const Mapping& m : fileMappings(t.tid)) {
+    struct stat st;
+    if (!m.shared || m.end <= lo || m.start >= hi || !statMapping(t.tid, m, st)) continue;
+    uint64_t from = std::max(lo, m.start), to = std::min(hi, m.end);
+    forgetPages(inodeOf(st), m.offset + (from - m.start), m.offset + (to - m.start));
+  }
+}
+
 void Tracer::mapsFromProc(Task& t, uint64_t lo, uint64_t hi, const Origin& o) {
   // Segments of one file come together: in one reading of the maps the same inode and name are the
   // same file, stat once (each stat of a mapping is a walk through /proc)

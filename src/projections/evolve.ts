@@ -7,11 +7,11 @@ import {
   RENAME_EXCHANGE, writable,
   type Event, type EventOf, type MapSnap, type Snapshot,
 } from '../events/index.js'
-import { collapseRange, insertRange, putBytes, putZeros, truncateTo, unknownContent } from './extents.js'
+import { collapseRange, insertRange, punchHole, putBytes, putZeros, truncateTo, unknownContent } from './extents.js'
 import { absentForSure, bindName, ensureDir, lookup, lookupOrAdopt, newNode, nodeOfName, nodeShown, renamePath, resolve, resolveParent, unbindName, unnamedNode } from './names.js'
 import { closeFd, exec, exit, installFd, newOfd, ofdOf, positionKept, procOf, spawn, tableOf, writeOffset } from './procs.js'
 import type { FsNode, Proc, View, World } from './state.js'
-import { mapView, protectView, remapView, unmapView } from './views.js'
+import { mapView, protectView, remapView, sharedRanges, unmapView } from './views.js'
 
 export const evolve = (w: World, e: Event): World => {
   w.seq = e.seq
@@ -138,6 +138,12 @@ export const evolve = (w: World, e: Event): World => {
     case 'view.unmap': unmapView(w, procOf(w, e.pid, e.seq), e.addr, e.len); return w
     case 'view.remap': remapView(w, procOf(w, e.pid, e.seq), e.addr, e.len, e.newAddr, e.newLen); return w
     case 'view.protect': protectView(w, procOf(w, e.pid, e.seq), e.addr, e.len, e.prot); return w
+    case 'view.remove':
+      for (const r of sharedRanges(procOf(w, e.pid, e.seq), e.addr, e.len)) {
+        const node = w.nodes.get(r.node)
+        if (node !== undefined) punchHole(node.content, r.offset, r.len)
+      }
+      return w
     case 'view.sync': {
       const node = nodeShown(w, e.path, e.inode)
       putBytes(node.content, e.offset, e.len, e.seq, e.known)
@@ -225,7 +231,9 @@ const allocate = (w: World, e: EventOf<'file.allocate'>): World => {
   }
   const keepSize = (e.mode & FALLOC_FL_KEEP_SIZE) !== 0
   const oldSize = c.size
-  if ((e.mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) !== 0) putZeros(c, e.offset, e.len)
+  // PUNCH_HOLE comes with KEEP_SIZE (the kernel refuses it alone)
+  if ((e.mode & FALLOC_FL_PUNCH_HOLE) !== 0) punchHole(c, e.offset, e.len)
+  else if ((e.mode & FALLOC_FL_ZERO_RANGE) !== 0) putZeros(c, e.offset, e.len)
   else if (c.size !== null && e.offset + e.len > c.size) putZeros(c, c.size, e.offset + e.len - c.size)
   if (keepSize && oldSize !== null && c.size !== null && c.size > oldSize) truncateTo(c, oldSize)
   return w

@@ -78,6 +78,14 @@ export const putZeros = (c: Content, offset: number, len: number): void => {
   if (c.size !== null && end > c.size) c.size = end
 }
 
+/** A hole punched over [offset, offset+len) (fallocate's PUNCH_HOLE, madvise's MADV_REMOVE): zeros
+ *  there, the size kept. */
+export const punchHole = (c: Content, offset: number, len: number): void => {
+  const size = c.size
+  putZeros(c, offset, len)
+  if (size !== null && c.size !== null && c.size > size) truncateTo(c, size)
+}
+
 /** Moves every extent from index `from` on by `delta` bytes. */
 const shift = (xs: Extent[], from: number, delta: number): void => {
   for (let i = from; i < xs.length; i++) xs[i] = { ...xs[i], start: xs[i].start + delta, end: xs[i].end + delta }

@@ -42,6 +42,15 @@ export const mapView = (w: World, p: Proc, v: View): void => {
   p.views.sort((a, b) => a.addr - b.addr)
 }
 
+/** The file ranges behind p's shared views in [addr, addr+len) (what MADV_REMOVE frees). */
+export const sharedRanges = (p: Proc, addr: number, len: number): Array<{ readonly node: number; readonly offset: number; readonly len: number }> => {
+  const end = addr + pageUp(len)
+  return p.views.filter((v) => v.shared && v.addr < end && v.addr + v.len > addr).map((v) => {
+    const [lo, hi] = [Math.max(addr, v.addr), Math.min(end, v.addr + v.len)]
+    return { node: v.node, offset: v.offset + (lo - v.addr), len: hi - lo }
+  })
+}
+
 export const unmapView = (w: World, p: Proc, addr: number, len: number): void => {
   p.views = carve(w, p.views, addr, len)
 }

@@ -1,6 +1,6 @@
 // fallocate's modes, run for real (ext4 or tmpfs under the work dir): plain allocation past the end,
 // KEEP_SIZE past it, PUNCH_HOLE, ZERO_RANGE, and COLLAPSE_RANGE and INSERT_RANGE, which move the bytes
-// after them. Content at each step's marker must hash as the file did then, for both recorders and
+// after them; and its twin through memory, madvise MADV_REMOVE on a shared view. Content at each step's marker must hash as the file did then, for both recorders and
 // for the native one with every written file read back (program order 0: the read-back rules).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -14,6 +14,10 @@ const SCRIPT = `
 import ctypes, hashlib, os
 libc = ctypes.CDLL(None, use_errno=True)
 libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_long]
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
 KEEP, PUNCH, COLLAPSE, ZERO, INSERT = 1, 2, 8, 16, 32
 fd = os.open('f', os.O_RDWR | os.O_CREAT, 0o644)
 os.write(fd, b''.join(bytes([65 + k]) * 4096 for k in range(6)))  # AAAA BBBB ... FFFF
@@ -29,6 +33,15 @@ step(ZERO, 5000, 3000)
 step(0, 40000, 5000)              # past the end: zeros, size grows
 step(KEEP, 60000, 5000)           # past the end, size kept
 step(COLLAPSE, 0, 8192)
+def hole(at, length, page, pages):
+    # a shared view of [at, at+length) of the file; MADV_REMOVE frees pages of it in the file
+    view = libc.mmap(None, length, 3, 1, fd, at)
+    ok = libc.madvise(view + page * 4096, pages * 4096, 9) == 0
+    libc.munmap(view, length)
+    print(hashlib.sha256(open('f', 'rb').read()).hexdigest() if ok else 'skip', flush=True)
+    os.chdir('.')
+hole(0, 4 * 4096, 1, 2)
+hole(8192, 8192, 1, 1)
 os.close(fd)
 `
 
@@ -53,7 +66,7 @@ const check = async (recorder: string, record: Recorder, opts: Parameters<Record
 }
 
 for (const [recorder, record] of RECORDERS) {
-  test(`${recorder}: given fallocate in every mode, including COLLAPSE_RANGE and INSERT_RANGE, content after each hashes as the file did`, () => check(recorder, record))
+  test(`${recorder}: given fallocate in every mode, including COLLAPSE_RANGE and INSERT_RANGE, and madvise MADV_REMOVE, content after each hashes as the file did`, () => check(recorder, record))
 }
 
 test('native, every written file read back: given fallocate in every mode, content after each hashes as the file did', () =>

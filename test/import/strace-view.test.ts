@@ -28,6 +28,15 @@ test('given anonymous maps, a map of /dev/zero and a failed map, then no view is
   assert.deepEqual(b, [])
 })
 
+test('given madvise, then MADV_REMOVE (a hole behind shared views) is reported when it succeeded, and other advice is not', async () => {
+  const b = await bodiesOf([
+    at(7, 'madvise(0x7ff5cd515000, 8192, MADV_REMOVE) = 0'),
+    at(7, 'madvise(0x7ff5cd515000, 8192, MADV_DONTNEED) = 0'),
+    at(7, 'madvise(0x7ff5cd515000, 4096, MADV_REMOVE) = -1 EINVAL (Invalid argument)'),
+  ])
+  assert.deepEqual(b, [{ kind: 'view.remove', addr: 0x7ff5cd515000, len: 8192 }])
+})
+
 test('given munmap, mremap, mprotect and msync, then every region change is reported and msync is not', async () => {
   const b = await bodiesOf([
     at(7, 'mremap(0x7ff5cd517000, 4096, 8192, MREMAP_MAYMOVE) = 0x7ff5cd515000'),

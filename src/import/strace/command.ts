@@ -12,7 +12,7 @@ export const STRACE_CALLS: readonly string[] = [
   'ftruncate', 'truncate', 'fallocate',
   'rename', 'renameat', 'renameat2', 'unlink', 'unlinkat', 'link', 'linkat', 'symlink', 'symlinkat',
   'mkdir', 'mkdirat', 'rmdir', 'fsync', 'fdatasync',
-  'mmap', 'munmap', 'mremap', 'mprotect', 'msync',
+  'mmap', 'munmap', 'mremap', 'mprotect', 'msync', 'madvise',
   'execve', 'execveat', 'clone', 'clone3', 'fork', 'vfork', 'exit', 'exit_group',
   'copy_file_range', 'sendfile', 'splice', 'chdir', 'fchdir',
   // not file state, but where it escapes: a process using io_uring is reported (proc.ioUring)

@@ -25,7 +25,7 @@ export const PARSERS: ReadonlyMap<string, CallParser> = new Map<string, CallPars
   ['link', file.parseLink], ['linkat', file.parseLinkat], ['symlink', file.parseSymlink], ['symlinkat', file.parseSymlinkat],
   ['mkdir', file.parseMkdir], ['mkdirat', file.parseMkdirat], ['fsync', file.parseFsync], ['fdatasync', file.parseFsync],
   ['mmap', view.parseMmap], ['munmap', view.parseMunmap], ['mremap', view.parseMremap],
-  ['mprotect', view.parseMprotect], ['msync', view.parseMsync],
+  ['mprotect', view.parseMprotect], ['msync', view.parseMsync], ['madvise', view.parseMadvise],
   ['execve', proc.parseExecve], ['execveat', proc.parseExecveat],
   ['clone', proc.parseClone], ['clone3', proc.parseClone3], ['fork', proc.parseFork], ['vfork', proc.parseFork],
   ['exit', proc.parseExit], ['exit_group', proc.parseExit], ['chdir', proc.parseChdir], ['fchdir', proc.parseFchdir],

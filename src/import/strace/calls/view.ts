@@ -61,6 +61,17 @@ export const parseMprotect = (call: Call, ctx: Ctx): Parsed => {
   return a.done(() => [draft(ctx, { kind: 'view.protect', addr, len, prot })])
 }
 
+/** madvise: MADV_REMOVE punches a hole in the files behind shared views; no other advice changes
+ *  what the events describe, and its arguments are not read. */
+export const parseMadvise = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  if (a.raw(2) !== 'MADV_REMOVE') return a.done(() => [])
+  const addr = a.nat(0)
+  const len = a.nat(1)
+  if (call.ret.kind !== 'ok') return none // a failed madvise freed nothing
+  return a.done(() => [draft(ctx, { kind: 'view.remove', addr, len })])
+}
+
 /** msync writes a shared view back, but strace shows neither the bytes nor the file: nothing to
  *  report that the projection could use (the view's content is not observed through strace). */
 export const parseMsync = (call: Call, _ctx: Ctx): Parsed => {
