@@ -10,6 +10,7 @@ PACKAGES=(
   clamav clamav-daemon          # clamd for on-access scanning (private instance, own signatures)
   sqlite3 p7zip-full x264       # real workloads in tests and benchmarks
   librdkafka-dev                # the Kafka-protocol mock cluster for journal tests
+  xfsprogs                      # a reflink file system (XFS on a loop device) for the clone tests
 )
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }

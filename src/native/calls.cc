@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "filter.h"
 #include "memory.h"
 #include "procfs.h"
 #include "tracer.h"
@@ -165,12 +166,15 @@ bool Tracer::entry(Task& t, const Origin& o) {
     case SYS_dup2:
     case SYS_dup3:
     case SYS_fcntl:
-    case SYS_ioctl:
     case SYS_ftruncate:
     case SYS_fallocate:
       // stores through views of the file come before the size change or the hole
       if (const FdEntry* e = fdOf(t, asFd(a[0]))) syncInode(e->inode, t.tid, o.ts);
       return true;
+    case SYS_ioctl:
+      // stores through views of the file come before a clone into it, as before a write
+      if (const FdEntry* e = fdOf(t, asFd(a[0]))) syncInode(e->inode, t.tid, o.ts);
+      return isClone(a[1]) ? cloneEntry(t, o) : true;
     case SYS_fsync:
     case SYS_fdatasync:
     case SYS_sync_file_range:
@@ -282,6 +286,7 @@ void Tracer::exit(Task& t, int64_t ret, const Origin& o) {
   if (nr == SYS_write || nr == SYS_writev || nr == SYS_pwrite64 || nr == SYS_pwritev || nr == SYS_pwritev2)
     return writeExit(t, ret, o);
   if (nr == SYS_copy_file_range || nr == SYS_sendfile || nr == SYS_splice) return copyExit(t, ret, o);
+  if (nr == SYS_ioctl && isClone(a[1])) return cloneExit(t, ret, o);
   if (nr == SYS_mmap) {
     // mmap returns an address: only -4095..-1 are errors
     if (static_cast<uint64_t>(ret) > static_cast<uint64_t>(-4096)) return;

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/close_range.h>
+#include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -221,8 +222,43 @@ void Tracer::copyExit(Task& t, int64_t ret, const Origin& o) {
   if (inOff == 0 && wantPositions(fdOf(t, in))) emit(Kind::FdRead, o, [&](Record& r) { r.num(in).num(ret); });
   FdEntry* dst = fdOf(t, out);
   if (dst == nullptr || !dst->regular || dst->deferred) return;  // a file read back: the next reading has it
-  size_t n = static_cast<size_t>(ret);
-  bool placed = c.explicitOffset || (!cfg_.everyCall() && c.located);
+  emitCopied(t, out, *dst, static_cast<size_t>(ret), c.explicitOffset || (!cfg_.everyCall() && c.located), o);
+}
+
+bool Tracer::cloneEntry(Task& t, const Origin& o) {
+  Call& c = t.call;
+  const uint64_t* a = c.args;
+  int out = asFd(a[0]);
+  FdEntry* dst = fdOf(t, out);
+  if (dst == nullptr || !dst->regular) return false;
+  int src = asFd(a[2]);
+  uint64_t from = 0;
+  c.offset = 0;
+  if (static_cast<uint32_t>(a[1]) == FICLONERANGE) {
+    file_clone_range r;
+    if (readMemory(t.tid, a[2], sizeof r, reinterpret_cast<uint8_t*>(&r)) != sizeof r) return false;  // EFAULT
+    src = static_cast<int>(r.src_fd);
+    from = r.src_offset;
+    c.length = r.src_length;
+    c.offset = r.dest_offset;
+  }
+  struct stat st;
+  // a length of 0 (and FICLONE) is the rest of the source
+  if (c.length == 0) c.length = fdStat(t.tid, src, st) && static_cast<uint64_t>(st.st_size) > from ? static_cast<uint64_t>(st.st_size) - from : 0;
+  c.located = c.explicitOffset = true;
+  if (dst->observeWrites && wholeKnown_.count(dst->inode) == 0) preimage(t, out, *dst, c.offset, c.length, o);
+  return true;
+}
+
+void Tracer::cloneExit(Task& t, int64_t ret, const Origin& o) {
+  int out = asFd(t.call.args[0]);
+  FdEntry* dst = fdOf(t, out);
+  if (ret != 0 || dst == nullptr || !dst->regular || dst->deferred || t.call.length == 0) return;
+  emitCopied(t, out, *dst, static_cast<size_t>(t.call.length), true, o);
+}
+
+void Tracer::emitCopied(Task& t, int out, FdEntry& dst, size_t n, bool placed, const Origin& o) {
+  const Call& c = t.call;
   emit(Kind::FileWrite, o, [&](Record& r) {
     r.num(static_cast<uint64_t>(out)).nullableNum(placed, c.offset).num(n);
     uint8_t* p = r.payload(n);
@@ -239,8 +275,8 @@ void Tracer::copyExit(Task& t, int64_t ret, const Origin& o) {
     }
     r.payloadDone(got);
   });
-  if (c.located) noteWritten(dst->inode, c.offset, n);
-  forgetPages(dst->inode, c.located ? c.offset : 0, c.located ? c.offset + n : ~0ull);
+  if (c.located) noteWritten(dst.inode, c.offset, n);
+  forgetPages(dst.inode, c.located ? c.offset : 0, c.located ? c.offset + n : ~0ull);
 }
 
 bool Tracer::execEntry(Task& t, const Origin& o) {

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/audit.h>
+#include <linux/fs.h>
 #include <linux/seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -38,7 +39,7 @@ const std::vector<TracedCall> kCalls = {
     {SYS_dup2, Rule::Always, "dup2"},
     {SYS_dup3, Rule::Always, "dup3"},
     {SYS_fcntl, Rule::FdControl, "fcntl"},
-    {SYS_ioctl, Rule::CloexecIoctl, "ioctl"},
+    {SYS_ioctl, Rule::StateIoctl, "ioctl"},
     {SYS_lseek, Rule::MovingSeek, "lseek", true},
     {SYS_read, Rule::Always, "read", true},
     {SYS_readv, Rule::Always, "readv", true},
@@ -177,10 +178,12 @@ std::vector<sock_filter> buildFilter(bool everyCall) {
         a.load(argHi(1));
         a.jeq(0, allow, trace);
         break;
-      case Rule::CloexecIoctl:
+      case Rule::StateIoctl:
         a.load(argLo(1));
         a.jeq(FIOCLEX, trace, Asm::Next);
-        a.jeq(FIONCLEX, trace, allow);
+        a.jeq(FIONCLEX, trace, Asm::Next);
+        a.jeq(FICLONE, trace, Asm::Next);
+        a.jeq(FICLONERANGE, trace, allow);
         break;
       case Rule::RemoveAdvice:
         a.load(argLo(2));
@@ -220,6 +223,11 @@ bool letsGo(long nr) {
   return nr == SYS_close || nr == SYS_close_range || nr == SYS_dup2 || nr == SYS_dup3 || nr == SYS_execve || nr == SYS_execveat;
 }
 
+bool isClone(uint64_t request) {
+  uint32_t req = static_cast<uint32_t>(request);
+  return req == FICLONE || req == FICLONERANGE;
+}
+
 bool isWriteCall(long nr) {
   return nr == SYS_write || nr == SYS_pwrite64 || nr == SYS_writev || nr == SYS_pwritev || nr == SYS_pwritev2;
 }
@@ -239,9 +247,9 @@ bool wantsCall(long nr, const uint64_t args[6], bool attach) {
         return cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC || cmd == F_SETFD;
       }
       case Rule::MovingSeek: return !(static_cast<uint32_t>(args[2]) == SEEK_CUR && args[1] == 0);
-      case Rule::CloexecIoctl: {
+      case Rule::StateIoctl: {
         uint32_t req = static_cast<uint32_t>(args[1]);
-        return req == FIOCLEX || req == FIONCLEX;
+        return req == FIOCLEX || req == FIONCLEX || isClone(req);
       }
       case Rule::RemoveAdvice: return static_cast<uint32_t>(args[2]) == MADV_REMOVE;
     }

@@ -16,7 +16,7 @@ enum class Rule : uint8_t {
   FileMapping,   // mmap: anonymous memory is not tracked
   FdControl,     // fcntl: only F_DUPFD, F_DUPFD_CLOEXEC and F_SETFD change fd state we record
   MovingSeek,    // lseek: lseek(fd, 0, SEEK_CUR) only asks for the position
-  CloexecIoctl,  // ioctl: only FIOCLEX / FIONCLEX
+  StateIoctl,    // ioctl: only FIOCLEX / FIONCLEX and the reflink clones FICLONE / FICLONERANGE
   RemoveAdvice,  // madvise: only MADV_REMOVE (it punches a hole in the file behind a shared view)
 };
 
@@ -52,6 +52,8 @@ bool letsGo(long nr);
 
 /** write, pwrite64, writev, pwritev, pwritev2. */
 bool isWriteCall(long nr);
+/** An ioctl request that clones another file's bytes into the fd's file (FICLONE, FICLONERANGE). */
+bool isClone(uint64_t request);
 
 /** The table's name for nr, or nullptr. */
 const char* callName(long nr);

@@ -48,6 +48,7 @@ struct Call {
   bool located = false;  // offset below is where the write lands (pre-images, copies)
   bool explicitOffset = false;  // a copy into the file at an offset the caller gave
   uint64_t offset = 0;
+  uint64_t length = 0;  // what a clone (FICLONE, FICLONERANGE) puts at offset
   std::vector<std::string> argv;
 };
 

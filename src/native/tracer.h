@@ -105,6 +105,12 @@ class Tracer {
   void writeExit(Task& t, int64_t ret, const Origin& o);
   bool copyEntry(Task& t, const Origin& o);
   void copyExit(Task& t, int64_t ret, const Origin& o);
+  /** ioctl FICLONE/FICLONERANGE (reflinks: XFS, btrfs): a copy of another file's bytes into fd's. */
+  bool cloneEntry(Task& t, const Origin& o);
+  void cloneExit(Task& t, int64_t ret, const Origin& o);
+  /** The bytes a copy or clone put at [offset, offset+n) of `out` (c.offset when located), read back
+   *  from the file: the kernel moved them without passing them through the tracee. */
+  void emitCopied(Task& t, int out, FdEntry& dst, size_t n, bool placed, const Origin& o);
   bool execEntry(Task& t, const Origin& o);
   void dupExit(Task& t, int64_t ret, const Origin& o);
   bool closeEntry(Task& t, const Origin& o);
