@@ -21,6 +21,11 @@ export type ProcExec = t.TypeOf<typeof ProcExec>
 export const ProcExit = t.type({ kind: t.literal('proc.exit'), status: Int, thread: t.boolean })
 export type ProcExit = t.TypeOf<typeof ProcExit>
 
+/** The process's parent exited and the kernel gave it another: `ppid` (init, or the nearest
+ *  subreaper), as /proc/PID/status says. */
+export const ProcReparent = t.type({ kind: t.literal('proc.reparent'), ppid: Nat })
+export type ProcReparent = t.TypeOf<typeof ProcReparent>
+
 export const ProcChdir = t.type({ kind: t.literal('proc.chdir'), path: AbsPath })
 export type ProcChdir = t.TypeOf<typeof ProcChdir>
 
@@ -44,4 +49,5 @@ export const procCodecs = {
   'proc.exit': ProcExit,
   'proc.chdir': ProcChdir,
   'proc.ioUring': ProcIoUring,
+  'proc.reparent': ProcReparent,
 } as const

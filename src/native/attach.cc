@@ -52,25 +52,6 @@ std::vector<pid_t> processTree(pid_t root) {
   return out;
 }
 
-/** State letter and parent of a task, from /proc/TID/stat (state '\0', parent 0: it is gone). */
-struct TaskStat {
-  char state = '\0';
-  pid_t ppid = 0;
-};
-
-TaskStat taskStat(pid_t tid) {
-  std::ifstream f("/proc/" + std::to_string(tid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  size_t close = stat.rfind(')');  // "pid (comm) state ppid ...": comm may hold ')' and spaces
-  if (close == std::string::npos) return {};
-  std::istringstream rest(stat.substr(close + 2));
-  TaskStat s;
-  rest >> s.state >> s.ppid;
-  return s;
-}
-
-pid_t parentOf(pid_t pid) { return taskStat(pid).ppid; }
-
 pid_t tracerOf(pid_t pid) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/status");
   std::string line;
@@ -179,6 +160,7 @@ bool Tracer::seizeTree(Outcome& out) {
         ptrace(PTRACE_INTERRUPT, tid, 0, 0);
         Task& t = addTask(tid);
         t.tgid = proc;
+        t.ppid = parentOf(proc);
         t.announced = true;
         if (!fds) {
           fds = std::make_shared<FdTable>();

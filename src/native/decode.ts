@@ -90,6 +90,7 @@ const readBody = (kind: string, r: Reader): Decoded => {
       return { body: exe === null ? { kind, path, argv } : { kind, path, argv, exe } }
     }
     case 'proc.exit': return { body: { kind, status: r.sint(), thread: r.flag() } }
+    case 'proc.reparent': return { body: { kind, ppid: r.num() } }
     case 'proc.chdir': return { body: { kind, path: r.str() } }
     case 'proc.ioUring': {
       const code = r.u8()

@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 namespace eyrie {
 
@@ -76,6 +78,19 @@ bool fdInfo(pid_t tid, int fd, uint64_t& pos, int& flags) {
   flags = static_cast<int>(strtol(q + 6, nullptr, 8));
   return true;
 }
+
+TaskStat taskStat(pid_t tid) {
+  std::ifstream f("/proc/" + std::to_string(tid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  size_t close = stat.rfind(')');  // "pid (comm) state ppid ...": comm may hold ')' and spaces
+  if (close == std::string::npos) return {};
+  std::istringstream rest(stat.substr(close + 2));
+  TaskStat s;
+  rest >> s.state >> s.ppid;
+  return s;
+}
+
+pid_t parentOf(pid_t pid) { return taskStat(pid).ppid; }
 
 std::string cwdOf(pid_t tid) {
   char buf[64];

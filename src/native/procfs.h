@@ -47,6 +47,14 @@ std::string resolvePath(pid_t tid, int dirfd, const std::string& path, bool foll
  *  not followed): one lstat, without working out the canonical name. */
 bool existsFor(pid_t tid, int dirfd, const std::string& path);
 
+/** State letter and parent of a task, from /proc/TID/stat (state '\0', parent 0: it is gone). */
+struct TaskStat {
+  char state = '\0';
+  pid_t ppid = 0;
+};
+TaskStat taskStat(pid_t tid);
+pid_t parentOf(pid_t pid);
+
 /** Whether a name /proc shows ends in the kernel's " (deleted)" (the name is gone). */
 bool deletedName(const std::string& path);
 /** Takes the kernel's " (deleted)" off a name /proc shows; whether it was there. */

@@ -169,6 +169,7 @@ bool Tracer::startRecord(Outcome& out) {
   root_ = pid;
   Task& t = addTask(pid);
   t.started = t.announced = true;
+  t.ppid = getpid();
   t.fds = std::make_shared<FdTable>();
   t.mem = std::make_shared<Memory>();
   t.mem->users = 1;

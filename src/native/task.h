@@ -55,6 +55,7 @@ struct Call {
 struct Task {
   pid_t tid = 0;
   pid_t tgid = 0;
+  pid_t ppid = 0;  // a process's parent (its leader's; the kernel's, as last seen)
   bool started = false;    // its first stop was seen and it runs
   bool announced = false;  // its proc.spawn was emitted (or it was there from the start)
   bool held = false;       // stopped at its first stop, waiting for its parent's fork event

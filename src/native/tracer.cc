@@ -151,6 +151,8 @@ void Tracer::onStop(pid_t tid, int status, uint64_t ts) {
     return resume(t, 0);
   }
   Origin o{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(tid), ts};
+  // its parent is exiting: once the kernel has given it another, that comes before what it does next
+  if (!orphaning_.empty() && orphaning_.count(t.tgid) != 0) reparent(t.tgid, ts);
   if (detaching_) {
     // finish what is half done (a call's exit, a fork), then let go of the task
     if (event == 0 && sig == (SIGTRAP | 0x80) && t.wantExit) onSyscallStop(t, ts);
@@ -194,6 +196,32 @@ void Tracer::onStop(pid_t tid, int status, uint64_t ts) {
   resume(t, sig);  // signals pass through to the program
 }
 
+void Tracer::orphaning(pid_t leaving) {
+  for (auto& [tid, c] : tasks_)
+    if (tid == c.tgid && c.ppid == leaving && c.announced) orphaning_.insert(tid);
+}
+
+void Tracer::reparent(pid_t child, uint64_t ts) {
+  auto it = tasks_.find(child);
+  if (it == tasks_.end()) {
+    orphaning_.erase(child);
+    return;
+  }
+  pid_t now = parentOf(child);
+  if (now == 0 || now == it->second.ppid) return;  // gone (its exit is reported), or not yet
+  it->second.ppid = now;
+  orphaning_.erase(child);
+  emit(Kind::ProcReparent, Origin{static_cast<uint32_t>(child), static_cast<uint32_t>(child), ts}, [&](Record& r) { r.num(static_cast<uint64_t>(now)); });
+}
+
+void Tracer::reparented(pid_t gone, uint64_t ts) {
+  // its exit status comes after the kernel gave its children another parent (init, a subreaper)
+  std::vector<pid_t> children;
+  for (pid_t c : orphaning_)
+    if (auto it = tasks_.find(c); it != tasks_.end() && it->second.ppid == gone) children.push_back(c);
+  for (pid_t c : children) reparent(c, ts);
+}
+
 void Tracer::onGone(pid_t tid, int status, uint64_t ts) {
   auto it = tasks_.find(tid);
   if (it == tasks_.end()) return;
@@ -204,6 +232,7 @@ void Tracer::onGone(pid_t tid, int status, uint64_t ts) {
     // the leader's status is the process's (reported once every thread is gone); others are threads
     emit(Kind::ProcExit, Origin{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(tid), ts},
          [&](Record& r) { r.sint(code).flag(!leader); });
+    if (leader) reparented(t.tgid, ts);
   } else if (!t.announced) {
     goneEarly_.insert(tid);
   }
@@ -239,6 +268,8 @@ void Tracer::onSpawn(Task& t, const Origin& o) {
   if (!p.fds) p.fds = std::make_shared<FdTable>();
   if (!p.mem) p.mem = std::make_shared<Memory>();
   c.tgid = thread ? p.tgid : child;
+  auto leader = tasks_.find(p.tgid);  // find, not []: an insert would move c and p
+  c.ppid = thread ? p.ppid : (flags & CLONE_PARENT) == 0 ? p.tgid : leader != tasks_.end() ? leader->second.ppid : 0;
   c.fds = shareFiles ? p.fds : std::make_shared<FdTable>(*p.fds);
   c.mem = (flags & CLONE_VM) != 0 ? p.mem : std::make_shared<Memory>(*p.mem);
   if ((flags & CLONE_VM) == 0) c.mem->users = 0;
@@ -315,6 +346,8 @@ void Tracer::onExec(Task& t, uint64_t ts) {
 void Tracer::onExitEvent(Task& t, uint64_t ts) {
   // a call cut short by the task's death has no exit stop: the next call on its file goes on
   leaveSerial(t);
+  // its children get another parent as the process goes (reparent: at their next stop or its end)
+  if (t.tid == t.tgid && !starting_) orphaning(t.tgid);
   if (t.exiting || !t.mem) return;
   t.exiting = true;
   if (t.tid != t.tgid && t.announced && !starting_) {

@@ -76,6 +76,12 @@ class Tracer {
   void onSpawn(Task& t, const Origin& o);
   void onExec(Task& t, uint64_t ts);
   void onExitEvent(Task& t, uint64_t ts);
+  /** Process `leaving` is at its exit: its children are about to get another parent. */
+  void orphaning(pid_t leaving);
+  /** proc.reparent for `child` if /proc says it has another parent now. */
+  void reparent(pid_t child, uint64_t ts);
+  /** After process `gone` exited: its children's new parents, as /proc says. */
+  void reparented(pid_t gone, uint64_t ts);
   void onSyscallStop(Task& t, uint64_t ts);
   void onSeccomp(Task& t, uint64_t ts);
   void resume(Task& t, int sig);
@@ -184,7 +190,8 @@ class Tracer {
   Config cfg_;
   Channel& ch_;
   std::unordered_map<pid_t, Task> tasks_;
-  std::unordered_set<pid_t> goneEarly_;  // exited before their parent's fork event was seen
+  std::unordered_set<pid_t> goneEarly_;
+  std::unordered_set<pid_t> orphaning_;  // processes whose parent is exiting (their next stops look)  // exited before their parent's fork event was seen
   pid_t root_ = 0;
   bool starting_ = false;  // attach: stopping everyone for the snapshot; nothing is emitted yet
   bool detaching_ = false;

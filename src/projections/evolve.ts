@@ -30,6 +30,7 @@ export const evolve = (w: World, e: Event): World => {
       return w
     }
     case 'proc.chdir': procOf(w, e.pid, e.seq).cwd = e.path; return w
+    case 'proc.reparent': procOf(w, e.pid, e.seq).ppid = e.ppid; return w
     case 'proc.ioUring': {
       // no file state: what goes through the ring is not seen; the process is marked so answers say so
       const p = procOf(w, e.pid, e.seq)
