@@ -23,7 +23,7 @@ export const runQuarantineList = (o: GlobalOpts): Promise<void> =>
     const { records, problems } = await listQuarantine(journalDir(o))
     if (o.json) printJson({ dir: quarantineDir(journalDir(o)), records, problems })
     else {
-      printTable(['id', 'when', 'path', 'size', 'mode', 'signature'], records.map((r) => [r.id, r.at, r.path, r.size, r.mode.toString(8).padStart(4, '0'), r.signature]))
+      printTable(['id', 'when', 'path', 'size', 'mode', 'signature'], records.map((r) => [r.id, r.at, r.copied === true ? `${r.path} (copied: it had no name)` : r.path, r.size, r.mode.toString(8).padStart(4, '0'), r.signature]))
     }
     for (const p of problems) process.stderr.write(`eyrie: unreadable quarantine record ${p}\n`)
     if (problems.length > 0) process.exitCode = 1

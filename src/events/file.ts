@@ -85,7 +85,12 @@ export const FileSync = t.type({
 export type FileSync = t.TypeOf<typeof FileSync>
 
 /** The scanner moved an infected file aside. */
-export const FileQuarantine = t.type({ kind: t.literal('file.quarantine'), path: AbsPath, id: t.string, to: AbsPath })
+/** An infected file moved into quarantine (`to`); `copied`: it had no name to move (a memfd, an
+ *  unlinked file, `path` is /proc/PID/fd/N of its holder), so its bytes were copied there. */
+export const FileQuarantine = t.intersection([
+  t.type({ kind: t.literal('file.quarantine'), path: AbsPath, id: t.string, to: AbsPath }),
+  t.partial({ copied: t.boolean }),
+])
 export type FileQuarantine = t.TypeOf<typeof FileQuarantine>
 
 export const fileCodecs = {

@@ -130,7 +130,8 @@ export const evolve = (w: World, e: Event): World => {
       node.lastWrite = { seq: e.seq, pid: e.pid }
       return w
     }
-    case 'file.quarantine': renamePath(w, e.path, e.to, false); return w
+    // a copy leaves the guest's file where it was (it had no name); eyrie's copy is outside the guest
+    case 'file.quarantine': if (e.copied !== true) renamePath(w, e.path, e.to, false); return w
     case 'view.map': {
       const node = e.deleted === true ? unnamedNode(w, e.inode) : nodeShown(w, e.path, e.inode)
       mapView(w, procOf(w, e.pid, e.seq), viewOf(e, node))

@@ -267,7 +267,7 @@ export class Gate {
     }
     if (trigger !== 'close') events.push({ kind: 'access.denied', path, call, errno: EACCES })
     const moved = await this.quarantineOnce(path, j)
-    if (typeof moved !== 'string') events.push({ kind: 'file.quarantine', path, id: moved.id, to: moved.to })
+    if (typeof moved !== 'string') events.push({ kind: 'file.quarantine', path, id: moved.id, to: moved.to, ...(moved.copied === true ? { copied: true } : {}) })
     const where = typeof moved === 'string' ? moved : `quarantined as ${moved.id}`
     return {
       ...base, errno: trigger === 'close' ? 0 : EACCES, events, quarantined: typeof moved === 'string' ? null : moved,

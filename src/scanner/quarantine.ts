@@ -9,7 +9,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { formatErrors, nameToBytes } from '../events/index.js'
 import { reasonOf, ScannerError } from './errors.js'
 
-export const QuarantineRecord = t.type({
+export const QuarantineRecord = t.intersection([t.type({
   id: t.string,
   /** where the file was */
   path: t.string,
@@ -24,7 +24,11 @@ export const QuarantineRecord = t.type({
   sha256: t.union([t.string, t.null]),
   signature: t.union([t.string, t.null]),
   guest: t.union([t.string, t.null]),
-})
+}), t.partial({
+  /** the file had no name to move it by (a memfd, an unlinked file: `path` is /proc/PID/fd/N of
+   *  the process that held it): its bytes were copied, and the holder keeps the file */
+  copied: t.boolean,
+})])
 export type QuarantineRecord = t.TypeOf<typeof QuarantineRecord>
 
 export interface QuarantineInfo {
@@ -56,23 +60,30 @@ const move = async (from: string | Buffer, to: string | Buffer): Promise<void> =
   }
 }
 
-/** Moves `path` into the quarantine of `journalDir`; returns the record it wrote. */
+/** A file reached through the descriptor of the process holding it (it has no name to move). */
+const HELD = /^\/proc\/[0-9]+\/fd\/[0-9]+$/
+
+/** Moves `path` into the quarantine of `journalDir` (copies it when it is a held file with no name);
+ *  returns the record it wrote. */
 export const quarantine = async (path: string, journalDir: string, info: QuarantineInfo = {}): Promise<QuarantineRecord> => {
   const dir = quarantineDir(journalDir)
   const from = resolve(path)
   try {
     await ensureDir(dir)
     // the guest's name as the bytes it stands for (src/events/names.ts)
-    const st = await lstat(nameToBytes(from))
+    const link = await lstat(nameToBytes(from))
+    const copied = link.isSymbolicLink() && HELD.test(from)
+    const st = copied ? await stat(from) : link
     if (!st.isFile()) throw new Error('not a regular file')
     const at = new Date()
     const id = newId(at)
     const to = join(dir, `${id}.bin`)
-    await move(nameToBytes(from), to)
+    if (copied) await copyFile(from, to)
+    else await move(nameToBytes(from), to)
     await chmod(to, 0o600)
     const record: QuarantineRecord = {
       id, path: from, to, at: at.toISOString(), size: st.size, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid,
-      sha256: info.sha256 ?? null, signature: info.signature ?? null, guest: info.guest ?? null,
+      sha256: info.sha256 ?? null, signature: info.signature ?? null, guest: info.guest ?? null, ...(copied ? { copied } : {}),
     }
     await writeFile(join(dir, `${id}.json`), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 })
     return record
@@ -126,6 +137,7 @@ export const restoreQuarantine = async (journalDir: string, id: string, o: Resto
   const r = await readRecord(join(dir, `${id}.json`))
   if (E.isLeft(r)) throw new ScannerError('QUARANTINE', `no quarantine record ${id}: ${r.left}`)
   const rec = r.right
+  if (rec.copied === true && o.to === undefined) throw new ScannerError('QUARANTINE', `restore ${id}: its file had no name (it was ${rec.path}, held by a process): say where with --to`)
   const dest = resolve(o.to ?? rec.path)
   try {
     const bytes = nameToBytes(dest)

@@ -5,6 +5,7 @@
 // the same programs with clean content run.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { eyrie } from '../support/cli.js'
@@ -32,6 +33,17 @@ for (const how of ['memfd-fexecve', 'memfd-proc', 'unlinked']) {
     assert.match(bad.out, new RegExp(`(exec|open)-errno=${EACCES}`))
     const infected = logKinds(bad.journal, 'scan.verdict').filter((v) => v.verdict === 'infected')
     assert.ok(infected.length >= 1, 'an infected verdict')
+    // a file with no name is copied into quarantine (the process holding it keeps it); restore needs --to
+    const q = JSON.parse(eyrie(['quarantine', 'list', '--json'], { journal: bad.journal }).stdout) as { records: Array<{ id: string; path: string; to: string; copied?: boolean }> }
+    assert.equal(q.records.length, 1)
+    const [rec] = q.records
+    if (how !== 'unlinked') {
+      assert.match(rec.path, /^\/proc\/[0-9]+\/fd\/[0-9]+$/)
+      assert.equal(rec.copied, true)
+      assert.equal(await readFile(rec.to, 'utf8'), `#!/bin/sh\necho ${MARKER}\n`)
+      assert.ok(logKinds(bad.journal, 'file.quarantine').some((e) => e.id === rec.id && e.copied === true))
+      assert.match(eyrie(['quarantine', 'restore', rec.id], { journal: bad.journal }).stderr, /had no name.*--to/)
+    }
     assert.ok(logKinds(bad.journal, 'access.denied').some((d) => d.errno === EACCES))
     const good = await runDriver(how, 'echo clean-ran')
     assert.match(good.out, /clean-ran/)

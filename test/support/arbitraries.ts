@@ -91,6 +91,7 @@ export const bodyArbitraries: { readonly [K in Kind]: fc.Arbitrary<BodyOf<K>> } 
   'view.unmap': rec({ kind: fc.constant('view.unmap' as const), addr: arbAddr, len: arbSize }),
   'view.remap': rec({ kind: fc.constant('view.remap' as const), addr: arbAddr, len: arbSize, newAddr: arbAddr, newLen: arbSize }),
   'view.protect': rec({ kind: fc.constant('view.protect' as const), addr: arbAddr, len: arbSize, prot: arbProt }),
+  'proc.reparent': rec({ kind: fc.constant('proc.reparent' as const), ppid: fc.nat() }),
   'view.remove': rec({ kind: fc.constant('view.remove' as const), addr: arbAddr, len: arbSize }),
   'view.sync': rec({ kind: fc.constant('view.sync' as const), path: arbPath, inode: arbInode, offset: arbSize, bytes: arbBytes }).map(({ bytes, ...b }) => ({ ...b, ...bytes })),
   'scan.verdict': rec({
