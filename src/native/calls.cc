@@ -238,7 +238,7 @@ bool Tracer::entry(Task& t, const Origin& o) {
       if (stripDeleted(c.path)) {
         // a file with no name (O_TMPFILE, unlinked) given one: the fold finds it by its inode
         struct stat st;
-        std::string walk = byFd ? "/proc/" + std::to_string(t.tid) + "/fd/" + std::to_string(asFd(a[0])) : walkPath(t.tid, asFd(a[0]), raw);
+        std::string walk = byFd ? fdLink(t.tid, asFd(a[0])) : walkPath(t.tid, asFd(a[0]), raw);
         if (stat(walk.c_str(), &st) == 0) c.inode = inodeOf(st);
       }
       c.path2 = pathArg(t, asFd(a[2]), a[3], false);

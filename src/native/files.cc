@@ -295,7 +295,7 @@ bool Tracer::execEntry(Task& t, const Origin& o) {
   if (!cfg_.decideExec || (raw.empty() && !byFd)) return false;
   // the file the kernel will run, whatever its name: fexecve of a memfd or of an unlinked file has
   // none the host can open, and a file that cannot be judged must not run unjudged
-  std::string judged = judgedName(c.path, byFd ? "/proc/" + std::to_string(t.tid) + "/fd/" + std::to_string(dirfd) : walkPath(t.tid, dirfd, raw), true);
+  std::string judged = judgedName(c.path, byFd ? fdLink(t.tid, dirfd) : walkPath(t.tid, dirfd, raw), true);
   struct stat st;
   if (!judged.empty() && stat(judged.c_str(), &st) == 0) {
     const char* call = at ? "execveat" : "execve";

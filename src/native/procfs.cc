@@ -25,10 +25,7 @@ std::string readLink(const char* path) {
 
 /** Where a relative name starts for the tracee: its cwd or the directory an fd refers to. */
 std::string baseOf(pid_t tid, int dirfd) {
-  char buf[64];
-  if (dirfd == AT_FDCWD) snprintf(buf, sizeof buf, "/proc/%d/cwd", tid);
-  else snprintf(buf, sizeof buf, "/proc/%d/fd/%d", tid, dirfd);
-  return buf;
+  return dirfd == AT_FDCWD ? "/proc/" + std::to_string(tid) + "/cwd" : fdLink(tid, dirfd);
 }
 
 /** Canonical path of an existing object, through the kernel's own walk. */
@@ -49,17 +46,11 @@ std::string join(const std::string& dir, const std::string& name) {
 
 }  // namespace
 
-std::string fdPath(pid_t tid, int fd) {
-  char buf[64];
-  snprintf(buf, sizeof buf, "/proc/%d/fd/%d", tid, fd);
-  return readLink(buf);
-}
+std::string fdLink(pid_t tid, int fd) { return "/proc/" + std::to_string(tid) + "/fd/" + std::to_string(fd); }
 
-bool fdStat(pid_t tid, int fd, struct stat& st) {
-  char buf[64];
-  snprintf(buf, sizeof buf, "/proc/%d/fd/%d", tid, fd);
-  return stat(buf, &st) == 0;
-}
+std::string fdPath(pid_t tid, int fd) { return readLink(fdLink(tid, fd).c_str()); }
+
+bool fdStat(pid_t tid, int fd, struct stat& st) { return stat(fdLink(tid, fd).c_str(), &st) == 0; }
 
 bool fdInfo(pid_t tid, int fd, uint64_t& pos, int& flags) {
   char path[64];
@@ -105,11 +96,7 @@ std::string inodeOf(const struct stat& st) {
   return buf;
 }
 
-int reopenFd(pid_t tid, int fd) {
-  char buf[64];
-  snprintf(buf, sizeof buf, "/proc/%d/fd/%d", tid, fd);
-  return open(buf, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-}
+int reopenFd(pid_t tid, int fd) { return open(fdLink(tid, fd).c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK); }
 
 namespace {
 const std::string kDeleted = " (deleted)";

@@ -13,6 +13,8 @@
 
 namespace eyrie {
 
+/** /proc/TID/fd/FD: the tracee's descriptor as a name the host can open (the file itself). */
+std::string fdLink(pid_t tid, int fd);
 /** readlink of /proc/TID/fd/FD ("" when the fd is not open). */
 std::string fdPath(pid_t tid, int fd);
 /** stat through the fd's magic link: the open file itself. */
