@@ -84,7 +84,6 @@ export const FileSync = t.type({
 })
 export type FileSync = t.TypeOf<typeof FileSync>
 
-/** The scanner moved an infected file aside. */
 /** An infected file moved into quarantine (`to`); `copied`: it had no name to move (a memfd, an
  *  unlinked file, `path` is /proc/PID/fd/N of its holder), so its bytes were copied there. */
 export const FileQuarantine = t.intersection([

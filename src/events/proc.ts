@@ -22,7 +22,7 @@ export const ProcExit = t.type({ kind: t.literal('proc.exit'), status: Int, thre
 export type ProcExit = t.TypeOf<typeof ProcExit>
 
 /** The process's parent exited and the kernel gave it another: `ppid` (init, or the nearest
- *  subreaper), as /proc/PID/status says. */
+ *  subreaper), as /proc/PID/stat says. */
 export const ProcReparent = t.type({ kind: t.literal('proc.reparent'), ppid: Nat })
 export type ProcReparent = t.TypeOf<typeof ProcReparent>
 
