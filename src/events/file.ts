@@ -19,6 +19,13 @@ export const FileTruncate = t.type({
 })
 export type FileTruncate = t.TypeOf<typeof FileTruncate>
 
+/** A reflink (ioctl FICLONE, FICLONERANGE: XFS, btrfs): [destOffset, destOffset+len) of fd's file
+ *  now holds what [srcOffset, srcOffset+len) of srcFd's file holds; len 0 is the rest of the source
+ *  (FICLONE: srcOffset and destOffset 0). The strace importer's: strace shows no bytes, and the fold
+ *  shares the source's (the interceptor reads them back instead, a file.write). */
+export const FileClone = t.type({ kind: t.literal('file.clone'), fd: Nat, srcFd: Nat, srcOffset: Nat, len: Nat, destOffset: Nat })
+export type FileClone = t.TypeOf<typeof FileClone>
+
 /** fallocate(fd, mode, offset, len). mode bits as Linux FALLOC_FL_*. */
 export const FileAllocate = t.type({
   kind: t.literal('file.allocate'),
@@ -96,6 +103,7 @@ export const fileCodecs = {
   'file.write': FileWrite,
   'file.truncate': FileTruncate,
   'file.allocate': FileAllocate,
+  'file.clone': FileClone,
   'file.rename': FileRename,
   'file.unlink': FileUnlink,
   'file.link': FileLink,

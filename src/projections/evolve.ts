@@ -7,7 +7,7 @@ import {
   RENAME_EXCHANGE, writable,
   type Event, type EventOf, type MapSnap, type Snapshot,
 } from '../events/index.js'
-import { collapseRange, insertRange, punchHole, putBytes, putZeros, truncateTo, unknownContent } from './extents.js'
+import { cloneRange, collapseRange, insertRange, punchHole, putBytes, putZeros, truncateTo, unknownContent } from './extents.js'
 import { absentForSure, bindName, ensureDir, lookup, lookupOrAdopt, newNode, nodeOfName, nodeShown, renamePath, resolve, resolveParent, unbindName, unnamedNode } from './names.js'
 import { closeFd, exec, exit, installFd, newOfd, ofdOf, positionKept, procOf, spawn, tableOf, writeOffset } from './procs.js'
 import type { FsNode, Proc, View, World } from './state.js'
@@ -89,6 +89,7 @@ export const evolve = (w: World, e: Event): World => {
       return w
     }
     case 'file.allocate': return allocate(w, e)
+    case 'file.clone': return cloneFile(w, e)
     // names as the kernel takes them: symlinks followed in their directories (a path an importer
     // did not canonicalise), never in their last part (link(2) links a symlink itself)
     case 'file.rename': renamePath(w, resolveParent(w, e.from), resolveParent(w, e.to), (e.flags & RENAME_EXCHANGE) !== 0); return w
@@ -219,6 +220,21 @@ const writeFile = (w: World, e: EventOf<'file.write'>): World => {
   node.unflushed += e.len
   node.lastWrite = { seq: e.seq, pid: e.pid }
   return w
+}
+
+const cloneFile = (w: World, e: EventOf<'file.clone'>): World => {
+  const p = procOf(w, e.pid, e.seq)
+  const into = nodeOfFd(w, p, e.fd)
+  if (into === undefined) return anomaly(w)
+  const from = nodeOfFd(w, p, e.srcFd)
+  const fromSize = from?.content.size ?? null
+  const len = e.len > 0 ? e.len : fromSize === null ? null : Math.max(0, fromSize - e.srcOffset)
+  // a source eyrie never saw, or one of unknown size cloned to its end: what it put there is unknown
+  if (len === null) into.content = unknownContent()
+  else if (from === undefined) putBytes(into.content, e.destOffset, len, e.seq, 0)
+  else cloneRange(from.content, e.srcOffset, len, into.content, e.destOffset)
+  into.lastWrite = { seq: e.seq, pid: e.pid }
+  return from === undefined ? anomaly(w) : w
 }
 
 const allocate = (w: World, e: EventOf<'file.allocate'>): World => {

@@ -86,6 +86,22 @@ export const punchHole = (c: Content, offset: number, len: number): void => {
   if (size !== null && c.size !== null && c.size > size) truncateTo(c, size)
 }
 
+/** A reflink: [intoOffset, intoOffset+len) of `into` holds what [fromOffset, fromOffset+len) of
+ *  `from` holds (the same sources, unknown where those are; `from` may be `into`), and `into` grows
+ *  to cover it. */
+export const cloneRange = (from: Content, fromOffset: number, len: number, into: Content, intoOffset: number): void => {
+  if (len === 0) return
+  const end = fromOffset + len
+  const moved: Extent[] = []
+  for (let i = firstEndingAfter(from.extents, fromOffset); i < from.extents.length && from.extents[i].start < end; i++) {
+    const x = from.extents[i]
+    const [s, e] = [Math.max(x.start, fromOffset), Math.min(x.end, end)]
+    moved.push({ start: s - fromOffset + intoOffset, end: e - fromOffset + intoOffset, seq: x.seq, off: x.seq === ZERO ? 0 : x.off + (s - x.start) })
+  }
+  putBytes(into, intoOffset, len, ZERO, 0) // the range unknown (a hole before it zeros), the size grown
+  into.extents.splice(firstEndingAfter(into.extents, intoOffset), 0, ...moved)
+}
+
 /** Moves every extent from index `from` on by `delta` bytes. */
 const shift = (xs: Extent[], from: number, delta: number): void => {
   for (let i = from; i < xs.length; i++) xs[i] = { ...xs[i], start: xs[i].start + delta, end: xs[i].end + delta }

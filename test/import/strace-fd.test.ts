@@ -132,3 +132,16 @@ test('given O_APPEND among the names strace prints, then the numeric flags are L
   assert.equal(b[0].kind, 'fd.open')
   if (b[0].kind === 'fd.open') assert.equal(b[0].flags, O_WRONLY | O_CREAT | O_APPEND | 0o400 | 0o4000 | 0o4010000 | 0o400000)
 })
+
+test('given reflink clones (cp on XFS and btrfs), then FICLONE and FICLONERANGE are file.clone; failed ones and other requests are nothing', async () => {
+  const b = await bodiesOf([
+    at(7, `ioctl(${fdp(4, '/w/copy')}, BTRFS_IOC_CLONE or FICLONE, 3) = 0`),
+    at(7, `ioctl(${fdp(4, '/w/copy')}, BTRFS_IOC_CLONE_RANGE or FICLONERANGE, {src_fd=${fdp(3, '/w/src')}, src_offset=4096, src_length=8192, dest_offset=0}) = 0`),
+    at(7, `ioctl(${fdp(4, '/w/copy')}, BTRFS_IOC_CLONE or FICLONE, 3) = -1 EXDEV (Invalid cross-device link)`),
+    at(7, `ioctl(${fdp(4, '/w/copy')}, TCGETS, 0x7ffd2b0b1f10) = -1 ENOTTY (Inappropriate ioctl for device)`),
+  ])
+  assert.deepEqual(b, [
+    { kind: 'file.clone', fd: 4, srcFd: 3, srcOffset: 0, len: 0, destOffset: 0 },
+    { kind: 'file.clone', fd: 4, srcFd: 3, srcOffset: 4096, len: 8192, destOffset: 0 },
+  ])
+})

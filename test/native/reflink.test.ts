@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { materialize } from '../../src/engine/content.js'
 import { worldAt } from '../../src/engine/replay.js'
 import { contentPlan } from '../../src/projections/index.js'
-import { recordNatively, tempDir } from '../support/e2e.js'
+import { contentAt, recordNatively, RECORDERS, tempDir } from '../support/e2e.js'
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 
@@ -34,8 +34,10 @@ os.close(fd)
 `
 
 const mountable = process.getuid?.() === 0 && existsSync('/dev/loop-control')
+const skip = mountable ? false : 'needs root and loop devices to mount XFS'
 
-test('given a large file that existed before, changed by writes and by FICLONE and FICLONERANGE on XFS, content after each step hashes as the file did', { skip: mountable ? false : 'needs root and loop devices to mount XFS' }, async () => {
+/** Runs f on a fresh XFS (reflinks on) mounted from a file through a loop device. */
+const withXfs = async (f: (mnt: string) => Promise<void>): Promise<void> => {
   const base = await tempDir('reflink')
   const mnt = join(base, 'mnt')
   const image = join(base, 'xfs.img')
@@ -45,6 +47,15 @@ test('given a large file that existed before, changed by writes and by FICLONE a
   await mkdir(mnt)
   execFileSync('mount', ['-o', 'loop', image, mnt])
   try {
+    await f(mnt)
+  } finally {
+    execFileSync('umount', [mnt])
+    await rm(base, { recursive: true, force: true })
+  }
+}
+
+test('native: given a large file that existed before, changed by writes and by FICLONE and FICLONERANGE on XFS, content after each step hashes as the file did', { skip }, () =>
+  withXfs(async (mnt) => {
     // written before the recording: 4 MiB eyrie will follow write by write, 16 KiB to clone from
     const big = Buffer.alloc(4 << 20)
     for (let i = 0; i < big.length; i++) big[i] = (i * 7 + (i >> 12)) & 0xff
@@ -83,8 +94,29 @@ test('given a large file that existed before, changed by writes and by FICLONE a
     } finally {
       await r.cleanup()
     }
-  } finally {
-    execFileSync('umount', [mnt])
-    await rm(base, { recursive: true, force: true })
-  }
-})
+  }))
+
+// cp clones (FICLONE: coreutils' --reflink=auto is the default), and a range clone into a new file
+const COPIES = `
+import fcntl, os, struct, subprocess, sys
+os.chdir(sys.argv[1])
+with open('src', 'wb') as f: f.write(b''.join(bytes([65 + k]) * 4096 for k in range(4)))
+subprocess.run(['cp', '--reflink=always', 'src', 'copy'], check=True)
+dst = os.open('part', os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+os.write(dst, b'x' * 20000)
+src = os.open('src', os.O_RDONLY)
+fcntl.ioctl(dst, 0x4020940d, struct.pack('qQQQ', src, 4096, 8192, 4096))  # FICLONERANGE
+os.close(dst)
+`
+
+for (const [recorder, record] of RECORDERS) {
+  test(`${recorder}: given cp --reflink and a range clone of files written in the recording on XFS, content at the end is the kernel's`, { skip }, () =>
+    withXfs(async (mnt) => {
+      const r = await record(['python3', '-c', COPIES, mnt])
+      try {
+        for (const name of ['src', 'copy', 'part']) assert.deepEqual(await contentAt(r, r.events.length, join(mnt, name)), await readFile(join(mnt, name)), name)
+      } finally {
+        await r.cleanup()
+      }
+    }))
+}

@@ -20,6 +20,7 @@ type Op =
   | { op: 'link'; from: number; to: number }
   | { op: 'close'; fd: number }
   | { op: 'fallocate'; fd: number; mode: number; offset: number; len: number }
+  | { op: 'clone'; fd: number; src: number; srcOffset: number; len: number; destOffset: number }
 
 const bytes = fc.uint8Array({ minLength: 1, maxLength: 40 })
 const opArb: fc.Arbitrary<Op> = fc.oneof(
@@ -35,6 +36,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant('close' as const), fd: fc.nat(3) }),
   // plain, KEEP_SIZE, PUNCH_HOLE|KEEP_SIZE, ZERO_RANGE, ZERO_RANGE|KEEP_SIZE, COLLAPSE_RANGE, INSERT_RANGE
   fc.record({ op: fc.constant('fallocate' as const), fd: fc.nat(3), mode: fc.constantFrom(0, 1, 3, 0x10, 0x11, 0x08, 0x20), offset: fc.nat(120), len: fc.integer({ min: 1, max: 60 }) }),
+  // a reflink (FICLONERANGE; len 0: to the end of the source, as FICLONE)
+  fc.record({ op: fc.constant('clone' as const), fd: fc.nat(3), src: fc.nat(3), srcOffset: fc.nat(60), len: fc.nat(60), destOffset: fc.nat(120) }),
 )
 
 /** Reference: inodes are byte arrays; names and fds point at them; mirrors Linux semantics. */
@@ -178,6 +181,18 @@ const run = (ops: Op[]) => {
         s.add(pid, { kind: 'file.allocate', fd: o.fd, mode: o.mode, offset: o.offset, len: o.len })
         break
       }
+      case 'clone': {
+        const [f, src] = [m.fds.get(o.fd), m.fds.get(o.src)]
+        if (f === undefined || src === undefined) break
+        const from = m.inodes[src.ino]
+        const len = o.len > 0 ? o.len : from.length - o.srcOffset
+        // the kernel refuses a range past the source's end and overlapping ranges of one file
+        if (len < 0 || o.srcOffset + len > from.length) break
+        if (f.ino === src.ino && o.srcOffset < o.destOffset + len && o.destOffset < o.srcOffset + len) break
+        if (len > 0) m.writeAt(f.ino, o.destOffset, from.slice(o.srcOffset, o.srcOffset + len)) // nothing to clone: no change
+        s.add(pid, { kind: 'file.clone', fd: o.fd, srcFd: o.src, srcOffset: o.srcOffset, len: o.len, destOffset: o.destOffset })
+        break
+      }
       case 'close': {
         if (!m.fds.delete(o.fd)) break
         s.add(pid, { kind: 'fd.close', fd: o.fd })
@@ -196,7 +211,7 @@ const run = (ops: Op[]) => {
   }
 }
 
-test('given random writes, pwrites, truncates, fallocates (every mode), renames, links and unlinks, content equals a byte-array model after every event', () => {
+test('given random writes, pwrites, truncates, fallocates (every mode), clones, renames, links and unlinks, content equals a byte-array model after every event', () => {
   fc.assert(fc.property(fc.array(opArb, { maxLength: 60 }), (ops) => run(ops)), { numRuns: runs(400) })
 })
 

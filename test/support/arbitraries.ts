@@ -72,6 +72,7 @@ export const bodyArbitraries: { readonly [K in Kind]: fc.Arbitrary<BodyOf<K>> } 
     rec({ kind: fc.constant('file.truncate' as const), path: arbPath, fd: fc.constant(null), size: arbSize }),
     rec({ kind: fc.constant('file.truncate' as const), path: fc.constant(null), fd: arbFd, size: arbSize }),
   ),
+  'file.clone': rec({ kind: fc.constant('file.clone' as const), fd: arbFd, srcFd: arbFd, srcOffset: arbSize, len: arbSize, destOffset: arbSize }),
   'file.allocate': rec({ kind: fc.constant('file.allocate' as const), fd: arbFd, mode: fc.constantFrom(0, 1, 2, 3, 0x10), offset: arbSize, len: arbSize }),
   'file.rename': rec({ kind: fc.constant('file.rename' as const), from: arbPath, to: arbPath, flags: fc.constantFrom(0, 1, 2) }),
   'file.unlink': rec({ kind: fc.constant('file.unlink' as const), path: arbPath }),

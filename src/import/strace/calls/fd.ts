@@ -6,7 +6,7 @@ import { Args, type Parsed } from '../args.js'
 import type { Call } from '../call.js'
 import { draft, resolveAt, seeCwd, type Ctx } from '../context.js'
 import { CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_FLAGS, FD_FLAGS, OPEN_FLAGS } from '../flags.js'
-import { readFlags, show, type FdRef } from '../values.js'
+import { readFd, readFlags, readNat, show, type FdRef } from '../values.js'
 
 const none: Parsed = E.right([])
 
@@ -122,14 +122,39 @@ export const parseFcntl = (call: Call, ctx: Ctx): Parsed => {
 }
 
 /** ioctl: FIOCLEX/FIONCLEX set and clear close-on-exec (Python's os.set_inheritable, subprocess's
- *  pass_fds); no other request changes what the events describe, and its arguments are not read. */
+ *  pass_fds); FICLONE/FICLONERANGE clone another file's bytes into the fd's (cp on XFS and btrfs);
+ *  no other request changes what the events describe, and its arguments are not read. */
 export const parseIoctl = (call: Call, ctx: Ctx): Parsed => {
   const a = new Args(call)
   const request = a.raw(1)
+  // strace names a request by every name it has: "BTRFS_IOC_CLONE or FICLONE"
+  const names = request.split(' or ')
+  if (names.includes('FICLONE') || names.includes('FICLONERANGE')) return parseClone(call, a, ctx, names.includes('FICLONERANGE'))
   if (request !== 'FIOCLEX' && request !== 'FIONCLEX') return a.done(() => [])
   const fd = a.fd(0)
   if (call.ret.kind !== 'ok') return none // a failed ioctl left the flag as it was
   return a.done(() => (fd.fd === null ? [] : [draft(ctx, { kind: 'fd.cloexec', fd: fd.fd, on: request === 'FIOCLEX' })]))
+}
+
+/** ioctl(dest, FICLONE, src) and ioctl(dest, FICLONERANGE, {src_fd, src_offset, src_length, dest_offset}). */
+const parseClone = (call: Call, a: Args, ctx: Ctx, range: boolean): Parsed => {
+  const dest = a.fd(0)
+  let clone = { srcFd: -1, srcOffset: 0, len: 0, destOffset: 0 }
+  if (!range) clone.srcFd = a.fd(2).fd ?? -1
+  else {
+    const s = a.struct(2)
+    const field = (name: string, read: (raw: string) => E.Either<string, number>): number => {
+      const r = read(s.get(name) ?? '')
+      if (E.isLeft(r)) a.fail(`${r.left} in ${name} of argument 3 of ioctl FICLONERANGE`)
+      return E.isRight(r) ? r.right : 0
+    }
+    clone = {
+      srcFd: field('src_fd', (raw) => E.map((f: FdRef) => f.fd ?? -1)(readFd(raw))),
+      srcOffset: field('src_offset', readNat), len: field('src_length', readNat), destOffset: field('dest_offset', readNat),
+    }
+  }
+  if (call.ret.kind !== 'ok') return none // a failed clone changed nothing
+  return a.done(() => (dest.fd === null || clone.srcFd < 0 ? [] : [draft(ctx, { kind: 'file.clone', fd: dest.fd, ...clone })]))
 }
 
 export const parseLseek = (call: Call, ctx: Ctx): Parsed => {
