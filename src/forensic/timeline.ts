@@ -5,7 +5,7 @@
 import { createHash, type Hash } from 'node:crypto'
 import { O_TRUNC, type Event } from '../events/index.js'
 import type { Journal } from '../journal/journal.js'
-import { decodeWorld, descriptionOf, emptyWorld, evolve, lookup, readPlan, writeOffset, type FsNode, type World } from '../projections/index.js'
+import { decodeWorld, descriptionOf, emptyWorld, evolve, lookup, readPlan, sharedRanges, writeOffset, type FsNode, type World } from '../projections/index.js'
 import { hashPieces, PayloadCache, planRange, type Range } from './content.js'
 
 export interface Version {
@@ -47,7 +47,12 @@ const touchesBefore = (w: World, e: Event, node: FsNode | undefined): boolean =>
   switch (e.kind) {
     case 'file.write':
     case 'file.allocate':
+    case 'file.clone':
       return nodeOfFd(w, e.pid, e.fd) === node
+    case 'view.remove': {
+      const p = w.procs.get(e.pid)
+      return p !== undefined && sharedRanges(p, e.addr, e.len).some((r) => r.node === node.id)
+    }
     case 'file.truncate':
       return e.fd !== null && nodeOfFd(w, e.pid, e.fd) === node
     default:

@@ -81,18 +81,18 @@ export interface HistoryScan {
 
 /** Kinds that can change what a name holds. */
 const CONTENT_KINDS: ReadonlySet<Kind> = new Set<Kind>([
-  'snapshot', 'fd.open', 'file.write', 'file.truncate', 'file.allocate', 'file.rename', 'file.unlink', 'file.link',
-  'file.symlink', 'file.rmdir', 'file.observe', 'file.quarantine', 'view.sync', 'file.sync',
+  'snapshot', 'fd.open', 'file.write', 'file.truncate', 'file.allocate', 'file.clone', 'file.rename', 'file.unlink', 'file.link',
+  'file.symlink', 'file.rmdir', 'file.observe', 'file.quarantine', 'view.sync', 'view.remove', 'file.sync',
 ])
 
 /** Cheap identity of what `path` names: changes with every write (last write seq), truncation (size),
  *  new name binding (node id) and extent split. Kinds that can change bytes without touching those
- *  (observe, allocate) also compare the extents themselves. */
+ *  (observe, allocate, a hole through a view) also compare the extents themselves. */
 const identityOf = (w: World, path: string, e: Event): string | null => {
   const n = lookup(w, path)
   if (n === undefined || n.type !== 'file') return null
   const cheap = `${n.id}:${n.content.size}:${n.lastWrite?.seq ?? 0}:${n.content.extents.length}`
-  return e.kind === 'file.observe' || e.kind === 'file.allocate' ? `${cheap}:${JSON.stringify(n.content.extents)}` : cheap
+  return e.kind === 'file.observe' || e.kind === 'file.allocate' || e.kind === 'view.remove' ? `${cheap}:${JSON.stringify(n.content.extents)}` : cheap
 }
 
 /** Every version of `path` up to `upTo` (default: the end), each scanned (identical bytes once),

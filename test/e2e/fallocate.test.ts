@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { timeline } from '../../src/forensic/timeline.js'
 import { contentAt, recordNatively, RECORDERS, type Recorder } from '../support/e2e.js'
 
 // each step, then the file's sha256 and a marker (chdir); a mode the file system refuses is "skip"
@@ -55,10 +56,13 @@ const check = async (recorder: string, record: Recorder, opts: Parameters<Record
     assert.equal(markers.length, hashes.length, 'one marker per step')
     // ext4 (here) takes every mode; tmpfs refuses ZERO_RANGE, COLLAPSE_RANGE and INSERT_RANGE
     assert.ok(hashes.filter((h) => h !== 'skip').length >= 3, `the file system took few modes: ${hashes.join(' ')}`)
+    // the timeline has a version for every step: each of these calls changes the bytes
+    const versions = await timeline(r.journal, r.guest, join(r.dir, 'w', 'f'))
     for (const [k, seq] of markers.entries()) {
       if (hashes[k] === 'skip') continue
       const got = createHash('sha256').update(await contentAt(r, seq, join(r.dir, 'w', 'f'))).digest('hex')
       assert.equal(got, hashes[k], `${recorder}: step ${k} at #${seq}`)
+      assert.equal(versions.filter((v) => v.seq <= seq).at(-1)?.sha256, hashes[k], `${recorder}: the timeline at step ${k}`)
     }
   } finally {
     await r.cleanup()

@@ -12,6 +12,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { materialize } from '../../src/engine/content.js'
 import { worldAt } from '../../src/engine/replay.js'
+import { timeline } from '../../src/forensic/timeline.js'
 import { contentPlan } from '../../src/projections/index.js'
 import { contentAt, recordNatively, RECORDERS, tempDir } from '../support/e2e.js'
 
@@ -114,7 +115,11 @@ for (const [recorder, record] of RECORDERS) {
     withXfs(async (mnt) => {
       const r = await record(['python3', '-c', COPIES, mnt])
       try {
-        for (const name of ['src', 'copy', 'part']) assert.deepEqual(await contentAt(r, r.events.length, join(mnt, name)), await readFile(join(mnt, name)), name)
+        for (const name of ['src', 'copy', 'part']) {
+          const disk = await readFile(join(mnt, name))
+          assert.deepEqual(await contentAt(r, r.events.length, join(mnt, name)), disk, name)
+          assert.equal((await timeline(r.journal, r.guest, join(mnt, name))).at(-1)?.sha256, sha(disk), `the timeline of ${name}`)
+        }
       } finally {
         await r.cleanup()
       }
