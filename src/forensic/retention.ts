@@ -180,24 +180,16 @@ export class Retention {
     return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b.subarray(at, at + wr.known))
   }
 
-  /** Confirmed payloads no extent of the current world reads. */
+  /** Confirmed payloads no extent of the current world reads: of any file, as a clone (file.clone)
+   *  shares its source's extents. */
   private unreferenced(): { free: number[]; stillNeeded: number } {
-    const byNode = new Map<NodeId, number[]>()
-    for (const [seq, { node }] of this.confirmed) {
-      const list = byNode.get(node)
-      if (list === undefined) byNode.set(node, [seq])
-      else list.push(seq)
-    }
+    const read = new Set<number>()
+    for (const node of this.w.nodes.values()) for (const x of node.content.extents) read.add(x.seq)
     const free: number[] = []
     let stillNeeded = 0
-    for (const [id, seqs] of byNode) {
-      const node = this.w.nodes.get(id)
-      const read = new Set<number>()
-      if (node !== undefined) for (const x of node.content.extents) read.add(x.seq)
-      for (const seq of seqs) {
-        if (read.has(seq)) stillNeeded++
-        else free.push(seq)
-      }
+    for (const seq of this.confirmed.keys()) {
+      if (read.has(seq)) stillNeeded++
+      else free.push(seq)
     }
     return { free: free.sort((a, b) => a - b), stillNeeded }
   }

@@ -60,7 +60,8 @@ export const closedForWriting = (w: World, drafts: readonly Draft[]): Closed[] =
   for (const d of drafts) {
     const b: Body = d.body
     switch (b.kind) {
-      case 'fd.open': table(d.pid).set(b.fd, { path: b.path, writable: writable(b.flags) }); break
+      // a file with no name (a memfd, O_TMPFILE) has none to judge it by: it is judged where it is run or opened
+      case 'fd.open': table(d.pid).set(b.fd, { path: b.path, writable: writable(b.flags) && b.deleted !== true }); break
       case 'fd.dup': {
         const t = table(d.pid)
         const desc = t.get(b.fd)

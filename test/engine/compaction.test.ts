@@ -239,3 +239,26 @@ test('given one batch far longer than the checkpoint interval, when ingested, th
     await sut.cleanup()
   }
 })
+
+test('given a clone of a flushed write, when live retention runs after the source is rewritten and flushed, then the payload the clone reads is kept', async () => {
+  const sut = await lmdbJournal({ noSync: true })
+  try {
+    const j = sut.journal
+    const b = new StreamBuilder('g')
+      .open(1, 3, '/w/a', O_RDWR | O_CREAT, true).write(1, 3, 'AAAA').flush(1, 3)
+      .open(1, 4, '/w/b', O_RDWR | O_CREAT, true)
+      .add(1, { kind: 'file.clone', fd: 4, srcFd: 3, srcOffset: 0, len: 0, destOffset: 0 })
+      .write(1, 3, 'BBBB', 0).flush(1, 3)
+    await record(j, 'g', b.events, b.payloads, 1000)
+    const report = await new Retention(j, 'g').collect({ upTo: b.events.length, checkpoint: true })
+    assert.equal(report.freedEvents, 0, 'the first write is what /w/b reads')
+    const w = await worldAt(j, 'g', b.events.length)
+    for (const [path, text] of [['/w/a', 'BBBB'], ['/w/b', 'AAAA']]) {
+      const node = w.nodes.get(w.names.get(path) ?? -1)
+      const { bytes, unknown } = await materialize(j, 'g', readPlan(node?.content ?? { extents: [], size: 0 }))
+      assert.deepEqual([Buffer.from(bytes).toString(), unknown], [text, []], path)
+    }
+  } finally {
+    await sut.cleanup()
+  }
+})
