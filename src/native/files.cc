@@ -78,7 +78,7 @@ bool Tracer::openEntry(Task& t, const Origin& o, int dirfd, uint64_t pathAddr, u
   }
   if (ask && c.created != 1) {
     bool follow = (flags & O_NOFOLLOW) == 0;
-    std::string path = judgedName(resolvePath(t.tid, dirfd, raw, follow), walk, follow);
+    std::string path = judgedName(resolvePath(t.tid, dirfd, raw, follow), tracedPath(t.tid, dirfd, raw, follow), follow);
     if (!path.empty() && (passed || cfg_.openFilter.worthAsking(path))) {
       int err = decide(t, openCallName(c.nr), path, flags, o);
       if (err != 0) {
@@ -295,7 +295,7 @@ bool Tracer::execEntry(Task& t, const Origin& o) {
   if (!cfg_.decideExec || (raw.empty() && !byFd)) return false;
   // the file the kernel will run, whatever its name: fexecve of a memfd or of an unlinked file has
   // none the host can open, and a file that cannot be judged must not run unjudged
-  std::string judged = judgedName(c.path, byFd ? fdLink(t.tid, dirfd) : walkPath(t.tid, dirfd, raw), true);
+  std::string judged = judgedName(c.path, byFd ? fdLink(t.tid, dirfd) : tracedPath(t.tid, dirfd, raw, true), true);
   struct stat st;
   if (!judged.empty() && stat(judged.c_str(), &st) == 0) {
     const char* call = at ? "execveat" : "execve";

@@ -186,6 +186,72 @@ std::string walkPath(pid_t tid, int dirfd, const std::string& path) {
   return !path.empty() && path[0] == '/' ? seenBy(tid, path) : baseOf(tid, dirfd) + "/" + path;
 }
 
+namespace {
+
+/** /proc/PID/{cwd,root,exe,fd/N} (or a thread's under task/TID): links the kernel follows into what
+ *  that process holds, whatever their text says. */
+bool processLink(const std::string& p) {
+  auto digits = [&p](size_t& i) {
+    size_t from = i;
+    while (i < p.size() && isdigit(static_cast<unsigned char>(p[i])) != 0) i++;
+    return i > from;
+  };
+  size_t i = 6;
+  if (p.compare(0, 6, "/proc/") != 0 || !digits(i) || p[i] != '/') return false;
+  std::string rest = p.substr(i + 1);
+  if (rest.compare(0, 5, "task/") == 0) {
+    size_t j = i + 6;
+    if (!digits(j) || p[j] != '/') return false;
+    rest = p.substr(j + 1);
+  }
+  if (rest == "cwd" || rest == "root" || rest == "exe") return true;
+  size_t k = p.size() - rest.size() + 3;
+  return rest.compare(0, 3, "fd/") == 0 && digits(k) && k == p.size();
+}
+
+}  // namespace
+
+std::string tracedPath(pid_t tid, int dirfd, const std::string& raw, bool followLast) {
+  if (raw.empty()) return baseOf(tid, dirfd);
+  // the names still to walk, first at the back; `at` is where the walk is (no symlink in it but
+  // the kernel's per-process links under /proc/TID, which the kernel follows as the tracee's)
+  std::vector<std::string> todo;
+  auto push = [&todo](const std::string& path) {
+    std::vector<std::string> parts;
+    for (size_t i = 0; i <= path.size();) {
+      size_t j = path.find('/', i);
+      if (j == std::string::npos) j = path.size();
+      if (j > i) parts.push_back(path.substr(i, j - i));
+      i = j + 1;
+    }
+    todo.insert(todo.end(), parts.rbegin(), parts.rend());
+  };
+  const std::string self = std::to_string(getpid());
+  std::string at = raw[0] == '/' ? "" : baseOf(tid, dirfd);
+  push(raw[0] == '/' ? seenBy(tid, raw) : raw);
+  for (int links = 0; !todo.empty();) {
+    std::string name = todo.back();
+    todo.pop_back();
+    if (name == ".") continue;
+    std::string next = at + "/" + name;
+    struct stat st;
+    if (name == ".." || processLink(next) || (todo.empty() && !followLast) || lstat(next.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) {
+      at = next;
+      continue;
+    }
+    std::string target = readLink(next.c_str());
+    if (target.empty() || ++links > 40) return next;  // the kernel will say what is wrong
+    // /proc/self and /proc/thread-self reached by name: read by eyrie, they say eyrie's own pid
+    if (target == self || target.compare(0, self.size() + 6, self + "/task/") == 0) target = "/proc/" + std::to_string(tid);
+    if (target[0] == '/') {
+      at = "";
+      target = seenBy(tid, target);
+    }
+    push(target);
+  }
+  return at.empty() ? "/" : at;
+}
+
 std::string judgedName(const std::string& canonical, const std::string& walk, bool follow) {
   struct stat w, c;
   if ((follow ? stat(walk.c_str(), &w) : lstat(walk.c_str(), &w)) != 0) return canonical;

@@ -34,8 +34,13 @@ std::string seenBy(pid_t tid, const std::string& path);
 /** A name the host can walk now to reach what `path` names for the tracee (not canonical: through
  *  /proc/TID/cwd or /proc/TID/fd/DIRFD when relative). `path` must not be empty. */
 std::string walkPath(pid_t tid, int dirfd, const std::string& path);
+/** A name the host can walk now to reach what `raw` names for the tracee, with every symlink on the
+ *  way expanded as the kernel does for the tracee (one leading to /proc/self or /dev/fd leads to the
+ *  tracee's, not eyrie's); the kernel's per-process links under /proc/TID are left to the kernel.
+ *  For decisions: one lstat per name on the way. */
+std::string tracedPath(pid_t tid, int dirfd, const std::string& raw, bool followLast);
 /** The name a scan reads a file by: its canonical name while that leads to the file the tracee
- *  reaches by `walk` (walkPath's, or /proc/TID/fd/N), else `walk` itself: a memfd, an O_TMPFILE
+ *  reaches by `walk` (tracedPath's, or /proc/TID/fd/N), else `walk` itself: a memfd, an O_TMPFILE
  *  file or an unlinked one reached through an fd has no name the host can open, and a verdict on
  *  whatever else bears its name would be on the wrong bytes. Valid while the tracee is stopped. */
 std::string judgedName(const std::string& canonical, const std::string& walk, bool follow);

@@ -58,3 +58,13 @@ test('given a memfd with the marker, when the guest opens it again through /dev/
   const good = await runDriver('memfd-devfd', 'echo clean-ran')
   assert.match(good.out, /read=#!\/bin\/sh\|echo clean-ran\|/)
 })
+
+test('given a memfd with the marker reached through symlinks to /proc/self/fd/N and /dev/fd, the exec and the open fail with EACCES; clean ones run and read', async () => {
+  const bad = await runDriver('memfd-symlink', `echo ${MARKER}`)
+  assert.doesNotMatch(bad.out, new RegExp(MARKER))
+  assert.match(bad.out, new RegExp(`exec-errno=${EACCES}`))
+  assert.match(bad.out, new RegExp(`open-errno=${EACCES}`))
+  const good = await runDriver('memfd-symlink', 'echo clean-ran')
+  assert.match(good.out, /clean-ran/)
+  assert.match(good.out, /read=#!\/bin\/sh\|echo clean-ran\|/)
+})
