@@ -3,7 +3,7 @@ import picomatch from 'picomatch'
 import type { Event } from '../events/index.js'
 import { worldAt } from '../engine/replay.js'
 import { evolve, type World } from '../projections/index.js'
-import { toJson, isoNanos, printJson, printTable } from './output.js'
+import { toJsonLine, isoNanos, printJson, printTable } from './output.js'
 import { openJournal, pickGuest, seqOf, type GlobalOpts } from './context.js'
 import { UsageError } from './errors.js'
 
@@ -43,7 +43,7 @@ const pathsOf = (w: World, e: Event): string[] => {
 /** Fields beyond the envelope, as one short line. */
 const summary = (e: Event): string => {
   const { guest: _g, seq: _s, ts: _t, pid: _p, tid: _i, kind: _k, ...rest } = e
-  return Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : toJson(v).replace(/\s+/g, '')}`).join(' ').slice(0, 160)
+  return Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : toJsonLine(v)}`).join(' ').slice(0, 160)
 }
 
 export const runLog = async (o: LogOpts): Promise<void> => {

@@ -6,7 +6,10 @@ import type TableType from 'cli-table3'
 let Table: typeof TableType | undefined
 const table = (): typeof TableType => (Table ??= createRequire(import.meta.url)('cli-table3') as typeof TableType)
 
-export const toJson = (v: unknown): string => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x), 2)
+const bigints = (_k: string, x: unknown): unknown => (typeof x === 'bigint' ? x.toString() : x)
+export const toJson = (v: unknown): string => JSON.stringify(v, bigints, 2)
+/** On one line, as a table cell shows it (the strings in it as they are). */
+export const toJsonLine = (v: unknown): string => JSON.stringify(v, bigints)
 
 export const printJson = (v: unknown): void => {
   process.stdout.write(`${toJson(v)}\n`)

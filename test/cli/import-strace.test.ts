@@ -15,6 +15,8 @@ test('given a real strace log, import then at end cat shows the file and log lis
   assert.equal(imported.status, 0, imported.stderr)
   assert.equal(eyrie(['at', 'end', 'cat', join(dir, 'out/f')], { journal }).stdout, 'one\ntwo\n')
   const writes = eyrie(['log', '--path', `${dir}/out/*`, '--kind', 'file.write', '--json'], { journal }).stdout.trim().split('\n').map((l) => JSON.parse(l))
+  // the table shows argv as the program got it, spaces inside arguments kept
+  assert.match(eyrie(['log', '--kind', 'proc.exec'], { journal }).stdout, /argv=\["sh","-c","mkdir out && echo one/)
   assert.deepEqual(writes.map((w) => w.len), [4, 4])
   const ps = JSON.parse(eyrie(['at', 'end', 'ps', '--json'], { journal }).stdout)
   assert.ok(ps.procs.every((p: { live: boolean }) => !p.live), 'every process exited')
