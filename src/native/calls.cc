@@ -121,6 +121,7 @@ int Tracer::decide(Task& t, const char* call, const std::string& path, uint64_t 
   uint64_t askedAt = monotonicNs();
   int err = static_cast<int>(ch_.ask(m, 0, &note));
   stats_.question(monotonicNs() - askedAt);
+  denialJournaled_ = err != 0 && note == "journaled";
   if (err == 0 && lendable && !note.empty()) lend(path, st, asked, note, monotonicNs());
   return err;
 }
@@ -132,7 +133,8 @@ void Tracer::deny(Task& t, int err, const char* call, const std::string& path, c
   regs.orig_rax = static_cast<unsigned long long>(-1);
   regs.rax = static_cast<unsigned long long>(-static_cast<long long>(err));
   if (ptrace(PTRACE_SETREGS, t.tid, 0, &regs) != 0) return;
-  emit(Kind::AccessDenied, o, [&](Record& r) { r.str(path).str(call).sint(err); });
+  // the decider journaled it already (with the verdict that explains it): not twice
+  if (!denialJournaled_) emit(Kind::AccessDenied, o, [&](Record& r) { r.str(path).str(call).sint(err); });
 }
 
 bool Tracer::entry(Task& t, const Origin& o) {

@@ -22,7 +22,12 @@ export { takeSnapshot, type SnapshotOptions } from './snapshot.js'
  *  the tracer itself for `admitMs`, each journaled as scan.verdict (clean, this sha256, trigger of
  *  the call). Unchanged: same stat as before the question, no traced task opened it for writing since
  *  or holds it writable or maps it shared (src/native/admissions.cc). */
-export type Decided = number | { readonly errno: 0; readonly clean: { readonly sha256: string; readonly exec: boolean } }
+export type Decided =
+  | number
+  | { readonly errno: 0; readonly clean: { readonly sha256: string; readonly exec: boolean } }
+  /** a denial whose access.denied the decider journaled itself (committed before it answered): the
+   *  tracer does not journal a second one */
+  | { readonly errno: number; readonly journaled: true }
 
 /** A clean verdict from before the run, for the file whose host stamp is `stamp` (TraceOptions.lent). */
 export interface LentVerdict {
@@ -235,8 +240,9 @@ const start = (config: NativeConfig, opts: TraceOptions): Running => {
             const { id: _id, path, ...request } = req
             const d = await opts.decide({ ...request, path: nameFromBytes(path) })
             if (typeof d === 'number') verdict = d
-            else if (d.errno === 0 && /^[0-9a-f]{64}$/.test(d.clean.sha256)) note = `${d.clean.sha256} ${d.clean.exec ? 'exec' : 'open'}`
-            else throw new TypeError(`decide() must return an errno or {errno: 0, clean: {sha256, exec}}, got ${JSON.stringify(d)}`)
+            else if ('journaled' in d && d.journaled === true && d.errno > 0) [verdict, note] = [d.errno, 'journaled']
+            else if ('clean' in d && d.errno === 0 && /^[0-9a-f]{64}$/.test(d.clean.sha256)) note = `${d.clean.sha256} ${d.clean.exec ? 'exec' : 'open'}`
+            else throw new TypeError(`decide() must return an errno, {errno: 0, clean: {sha256, exec}} or {errno, journaled: true}, got ${JSON.stringify(d)}`)
             if (!Number.isInteger(verdict) || verdict < 0 || verdict > 4095) {
               throw new TypeError(`decide() must return 0 or an errno, got ${String(verdict)}`)
             }

@@ -191,7 +191,8 @@ class Tracer {
   Channel& ch_;
   std::unordered_map<pid_t, Task> tasks_;
   std::unordered_set<pid_t> goneEarly_;
-  std::unordered_set<pid_t> orphaning_;  // processes whose parent is exiting (their next stops look)  // exited before their parent's fork event was seen
+  std::unordered_set<pid_t> orphaning_;
+  bool denialJournaled_ = false;  // the last question's denial came with its access.denied journaled  // processes whose parent is exiting (their next stops look)  // exited before their parent's fork event was seen
   pid_t root_ = 0;
   bool starting_ = false;  // attach: stopping everyone for the snapshot; nothing is emitted yet
   bool detaching_ = false;

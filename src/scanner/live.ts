@@ -180,5 +180,7 @@ export const gateDecider = (gate: Gate, o: GateDeciderOptions) => async (req: Ga
   if (d.errno === 0 && only?.kind === 'scan.verdict' && only.verdict === 'clean' && only.path === req.path) {
     return { errno: 0, clean: { sha256: only.sha256, exec: !d.script } }
   }
+  // the gate's access.denied is committed (a denial is appended and awaited above)
+  if (d.errno !== 0 && d.events.some((e) => e.kind === 'access.denied')) return { errno: d.errno, journaled: true }
   return d.errno
 }
