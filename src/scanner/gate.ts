@@ -91,9 +91,10 @@ export class Gate {
     this.failure = o.failure ?? DEFAULT_FAILURE_POLICY
   }
 
-  /** Before execve/execveat: always scanned, and so is the interpreter of a `#!` script. */
-  async decideExec(path: string, content?: ContentRef | null, call = 'execve'): Promise<Decision> {
-    return this.exec(path, content, call, 0)
+  /** Before execve/execveat: always scanned, and so is the interpreter of a `#!` script, by the name
+   *  `hostName` gives it (the kernel walks it for the exec'ing process: its cwd, its /proc/self). */
+  async decideExec(path: string, content?: ContentRef | null, call = 'execve', hostName: (name: string) => string = (n) => n): Promise<Decision> {
+    return this.exec(path, content, call, 0, hostName)
   }
 
   /** Before an open for reading: scanned when the filter says so. */
@@ -159,7 +160,7 @@ export class Gate {
     this.memo.delete(path)
   }
 
-  private async exec(path: string, content: ContentRef | null | undefined, call: string, depth: number): Promise<Decision> {
+  private async exec(path: string, content: ContentRef | null | undefined, call: string, depth: number, hostName: (name: string) => string): Promise<Decision> {
     const ref = content === undefined ? await this.lookup(path) : content
     // the kernel will fail the call with ENOENT itself
     if (ref === null) return this.pass(path, 'exec', 'no such file')
@@ -167,7 +168,7 @@ export class Gate {
     const own = await this.decide(path, 'exec', call, judged)
     const interp = judged.head === null ? null : shebangOf(judged.head)
     if (own.errno !== 0 || interp === null || depth >= MAX_INTERPRETERS || this.o.source === undefined) return own
-    const inner = await this.exec(interp, undefined, call, depth + 1)
+    const inner = await this.exec(hostName(interp), undefined, call, depth + 1, hostName)
     if (inner.errno === 0) return { ...own, events: [...own.events, ...inner.events] }
     return { ...inner, path, events: [...own.events, ...inner.events], message: `${path}: interpreter ${inner.message}` }
   }

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { seenBy } from '../../src/scanner/live.js'
 import { eyrie } from '../support/cli.js'
 import { SIGNATURES, MARKER, tmp } from './support.js'
 
@@ -67,4 +68,21 @@ test('given a memfd with the marker reached through symlinks to /proc/self/fd/N 
   const good = await runDriver('memfd-symlink', 'echo clean-ran')
   assert.match(good.out, /clean-ran/)
   assert.match(good.out, /read=#!\/bin\/sh\|echo clean-ran\|/)
+})
+
+test('given a program with the marker in a memfd, run as the #!/proc/self/fd/N interpreter of a clean script, the exec fails with EACCES; a clean one runs', async () => {
+  const bad = await runDriver('memfd-interp', MARKER)
+  assert.match(bad.out, new RegExp(`exec-errno=${EACCES}`))
+  assert.ok(logKinds(bad.journal, 'scan.verdict').some((v) => v.verdict === 'infected' && /^\/proc\/[0-9]+\/fd\/[0-9]+$/.test(v.path)), 'the interpreter judged as the tracee\'s fd')
+  const good = await runDriver('memfd-interp', 'clean')
+  assert.match(good.out, /status=0/)
+})
+
+test('given interpreter names as a script gives them, seenBy names what the exec\'ing task reaches: its cwd, its own fds', () => {
+  assert.equal(seenBy(42, 'bin/interp'), '/proc/42/cwd/bin/interp')
+  assert.equal(seenBy(42, '/proc/self/fd/3'), '/proc/42/fd/3')
+  assert.equal(seenBy(42, '/proc/thread-self/cwd/x'), '/proc/42/cwd/x')
+  assert.equal(seenBy(42, '/dev/fd/7'), '/proc/42/fd/7') // Debian's /dev/fd -> /proc/self/fd
+  assert.equal(seenBy(42, '/usr/bin/python3'), '/usr/bin/python3')
+  assert.equal(seenBy(42, '/proc/selfish'), '/proc/selfish')
 })
