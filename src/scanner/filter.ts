@@ -76,6 +76,31 @@ export const shebangOf = (head: Uint8Array): string | null => {
   return interp === '' ? null : interp
 }
 
+const PT_INTERP = 3
+
+/** The program interpreter an ELF file names (PT_INTERP: /lib64/ld-linux-x86-64.so.2 for most), which
+ *  the kernel loads with it, without an open call; null for none, or when `b` (the file's first bytes)
+ *  does not reach it: `reaches` says how many bytes would. Little-endian ELF only (x86). */
+export const elfInterpreterOf = (b: Uint8Array): { readonly interp: string | null; readonly reaches: number } => {
+  const none = { interp: null, reaches: 0 }
+  if (b.length < 64 || b[0] !== 0x7f || b[1] !== 0x45 || b[2] !== 0x4c || b[3] !== 0x46 || b[5] !== 1) return none
+  const wide = b[4] === 2
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength)
+  const phoff = wide ? Number(dv.getBigUint64(32, true)) : dv.getUint32(28, true)
+  const [entry, count] = [dv.getUint16(wide ? 54 : 42, true), dv.getUint16(wide ? 56 : 44, true)]
+  if (phoff + entry * count > b.length) return { interp: null, reaches: phoff + entry * count }
+  for (let i = 0; i < count; i++) {
+    const o = phoff + i * entry
+    if (dv.getUint32(o, true) !== PT_INTERP) continue
+    const off = wide ? Number(dv.getBigUint64(o + 8, true)) : dv.getUint32(o + 4, true)
+    const size = wide ? Number(dv.getBigUint64(o + 32, true)) : dv.getUint32(o + 16, true)
+    if (off + size > b.length) return { interp: null, reaches: off + size }
+    const name = Buffer.from(b.subarray(off, off + size)).toString('latin1').split('\0')[0]
+    return { interp: name === '' ? null : name, reaches: 0 }
+  }
+  return none
+}
+
 /** The filter in the form the interceptor applies before it asks (TraceOptions.openFilter): null when
  *  every open is to be asked about (scanAll). */
 export const openFilterOf = (o: FilterOptions = {}): { readonly extensions: ReadonlySet<string>; readonly magic: ReadonlyArray<readonly number[]> } | null =>

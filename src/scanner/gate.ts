@@ -5,7 +5,7 @@
 // committed before the tracee learns of it; closes: in the background, many at once with
 // afterCloses; the tracee went on).
 import type { Body } from '../events/index.js'
-import { matchByName, MAGIC_BYTES, shebangOf, shouldScan, type FilterOptions } from './filter.js'
+import { elfInterpreterOf, matchByName, MAGIC_BYTES, shebangOf, shouldScan, type FilterOptions } from './filter.js'
 import { DEFAULT_FAILURE_POLICY, type FailurePolicy } from './policy.js'
 import { quarantine, type QuarantineRecord } from './quarantine.js'
 import { reasonOf } from './errors.js'
@@ -166,11 +166,27 @@ export class Gate {
     if (ref === null) return this.pass(path, 'exec', 'no such file')
     const judged = await this.judge(path, ref)
     const own = await this.decide(path, 'exec', call, judged)
-    const interp = judged.head === null ? null : shebangOf(judged.head)
-    if (own.errno !== 0 || interp === null || depth >= MAX_INTERPRETERS || this.o.source === undefined) return own
+    if (own.errno !== 0 || judged.head === null || depth >= MAX_INTERPRETERS || this.o.source === undefined) return own
+    let interp: string | null
+    try {
+      interp = shebangOf(judged.head) ?? (await this.elfInterpreter(ref))
+    } catch (err) {
+      const failed = await this.decide(path, 'exec', call, { verdict: scanError(`cannot read ${path}: ${reasonOf(err)}`), sha256: '', source: 'none', head: null })
+      return { ...failed, events: [...own.events, ...failed.events] }
+    }
+    if (interp === null) return own
     const inner = await this.exec(hostName(interp), undefined, call, depth + 1, hostName)
     if (inner.errno === 0) return { ...own, events: [...own.events, ...inner.events] }
     return { ...inner, path, events: [...own.events, ...inner.events], message: `${path}: interpreter ${inner.message}` }
+  }
+
+  /** An ELF program's interpreter (what the kernel loads with it, unseen by any call): read from
+   *  its first 64 KiB, or all of it where the program headers lie further. */
+  private async elfInterpreter(ref: ContentRef): Promise<string | null> {
+    const first = ref.head !== undefined ? await ref.head(1 << 16) : await ref.read()
+    const found = elfInterpreterOf(first)
+    if (found.reaches <= first.length) return found.interp
+    return elfInterpreterOf(await ref.read()).interp
   }
 
   private async lookup(path: string): Promise<ContentRef | null> {

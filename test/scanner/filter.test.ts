@@ -2,7 +2,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { DEFAULT_EXTENSION_SET, DEFAULT_EXTENSIONS, extensionOf, magicOf, matchByName, shebangOf, shouldScan } from '../../src/scanner/filter.js'
+import { readFileSync } from 'node:fs'
+import { DEFAULT_EXTENSION_SET, DEFAULT_EXTENSIONS, elfInterpreterOf, extensionOf, magicOf, matchByName, shebangOf, shouldScan } from '../../src/scanner/filter.js'
 
 const none = new Uint8Array(0)
 
@@ -62,4 +63,14 @@ test('given #! lines, then the interpreter path is read as the kernel reads it',
   assert.equal(sb('#!\n'), null)
   assert.equal(sb('# comment\n'), null)
   assert.equal(sb('\x7fELF'), null)
+})
+
+test('given real programs, elfInterpreterOf names the interpreter the kernel loads with a dynamic one, none for a static one, and says how far to read when the head is short', () => {
+  const dynamic = readFileSync('/usr/bin/true')
+  assert.deepEqual(elfInterpreterOf(dynamic), { interp: '/lib64/ld-linux-x86-64.so.2', reaches: 0 })
+  assert.deepEqual(elfInterpreterOf(readFileSync('/sbin/ldconfig')), { interp: null, reaches: 0 })
+  const short = elfInterpreterOf(dynamic.subarray(0, 300))
+  assert.equal(short.interp, null)
+  assert.ok(short.reaches > 300, 'the interpreter lies past the first 300 bytes')
+  assert.deepEqual(elfInterpreterOf(Buffer.from('#!/bin/sh\n')), { interp: null, reaches: 0 })
 })

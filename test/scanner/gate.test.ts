@@ -151,8 +151,9 @@ test('given the interceptor-shaped decider, then execs and read opens are judged
   const decide = gateDecider(gateFor(null), { append: async (d) => void appended.push(d), clock: () => 42n })
   assert.equal(await decide({ pid: 5, tid: 6, call: 'openat', path, flags: 0o1 }), 0)
   assert.equal(appended.length, 0)
-  assert.equal(await decide({ pid: 5, tid: 6, call: 'openat', path, flags: 0o2 }), 13)
-  assert.equal(await decide({ pid: 5, tid: 6, call: 'execve', path, flags: 0 }), 13)
+  // a denial says its access.denied is journaled (the tracer does not journal a second one)
+  assert.deepEqual(await decide({ pid: 5, tid: 6, call: 'openat', path, flags: 0o2 }), { errno: 13, journaled: true })
+  assert.deepEqual(await decide({ pid: 5, tid: 6, call: 'execve', path, flags: 0 }), { errno: 13, journaled: true })
   assert.deepEqual(appended.map((b) => b.map((d) => [d.ts, d.pid, d.tid, d.body.kind])), [
     [[42n, 5, 6, 'scan.verdict'], [42n, 5, 6, 'access.denied']],
     [[42n, 5, 6, 'scan.verdict'], [42n, 5, 6, 'access.denied']],
