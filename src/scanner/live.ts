@@ -192,8 +192,9 @@ export const wallClock = (): bigint => clockBase + process.hrtime.bigint()
 
 /** The interceptor's `decide`: exec/execveat are judged as execs, opens that can read as opens
  *  (write-only opens read nothing: their bytes are judged on close), anything else passes. A file
- *  found clean, alone (not a script's exec, which judges the interpreter too), is lent to the
- *  tracer with its sha256: it lets the same unchanged file through by itself (src/native/admissions.cc). */
+ *  found clean (with an ELF program's interpreter; not a script's exec, whose interpreter is judged
+ *  at each exec) is lent to the tracer with its sha256: it lets the same unchanged file through by
+ *  itself (src/native/admissions.cc). */
 export const gateDecider = (gate: Gate, o: GateDeciderOptions) => async (req: GateRequest): Promise<Decided> => {
   const exec = req.call === 'execve' || req.call === 'execveat'
   if (!exec && (req.flags & O_ACCMODE) === O_WRONLY) return 0
@@ -207,9 +208,10 @@ export const gateDecider = (gate: Gate, o: GateDeciderOptions) => async (req: Ga
     else await o.append(drafts)
     o.onDecision?.(d.message, d.events)
   }
-  const only = d.events.length === 1 ? d.events[0] : undefined
-  if (d.errno === 0 && only?.kind === 'scan.verdict' && only.verdict === 'clean' && only.path === req.path) {
-    return { errno: 0, clean: { sha256: only.sha256, exec: !d.script } }
+  // clean, its interpreters too (their verdicts follow the file's): the file's verdict may be lent
+  const own = d.events[0]
+  if (d.errno === 0 && own?.kind === 'scan.verdict' && own.verdict === 'clean' && own.path === req.path) {
+    return { errno: 0, clean: { sha256: own.sha256, exec: !d.script } }
   }
   // the gate's access.denied is committed (a denial is appended and awaited above)
   if (d.errno !== 0 && d.events.some((e) => e.kind === 'access.denied')) return { errno: d.errno, journaled: true }
