@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdlib>
+#include <initializer_list>
 #include <string>
 
 namespace eyrie {
@@ -92,6 +93,11 @@ class Asm {
   void load(uint32_t off) { emit(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, off), Next, Next); }
   void jeq(uint32_t k, int yes, int no) { emit(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, k, 0, 0), yes, no); }
   void jset(uint32_t k, int yes, int no) { emit(BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, k, 0, 0), yes, no); }
+  /** To `yes` when the loaded word is one of ks, else to `no`. */
+  void jeqAny(std::initializer_list<uint32_t> ks, int yes, int no) {
+    size_t left = ks.size();
+    for (uint32_t k : ks) jeq(k, yes, --left == 0 ? no : Next);
+  }
   void ret(uint32_t k) { emit(BPF_STMT(BPF_RET | BPF_K, k), Next, Next); }
   /** A fresh label to bind later. */
   int label() {
@@ -166,9 +172,7 @@ std::vector<sock_filter> buildFilter(bool everyCall) {
         break;
       case Rule::FdControl:
         a.load(argLo(1));
-        a.jeq(F_DUPFD, trace, Asm::Next);
-        a.jeq(F_DUPFD_CLOEXEC, trace, Asm::Next);
-        a.jeq(F_SETFD, trace, allow);
+        a.jeqAny({F_DUPFD, F_DUPFD_CLOEXEC, F_SETFD}, trace, allow);
         break;
       case Rule::MovingSeek:
         a.load(argLo(2));
@@ -180,10 +184,7 @@ std::vector<sock_filter> buildFilter(bool everyCall) {
         break;
       case Rule::StateIoctl:
         a.load(argLo(1));
-        a.jeq(FIOCLEX, trace, Asm::Next);
-        a.jeq(FIONCLEX, trace, Asm::Next);
-        a.jeq(FICLONE, trace, Asm::Next);
-        a.jeq(FICLONERANGE, trace, allow);
+        a.jeqAny({FIOCLEX, FIONCLEX, FICLONE, FICLONERANGE}, trace, allow);
         break;
       case Rule::RemoveAdvice:
         a.load(argLo(2));
