@@ -70,8 +70,10 @@ function* liveFds(w: World, pid?: number): Generator<{ readonly pid: number; rea
   }
 }
 
-/** Whether the name a descriptor or view shows is gone, as the kernel's " (deleted)" says. */
-const shownGone = (w: World, x: { readonly node: NodeId; readonly nameGone?: boolean }): boolean => x.nameGone === true || (w.nodes.get(x.node)?.links ?? 0) === 0
+/** Whether the name a descriptor or view shows is gone, as the kernel's " (deleted)" says: only a
+ *  file's name can be (a pipe's or a socket's, "pipe:[N]", is no name in the tree). */
+const shownGone = (w: World, x: { readonly node: NodeId; readonly path: string; readonly nameGone?: boolean }): boolean =>
+  x.path.startsWith('/') && (x.nameGone === true || (w.nodes.get(x.node)?.links ?? 0) === 0)
 
 export const fds = (w: World, pid?: number): FdRow[] =>
   [...liveFds(w, pid)].map(({ pid, fd, cloexec, ofd: o }) => ({ pid, fd, path: o.path, mode: accessMode(o.flags), pos: o.pos, cloexec, deleted: shownGone(w, o) }))
@@ -198,7 +200,7 @@ export const openFiles = (w: World): OpenFileRow[] => {
   }
   return [...rows].map(([node, r]) => ({
     path: r.path,
-    deleted: (w.nodes.get(node)?.links ?? 0) === 0,
+    deleted: r.path.startsWith('/') && (w.nodes.get(node)?.links ?? 0) === 0, // a pipe has no name to lose
     fds: r.fds,
     views: r.views,
     unflushed: w.nodes.get(node)?.unflushed ?? 0,

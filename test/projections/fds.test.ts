@@ -2,7 +2,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { O_CLOEXEC, O_CREAT, O_EXCL, O_RDONLY, O_WRONLY } from '../../src/events/index.js'
-import { decodeWorld, encodeWorld, fds, ls, ps } from '../../src/projections/index.js'
+import { decodeWorld, encodeWorld, fds, ls, openFiles, ps } from '../../src/projections/index.js'
 import { Script, open, text, write } from '../support/events.js'
 
 const fdList = (s: Script, pid: number) => fds(s.fold(), pid).map((r) => `${r.fd}:${r.path}`)
@@ -228,4 +228,14 @@ test('given an fd on a file, when another file is renamed over its name and that
   s.add(1, { kind: 'file.rename', from: '/b', to: '/a', flags: 0 })
   s.add(1, { kind: 'file.rename', from: '/a', to: '/c', flags: 0 })
   assert.deepEqual(fds(s.fold(), 1).map((r) => [r.fd, r.path, r.deleted]), [[3, '/a', true], [4, '/c', false]])
+})
+
+test('given descriptors of a pipe and a socket at R(0), fds shows their names as /proc does, never " (deleted)" (they have no file name to lose)', () => {
+  const s = new Script()
+  const fd = (n: number, path: string) => ({ fd: n, path, flags: 1, pos: 0, cloexec: false, inode: null })
+  s.add(1, { ...snapshot(), procs: [{ pid: 1, ppid: 0, exe: '/bin/sh', cwd: '/', threads: [1], fds: [fd(1, 'pipe:[4382400]'), fd(2, 'socket:[99]')], maps: [] }] })
+  s.add(1, open(3, '/w', O_WRONLY | O_CREAT | O_EXCL, true))
+  s.add(1, { kind: 'file.unlink', path: '/w' })
+  assert.deepEqual(fds(s.fold(), 1).map((r) => [r.fd, r.path, r.deleted]), [[1, 'pipe:[4382400]', false], [2, 'socket:[99]', false], [3, '/w', true]])
+  assert.deepEqual(openFiles(s.fold()).map((r) => [r.path, r.deleted]), [['/w', true], ['pipe:[4382400]', false], ['socket:[99]', false]])
 })
