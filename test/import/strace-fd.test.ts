@@ -145,3 +145,15 @@ test('given reflink clones (cp on XFS and btrfs), then FICLONE and FICLONERANGE 
     { kind: 'file.clone', fd: 4, srcFd: 3, srcOffset: 4096, len: 8192, destOffset: 0 },
   ])
 })
+
+test('given memfd_create, then fd.open of a new file with no name, close-on-exec from MFD_CLOEXEC', async () => {
+  const b = await bodiesOf([
+    at(7, `memfd_create(${str('scratch')}, 0) = ${fdp(3, '/memfd:scratch')}(deleted)`),
+    at(7, `memfd_create(${str('c')}, MFD_CLOEXEC|MFD_ALLOW_SEALING) = ${fdp(4, '/memfd:c (deleted)')}`),
+    at(7, `memfd_create(${str('x')}, MFD_HUGETLB) = -1 EINVAL (Invalid argument)`),
+  ])
+  assert.deepEqual(b, [
+    { kind: 'fd.open', fd: 3, path: '/memfd:scratch', flags: O_RDWR, inode: null, created: true, deleted: true },
+    { kind: 'fd.open', fd: 4, path: '/memfd:c', flags: O_RDWR | O_CLOEXEC, inode: null, created: true, deleted: true },
+  ])
+})

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { worldAt } from '../../src/engine/replay.js'
 import { fds, ls } from '../../src/projections/index.js'
-import { contentAt, recordNatively, RECORDERS, type Recorded } from '../support/e2e.js'
+import { contentAt, RECORDERS, type Recorded } from '../support/e2e.js'
 
 // after each step: the fd table as /proc lists it, then a marker (chdir)
 const PRELUDE = `
@@ -65,12 +65,13 @@ for (const [recorder, record] of RECORDERS) {
   })
 }
 
-// strace's importer takes a memfd for no file (as a pipe): the interceptor journals it
-test('native: given a memfd, written and reopened through /proc/self/fd, fds and bytes follow the kernel', async () => {
-  const r = await recordNatively(['python3', '-c', PRELUDE + MEMFD + END])
-  try {
-    await check(r)
-  } finally {
-    await r.cleanup()
-  }
-})
+for (const [recorder, record] of RECORDERS) {
+  test(`${recorder}: given a memfd, written and reopened through /proc/self/fd, fds and bytes follow the kernel`, async () => {
+    const r = await record(['python3', '-c', PRELUDE + MEMFD + END])
+    try {
+      await check(r)
+    } finally {
+      await r.cleanup()
+    }
+  })
+}

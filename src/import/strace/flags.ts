@@ -45,6 +45,8 @@ export const mapShared = (flags: number): boolean => {
 
 export const MREMAP_FLAGS: FlagTable = new Map([['MREMAP_MAYMOVE', 1], ['MREMAP_FIXED', 2], ['MREMAP_DONTUNMAP', 4]])
 export const MSYNC_FLAGS: FlagTable = new Map([['MS_ASYNC', 1], ['MS_INVALIDATE', 2], ['MS_SYNC', 4]])
+export const MFD_CLOEXEC = 1
+export const MFD_FLAGS: FlagTable = new Map([['MFD_CLOEXEC', MFD_CLOEXEC], ['MFD_ALLOW_SEALING', 2], ['MFD_HUGETLB', 4], ['MFD_NOEXEC_SEAL', 8], ['MFD_EXEC', 0x10]])
 
 export const AT_FLAGS: FlagTable = new Map([
   ['AT_SYMLINK_NOFOLLOW', 0x100], ['AT_REMOVEDIR', 0x200], ['AT_EACCESS', 0x200], ['AT_SYMLINK_FOLLOW', 0x400],

@@ -12,7 +12,7 @@ import * as write from './calls/write.js'
 export type CallParser = (call: Call, ctx: Ctx) => Parsed
 
 export const PARSERS: ReadonlyMap<string, CallParser> = new Map<string, CallParser>([
-  ['open', fd.parseOpen], ['openat', fd.parseOpenat], ['openat2', fd.parseOpenat2], ['creat', fd.parseCreat],
+  ['open', fd.parseOpen], ['openat', fd.parseOpenat], ['openat2', fd.parseOpenat2], ['creat', fd.parseCreat], ['memfd_create', fd.parseMemfdCreate],
   ['close', fd.parseClose], ['close_range', fd.parseCloseRange],
   ['dup', fd.parseDup], ['dup2', fd.parseDup2], ['dup3', fd.parseDup3], ['fcntl', fd.parseFcntl], ['ioctl', fd.parseIoctl],
   ['lseek', fd.parseLseek], ['read', fd.parseRead], ['readv', fd.parseRead],

@@ -1,11 +1,11 @@
 // Opening, duplicating, closing and moving file descriptors.
 import * as E from 'fp-ts/lib/Either.js'
-import { O_CLOEXEC, O_CREAT, O_EXCL, O_TMPFILE, O_TRUNC, O_WRONLY } from '../../../events/flags.js'
-import { DELETED_SUFFIX, withoutDeleted } from '../../../events/names.js'
+import { O_CLOEXEC, O_CREAT, O_EXCL, O_RDWR, O_TMPFILE, O_TRUNC, O_WRONLY } from '../../../events/flags.js'
+import { DELETED_SUFFIX, nameFromBytes, withoutDeleted } from '../../../events/names.js'
 import { Args, type Parsed } from '../args.js'
 import type { Call } from '../call.js'
 import { draft, resolveAt, seeCwd, type Ctx } from '../context.js'
-import { CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_FLAGS, FD_FLAGS, OPEN_FLAGS } from '../flags.js'
+import { CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_FLAGS, FD_FLAGS, MFD_CLOEXEC, MFD_FLAGS, OPEN_FLAGS } from '../flags.js'
 import { readFd, readFlags, readNat, show, type FdRef } from '../values.js'
 
 const none: Parsed = E.right([])
@@ -26,6 +26,18 @@ const opened = (call: Call, a: Args, ctx: Ctx, dir: FdRef | null, path: string, 
     const open = { kind: 'fd.open' as const, fd: call.ret.value, path: where.right, flags, inode: null, created }
     return [draft(ctx, deleted ? { ...open, deleted: true } : open)]
   })
+
+/** memfd_create(name, flags): a new file with no name, open for reading and writing. */
+export const parseMemfdCreate = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  const name = a.string(0)
+  const flags = a.flags(1, MFD_FLAGS, (f) => f.startsWith('MFD_HUGE_'))
+  if (call.ret.kind !== 'ok') return none // a failed memfd_create made nothing
+  const shown = call.ret.fd?.path
+  const path = shown !== undefined && shown !== null && shown.startsWith('/') ? withoutDeleted(shown) : `/memfd:${nameFromBytes(name.bytes)}`
+  const open = { kind: 'fd.open' as const, fd: call.ret.value, path, flags: O_RDWR | ((flags & MFD_CLOEXEC) !== 0 ? O_CLOEXEC : 0), inode: null, created: true, deleted: true }
+  return a.done(() => [draft(ctx, open)])
+}
 
 export const parseOpen = (call: Call, ctx: Ctx): Parsed => {
   const a = new Args(call)
