@@ -156,10 +156,10 @@ std::string resolvePath(pid_t tid, int dirfd, const std::string& name, bool foll
   if (name.empty()) return "";
   const std::string path = name[0] == '/' ? seenBy(tid, name) : name;
   bool absolute = path[0] == '/';
-  // chroot is not followed: an absolute name is taken as the host's (documented limitation)
-  std::string full = absolute ? path : baseOf(tid, dirfd) + "/" + path;
+  // chroot is not followed: an absolute name is taken as the host's (documented limitation). The
+  // kernel's walk from here is the tracee's once symlinks into /proc/self are expanded (tracedPath)
   if (followLast) {
-    std::string c = canonical(full, true, false);
+    std::string c = canonical(tracedPath(tid, dirfd, path, true), true, false);
     if (!c.empty()) return c;
   }
   // the parent directory, through the kernel; the last name as given
@@ -168,12 +168,11 @@ std::string resolvePath(pid_t tid, int dirfd, const std::string& name, bool foll
   size_t slash = path.rfind('/', end);
   std::string last = path.substr(slash == std::string::npos ? 0 : slash + 1, end - (slash == std::string::npos ? 0 : slash + 1) + 1);
   std::string dirPart = slash == std::string::npos ? "" : path.substr(0, slash + 1);
-  std::string dir = absolute ? (dirPart.empty() ? "/" : dirPart) : baseOf(tid, dirfd) + "/" + dirPart;
   if (last == "." || last == "..") {
-    std::string c = canonical(full, true, true);
+    std::string c = canonical(tracedPath(tid, dirfd, path, true), true, true);
     if (!c.empty()) return c;
   } else {
-    std::string c = canonical(dir, true, true);
+    std::string c = canonical(tracedPath(tid, dirfd, dirPart.empty() ? (absolute ? "/" : ".") : dirPart, true), true, true);
     if (!c.empty()) return join(c, last);
   }
   // nothing to walk (the call will fail, or a race removed it): say what the name meant lexically

@@ -8,23 +8,27 @@ import { join } from 'node:path'
 import { worldAt } from '../../src/engine/replay.js'
 import { recordNatively } from '../support/e2e.js'
 
-test('given a shell that renames and removes files by /proc/self/cwd names from a directory other than eyrie\'s, the replay follows the kernel', async () => {
+test('given a shell that renames and removes files by /proc/self/cwd names, and through a symlink to it, from a directory other than eyrie\'s, the replay follows the kernel', async () => {
   const script = [
     'mkdir sub && cd sub',
     'echo one > a && echo two > b',
     'mv /proc/self/cwd/a /proc/self/cwd/c',
     'rm /proc/self/cwd/b',
     'ln -s /proc/thread-self/cwd/c /proc/self/cwd/d',
+    // a symlink of the directory's own to /proc/self/cwd: each process that walks it reaches its cwd
+    'ln -s /proc/self/cwd cw && echo three > e && echo four > f',
+    'mv cw/e cw/g && rm cw/f',
   ].join(' && ')
   assert.notEqual(process.cwd(), '/', 'eyrie runs in a directory of its own')
   const r = await recordNatively(['sh', '-c', script])
   try {
     const sub = join(r.dir, 'sub')
     const there = (p: string) => lstatSync(p, { throwIfNoEntry: false }) !== undefined
-    assert.deepEqual(['a', 'b', 'c', 'd'].map((n) => there(join(sub, n))), [false, false, true, true], 'the kernel')
+    const names = ['a', 'b', 'c', 'd', 'e', 'f', 'g']
+    assert.deepEqual(names.map((n) => there(join(sub, n))), [false, false, true, true, false, false, true], 'the kernel')
     const w = await worldAt(r.journal, r.guest, r.events.length)
     // the names themselves (d leads where no replay can follow: a process's /proc)
-    assert.deepEqual(['a', 'b', 'c', 'd'].map((n) => w.names.has(join(sub, n))), [false, false, true, true], 'the replay')
+    assert.deepEqual(names.map((n) => w.names.has(join(sub, n))), [false, false, true, true, false, false, true], 'the replay')
     assert.equal(w.nodes.get(w.names.get(join(sub, 'd')) ?? -1)?.target, '/proc/thread-self/cwd/c')
   } finally {
     await r.cleanup()
