@@ -28,7 +28,7 @@ export const KINDS: readonly Kind[] = [
   'file.symlink', 'file.mkdir', 'file.rmdir', 'file.flush', 'file.observe', 'file.quarantine',
   'view.map', 'view.unmap', 'view.remap', 'view.protect', 'view.sync',
   'scan.verdict', 'access.denied',
-  'proc.ioUring', 'file.sync', 'view.remove', 'proc.reparent', 'file.clone',
+  'proc.ioUring', 'file.sync', 'view.remove', 'proc.reparent', 'file.clone', 'fd.setfl',
 ]
 export const kindCode: ReadonlyMap<string, number> = new Map(KINDS.map((k, i) => [k, i]))
 

@@ -36,6 +36,11 @@ export const FdCloseRange = t.type({
 })
 export type FdCloseRange = t.TypeOf<typeof FdCloseRange>
 
+/** fcntl(F_SETFL): the open file description's status flags are now `flags` (of SETFL_FLAGS; what
+ *  matters to content is O_APPEND: later writes through any of its fds land at the end, or not). */
+export const FdSetfl = t.type({ kind: t.literal('fd.setfl'), fd: Nat, flags: Nat })
+export type FdSetfl = t.TypeOf<typeof FdSetfl>
+
 /** fcntl(F_SETFD) or ioctl(FIOCLEX/FIONCLEX). */
 export const FdCloexec = t.type({ kind: t.literal('fd.cloexec'), fd: Nat, on: t.boolean })
 export type FdCloexec = t.TypeOf<typeof FdCloexec>
@@ -56,4 +61,5 @@ export const fdCodecs = {
   'fd.cloexec': FdCloexec,
   'fd.seek': FdSeek,
   'fd.read': FdRead,
+  'fd.setfl': FdSetfl,
 } as const

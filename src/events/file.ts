@@ -6,8 +6,12 @@ import { AbsPath, Inode, Nat, nullable } from './codecs.js'
 const bytes = { len: Nat, known: Nat }
 
 /** write/pwrite/writev/copy_file_range/sendfile/splice into a file. offset null: at the fd's position
- *  (or at the end for O_APPEND). `len` is the return value. */
-export const FileWrite = t.type({ kind: t.literal('file.write'), fd: Nat, offset: nullable(Nat), ...bytes })
+ *  (or at the end for O_APPEND). `len` is the return value. `append`: pwritev2's RWF_APPEND, at the
+ *  end whatever the offset and the fd's flags (the position moves only where offset is null). */
+export const FileWrite = t.intersection([
+  t.type({ kind: t.literal('file.write'), fd: Nat, offset: nullable(Nat), ...bytes }),
+  t.partial({ append: t.boolean }),
+])
 export type FileWrite = t.TypeOf<typeof FileWrite>
 
 /** truncate(path) or ftruncate(fd): exactly one of path/fd is set. */

@@ -11,6 +11,9 @@ export const O_DIRECTORY = 0o200000
 export const O_CLOEXEC = 0o2000000
 export const O_PATH = 0o10000000
 export const O_TMPFILE = 0o20000000 | O_DIRECTORY
+/** The status flags fcntl(F_SETFL) sets on an open file description (O_APPEND, O_ASYNC, O_DIRECT,
+ *  O_NOATIME, O_NONBLOCK); the others it ignores. */
+export const SETFL_FLAGS = O_APPEND | 0o20000 | 0o40000 | 0o1000000 | 0o4000
 
 export const PROT_READ = 1
 export const PROT_WRITE = 2

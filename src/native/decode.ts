@@ -110,8 +110,10 @@ const readBody = (kind: string, r: Reader): Decoded => {
     case 'fd.read': return { body: { kind, fd: r.num(), len: r.num() } }
     case 'file.write': {
       const fd = r.num(), offset = r.nullableNum(), len = r.num(), data = r.bytes()
-      return { body: { kind, fd, offset, len, known: data.length }, data }
+      const body = { kind, fd, offset, len, known: data.length }
+      return { body: r.flag() ? { ...body, append: true } : body, data }
     }
+    case 'fd.setfl': return { body: { kind, fd: r.num(), flags: r.num() } }
     case 'file.truncate': return { body: { kind, path: r.nullableStr(), fd: r.nullableNum(), size: r.num() } }
     case 'file.allocate': return { body: { kind, fd: r.num(), mode: r.num(), offset: r.num(), len: r.num() } }
     case 'file.rename': return { body: { kind, from: r.str(), to: r.str(), flags: r.num() } }

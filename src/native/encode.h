@@ -54,6 +54,7 @@ enum class Kind : uint8_t {
   ViewRemove,
   ProcReparent,
   FileClone,  // the strace importer's (the interceptor reads a clone's bytes back: FileWrite)
+  FdSetfl,
 };
 
 /** proc.ioUring's `via`, as a u8: positions in IO_URING_VIA of src/native/decode.ts. */
@@ -66,7 +67,7 @@ inline const std::vector<const char*>& kindNames() {
       "file.write",   "file.truncate", "file.allocate", "file.rename",  "file.unlink",  "file.link",
       "file.symlink", "file.mkdir",    "file.rmdir",  "file.flush",     "file.observe", "file.quarantine",
       "view.map",     "view.unmap",    "view.remap",  "view.protect",   "view.sync",    "scan.verdict",
-      "access.denied", "proc.ioUring", "file.sync", "view.remove", "proc.reparent", "file.clone"};
+      "access.denied", "proc.ioUring", "file.sync", "view.remove", "proc.reparent", "file.clone", "fd.setfl"};
   return names;
 }
 

@@ -21,6 +21,9 @@ namespace {
 
 int asFd(uint64_t v) { return static_cast<int>(static_cast<int32_t>(v)); }
 
+/** What fcntl(F_SETFL) sets (src/events/flags.ts SETFL_FLAGS); it ignores the rest. */
+constexpr int kSetflFlags = O_APPEND | O_ASYNC | O_DIRECT | O_NOATIME | O_NONBLOCK;
+
 const char* openCallName(long nr) {
   switch (nr) {
     case SYS_open: return "open";
@@ -29,6 +32,9 @@ const char* openCallName(long nr) {
     default: return "creat";
   }
 }
+
+/** pwritev2 with RWF_APPEND: at the end of the file, whatever its offset and the fd's flags. */
+bool rwfAppend(const Call& c) { return c.nr == SYS_pwritev2 && (static_cast<int>(c.args[5]) & RWF_APPEND) != 0; }  // (fd, iov, count, pos_l, pos_h, flags)
 
 /** Total length of an iovec array in the tracee. */
 uint64_t iovLength(pid_t tid, uint64_t iov, uint64_t count) {
@@ -128,23 +134,24 @@ void Tracer::openExit(Task& t, int64_t ret, const Origin& o) {
   if (t.fds) t.fds->fds[fd] = e;
 }
 
-bool Tracer::locateWrite(Task& t, int fd, const FdEntry& e, uint64_t& offset) {
+bool Tracer::locateWrite(Task& t, int fd, uint64_t& offset) {
   const Call& c = t.call;
   const uint64_t* a = c.args;
   bool positional = c.nr == SYS_write || c.nr == SYS_writev ||
                     (c.nr == SYS_pwritev2 && static_cast<int64_t>(a[3]) == -1);
-  if ((e.flags & O_APPEND) != 0) {
+  // the description's flags now, not the fd's at its open: F_SETFL through a dup or in another
+  // process sharing it may have set or cleared O_APPEND
+  uint64_t pos;
+  int flags;
+  if (!fdInfo(t.tid, fd, pos, flags)) return false;
+  if ((flags & O_APPEND) != 0 || rwfAppend(c)) {
     struct stat st;  // appends land at the end, whatever the offset says (pwrite(2), BUGS)
     if (!fdStat(t.tid, fd, st)) return false;
     offset = static_cast<uint64_t>(st.st_size);
     return true;
   }
-  if (!positional) {
-    offset = a[3];
-    return true;
-  }
-  int flags;
-  return fdInfo(t.tid, fd, offset, flags);
+  offset = positional ? pos : a[3];
+  return true;
 }
 
 bool Tracer::writeEntry(Task& t, const Origin& o) {
@@ -152,7 +159,7 @@ bool Tracer::writeEntry(Task& t, const Origin& o) {
   int fd = asFd(a[0]);
   FdEntry* e = fdOf(t, fd);
   if (e == nullptr || !e->regular) return false;  // pipes, sockets, ttys: no file state
-  if (e->observeWrites && wholeKnown_.count(e->inode) == 0 && locateWrite(t, fd, *e, t.call.offset)) {
+  if (e->observeWrites && wholeKnown_.count(e->inode) == 0 && locateWrite(t, fd, t.call.offset)) {
     t.call.located = true;
     bool vector = t.call.nr == SYS_writev || t.call.nr == SYS_pwritev || t.call.nr == SYS_pwritev2;
     uint64_t count = vector ? iovLength(t.tid, a[1], a[2]) : a[2];
@@ -177,6 +184,7 @@ void Tracer::writeExit(Task& t, int64_t ret, const Origin& o) {
     uint8_t* p = r.payload(n);
     // the buffers still hold what was written: read the first ret bytes of them
     r.payloadDone(vector ? readIovecs(t.tid, a[1], a[2], n, p) : readMemory(t.tid, a[1], n, p));
+    r.flag(rwfAppend(c));
   });
   FdEntry* e = fdOf(t, fd);
   if (e == nullptr) return;
@@ -274,6 +282,7 @@ void Tracer::emitCopied(Task& t, int out, FdEntry& dst, size_t n, bool placed, c
       close(f);
     }
     r.payloadDone(got);
+    r.flag(false);  // not RWF_APPEND: a copy lands where its offset says
   });
   if (c.located) noteWritten(dst.inode, c.offset, n);
   forgetPages(dst.inode, c.located ? c.offset : 0, c.located ? c.offset + n : ~0ull);
@@ -346,6 +355,15 @@ void Tracer::dupExit(Task& t, int64_t ret, const Origin& o) {
   int fd = asFd(a[0]);
   long nr = t.call.nr;
   int cmd = static_cast<int>(a[1]);
+  if (nr == SYS_fcntl && cmd == F_SETFL) {
+    // the description's status flags (O_APPEND decides where later writes land), for a file
+    FdEntry* e = fdOf(t, fd);
+    if (e == nullptr || !e->regular) return;
+    int flags = static_cast<int>(a[2]) & kSetflFlags;
+    e->flags = (e->flags & ~kSetflFlags) | flags;
+    emit(Kind::FdSetfl, o, [&](Record& r) { r.num(static_cast<uint64_t>(fd)).num(static_cast<uint64_t>(flags)); });
+    return;
+  }
   if (nr == SYS_ioctl || (nr == SYS_fcntl && cmd == F_SETFD)) {
     bool on = nr == SYS_ioctl ? a[1] == FIOCLEX : (a[2] & FD_CLOEXEC) != 0;
     emit(Kind::FdCloexec, o, [&](Record& r) { r.num(static_cast<uint64_t>(fd)).flag(on); });

@@ -172,7 +172,7 @@ std::vector<sock_filter> buildFilter(bool everyCall) {
         break;
       case Rule::FdControl:
         a.load(argLo(1));
-        a.jeqAny({F_DUPFD, F_DUPFD_CLOEXEC, F_SETFD}, trace, allow);
+        a.jeqAny({F_DUPFD, F_DUPFD_CLOEXEC, F_SETFD, F_SETFL}, trace, allow);
         break;
       case Rule::MovingSeek:
         a.load(argLo(2));
@@ -245,7 +245,7 @@ bool wantsCall(long nr, const uint64_t args[6], bool attach) {
       }
       case Rule::FdControl: {
         uint32_t cmd = static_cast<uint32_t>(args[1]);
-        return cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC || cmd == F_SETFD;
+        return cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC || cmd == F_SETFD || cmd == F_SETFL;
       }
       case Rule::MovingSeek: return !(static_cast<uint32_t>(args[2]) == SEEK_CUR && args[1] == 0);
       case Rule::StateIoctl: {

@@ -14,7 +14,7 @@ namespace eyrie {
 enum class Rule : uint8_t {
   Always,
   FileMapping,   // mmap: anonymous memory is not tracked
-  FdControl,     // fcntl: only F_DUPFD, F_DUPFD_CLOEXEC and F_SETFD change fd state we record
+  FdControl,     // fcntl: only F_DUPFD, F_DUPFD_CLOEXEC, F_SETFD and F_SETFL change fd state we record
   MovingSeek,    // lseek: lseek(fd, 0, SEEK_CUR) only asks for the position
   StateIoctl,    // ioctl: only FIOCLEX / FIONCLEX and the reflink clones FICLONE / FICLONERANGE
   RemoveAdvice,  // madvise: only MADV_REMOVE (it punches a hole in the file behind a shared view)

@@ -141,7 +141,7 @@ class Tracer {
   void observeAtOpen(Task& t, int fd, FdEntry& e, uint64_t size, const Origin& o);
   void preimage(Task& t, int fd, FdEntry& e, uint64_t offset, uint64_t count, const Origin& o);
   void noteWritten(const std::string& inode, uint64_t offset, uint64_t len);
-  bool locateWrite(Task& t, int fd, const FdEntry& e, uint64_t& offset);
+  bool locateWrite(Task& t, int fd, uint64_t& offset);
 
   // files written without stops, read back at observation points (deferred.cc)
   void adoptWritable(Task& t, int fd, FdEntry& e, bool empty, uint64_t size, const Origin& o);

@@ -4,7 +4,7 @@
 import { absurd } from 'fp-ts/lib/function.js'
 import {
   FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_TRUNC,
-  RENAME_EXCHANGE, writable,
+  RENAME_EXCHANGE, SETFL_FLAGS, writable,
   type Event, type EventOf, type MapSnap, type Snapshot,
 } from '../events/index.js'
 import { cloneRange, collapseRange, insertRange, punchHole, putBytes, putZeros, truncateTo, unknownContent } from './extents.js'
@@ -66,6 +66,13 @@ export const evolve = (w: World, e: Event): World => {
       const entry = tableOf(w, procOf(w, e.pid, e.seq)).fds.get(e.fd)
       if (entry === undefined) return anomaly(w)
       entry.cloexec = e.on
+      return w
+    }
+    case 'fd.setfl': {
+      // the description's: every fd that shares it (dup, fork) writes so from now on
+      const o = ofdOf(w, procOf(w, e.pid, e.seq), e.fd)
+      if (o === undefined) return anomaly(w)
+      o.flags = (o.flags & ~SETFL_FLAGS) | (e.flags & SETFL_FLAGS)
       return w
     }
     case 'fd.seek': {
@@ -207,7 +214,7 @@ const writeFile = (w: World, e: EventOf<'file.write'>): World => {
   const node = w.nodes.get(o.node)
   if (node === undefined) return anomaly(w)
   const c = node.content
-  const offset = writeOffset(o, c.size, e.offset)
+  const offset = e.append === true ? c.size : writeOffset(o, c.size, e.offset)
   if (offset === null) {
     // appended to a file of unknown size, or written at a position the recording does not know:
     // the bytes land somewhere eyrie cannot place

@@ -90,7 +90,7 @@ test('given dup, dup2, dup3 and fcntl(F_DUPFD*), then each yields fd.dup with th
   ])
 })
 
-test('given fcntl F_SETFD and other commands, then only F_SETFD changes the close-on-exec flag', async () => {
+test('given fcntl F_SETFD and other commands, then F_SETFD changes the close-on-exec flag and F_SETFL the status flags', async () => {
   const a = fdp(4, '/w/g')
   const b = await bodiesOf([
     at(7, `fcntl(${a}, F_SETFD, FD_CLOEXEC) = 0`),
@@ -98,7 +98,7 @@ test('given fcntl F_SETFD and other commands, then only F_SETFD changes the clos
     at(7, `fcntl(${a}, F_GETFL) = 0x8002 (flags O_RDWR|O_LARGEFILE)`),
     at(7, `fcntl(${a}, F_SETFL, O_RDWR|O_APPEND) = 0`),
   ])
-  assert.deepEqual(b, [{ kind: 'fd.cloexec', fd: 4, on: true }, { kind: 'fd.cloexec', fd: 4, on: false }])
+  assert.deepEqual(b, [{ kind: 'fd.cloexec', fd: 4, on: true }, { kind: 'fd.cloexec', fd: 4, on: false }, { kind: 'fd.setfl', fd: 4, flags: O_APPEND }])
 })
 
 test('given ioctl FIOCLEX and FIONCLEX (Python sets inheritance so), then each yields fd.cloexec; a failed one and other requests, whatever their arguments, yield nothing', async () => {
@@ -155,5 +155,18 @@ test('given memfd_create, then fd.open of a new file with no name, close-on-exec
   assert.deepEqual(b, [
     { kind: 'fd.open', fd: 3, path: '/memfd:scratch', flags: O_RDWR, inode: null, created: true, deleted: true },
     { kind: 'fd.open', fd: 4, path: '/memfd:c', flags: O_RDWR | O_CLOEXEC, inode: null, created: true, deleted: true },
+  ])
+})
+
+test('given fcntl F_SETFL, then fd.setfl with the status flags it sets (O_APPEND decides where writes land); F_GETFL and failures are nothing', async () => {
+  const b = await bodiesOf([
+    at(7, `fcntl(${fdp(3, '/w/log')}, F_GETFL) = 0x8001 (flags O_WRONLY|O_LARGEFILE)`),
+    at(7, `fcntl(${fdp(3, '/w/log')}, F_SETFL, O_WRONLY|O_APPEND|O_LARGEFILE) = 0`),
+    at(7, `fcntl(${fdp(3, '/w/log')}, F_SETFL, O_NONBLOCK) = 0`),
+    at(7, `fcntl(${fdp(3, '/w/log')}, F_SETFL, O_APPEND) = -1 EPERM (Operation not permitted)`),
+  ])
+  assert.deepEqual(b, [
+    { kind: 'fd.setfl', fd: 3, flags: O_APPEND },
+    { kind: 'fd.setfl', fd: 3, flags: 0o4000 },
   ])
 })

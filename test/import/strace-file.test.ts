@@ -44,7 +44,7 @@ test('given a failed write and a zero-length write, then neither changes anythin
   assert.deepEqual(b, [])
 })
 
-test('given pwrite64, pwritev and pwritev2, then explicit offsets are kept and offset -1 means the position', async () => {
+test('given pwrite64, pwritev and pwritev2, then explicit offsets are kept, offset -1 means the position, and RWF_APPEND says append', async () => {
   const iov = `[{iov_base=${str('q')}, iov_len=1}, {iov_base=${str('r')}, iov_len=1}]`
   const d = await draftsOf([
     at(7, `pwrite64(${F}, ${str('ZZ')}, 2, 1) = 2`),
@@ -56,7 +56,7 @@ test('given pwrite64, pwritev and pwritev2, then explicit offsets are kept and o
     { kind: 'file.write', fd: 3, offset: 1, len: 2, known: 2 },
     { kind: 'file.write', fd: 3, offset: 3, len: 2, known: 2 },
     { kind: 'file.write', fd: 3, offset: null, len: 2, known: 2 },
-    { kind: 'file.write', fd: 3, offset: null, len: 2, known: 2 },
+    { kind: 'file.write', fd: 3, offset: 9, len: 2, known: 2, append: true },
   ])
   assert.deepEqual(d.map((x) => Buffer.from(x.data ?? []).toString()), ['ZZ', 'qr', 'qr', 'qr'])
 })

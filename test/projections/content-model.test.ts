@@ -21,6 +21,8 @@ type Op =
   | { op: 'close'; fd: number }
   | { op: 'fallocate'; fd: number; mode: number; offset: number; len: number }
   | { op: 'clone'; fd: number; src: number; srcOffset: number; len: number; destOffset: number }
+  | { op: 'setfl'; fd: number; append: boolean }
+  | { op: 'pwriteAppend'; fd: number; data: Uint8Array; offset: number | null }
 
 const bytes = fc.uint8Array({ minLength: 1, maxLength: 40 })
 const opArb: fc.Arbitrary<Op> = fc.oneof(
@@ -38,6 +40,9 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant('fallocate' as const), fd: fc.nat(3), mode: fc.constantFrom(0, 1, 3, 0x10, 0x11, 0x08, 0x20), offset: fc.nat(120), len: fc.integer({ min: 1, max: 60 }) }),
   // a reflink (FICLONERANGE; len 0: to the end of the source, as FICLONE)
   fc.record({ op: fc.constant('clone' as const), fd: fc.nat(3), src: fc.nat(3), srcOffset: fc.nat(60), len: fc.nat(60), destOffset: fc.nat(120) }),
+  // fcntl(F_SETFL) turning O_APPEND on or off; pwritev2 with RWF_APPEND (offset null: -1, at the position)
+  fc.record({ op: fc.constant('setfl' as const), fd: fc.nat(3), append: fc.boolean() }),
+  fc.record({ op: fc.constant('pwriteAppend' as const), fd: fc.nat(3), data: bytes, offset: fc.option(fc.nat(120), { nil: null }) }),
 )
 
 /** Reference: inodes are byte arrays; names and fds point at them; mirrors Linux semantics. */
@@ -181,6 +186,23 @@ const run = (ops: Op[]) => {
         s.add(pid, { kind: 'file.allocate', fd: o.fd, mode: o.mode, offset: o.offset, len: o.len })
         break
       }
+      case 'setfl': {
+        const f = m.fds.get(o.fd)
+        if (f === undefined) break
+        f.append = o.append
+        s.add(pid, { kind: 'fd.setfl', fd: o.fd, flags: o.append ? O_APPEND : 0 })
+        break
+      }
+      case 'pwriteAppend': {
+        const f = m.fds.get(o.fd)
+        if (f === undefined) break
+        // at the end whatever the offset; the position moves only for offset -1
+        const at = m.inodes[f.ino].length
+        m.writeAt(f.ino, at, o.data)
+        if (o.offset === null) f.pos = at + o.data.length
+        s.add(pid, { kind: 'file.write', fd: o.fd, offset: o.offset, len: o.data.length, known: o.data.length, append: true }, o.data)
+        break
+      }
       case 'clone': {
         const [f, src] = [m.fds.get(o.fd), m.fds.get(o.src)]
         if (f === undefined || src === undefined) break
@@ -211,7 +233,7 @@ const run = (ops: Op[]) => {
   }
 }
 
-test('given random writes, pwrites, truncates, fallocates (every mode), clones, renames, links and unlinks, content equals a byte-array model after every event', () => {
+test('given random writes, pwrites, truncates, fallocates (every mode), clones, O_APPEND set and cleared, RWF_APPEND writes, renames, links and unlinks, content equals a byte-array model after every event', () => {
   fc.assert(fc.property(fc.array(opArb, { maxLength: 60 }), (ops) => run(ops)), { numRuns: runs(400) })
 })
 

@@ -64,6 +64,7 @@ export const bodyArbitraries: { readonly [K in Kind]: fc.Arbitrary<BodyOf<K>> } 
   'fd.dup': rec({ kind: fc.constant('fd.dup' as const), fd: arbFd, newFd: arbFd, cloexec: fc.boolean() }),
   'fd.close': rec({ kind: fc.constant('fd.close' as const), fd: arbFd }),
   'fd.closeRange': rec({ kind: fc.constant('fd.closeRange' as const), first: arbFd, last: fc.oneof(arbFd, fc.constant(0xffff_ffff)), cloexecOnly: fc.boolean() }),
+  'fd.setfl': rec({ kind: fc.constant('fd.setfl' as const), fd: arbFd, flags: fc.constantFrom(0, 0o2000, 0o4000, 0o6000) }),
   'fd.cloexec': rec({ kind: fc.constant('fd.cloexec' as const), fd: arbFd, on: fc.boolean() }),
   'fd.seek': rec({ kind: fc.constant('fd.seek' as const), fd: arbFd, pos: arbSize }),
   'fd.read': rec({ kind: fc.constant('fd.read' as const), fd: arbFd, len: arbSize }),

@@ -1,6 +1,6 @@
 // Opening, duplicating, closing and moving file descriptors.
 import * as E from 'fp-ts/lib/Either.js'
-import { O_CLOEXEC, O_CREAT, O_EXCL, O_RDWR, O_TMPFILE, O_TRUNC, O_WRONLY } from '../../../events/flags.js'
+import { O_CLOEXEC, O_CREAT, O_EXCL, O_RDWR, O_TMPFILE, O_TRUNC, O_WRONLY, SETFL_FLAGS } from '../../../events/flags.js'
 import { DELETED_SUFFIX, nameFromBytes, withoutDeleted } from '../../../events/names.js'
 import { Args, type Parsed } from '../args.js'
 import type { Call } from '../call.js'
@@ -123,12 +123,17 @@ export const parseFcntl = (call: Call, ctx: Ctx): Parsed => {
     a.count(2)
     return duplicated(call, a, ctx, fd, cmd === 'F_DUPFD_CLOEXEC')
   }
+  if (cmd === 'F_SETFL') {
+    const flags = a.flags(2, OPEN_FLAGS) & SETFL_FLAGS
+    if (call.ret.kind !== 'ok') return none // a failed F_SETFL left the flags as they were
+    return a.done(() => (fd.fd === null ? [] : [draft(ctx, { kind: 'fd.setfl', fd: fd.fd, flags })]))
+  }
   if (cmd === 'F_SETFD') {
     const on = (a.flags(2, FD_FLAGS) & 1) !== 0
     if (call.ret.kind !== 'ok') return none // a failed F_SETFD left the flag as it was
     return a.done(() => (fd.fd === null ? [] : [draft(ctx, { kind: 'fd.cloexec', fd: fd.fd, on })]))
   }
-  // Other commands (locks, F_GETFL, F_SETFL, ...) change nothing the events describe.
+  // Other commands (locks, F_GETFL, ...) change nothing the events describe.
   if (!/^F_[A-Z0-9_]+$/.test(cmd) && !/^[0-9]+$/.test(cmd)) a.fail(`unknown fcntl command ${show(cmd)} in argument 2 of fcntl`)
   return a.done(() => [])
 }

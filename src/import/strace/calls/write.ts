@@ -11,11 +11,13 @@ import { readNat, readString, readStruct, show, type FdRef, type Shown } from '.
 
 const none: Parsed = E.right([])
 
-/** The file.write of a successful write of `len` bytes whose first bytes are `shown`. */
-const written = (ctx: Ctx, fd: FdRef, offset: number | null, len: number, shown: Uint8Array): Draft[] => {
+/** The file.write of a successful write of `len` bytes whose first bytes are `shown`; `append`:
+ *  RWF_APPEND's, at the end. */
+const written = (ctx: Ctx, fd: FdRef, offset: number | null, len: number, shown: Uint8Array, append = false): Draft[] => {
   if (fd.fd === null || len === 0 || !ctx.isContent(fd)) return []
   const data = shown.length > len ? shown.subarray(0, len) : shown
-  return [draft(ctx, { kind: 'file.write', fd: fd.fd, offset, len, known: data.length }, data)]
+  const body = { kind: 'file.write' as const, fd: fd.fd, offset, len, known: data.length }
+  return [draft(ctx, append ? { ...body, append } : body, data)]
 }
 
 export const parseWrite = (call: Call, ctx: Ctx): Parsed => {
@@ -105,11 +107,10 @@ export const parsePwritev2 = (call: Call, ctx: Ctx): Parsed => {
   const flags = a.length > 4 ? a.flags(4, RWF_FLAGS) : 0
   if (call.ret.kind !== 'ok') return none // a failed pwritev2 wrote nothing
   const len = call.ret.value
-  // Offset -1 writes at the fd's position like writev; RWF_APPEND writes at the end whatever the
-  // offset: the nearest event is "at the position" (exact for O_APPEND fds).
-  const offset = off === -1 || (flags & RWF_APPEND) !== 0 ? null : off
+  // Offset -1 writes at the fd's position like writev; RWF_APPEND at the end whatever the offset
+  const offset = off === -1 ? null : off
   if (off < -1) a.fail(`negative offset ${off} in argument 4 of pwritev2`)
-  return a.done(() => written(ctx, fd, offset, len, bytes))
+  return a.done(() => written(ctx, fd, offset, len, bytes, (flags & RWF_APPEND) !== 0))
 }
 
 /** An `loff_t *` argument: NULL (use and move the fd's position) or `[N]` / `[N] => [M]`. */
