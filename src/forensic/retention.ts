@@ -104,7 +104,7 @@ export class Retention {
       // where the bytes land, decided before evolve as the fold decides it
       const o = descriptionOf(w, e.pid, e.fd)
       const node = o === undefined ? undefined : w.nodes.get(o.node)
-      const offset = o === undefined || node === undefined ? null : writeOffset(o, node.content.size, e.offset)
+      const offset = o === undefined || node === undefined ? null : writeOffset(o, node.content.size, e.offset, e.append === true)
       evolve(w, e)
       if (o === undefined || node === undefined) return // an fd eyrie never saw: the fold placed nothing
       this.pend(node.id, { seq: e.seq, offset, known: e.known })

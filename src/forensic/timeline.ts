@@ -142,6 +142,6 @@ export const timeline = async (j: Journal, guest: string, path: string, opts: Ti
 const isAppend = (w: World, e: Extract<Event, { kind: 'file.write' }>, node: FsNode | undefined, size: number): boolean => {
   const o = descriptionOf(w, e.pid, e.fd)
   if (o === undefined || node === undefined) return false
-  const offset = writeOffset(o, size, e.offset)
+  const offset = writeOffset(o, size, e.offset, e.append === true)
   return offset !== null && offset >= size
 }

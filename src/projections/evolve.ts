@@ -214,7 +214,7 @@ const writeFile = (w: World, e: EventOf<'file.write'>): World => {
   const node = w.nodes.get(o.node)
   if (node === undefined) return anomaly(w)
   const c = node.content
-  const offset = e.append === true ? c.size : writeOffset(o, c.size, e.offset)
+  const offset = writeOffset(o, c.size, e.offset, e.append === true)
   if (offset === null) {
     // appended to a file of unknown size, or written at a position the recording does not know:
     // the bytes land somewhere eyrie cannot place

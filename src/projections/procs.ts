@@ -41,10 +41,11 @@ export const descriptionOf = (w: World, pid: number, fd: number): Ofd | undefine
 }
 
 /** Where a write through `o` lands in a file of `size` bytes: at the end on an O_APPEND description
- *  (even with an explicit offset: Linux pwrite appends on such fds, pwrite(2) BUGS), else at its
- *  offset, else at the description's position. null: a place eyrie does not know. */
-export const writeOffset = (o: Ofd, size: number | null, offset: number | null): number | null =>
-  (o.flags & O_APPEND) !== 0 ? size : offset ?? o.pos
+ *  (even with an explicit offset: Linux pwrite appends on such fds, pwrite(2) BUGS) or for the call's
+ *  own `append` (pwritev2's RWF_APPEND), else at its offset, else at the description's position.
+ *  null: a place eyrie does not know. */
+export const writeOffset = (o: Ofd, size: number | null, offset: number | null, append = false): number | null =>
+  append || (o.flags & O_APPEND) !== 0 ? size : offset ?? o.pos
 
 const releaseOfd = (w: World, id: number): void => {
   const o = w.ofds.get(id)
