@@ -277,6 +277,10 @@ void Tracer::onSpawn(Task& t, const Origin& o) {
   c.announced = true;
   if (!starting_) {
     emit(Kind::ProcSpawn, o, [&](Record& r) { r.num(static_cast<uint64_t>(child)).flag(thread).flag(shareFiles); });
+    // CLONE_PARENT: the child's parent is the caller's, not the caller
+    if (!thread && (flags & CLONE_PARENT) != 0)
+      emit(Kind::ProcReparent, Origin{static_cast<uint32_t>(child), static_cast<uint32_t>(child), o.ts},
+           [&](Record& r) { r.num(static_cast<uint64_t>(c.ppid)); });
   }
   if (goneEarly_.erase(child) != 0) {
     // it died before we heard of its birth: report both

@@ -52,3 +52,30 @@ for (const mode of ['plain', 'subreaper']) {
     }
   })
 }
+
+// clone(CLONE_PARENT): the child's parent is the caller's parent, from its birth
+const CLONE_PARENT_SCRIPT = `
+import ctypes, os, time
+libc = ctypes.CDLL(None, use_errno=True)
+pid = libc.syscall(56, 0x00008000 | 17, 0, 0, 0, 0)  # SYS_clone(CLONE_PARENT | SIGCHLD)
+if pid == 0:
+    open('said', 'w').write('%d %d' % (os.getpid(), os.getppid())); os.chdir('.')
+    os._exit(0)
+while not os.path.exists('said'): time.sleep(0.01)
+time.sleep(0.1)
+`
+
+test('given a child made with clone(CLONE_PARENT), ps says the parent the kernel gave it: its maker\'s parent', async () => {
+  const r = await recordNatively(['python3', '-c', CLONE_PARENT_SCRIPT])
+  try {
+    const [pid, ppid] = (await readFile(join(r.dir, 'said'), 'utf8')).trim().split(' ').map(Number)
+    const marker = r.events.find((e) => e.kind === 'proc.chdir' && e.pid === pid)
+    assert.ok(marker !== undefined, 'the marker')
+    const p = ps(await worldAt(r.journal, r.guest, marker.seq)).find((x) => x.pid === pid)
+    assert.equal(p?.ppid, ppid)
+    const maker = r.events.find((e) => e.kind === 'proc.spawn' && e.child === pid)?.pid
+    assert.notEqual(maker, ppid, 'the kernel did not make the caller its parent')
+  } finally {
+    await r.cleanup()
+  }
+})
