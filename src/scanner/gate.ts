@@ -91,8 +91,9 @@ export class Gate {
     this.failure = o.failure ?? DEFAULT_FAILURE_POLICY
   }
 
-  /** Before execve/execveat: always scanned, and so is the interpreter of a `#!` script, by the name
-   *  `hostName` gives it (the kernel walks it for the exec'ing process: its cwd, its /proc/self). */
+  /** Before execve/execveat: always scanned, and so is what the kernel loads with it (a `#!`
+   *  script's interpreter, an ELF program's PT_INTERP), by the name `hostName` gives it (the kernel
+   *  walks it for the exec'ing process: its cwd, its /proc/self). */
   async decideExec(path: string, content?: ContentRef | null, call = 'execve', hostName: (name: string) => string = (n) => n): Promise<Decision> {
     return this.exec(path, content, call, 0, hostName)
   }
