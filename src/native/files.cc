@@ -84,7 +84,9 @@ bool Tracer::openEntry(Task& t, const Origin& o, int dirfd, uint64_t pathAddr, u
   }
   if (ask && c.created != 1) {
     bool follow = (flags & O_NOFOLLOW) == 0;
-    std::string path = judgedName(resolvePath(t.tid, dirfd, raw, follow), tracedPath(t.tid, dirfd, raw, follow), follow);
+    std::string traced;  // the walk resolvePath made, walked once
+    std::string canonical = resolvePath(t.tid, dirfd, raw, follow, &traced);
+    std::string path = judgedName(canonical, traced.empty() ? tracedPath(t.tid, dirfd, raw, follow) : traced, follow);
     if (!path.empty() && (passed || cfg_.openFilter.worthAsking(path))) {
       int err = decide(t, openCallName(c.nr), path, flags, o);
       if (err != 0) {
@@ -297,14 +299,17 @@ bool Tracer::execEntry(Task& t, const Origin& o) {
   std::string raw;
   readString(t.tid, at ? a[1] : a[0], raw, PATH_MAX);
   bool byFd = at && (flags & AT_EMPTY_PATH) != 0 && raw.empty();
-  c.path = byFd ? fdPath(t.tid, dirfd) : resolvePath(t.tid, dirfd, raw, (flags & AT_SYMLINK_NOFOLLOW) == 0);
+  bool follow = (flags & AT_SYMLINK_NOFOLLOW) == 0;
+  std::string traced;  // the walk resolvePath made, for the decision below
+  c.path = byFd ? fdPath(t.tid, dirfd) : resolvePath(t.tid, dirfd, raw, follow, &traced);
   readStringArray(t.tid, at ? a[2] : a[1], c.argv);
   // the old memory goes away with a successful exec: its shared views hold file bytes
   if (t.mem && t.mem->sharedFileViews) syncViews(t, 0, ~0ull, o);
   if (!cfg_.decideExec || (raw.empty() && !byFd)) return false;
   // the file the kernel will run, whatever its name: fexecve of a memfd or of an unlinked file has
   // none the host can open, and a file that cannot be judged must not run unjudged
-  std::string judged = judgedName(c.path, byFd ? fdLink(t.tid, dirfd) : tracedPath(t.tid, dirfd, raw, true), true);
+  std::string walk = byFd ? fdLink(t.tid, dirfd) : !traced.empty() ? traced : tracedPath(t.tid, dirfd, raw, true);
+  std::string judged = judgedName(c.path, walk, true);
   struct stat st;
   if (!judged.empty() && stat(judged.c_str(), &st) == 0) {
     const char* call = at ? "execveat" : "execve";

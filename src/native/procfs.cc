@@ -83,11 +83,7 @@ TaskStat taskStat(pid_t tid) {
 
 pid_t parentOf(pid_t pid) { return taskStat(pid).ppid; }
 
-std::string cwdOf(pid_t tid) {
-  char buf[64];
-  snprintf(buf, sizeof buf, "/proc/%d/cwd", tid);
-  return readLink(buf);
-}
+std::string cwdOf(pid_t tid) { return readLink(baseOf(tid, AT_FDCWD).c_str()); }
 
 std::string inodeOf(const struct stat& st) {
   char buf[64];
@@ -138,28 +134,33 @@ std::string seenBy(pid_t tid, const std::string& path) {
   };
   std::string self = "/proc/" + std::to_string(tid);
   // the /dev names glibc and shells use for a process's own fds (links into /proc/self on Linux)
-  static const struct { const char* name; const char* as; } kDev[] = {
-      {"/dev/fd", "/fd"}, {"/dev/stdin", "/fd/0"}, {"/dev/stdout", "/fd/1"}, {"/dev/stderr", "/fd/2"}};
+  struct DevLink { const char* name; const char* as; bool usual; };
+  // only where the link is the usual one (read once): elsewhere the name means what the host's says
+  static const std::vector<DevLink> kDev = [] {
+    std::vector<DevLink> v{{"/dev/fd", "/fd", false}, {"/dev/stdin", "/fd/0", false}, {"/dev/stdout", "/fd/1", false}, {"/dev/stderr", "/fd/2", false}};
+    for (auto& d : v) d.usual = readLink(d.name) == std::string("/proc/self") + d.as;
+    return v;
+  }();
   for (const auto& d : kDev) {
     size_t n = under(d.name);
     if (n == 0) continue;
-    // only where the link is the usual one: elsewhere the name means what the host's link says
-    if (readLink(d.name) != std::string("/proc/self") + d.as) return path;
-    return self + d.as + path.substr(n);
+    return d.usual ? self + d.as + path.substr(n) : path;
   }
   if (size_t n = under("/proc/self")) return self + path.substr(n);
   if (size_t n = under("/proc/thread-self")) return self + path.substr(n);
   return path;
 }
 
-std::string resolvePath(pid_t tid, int dirfd, const std::string& name, bool followLast) {
+std::string resolvePath(pid_t tid, int dirfd, const std::string& name, bool followLast, std::string* walk) {
   if (name.empty()) return "";
   const std::string path = name[0] == '/' ? seenBy(tid, name) : name;
   bool absolute = path[0] == '/';
   // chroot is not followed: an absolute name is taken as the host's (documented limitation). The
   // kernel's walk from here is the tracee's once symlinks into /proc/self are expanded (tracedPath)
   if (followLast) {
-    std::string c = canonical(tracedPath(tid, dirfd, path, true), true, false);
+    std::string w = tracedPath(tid, dirfd, path, true);
+    if (walk != nullptr) *walk = w;
+    std::string c = canonical(w, true, false);
     if (!c.empty()) return c;
   }
   // the parent directory, through the kernel; the last name as given

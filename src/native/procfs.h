@@ -48,8 +48,9 @@ std::string judgedName(const std::string& canonical, const std::string& walk, bo
 /** Canonical absolute path of `path` as tracee tid sees it relative to dirfd (AT_FDCWD or an fd).
  *  followLast: resolve a final symlink (open, truncate, exec); otherwise only the parent directory
  *  is resolved and the last name is kept (unlink, rename, mkdir: the name itself is the subject).
- *  A parent that does not exist falls back to lexical resolution. "" when nothing can be said. */
-std::string resolvePath(pid_t tid, int dirfd, const std::string& path, bool followLast);
+ *  A parent that does not exist falls back to lexical resolution. "" when nothing can be said.
+ *  `walk`, with followLast: receives the tracedPath it walked (a decision's judgedName wants it too). */
+std::string resolvePath(pid_t tid, int dirfd, const std::string& path, bool followLast, std::string* walk = nullptr);
 /** Whether `path`, as the tracee would resolve it from dirfd, names something now (the last name
  *  not followed): one lstat, without working out the canonical name. */
 bool existsFor(pid_t tid, int dirfd, const std::string& path);
