@@ -183,18 +183,11 @@ const nodeOfFd = (w: World, p: Proc, fd: number): FsNode | undefined => {
 
 const openFd = (w: World, e: EventOf<'fd.open'>): World => {
   const p = procOf(w, e.pid, e.seq)
-  if (e.deleted === true) {
-    // no name binds it: O_TMPFILE and memfd_create make a file with none
-    const node = e.created === true ? newNode(w, 'file', e.inode, true) : unnamedNode(w, e.inode)
-    if ((e.flags & O_TRUNC) !== 0 && writable(e.flags)) truncateTo(node.content, 0)
-    const o = newOfd(w, node.id, e.path, e.flags, 0)
-    o.nameGone = true
-    installFd(w, tableOf(w, p), e.fd, o, (e.flags & O_CLOEXEC) !== 0)
-    return w
-  }
-  const path = resolve(w, e.path)
+  const unnamed = e.deleted === true // O_TMPFILE and memfd_create make a file no name binds
+  const path = unnamed ? e.path : resolve(w, e.path)
   let node: FsNode
-  if (e.created === true || (e.created === null && (e.flags & O_CREAT) !== 0 && absentForSure(w, path))) {
+  if (unnamed) node = e.created === true ? newNode(w, 'file', e.inode, true) : unnamedNode(w, e.inode)
+  else if (e.created === true || (e.created === null && (e.flags & O_CREAT) !== 0 && absentForSure(w, path))) {
     // a new file: known to be empty, whatever eyrie believed the name held before
     node = newNode(w, 'file', e.inode, true)
     bindName(w, path, node)
@@ -204,7 +197,9 @@ const openFd = (w: World, e: EventOf<'fd.open'>): World => {
   }
   if ((e.flags & O_TRUNC) !== 0 && writable(e.flags) && node.type === 'file') truncateTo(node.content, 0)
   // O_CREAT without `created` may or may not have made the file: its content stays unknown, not empty
-  installFd(w, tableOf(w, p), e.fd, newOfd(w, node.id, path, e.flags, 0), (e.flags & O_CLOEXEC) !== 0)
+  const o = newOfd(w, node.id, path, e.flags, 0)
+  if (unnamed) o.nameGone = true
+  installFd(w, tableOf(w, p), e.fd, o, (e.flags & O_CLOEXEC) !== 0)
   return w
 }
 
