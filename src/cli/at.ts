@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto'
 import { materialize, UnknownBytesError } from '../engine/content.js'
 import { worldAt } from '../engine/replay.js'
 import type { Journal } from '../journal/journal.js'
+import { DELETED_SUFFIX } from '../events/index.js'
 import { contentPlan, fds, ioUringNote, ls, maps, openFiles, ps, readBackNote } from '../projections/index.js'
 import { CliError, UsageError } from './errors.js'
 import { openJournal, pickGuest, seqOf, type GlobalOpts } from './context.js'
@@ -17,7 +18,7 @@ const lsLagNote = (seq: number, n: number): string =>
   `${n} file(s) held open for writing at #${seq}: recorded writes are read back where they can be observed, so their sizes and bytes are as last read back and may lack some written since (at T cat PATH says since when)`
 
 /** A name as /proc shows it: with " (deleted)" when it is gone. */
-const shownPath = (r: { readonly path: string; readonly deleted: boolean }): string => (r.deleted ? `${r.path} (deleted)` : r.path)
+const shownPath = (r: { readonly path: string; readonly deleted: boolean }): string => (r.deleted ? r.path + DELETED_SUFFIX : r.path)
 
 const pidArg = (arg: string | undefined): number | undefined => {
   if (arg === undefined) return undefined

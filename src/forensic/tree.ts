@@ -1,5 +1,6 @@
 // `at T tree`: the process tree at T, each process with its program and open files. Pure.
 import { accessMode, type World } from '../projections/index.js'
+import { DELETED_SUFFIX } from '../events/index.js'
 
 /** An open file as the process sees it now: its current name (after renames), or the name it was
  *  opened by and `deleted` when it has none left. */
@@ -118,7 +119,7 @@ export const formatTree = (roots: readonly TreeNode[]): string => {
     lines.push(`${prefix}${branch}${n.pid} ${n.exe ?? '?'}${thr}${state}${args}`)
     const inner = root ? '' : `${prefix}${last ? '   ' : '│  '}`
     const bar = n.children.length > 0 ? '│  ' : '   '
-    for (const f of n.files) lines.push(`${inner}${bar}  fd ${f.fd} ${f.mode}${f.cloexec ? ' cloexec' : ''} ${f.path}${f.deleted ? ' (deleted)' : ''}`)
+    for (const f of n.files) lines.push(`${inner}${bar}  fd ${f.fd} ${f.mode}${f.cloexec ? ' cloexec' : ''} ${f.path}${f.deleted ? DELETED_SUFFIX : ''}`)
     n.children.forEach((c, i) => walk(c, inner, i === n.children.length - 1, false))
   }
   for (const r of roots) walk(r, '', true, true)

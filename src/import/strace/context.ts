@@ -2,6 +2,7 @@
 // which working directory, and the task-table effects of spawning and changing directory.
 import * as E from 'fp-ts/lib/Either.js'
 import type { Body, Draft } from '../../events/event.js'
+import { DELETED_SUFFIX } from '../../events/names.js'
 import type { Task } from './tasks.js'
 import type { FdRef } from './values.js'
 import { resolvePath } from './paths.js'
@@ -28,7 +29,7 @@ export const draft = (ctx: Ctx, body: Body, data?: Uint8Array): Draft =>
 /** -y shows the cwd on AT_FDCWD: the kernel's word, which the tracked cwd takes for the calls that
  *  show none (a chdir through a symlink is tracked by the name it was given until then). */
 export const seeCwd = (ctx: Ctx, dir: FdRef | null): void => {
-  if (dir?.fd === null && dir.path?.startsWith('/') === true && !dir.deleted && !dir.path.endsWith(' (deleted)')) ctx.task.fs.cwd = dir.path
+  if (dir?.fd === null && dir.path?.startsWith('/') === true && !dir.deleted && !dir.path.endsWith(DELETED_SUFFIX)) ctx.task.fs.cwd = dir.path
 }
 
 /** `p` as an absolute path: as is, or against the directory fd `dir` (AT_FDCWD or null: the cwd). */
