@@ -8,13 +8,21 @@
 //   - no traced task opened it for writing since the question, and none holds it writable or maps it
 //     shared now (a write within one clock tick of the stat need not move mtime);
 //   - the loan is younger than admitNs (the scanner rechecks clamd's database version as often);
-//   - an exec only on a loan for execs (a `#!` script's exec also judges its interpreter: asked).
+//   - an exec only on a loan for execs (a `#!` script's exec also judges its interpreter: asked),
+//     and only while its ELF interpreter (PT_INTERP, which the kernel loads without a call) holds a
+//     loan of its own, by the same rules: JavaScript lends it with the program's verdict.
 // Verdicts may also be lent before the run (cfg_.lentByStamp: an earlier run's clean verdicts, by
 // the host stamp they were taken under): the same, with the stamp for the stat before the question
 // and the start of the run for its time; no traced task may have opened the file writable at all.
+#include <elf.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <optional>
 
 #include "tracer.h"
 
@@ -35,7 +43,37 @@ std::string stampOf(const struct stat& st) {
   return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" + ns(st.st_mtim) + ":" + ns(st.st_ctim);
 }
 
+template <typename Ehdr, typename Phdr>
+std::optional<std::string> interpreterOf(int fd) {
+  auto at = [fd](void* to, size_t n, uint64_t off) { return pread(fd, to, n, static_cast<off_t>(off)) == static_cast<ssize_t>(n); };
+  Ehdr h{};
+  if (!at(&h, sizeof h, 0) || h.e_phentsize != sizeof(Phdr)) return std::nullopt;
+  for (unsigned i = 0; i < h.e_phnum; i++) {
+    Phdr ph{};
+    if (!at(&ph, sizeof ph, h.e_phoff + uint64_t{i} * sizeof ph)) return std::nullopt;
+    if (ph.p_type != PT_INTERP) continue;  // the kernel takes the first
+    if (ph.p_filesz < 2 || ph.p_filesz > PATH_MAX) return std::nullopt;
+    std::string name(ph.p_filesz, '\0');
+    if (!at(name.data(), name.size(), ph.p_offset)) return std::nullopt;
+    return name.substr(0, name.find('\0'));
+  }
+  return "";
+}
+
 }  // namespace
+
+std::optional<std::string> elfInterpreter(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  unsigned char ident[EI_NIDENT];
+  ssize_t got = pread(fd, ident, sizeof ident, 0);
+  std::optional<std::string> out = std::nullopt;
+  if (got >= 0 && (got < SELFMAG || memcmp(ident, ELFMAG, SELFMAG) != 0)) out = "";
+  else if (got == EI_NIDENT && ident[EI_CLASS] == ELFCLASS64) out = interpreterOf<Elf64_Ehdr, Elf64_Phdr>(fd);
+  else if (got == EI_NIDENT && ident[EI_CLASS] == ELFCLASS32) out = interpreterOf<Elf32_Ehdr, Elf32_Phdr>(fd);
+  close(fd);
+  return out;
+}
 
 uint64_t monotonicNs() {
   timespec ts;
@@ -59,19 +97,44 @@ bool Tracer::heldWritable(const std::string& inode) const {
   return false;
 }
 
-bool Tracer::readmit(const char* call, const std::string& path, const struct stat& st, const Origin& o) {
+// A loan JavaScript wrote (src/native/index.ts): "<sha256> exec|open", for an exec then
+// " <sha256> <name>" of the ELF interpreter it judged clean with the program
+std::optional<Tracer::Note> Tracer::noteOf(const std::string& note) {
+  Note n;
+  size_t space = note.find(' ');
+  if (space == std::string::npos) return std::nullopt;
+  n.sha256 = note.substr(0, space);
+  size_t end = note.find(' ', space + 1);
+  std::string scope = note.substr(space + 1, end == std::string::npos ? std::string::npos : end - space - 1);
+  if (scope != "exec" && scope != "open") return std::nullopt;
+  n.exec = scope == "exec";
+  if (end != std::string::npos) {
+    size_t at = note.find(' ', end + 1);
+    if (!n.exec || at == std::string::npos || at + 1 >= note.size()) return std::nullopt;
+    n.interpSha256 = note.substr(end + 1, at - end - 1);
+    n.interp = note.substr(at + 1);
+  }
+  return n;
+}
+
+std::string interpreterPath(pid_t tid, const std::string& name) {
+  return name[0] == '/' ? seenBy(tid, name) : "/proc/" + std::to_string(tid) + "/cwd/" + name;
+}
+
+Tracer::Admission* Tracer::loanFor(const std::string& path, const struct stat& st, bool exec) {
   auto it = admissions_.find(path);
   if (it == admissions_.end() && !cfg_.lentByStamp.empty()) {
     // lent before the run: valid as a loan taken at the start, under this very stat
     auto lent = cfg_.lentByStamp.find(stampOf(st));
-    if (lent != cfg_.lentByStamp.end()) {
-      lend(path, st, 0, lent->second, startedNs_);
+    auto note = lent == cfg_.lentByStamp.end() ? std::nullopt : noteOf(lent->second);
+    if (note) {
+      lend(path, st, 0, *note, startedNs_);
       it = admissions_.find(path);
     }
   }
-  if (it == admissions_.end()) return false;
-  const Admission& a = it->second;
-  if (!a.exec && isExec(call)) return false;  // lent for opens: still good for them
+  if (it == admissions_.end()) return nullptr;
+  Admission& a = it->second;
+  if (!a.exec && exec) return nullptr;  // lent for opens: still good for them
   std::string inode = inodeOf(st);
   auto w = writableAt_.find(inode);
   // a loan is made only while no traced task holds the file writable: a holder now opened it since
@@ -79,20 +142,38 @@ bool Tracer::readmit(const char* call, const std::string& path, const struct sta
                !heldWritable(inode);
   if (!valid) {
     admissions_.erase(it);  // none of these comes back
-    return false;
+    return nullptr;
   }
-  emit(Kind::ScanVerdict, o, [&](Record& r) { r.str(path).str(a.sha256).str(isExec(call) ? "exec" : "open"); });
+  return &a;
+}
+
+bool Tracer::readmit(const char* call, const std::string& path, const struct stat& st, const Origin& o) {
+  bool exec = isExec(call);
+  Admission* a = loanFor(path, st, exec);
+  if (a == nullptr) return false;
+  std::string sha256 = a->sha256;
+  // the kernel loads an ELF program's interpreter with it, by no call: its loan must hold as well
+  std::string interp, interpSha256;
+  if (exec) {
+    if (!a->interp) a->interp = elfInterpreter(path);  // the same bytes while the stat is the same
+    if (!a->interp) return false;
+    if (!a->interp->empty()) {
+      interp = interpreterPath(o.tid, *a->interp);
+      struct stat ist;
+      const Admission* in = stat(interp.c_str(), &ist) == 0 && S_ISREG(ist.st_mode) ? loanFor(interp, ist, true) : nullptr;
+      if (in == nullptr) return false;
+      interpSha256 = in->sha256;
+    }
+  }
+  // the events the scanner's own decision makes: the program's verdict, then its interpreter's
+  emit(Kind::ScanVerdict, o, [&](Record& r) { r.str(path).str(sha256).str(exec ? "exec" : "open"); });
+  if (!interp.empty()) emit(Kind::ScanVerdict, o, [&](Record& r) { r.str(interp).str(interpSha256).str("exec"); });
   return true;
 }
 
-void Tracer::lend(const std::string& path, const struct stat& st, uint64_t epoch, const std::string& note, uint64_t from) {
-  // note: "<sha256> exec|open" (src/native/index.ts)
-  size_t space = note.find(' ');
-  if (space == std::string::npos) return;
-  std::string scope = note.substr(space + 1);
-  if (scope != "exec" && scope != "open") return;
+void Tracer::lend(const std::string& path, const struct stat& st, uint64_t epoch, const Note& note, uint64_t from, std::optional<std::string> interp) {
   if (admissions_.size() >= kMaxAdmissions) admissions_.clear();  // bounded; the next questions refill it
-  admissions_[path] = Admission{st, epoch, from + cfg_.admitNs, note.substr(0, space), scope == "exec"};
+  admissions_[path] = Admission{st, epoch, from + cfg_.admitNs, note.sha256, note.exec, std::move(interp)};
 }
 
 }  // namespace eyrie

@@ -111,6 +111,16 @@ int Tracer::decide(Task& t, const char* call, const std::string& path, uint64_t 
   }
   lendable = lendable && !heldWritable(inodeOf(st));
   uint64_t asked = writableEpoch_;
+  // an exec's loan holds only with its ELF interpreter's (admissions.cc), lent from a stat taken
+  // before the question as well
+  std::optional<std::string> interpName;
+  std::string interp;
+  struct stat ist{};
+  if (lendable && std::string_view(call).rfind("execve", 0) == 0) {
+    interpName = elfInterpreter(path);
+    if (interpName && !interpName->empty()) interp = interpreterPath(t.tid, *interpName);
+    if (!interp.empty() && !(stat(interp.c_str(), &ist) == 0 && S_ISREG(ist.st_mode) && !heldWritable(inodeOf(ist)))) interp.clear();
+  }
   // the verdict is on the content as the program will see it: stores through live views and writes
   // not yet read back included
   syncFile(path, t.tid, nowNs());
@@ -122,7 +132,12 @@ int Tracer::decide(Task& t, const char* call, const std::string& path, uint64_t 
   int err = static_cast<int>(ch_.ask(m, 0, &note));
   stats_.question(monotonicNs() - askedAt);
   denialJournaled_ = err != 0 && note == "journaled";
-  if (err == 0 && lendable && !note.empty()) lend(path, st, asked, note, monotonicNs());
+  auto lent = err == 0 && lendable ? noteOf(note) : std::nullopt;
+  if (lent) {
+    uint64_t now = monotonicNs();
+    lend(path, st, asked, *lent, now, interpName);
+    if (!interp.empty() && lent->interp == interp) lend(interp, ist, asked, Note{lent->interpSha256, true, "", ""}, now, "");
+  }
   return err;
 }
 

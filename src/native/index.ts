@@ -24,10 +24,20 @@ export { takeSnapshot, type SnapshotOptions } from './snapshot.js'
  *  or holds it writable or maps it shared (src/native/admissions.cc). */
 export type Decided =
   | number
-  | { readonly errno: 0; readonly clean: { readonly sha256: string; readonly exec: boolean } }
+  | { readonly errno: 0; readonly clean: CleanVerdict }
   /** a denial whose access.denied the decider journaled itself (committed before it answered): the
    *  tracer does not journal a second one */
   | { readonly errno: number; readonly journaled: true }
+
+/** A clean verdict to lend. An exec's loan holds only while the ELF interpreter the program names
+ *  (PT_INTERP: the kernel loads it with the program, by no call) is unchanged as well: `interpreter`
+ *  is the one judged clean with it, by the name the host reaches it as the exec'ing task names it
+ *  (relative: /proc/TID/cwd/NAME); without it the tracer asks about each exec of such a program. */
+export interface CleanVerdict {
+  readonly sha256: string
+  readonly exec: boolean
+  readonly interpreter?: { readonly path: string; readonly sha256: string }
+}
 
 /** A clean verdict from before the run, for the file whose host stamp is `stamp` (TraceOptions.lent). */
 export interface LentVerdict {
@@ -76,7 +86,8 @@ export interface TraceOptions {
   /** Clean verdicts lent before the run (an earlier run's, remembered by the scanner): an exec or
    *  open of a file whose stat is `stamp` ("dev:ino:size:mtimeNs:ctimeNs", as live.ts writes host
    *  stamps) goes through without a question, as under a loan `decide` made at the start, and is
-   *  journaled as scan.verdict (clean, `sha256`). */
+   *  journaled as scan.verdict (clean, `sha256`); an exec of an ELF program only while its interpreter
+   *  is lent too (by its own stamp). */
   readonly lent?: readonly LentVerdict[]
   readonly decideOpens?: boolean
   /** With decideOpens: the opens worth a question, so a program that reads many files (a compiler's
@@ -127,6 +138,14 @@ const DEFAULT_BUFFER = 64 * 1024 * 1024
 
 // why 50 and not fewer: the cost of a batch, measured, is with the slice in src/native/channel.h
 const DEFAULT_BATCH_MS = 50
+
+const SHA256 = /^[0-9a-f]{64}$/
+const loanable = (c: CleanVerdict): boolean =>
+  SHA256.test(c.sha256) && (c.interpreter === undefined || (c.exec && SHA256.test(c.interpreter.sha256) && c.interpreter.path.startsWith('/')))
+
+// the tracer's form (src/native/admissions.cc): "<sha256> exec|open[ <sha256> <interpreter>]"
+const noteOf = (c: CleanVerdict): string =>
+  `${c.sha256} ${c.exec ? 'exec' : 'open'}${c.interpreter === undefined ? '' : ` ${c.interpreter.sha256} ${c.interpreter.path}`}`
 
 const signalName = (n: number): string | null => {
   if (n === 0) return null
@@ -241,8 +260,8 @@ const start = (config: NativeConfig, opts: TraceOptions): Running => {
             const d = await opts.decide({ ...request, path: nameFromBytes(path) })
             if (typeof d === 'number') verdict = d
             else if ('journaled' in d && d.journaled === true && d.errno > 0) [verdict, note] = [d.errno, 'journaled']
-            else if ('clean' in d && d.errno === 0 && /^[0-9a-f]{64}$/.test(d.clean.sha256)) note = `${d.clean.sha256} ${d.clean.exec ? 'exec' : 'open'}`
-            else throw new TypeError(`decide() must return an errno, {errno: 0, clean: {sha256, exec}} or {errno, journaled: true}, got ${JSON.stringify(d)}`)
+            else if ('clean' in d && d.errno === 0 && loanable(d.clean)) note = noteOf(d.clean)
+            else throw new TypeError(`decide() must return an errno, {errno: 0, clean: {sha256, exec, interpreter?}} or {errno, journaled: true}, got ${JSON.stringify(d)}`)
             if (!Number.isInteger(verdict) || verdict < 0 || verdict > 4095) {
               throw new TypeError(`decide() must return 0 or an errno, got ${String(verdict)}`)
             }
@@ -307,7 +326,7 @@ const common = (opts: TraceOptions) => ({
   decideExec: opts.decide !== undefined,
   decideOpens: opts.decide !== undefined && opts.decideOpens === true,
   admitMs: opts.decide === undefined ? 0 : opts.admitMs ?? 60_000,
-  ...(opts.decide === undefined || opts.lent === undefined ? {} : { lent: opts.lent.flatMap((l) => [l.stamp, `${l.sha256} ${l.exec ? 'exec' : 'open'}`]) }),
+  ...(opts.decide === undefined || opts.lent === undefined ? {} : { lent: opts.lent.flatMap((l) => [l.stamp, noteOf(l)]) }),
   ...(opts.openFilter === undefined ? {} : {
     openFilter: {
       extensions: [...opts.openFilter.extensions],

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <deque>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -126,9 +127,19 @@ class Tracer {
   bool wantPositions(const FdEntry* e) const;
   int decide(Task& t, const char* call, const std::string& path, uint64_t flags, const Origin& o, const struct stat* known = nullptr);
   // clean verdicts JavaScript lent for reuse (admissions.cc)
+  struct Note {
+    std::string sha256;
+    bool exec = false;
+    std::string interpSha256, interp;  // an exec's ELF interpreter, judged clean with it (or none)
+  };
+  static std::optional<Note> noteOf(const std::string& note);
+  struct Admission;
+  Admission* loanFor(const std::string& path, const struct stat& st, bool exec);
   bool readmit(const char* call, const std::string& path, const struct stat& st, const Origin& o);
-  /** `from`: when the loan was taken (CLOCK_MONOTONIC ns); it holds admitNs from then */
-  void lend(const std::string& path, const struct stat& st, uint64_t epoch, const std::string& note, uint64_t from);
+  /** `from`: when the loan was taken (CLOCK_MONOTONIC ns); it holds admitNs from then. `interp`: the
+   *  ELF interpreter the file names, when read (PT_INTERP; "" none) */
+  void lend(const std::string& path, const struct stat& st, uint64_t epoch, const Note& note, uint64_t from,
+            std::optional<std::string> interp = std::nullopt);
   void noteWritable(const std::string& inode);
   bool heldWritable(const std::string& inode) const;
   void deny(Task& t, int err, const char* call, const std::string& path, const Origin& o);
@@ -221,6 +232,7 @@ class Tracer {
     uint64_t until;       // CLOCK_MONOTONIC ns
     std::string sha256;
     bool exec;            // also for execs (not a #! script)
+    std::optional<std::string> interp;  // PT_INTERP, once read ("" none)
   };
   static constexpr size_t kMaxAdmissions = 65536;
   std::unordered_map<std::string, Admission> admissions_;  // by path (admissions.cc)
@@ -248,6 +260,11 @@ class Tracer {
 
 uint64_t nowNs();
 uint64_t monotonicNs();
+/** The interpreter an ELF program names (PT_INTERP, read as binfmt_elf reads it): "" for none (a
+ *  static program, or not ELF at all), nullopt when the file cannot tell (unreadable, malformed). */
+std::optional<std::string> elfInterpreter(const std::string& path);
+/** The name the host reaches an interpreter by as task `tid` names it (relative: from its cwd). */
+std::string interpreterPath(pid_t tid, const std::string& name);
 std::string errnoName(int e);
 
 }  // namespace eyrie

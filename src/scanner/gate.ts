@@ -68,6 +68,8 @@ export interface Decision {
   readonly message: string
   /** the content starts with `#!`: an exec of it runs an interpreter, judged too */
   readonly script: boolean
+  /** an exec's interpreter (`#!`, PT_INTERP), judged clean with it: the kernel loads it as well */
+  readonly interpreter?: { readonly path: string; readonly sha256: string }
 }
 
 interface Judged {
@@ -177,7 +179,8 @@ export class Gate {
     }
     if (interp === null) return own
     const inner = await this.exec(hostName(interp), undefined, call, depth + 1, hostName)
-    if (inner.errno === 0) return { ...own, events: [...own.events, ...inner.events] }
+    const clean = inner.verdict?.kind === 'clean' && inner.sha256 !== null ? { interpreter: { path: inner.path, sha256: inner.sha256 } } : {}
+    if (inner.errno === 0) return { ...own, events: [...own.events, ...inner.events], ...clean }
     return { ...inner, path, events: [...own.events, ...inner.events], message: `${path}: interpreter ${inner.message}` }
   }
 

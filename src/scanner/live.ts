@@ -192,9 +192,9 @@ export const wallClock = (): bigint => clockBase + process.hrtime.bigint()
 
 /** The interceptor's `decide`: exec/execveat are judged as execs, opens that can read as opens
  *  (write-only opens read nothing: their bytes are judged on close), anything else passes. A file
- *  found clean (with an ELF program's interpreter; not a script's exec, whose interpreter is judged
- *  at each exec) is lent to the tracer with its sha256: it lets the same unchanged file through by
- *  itself (src/native/admissions.cc). */
+ *  found clean (not a script's exec, whose interpreter is judged at each exec) is lent to the tracer
+ *  with its sha256, an ELF program's with its interpreter's: the tracer lets the same unchanged file
+ *  through by itself, an exec while its interpreter is unchanged too (src/native/admissions.cc). */
 export const gateDecider = (gate: Gate, o: GateDeciderOptions) => async (req: GateRequest): Promise<Decided> => {
   const exec = req.call === 'execve' || req.call === 'execveat'
   if (!exec && (req.flags & O_ACCMODE) === O_WRONLY) return 0
@@ -211,7 +211,7 @@ export const gateDecider = (gate: Gate, o: GateDeciderOptions) => async (req: Ga
   // clean, its interpreters too (their verdicts follow the file's): the file's verdict may be lent
   const own = d.events[0]
   if (d.errno === 0 && own?.kind === 'scan.verdict' && own.verdict === 'clean' && own.path === req.path) {
-    return { errno: 0, clean: { sha256: own.sha256, exec: !d.script } }
+    return { errno: 0, clean: { sha256: own.sha256, exec: !d.script, ...(d.interpreter !== undefined && !d.script ? { interpreter: d.interpreter } : {}) } }
   }
   // the gate's access.denied is committed (a denial is appended and awaited above)
   if (d.errno !== 0 && d.events.some((e) => e.kind === 'access.denied')) return { errno: d.errno, journaled: true }

@@ -2,14 +2,18 @@
 // by (scanfilter.cc), and execs/opens of files it was lent a clean verdict for (admissions.cc).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { copyFile, mkdir, symlink, utimes, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { DecisionRequest, Decided } from '../../src/native/index.js'
 import { openFilterOf } from '../../src/scanner/filter.js'
 import { ofKind, record, tempDir } from './support.js'
 
 const SHA = 'ab'.repeat(32)
-const lend = (exec: boolean): Decided => ({ errno: 0, clean: { sha256: SHA, exec } })
+const LD_SHA = 'cd'.repeat(32)
+const LD_SO = '/lib64/ld-linux-x86-64.so.2' // the interpreter /usr/bin/true names (PT_INTERP)
+// a program's exec loan comes with its interpreter's, as the scanner lends them (src/scanner/live.ts)
+const lend = (exec: boolean, interpreter: string | null = exec ? LD_SO : null): Decided =>
+  ({ errno: 0, clean: { sha256: SHA, exec, ...(interpreter === null ? {} : { interpreter: { path: interpreter, sha256: LD_SHA } }) } })
 const openFilter = openFilterOf() ?? undefined
 
 // python opens each path read-only, as a program reading its data would
@@ -94,13 +98,15 @@ test('given a clean verdict lent for execs, when a binary runs three times, then
     })
     assert.equal(result.status, 0)
     assert.deepEqual(asked, ['/usr/bin/dash', tool])
+    // the program's verdict and its interpreter's, as the scanner's decision journals them
     const lent = ofKind(drafts, 'scan.verdict').map((d) => [d.body.path, d.body.sha256, d.body.verdict, d.body.signature, d.body.trigger])
-    assert.deepEqual(lent, [[tool, SHA, 'clean', null, 'exec'], [tool, SHA, 'clean', null, 'exec']])
-    // each verdict comes right before the exec it admitted
+    const pair = [[tool, SHA, 'clean', null, 'exec'], [LD_SO, LD_SHA, 'clean', null, 'exec']]
+    assert.deepEqual(lent, [...pair, ...pair])
+    // each pair comes right before the exec it admitted
     const execs = drafts.flatMap((d, i) => (d.body.kind === 'proc.exec' && d.body.path === tool ? [i] : []))
     const verdicts = drafts.flatMap((d, i) => (d.body.kind === 'scan.verdict' ? [i] : []))
     assert.equal(execs.length, 3)
-    assert.ok(verdicts[0] > execs[0] && verdicts[0] < execs[1] && verdicts[1] > execs[1] && verdicts[1] < execs[2], `${verdicts} among ${execs}`)
+    assert.ok(verdicts[1] > execs[0] && verdicts[1] < execs[1] && verdicts[3] > execs[1] && verdicts[3] < execs[2], `${verdicts} among ${execs}`)
   } finally {
     await cleanup()
   }
@@ -144,6 +150,41 @@ test('given a lent verdict, when another process changes the file while JavaScri
     assert.equal(result.status, 0)
     assert.equal(asked, 2)
   } finally {
+    await cleanup()
+  }
+})
+
+test('given a program\'s exec loan, when its ELF interpreter changes (another process) or was lent under another name or not at all, then each later exec is asked again', async () => {
+  const { dir, cleanup } = await tempDir()
+  // an interpreter name short enough to take the place of the usual one in PT_INTERP
+  const ld = `/tmp/ld-${process.pid}.so`
+  try {
+    await copyFile(LD_SO, join(dir, 'ld.so'))
+    await symlink(join(dir, 'ld.so'), ld)
+    const prog = Buffer.from(await readFile('/usr/bin/true'))
+    const at = prog.indexOf(`${LD_SO}\0`)
+    assert.ok(at > 0, 'true names the usual interpreter')
+    prog.fill(0, at, at + LD_SO.length).write(ld, at, 'latin1')
+    const tool = join(dir, 'tool')
+    await writeFile(tool, prog, { mode: 0o755 })
+    const asked = async (interpreter: string | null) => {
+      let n = 0
+      // /bin/echo between the second and the third: its question is when another process changes ld.so
+      const { result } = await record(['sh', '-c', './tool; ./tool; /bin/echo; ./tool; ./tool'], dir, {
+        decide: async (req) => {
+          if (req.path === tool) n++
+          if (req.path === '/usr/bin/echo') await utimes(join(dir, 'ld.so'), new Date(), new Date(1e12 + n))
+          return req.path === tool ? lend(true, interpreter) : 0
+        },
+      })
+      assert.equal(result.status, 0)
+      return n
+    }
+    assert.equal(await asked(ld), 2, 'asked at the first exec, and after the interpreter changed')
+    assert.equal(await asked(join(dir, 'ld.so')), 4, 'the interpreter lent under a name the program does not use')
+    assert.equal(await asked(null), 4, 'no interpreter lent')
+  } finally {
+    await rm(ld, { force: true })
     await cleanup()
   }
 })
