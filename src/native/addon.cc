@@ -273,6 +273,18 @@ class Session : public Napi::ObjectWrap<Session> {
   std::shared_ptr<Core> core_;
 };
 
+// nameForTask(tid, name: Buffer) -> Buffer: procfs.h's, for the scanner's interpreters
+Napi::Value NameForTask(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || info[0].As<Napi::Number>().Int32Value() <= 0 || !info[1].IsBuffer()) {
+    Napi::TypeError::New(env, "nameForTask(tid, name): expected a positive number and a Buffer").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto b = info[1].As<Napi::Buffer<char>>();
+  std::string name = eyrie::nameForTask(info[0].As<Napi::Number>().Int32Value(), std::string(b.Data(), b.Length()));
+  return Napi::Buffer<char>::Copy(env, name.data(), name.size());
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Session", Session::Define(env));
   auto kinds = Napi::Array::New(env);
@@ -282,6 +294,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   for (const auto& c : eyrie::tracedCalls()) calls.Set(calls.Length(), Napi::String::New(env, c.name));
   exports.Set("tracedCalls", calls);
   exports.Set("spawnDaemon", Napi::Function::New(env, eyrie::SpawnDaemon, "spawnDaemon"));
+  exports.Set("nameForTask", Napi::Function::New(env, NameForTask, "nameForTask"));
   return exports;
 }
 

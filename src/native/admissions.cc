@@ -117,10 +117,6 @@ std::optional<Tracer::Note> Tracer::noteOf(const std::string& note) {
   return n;
 }
 
-std::string interpreterPath(pid_t tid, const std::string& name) {
-  return name[0] == '/' ? seenBy(tid, name) : "/proc/" + std::to_string(tid) + "/cwd/" + name;
-}
-
 Tracer::Admission* Tracer::loanFor(const std::string& path, const struct stat& st, bool exec) {
   auto it = admissions_.find(path);
   if (it == admissions_.end() && !cfg_.lentByStamp.empty()) {
@@ -158,7 +154,7 @@ bool Tracer::readmit(const char* call, const std::string& path, const struct sta
     if (!a->interp) a->interp = elfInterpreter(path);  // the same bytes while the stat is the same
     if (!a->interp) return false;
     if (!a->interp->empty()) {
-      interp = interpreterPath(o.tid, *a->interp);
+      interp = nameForTask(o.tid, *a->interp);
       struct stat ist;
       const Admission* in = stat(interp.c_str(), &ist) == 0 && S_ISREG(ist.st_mode) ? loanFor(interp, ist, true) : nullptr;
       if (in == nullptr) return false;

@@ -49,6 +49,9 @@ export interface Addon {
    *  /dev/null, stderr into stderrPath; onExit runs once it has ended and been reaped. Throws an
    *  Error with the errno's `code` (ENOENT, EACCES, ...) when it cannot be started. */
   readonly spawnDaemon: (argv: readonly string[], stderrPath: string, onExit: (code: number | null, signal: string | null) => void) => number
+  /** The name the host reads the file by that task `tid` reaches by `name` (bytes) from its cwd: as
+   *  a decision names a file (src/native/procfs.h) */
+  readonly nameForTask: (tid: number, name: Buffer) => Buffer
 }
 
 /** Bytes from the addon (a name, before it becomes a string by src/events/names.ts). */
@@ -107,7 +110,8 @@ const isAddon = (u: unknown): u is Addon =>
   'Session' in u && typeof u.Session === 'function' &&
   'kindNames' in u && Array.isArray(u.kindNames) &&
   'tracedCalls' in u && Array.isArray(u.tracedCalls) &&
-  'spawnDaemon' in u && typeof u.spawnDaemon === 'function'
+  'spawnDaemon' in u && typeof u.spawnDaemon === 'function' &&
+  'nameForTask' in u && typeof u.nameForTask === 'function'
 
 const ADDON_PATH = '../../build/Release/eyrie_native.node'
 let loaded: Addon | undefined

@@ -118,7 +118,7 @@ int Tracer::decide(Task& t, const char* call, const std::string& path, uint64_t 
   struct stat ist{};
   if (lendable && std::string_view(call).rfind("execve", 0) == 0) {
     interpName = elfInterpreter(path);
-    if (interpName && !interpName->empty()) interp = interpreterPath(t.tid, *interpName);
+    if (interpName && !interpName->empty()) interp = nameForTask(t.tid, *interpName);
     if (!interp.empty() && !(stat(interp.c_str(), &ist) == 0 && S_ISREG(ist.st_mode) && !heldWritable(inodeOf(ist)))) interp.clear();
   }
   // the verdict is on the content as the program will see it: stores through live views and writes

@@ -341,6 +341,13 @@ const common = (opts: TraceOptions) => ({
 /** Runs argv under the tracer. Resolves with the command's exit status once every process of the
  *  tree is gone and onBatch settled for every batch. The first Draft is a snapshot of the starting
  *  process (fds 0-2, cwd). A command that cannot be found resolves with status 127 and a message. */
+/** The name the host reads the file by that task `tid`, stopped, reaches by `name` from its working
+ *  directory, as the kernel walks it for that task (its /proc/self, its fds, symlinks into them): the
+ *  canonical name while it leads to the same file, else a walk through /proc/TID (a memfd). For what
+ *  the kernel loads without a call: an exec's `#!` interpreter (a name of bytes, read as latin1), an
+ *  ELF program's. */
+export const nameForTask = (tid: number, name: string): string => nameFromBytes(addon().nameForTask(tid, Buffer.from(name, 'latin1')))
+
 export const traceCommand = (argv: readonly string[], opts: TraceOptions): Promise<TraceResult> => recordCommand(argv, opts).done
 
 /** traceCommand, with a handle on the trace while it runs (syncViews). */

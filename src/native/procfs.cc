@@ -259,6 +259,14 @@ std::string judgedName(const std::string& canonical, const std::string& walk, bo
   return walk;
 }
 
+std::string nameForTask(pid_t tid, const std::string& name) {
+  if (name.empty()) return "";
+  std::string walk;
+  std::string c = resolvePath(tid, AT_FDCWD, name, true, &walk);
+  std::string judged = judgedName(c, walk, true);
+  return judged.empty() ? walkPath(tid, AT_FDCWD, name) : judged;
+}
+
 bool existsFor(pid_t tid, int dirfd, const std::string& path) {
   if (path.empty()) return false;  // the call fails with ENOENT; nothing to look at
   struct stat st;

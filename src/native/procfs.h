@@ -51,6 +51,10 @@ std::string judgedName(const std::string& canonical, const std::string& walk, bo
  *  A parent that does not exist falls back to lexical resolution. "" when nothing can be said.
  *  `walk`, with followLast: receives the tracedPath it walked (a decision's judgedName wants it too). */
 std::string resolvePath(pid_t tid, int dirfd, const std::string& path, bool followLast, std::string* walk = nullptr);
+/** The name a decision reads the file by that tracee tid reaches by `name` from its cwd (judgedName
+ *  of its canonical name and tracedPath): what the kernel walks for it without a call, an exec's `#!`
+ *  or ELF interpreter. "" for an empty name. */
+std::string nameForTask(pid_t tid, const std::string& name);
 /** Whether `path`, as the tracee would resolve it from dirfd, names something now (the last name
  *  not followed): one lstat, without working out the canonical name. */
 bool existsFor(pid_t tid, int dirfd, const std::string& path);

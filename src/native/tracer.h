@@ -263,8 +263,6 @@ uint64_t monotonicNs();
 /** The interpreter an ELF program names (PT_INTERP, read as binfmt_elf reads it): "" for none (a
  *  static program, or not ELF at all), nullopt when the file cannot tell (unreadable, malformed). */
 std::optional<std::string> elfInterpreter(const std::string& path);
-/** The name the host reaches an interpreter by as task `tid` names it (relative: from its cwd). */
-std::string interpreterPath(pid_t tid, const std::string& name);
 std::string errnoName(int e);
 
 }  // namespace eyrie

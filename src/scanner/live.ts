@@ -3,15 +3,14 @@
 // existed before recording began), the file on the host. The decider has the interceptor's
 // `decide(req)` shape: it journals the gate's events (a denial's committed before the tracee learns
 // of it) and lends clean verdicts to the tracer.
-import { closeSync, openSync, readlinkSync, readSync, statSync } from 'node:fs'
+import { closeSync, openSync, readSync, statSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { nameToBytes, O_ACCMODE, O_WRONLY, type Body, type Draft } from '../events/index.js'
 import type { Journal } from '../journal/journal.js'
 import { contentPlan, lookup, type World } from '../projections/index.js'
 import { materialize } from '../engine/content.js'
-import type { Decided, DecisionRequest } from '../native/index.js'
+import { nameForTask, type Decided, type DecisionRequest } from '../native/index.js'
 import type { ContentRef, ContentSource, Gate } from './gate.js'
-
 
 interface DiskStat { readonly size: number; readonly stamp: string }
 
@@ -127,37 +126,6 @@ export const liveSource = (o: LiveSourceOptions): ContentSource => async (path: 
   }
 }
 
-/** The /dev names for a process's own fds, where they are the usual links into /proc/self. */
-const DEV_FDS: ReadonlyArray<readonly [string, string]> = [['/dev/fd', '/fd'], ['/dev/stdin', '/fd/0'], ['/dev/stdout', '/fd/1'], ['/dev/stderr', '/fd/2']]
-const devLinks = new Map<string, boolean>()
-const usualLink = (name: string, as: string): boolean => {
-  let ok = devLinks.get(name)
-  if (ok === undefined) {
-    try {
-      ok = readlinkSync(name) === `/proc/self${as}`
-    } catch (err) {
-      // no such link here (absent, or no symlink): the name means what the host has there
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && (err as NodeJS.ErrnoException).code !== 'EINVAL') throw err
-      ok = false
-    }
-    devLinks.set(name, ok)
-  }
-  return ok
-}
-
-/** A name as task `tid` means it (a `#!` interpreter, walked by the kernel for the exec'ing task), as
- *  a name the host reads the same file by: relative from its working directory; /proc/self,
- *  /proc/thread-self, /dev/fd and /dev/std* its own, not eyrie's (the interceptor's seenBy, in
- *  src/native/procfs.cc, does the same for the calls' names). */
-export const seenBy = (tid: number, name: string): string => {
-  const self = `/proc/${tid}`
-  if (!name.startsWith('/')) return `${self}/cwd/${name}`
-  const under = (dir: string) => name === dir || name.startsWith(`${dir}/`)
-  for (const [dev, as] of DEV_FDS) if (under(dev) && usualLink(dev, as)) return self + as + name.slice(dev.length)
-  for (const dir of ['/proc/self', '/proc/thread-self']) if (under(dir)) return self + name.slice(dir.length)
-  return name
-}
-
 /** What the interceptor asks. */
 export type GateRequest = DecisionRequest
 
@@ -199,7 +167,7 @@ export const gateDecider = (gate: Gate, o: GateDeciderOptions) => async (req: Ga
   const exec = req.call === 'execve' || req.call === 'execveat'
   if (!exec && (req.flags & O_ACCMODE) === O_WRONLY) return 0
   await o.before?.(req.path)
-  const ask = () => (exec ? gate.decideExec(req.path, undefined, req.call, (name) => seenBy(req.tid, name)) : gate.decideOpen(req.path, undefined, req.call))
+  const ask = () => (exec ? gate.decideExec(req.path, undefined, req.call, (name) => nameForTask(req.tid, name)) : gate.decideOpen(req.path, undefined, req.call))
   const d = o.reading === undefined ? await ask() : await o.reading(ask)
   if (d.events.length > 0) {
     const clock = o.clock ?? wallClock

@@ -3,6 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { copyFile, mkdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises'
+import { realpathSync } from 'node:fs'
 import { join } from 'node:path'
 import type { DecisionRequest, Decided } from '../../src/native/index.js'
 import { openFilterOf } from '../../src/scanner/filter.js'
@@ -11,8 +12,9 @@ import { ofKind, record, tempDir } from './support.js'
 const SHA = 'ab'.repeat(32)
 const LD_SHA = 'cd'.repeat(32)
 const LD_SO = '/lib64/ld-linux-x86-64.so.2' // the interpreter /usr/bin/true names (PT_INTERP)
+const LD_FILE = realpathSync(LD_SO) // the name a decision gives it (src/native/procfs.h nameForTask)
 // a program's exec loan comes with its interpreter's, as the scanner lends them (src/scanner/live.ts)
-const lend = (exec: boolean, interpreter: string | null = exec ? LD_SO : null): Decided =>
+const lend = (exec: boolean, interpreter: string | null = exec ? LD_FILE : null): Decided =>
   ({ errno: 0, clean: { sha256: SHA, exec, ...(interpreter === null ? {} : { interpreter: { path: interpreter, sha256: LD_SHA } }) } })
 const openFilter = openFilterOf() ?? undefined
 
@@ -84,7 +86,7 @@ test('given the scanner filter, when names are relative (to the cwd, to a dirfd,
   }
 })
 
-test('given a clean verdict lent for execs, when a binary runs three times, then JavaScript is asked once and the tracer journals the other two verdicts', async () => {
+test('given a clean verdict lent for execs, when a binary runs three times, then JavaScript is asked once and the tracer journals the other two verdicts, each with its interpreter\'s', async () => {
   const { dir, cleanup } = await tempDir()
   try {
     const tool = join(dir, 'tool')
@@ -100,7 +102,7 @@ test('given a clean verdict lent for execs, when a binary runs three times, then
     assert.deepEqual(asked, ['/usr/bin/dash', tool])
     // the program's verdict and its interpreter's, as the scanner's decision journals them
     const lent = ofKind(drafts, 'scan.verdict').map((d) => [d.body.path, d.body.sha256, d.body.verdict, d.body.signature, d.body.trigger])
-    const pair = [[tool, SHA, 'clean', null, 'exec'], [LD_SO, LD_SHA, 'clean', null, 'exec']]
+    const pair = [[tool, SHA, 'clean', null, 'exec'], [LD_FILE, LD_SHA, 'clean', null, 'exec']]
     assert.deepEqual(lent, [...pair, ...pair])
     // each pair comes right before the exec it admitted
     const execs = drafts.flatMap((d, i) => (d.body.kind === 'proc.exec' && d.body.path === tool ? [i] : []))
@@ -180,8 +182,9 @@ test('given a program\'s exec loan, when its ELF interpreter changes (another pr
       assert.equal(result.status, 0)
       return n
     }
-    assert.equal(await asked(ld), 2, 'asked at the first exec, and after the interpreter changed')
-    assert.equal(await asked(join(dir, 'ld.so')), 4, 'the interpreter lent under a name the program does not use')
+    // a decision names the interpreter by its canonical name, as the tracer does
+    assert.equal(await asked(join(dir, 'ld.so')), 2, 'asked at the first exec, and after the interpreter changed')
+    assert.equal(await asked(ld), 4, 'the interpreter lent under another name (the link the program names)')
     assert.equal(await asked(null), 4, 'no interpreter lent')
   } finally {
     await rm(ld, { force: true })

@@ -5,10 +5,13 @@
 // the same programs with clean content run.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFile, writeFile } from 'node:fs/promises'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { realpathSync } from 'node:fs'
+import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { seenBy } from '../../src/scanner/live.js'
+import { nameForTask } from '../../src/native/index.js'
 import { eyrie } from '../support/cli.js'
 import { SIGNATURES, MARKER, tmp } from './support.js'
 
@@ -79,11 +82,34 @@ test('given a program with the marker in a memfd, run as the #!/proc/self/fd/N i
   assert.match(good.out, /status=0/)
 })
 
-test('given interpreter names as a script gives them, seenBy names what the exec\'ing task reaches: its cwd, its own fds', () => {
-  assert.equal(seenBy(42, 'bin/interp'), '/proc/42/cwd/bin/interp')
-  assert.equal(seenBy(42, '/proc/self/fd/3'), '/proc/42/fd/3')
-  assert.equal(seenBy(42, '/proc/thread-self/cwd/x'), '/proc/42/cwd/x')
-  assert.equal(seenBy(42, '/dev/fd/7'), '/proc/42/fd/7') // Debian's /dev/fd -> /proc/self/fd
-  assert.equal(seenBy(42, '/usr/bin/python3'), '/usr/bin/python3')
-  assert.equal(seenBy(42, '/proc/selfish'), '/proc/selfish')
+test('given a program with the marker in a memfd, run as the interpreter of a clean script through a symlink to /proc/self/fd/N, the exec fails with EACCES; a clean one runs', async () => {
+  const bad = await runDriver('memfd-interp-link', MARKER)
+  assert.match(bad.out, new RegExp(`exec-errno=${EACCES}`))
+  assert.ok(logKinds(bad.journal, 'scan.verdict').some((v) => v.verdict === 'infected' && /^\/proc\/[0-9]+\/fd\/[0-9]+$/.test(v.path)), 'the interpreter judged as the tracee\'s fd')
+  const good = await runDriver('memfd-interp-link', 'clean')
+  assert.match(good.out, /status=0/)
+})
+
+test('given interpreter names as a script gives them, nameForTask names the file the task reaches: from its cwd, by its canonical name, its own fds through /proc/self, /dev/fd and symlinks to them', async () => {
+  const dir = await tmp('name-for-task')
+  const child = spawn('python3', ['-c', 'import os, sys\nfd = os.memfd_create("x", 0)\nprint(fd, flush=True)\nsys.stdin.read()'], { cwd: dir, stdio: ['pipe', 'pipe', 'inherit'] })
+  try {
+    const fd = Number((await once(child.stdout, 'data'))[0].toString().trim())
+    await mkdir(join(dir, 'bin'))
+    await writeFile(join(dir, 'bin', 'interp'), '')
+    await symlink(`/proc/self/fd/${fd}`, join(dir, 'link'))
+    const name = (n: string) => nameForTask(child.pid ?? 0, n)
+    assert.equal(name('bin/interp'), join(dir, 'bin', 'interp'))
+    assert.equal(name('/proc/self/cwd/bin/interp'), join(dir, 'bin', 'interp'))
+    assert.equal(name('/proc/thread-self/cwd/bin/../bin/interp'), join(dir, 'bin', 'interp'))
+    assert.equal(name(`/proc/self/fd/${fd}`), `/proc/${child.pid}/fd/${fd}`)
+    assert.equal(name(`/dev/fd/${fd}`), `/proc/${child.pid}/fd/${fd}`) // Debian's /dev/fd -> /proc/self/fd
+    assert.equal(name(join(dir, 'link')), `/proc/${child.pid}/fd/${fd}`)
+    assert.equal(name('/usr/bin/python3'), realpathSync('/usr/bin/python3'))
+    assert.equal(name('nope'), join(dir, 'nope'))
+  } finally {
+    child.stdin.end()
+    await once(child, 'exit')
+    await rm(dir, { recursive: true, force: true })
+  }
 })
