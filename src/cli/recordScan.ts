@@ -1,6 +1,6 @@
 // `record --scan`: the scanner wired into a recording. Loaded only when scanning (record.ts): clamd,
 // the gate, the verdict store and clamscan are ~50 ms of start-up a plain record does not need.
-import type { Draft } from '../events/index.js'
+import type { Body, Draft } from '../events/index.js'
 import type { Journal } from '../journal/journal.js'
 import type { TraceOptions } from '../native/index.js'
 import type { World } from '../projections/index.js'
@@ -71,10 +71,14 @@ export const scanningTrace = (clamd: RecordScanner, r: RecordingState, s: ScanSe
     ...(clamd.store === undefined ? {} : { stamps: clamd.store }),
   })
   const reading = <T>(f: () => Promise<T>) => r.guard.shared(f)
+  // what the guest meets as an error, or a file moved away: one line each (the journal has them all)
+  const onDecision = (message: string, events: readonly Body[]): void => {
+    if (events.some((e) => (e.kind === 'scan.verdict' && e.verdict === 'infected') || e.kind === 'access.denied')) process.stderr.write(`eyrie: ${message}\n`)
+  }
   // files closed after writing are judged in the background: the close happened, nothing can be
   // refused; an exec or open of such a file waits for its judgment (settle) first
   const queue = new Judgments({
-    judge: closeJudge(gate, r.now, { append: r.append, reading }),
+    judge: closeJudge(gate, r.now, { append: r.append, reading, onDecision }),
     workers: clamd.scanner.connections,
     bound: s.backlog,
     onError: (err, batch) => process.stderr.write(`eyrie: ${describeJudgmentError(err, batch)}\n`),
@@ -85,7 +89,7 @@ export const scanningTrace = (clamd: RecordScanner, r: RecordingState, s: ScanSe
   const lent = clamd.store !== undefined && clamd.scanner.persistable ? clamd.store.cleanStamps(clamd.scanner.dbVersion, LENT_MAX) : []
   const trace: TraceOptions = {
     lent,
-    decide: gateDecider(gate, { append: r.append, reading, later: (p) => r.late.add(p), before: (path) => r.appends.hurry(queue.settle(path)) }),
+    decide: gateDecider(gate, { append: r.append, reading, onDecision, later: (p) => r.late.add(p), before: (path) => r.appends.hurry(queue.settle(path)) }),
     decideOpens: true,
     ...(openFilter === null ? {} : { openFilter }),
     onBatch: async (drafts) => {

@@ -51,6 +51,8 @@ test('given a program whose ELF interpreter holds the marker, its exec fails wit
       assert.equal(r.status, 0, r.stderr)
       assert.match(r.stdout, marked ? /status=126/ : /status=0/)
       if (!marked) continue
+      // one line says what the guest met, and where the file went
+      assert.match(r.stderr, /^eyrie: .*\/prog: interpreter .*\/ld\.so: infected \(Eyrie\.Test\.Marker[^)]*\); exec denied, quarantined as q-/m)
       assert.ok(logKinds(journal, 'scan.verdict').some((v) => v.verdict === 'infected' && v.path === join(dir, 'ld.so')), 'the interpreter judged, by its canonical name')
       assert.equal(existsSync(join(dir, 'ld.so')), false, 'quarantined')
     } finally {

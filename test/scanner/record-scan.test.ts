@@ -2,6 +2,7 @@
 // that exists only as the guest wrote it (never fsynced) is denied before exec/open, quarantined, and
 // every decision is journaled; clean programs run; a dead clamd fails exec closed without hanging.
 import { test } from 'node:test'
+import { spawnSync } from 'node:child_process'
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
@@ -50,6 +51,25 @@ test('given an infected script that existed before recording, when the guest exe
   for (const d of denied) assert.deepEqual([d.path, d.errno], [join(dir, 'old.sh'), 13])
   assert.ok(denied.some((d) => d.call.startsWith('execve')), 'the exec itself was denied')
   assert.equal(existsSync(join(dir, 'old.sh')), false, 'quarantined')
+})
+
+test('given an infected script that cannot be moved (immutable), its exec is still denied and one line on stderr says why it stays', async (t) => {
+  const dir = await tmp('record-scan-stuck')
+  const journal = join(dir, 'journal')
+  const script = join(dir, 'stuck.sh')
+  await writeFile(script, `#!/bin/sh\necho ${MARKER}\n`, { mode: 0o755 })
+  const immutable = spawnSync('chattr', ['+i', script], { encoding: 'utf8' })
+  if (immutable.status !== 0) return t.skip(`chattr +i: ${immutable.stderr.trim() || immutable.error?.message} (needs root and a file system with attributes)`)
+  try {
+    const r = eyrie(['record', '--scan', '--signatures', SIGNATURES, '--', 'sh', '-c', './stuck.sh; echo "exit=$?"'], { journal, cwd: dir })
+    assert.equal(r.status, 0, r.stderr)
+    assert.match(r.stdout, /exit=126/)
+    assert.match(r.stderr, /^eyrie: .*stuck\.sh: infected \(Eyrie\.Test\.Marker[^)]*\); exec denied, quarantine failed: .*(EPERM|not permitted)/m)
+    assert.equal(logKinds(journal, 'file.quarantine').length, 0)
+    assert.equal(existsSync(script), true)
+  } finally {
+    spawnSync('chattr', ['-i', script])
+  }
 })
 
 test('given EICAR written by one process, another process cannot read it: it was quarantined when the writer closed it', async () => {
