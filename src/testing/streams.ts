@@ -253,8 +253,9 @@ export const interpret = (actions: readonly Action[], opts: StreamOptions = {}):
         }
         if (op === 'rename') {
           names.delete(from)
-          // open descriptions follow their file to its new name, as /proc/PID/fd does
-          for (const q of procs) for (const f of q.fds.values()) if (f.ofd.path === from) f.ofd.path = to
+          // open descriptions follow their file to its new name, as /proc/PID/fd does; one of a file
+          // unlinked from that name before keeps the old one
+          for (const q of procs) for (const f of q.fds.values()) if (f.ofd.path === from && f.ofd.file === file) f.ofd.path = to
         }
         names.set(to, file) // a rename over an existing name replaces it; that file lives on through its fds
         emit(p, op === 'rename' ? { kind: 'file.rename', from, to, flags: 0 } : { kind: 'file.link', from, to }, undefined, actor(p, a))
