@@ -164,6 +164,7 @@ bool Tracer::entry(Task& t, const Origin& o) {
       return openEntry(t, o, asFd(a[0]), a[1], flags);
     }
     case SYS_creat: return openEntry(t, o, AT_FDCWD, a[0], O_CREAT | O_WRONLY | O_TRUNC);
+    case SYS_open_by_handle_at: return openByHandleEntry(t, o);
     case SYS_memfd_create:
       // a new file with no name, open for reading and writing: journaled as an open that created it
       c.flags = O_RDWR | ((a[1] & MFD_CLOEXEC) != 0 ? O_CLOEXEC : 0);
@@ -299,7 +300,7 @@ void Tracer::exit(Task& t, int64_t ret, const Origin& o) {
   Call& c = t.call;
   const uint64_t* a = c.args;
   long nr = c.nr;
-  if (nr == SYS_open || nr == SYS_openat || nr == SYS_openat2 || nr == SYS_creat || nr == SYS_memfd_create) return openExit(t, ret, o);
+  if (nr == SYS_open || nr == SYS_openat || nr == SYS_openat2 || nr == SYS_creat || nr == SYS_memfd_create || nr == SYS_open_by_handle_at) return openExit(t, ret, o);
   if (nr == SYS_write || nr == SYS_writev || nr == SYS_pwrite64 || nr == SYS_pwritev || nr == SYS_pwritev2)
     return writeExit(t, ret, o);
   if (nr == SYS_copy_file_range || nr == SYS_sendfile || nr == SYS_splice) return copyExit(t, ret, o);

@@ -11,6 +11,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <vector>
+
 #include "memory.h"
 #include "procfs.h"
 #include "tracer.h"
@@ -47,7 +49,51 @@ uint64_t iovLength(pid_t tid, uint64_t iov, uint64_t count) {
   return total;
 }
 
+/** The handle a tracee passes to open_by_handle_at, opened here on the same mount (O_PATH): -1 when
+ *  it cannot be (unreadable, stale, or eyrie lacks CAP_DAC_READ_SEARCH). */
+int openHandle(pid_t tid, int mountFd, uint64_t addr) {
+  struct file_handle head;
+  if (readMemory(tid, addr, sizeof head, reinterpret_cast<uint8_t*>(&head)) != sizeof head || head.handle_bytes > MAX_HANDLE_SZ) return -1;
+  std::vector<uint8_t> handle(sizeof head + head.handle_bytes);
+  if (readMemory(tid, addr, handle.size(), handle.data()) != handle.size()) return -1;
+  reinterpret_cast<struct file_handle*>(handle.data())->handle_bytes = head.handle_bytes;  // as sized above
+  std::string mount = "/proc/" + std::to_string(tid) + (mountFd == AT_FDCWD ? "/cwd" : "/fd/" + std::to_string(mountFd));
+  int m = open(mount.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);  // not O_PATH: the call refuses one (EBADF)
+  if (m < 0) return -1;
+  int fd = open_by_handle_at(m, reinterpret_cast<struct file_handle*>(handle.data()), O_PATH | O_CLOEXEC);
+  close(m);
+  return fd;
+}
+
 }  // namespace
+
+bool Tracer::openByHandleEntry(Task& t, const Origin& o) {
+  Call& c = t.call;
+  c.flags = c.args[2];
+  c.created = 0;  // by a handle: an existing file (O_CREAT is ignored)
+  bool ask = cfg_.decideOpens && (c.flags & O_ACCMODE) != O_WRONLY && (c.flags & O_DIRECTORY) == 0;
+  if (!ask && openWritten_ == 0) return true;
+  // the file the handle names, opened here too: what is written to it without stops is recorded
+  // before this open sees or truncates it, and a decision has a name to read it by
+  int own = openHandle(t.tid, asFd(c.args[0]), c.args[1]);
+  if (own < 0) return true;  // the call fails too (a bad handle), or eyrie may not open handles
+  struct stat st;
+  int err = 0;
+  std::string path;
+  if (fstat(own, &st) == 0) {
+    if (openWritten_ > 0) syncWritten(inodeOf(st), t.tid, o.ts);
+    std::string walk = fdLink(getpid(), own);
+    std::string name = fdPath(getpid(), own);
+    stripDeleted(name);
+    if (ask && S_ISREG(st.st_mode) && cfg_.openFilter.passes(name, walk)) {
+      path = judgedName(name, walk, true);  // no name leads there (unlinked): eyrie's fd, open meanwhile
+      err = decide(t, "open_by_handle_at", path, c.flags, o);
+    }
+  }
+  if (err != 0) deny(t, err, "open_by_handle_at", path, o);
+  close(own);
+  return err == 0;
+}
 
 bool Tracer::openEntry(Task& t, const Origin& o, int dirfd, uint64_t pathAddr, uint64_t flags) {
   Call& c = t.call;

@@ -108,6 +108,7 @@ class Tracer {
   void exit(Task& t, int64_t ret, const Origin& o);
   bool openEntry(Task& t, const Origin& o, int dirfd, uint64_t pathAddr, uint64_t flags);
   void openExit(Task& t, int64_t ret, const Origin& o);
+  bool openByHandleEntry(Task& t, const Origin& o);
   bool writeEntry(Task& t, const Origin& o);
   void writeExit(Task& t, int64_t ret, const Origin& o);
   bool copyEntry(Task& t, const Origin& o);

@@ -113,3 +113,25 @@ test('given interpreter names as a script gives them, nameForTask names the file
     await rm(dir, { recursive: true, force: true })
   }
 })
+
+test('given a file with the marker opened by its handle (open_by_handle_at, no name in the call), the open fails with EACCES; a clean one reads', async () => {
+  const HANDLES = fileURLToPath(new URL('../fixtures/handle-driver.py', import.meta.url))
+  for (const body of [MARKER, 'clean']) {
+    const dir = await tmp('by-handle')
+    try {
+      await writeFile(join(dir, 'f.sh'), `#!/bin/sh\necho ${body}\n`)
+      const journal = join(dir, 'journal')
+      const r = eyrie(['record', '--scan', '--signatures', SIGNATURES, '--', 'python3', HANDLES, 'f.sh', 'r'], { journal, cwd: dir })
+      assert.equal(r.status, 0, r.stderr)
+      if (body === 'clean') {
+        assert.match(r.stdout, /read=#!\/bin\/sh\|echo clean\|/)
+        continue
+      }
+      assert.match(r.stdout, new RegExp(`open-errno=${EACCES}`))
+      const denied = logKinds(journal, 'access.denied')
+      assert.deepEqual(denied.map((d) => [d.path, d.call]), [[join(dir, 'f.sh'), 'open_by_handle_at']])
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  }
+})

@@ -6,7 +6,7 @@
 
 /** The calls that change file state (or the process/fd bookkeeping needed to interpret them). */
 export const STRACE_CALLS: readonly string[] = [
-  'open', 'openat', 'openat2', 'creat', 'memfd_create',
+  'open', 'openat', 'openat2', 'creat', 'memfd_create', 'open_by_handle_at',
   'write', 'pwrite64', 'writev', 'pwritev', 'pwritev2',
   'close', 'close_range', 'dup', 'dup2', 'dup3', 'fcntl', 'ioctl', 'lseek', 'read', 'readv',
   'ftruncate', 'truncate', 'fallocate',

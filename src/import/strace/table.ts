@@ -13,6 +13,7 @@ export type CallParser = (call: Call, ctx: Ctx) => Parsed
 
 export const PARSERS: ReadonlyMap<string, CallParser> = new Map<string, CallParser>([
   ['open', fd.parseOpen], ['openat', fd.parseOpenat], ['openat2', fd.parseOpenat2], ['creat', fd.parseCreat], ['memfd_create', fd.parseMemfdCreate],
+  ['open_by_handle_at', fd.parseOpenByHandleAt],
   ['close', fd.parseClose], ['close_range', fd.parseCloseRange],
   ['dup', fd.parseDup], ['dup2', fd.parseDup2], ['dup3', fd.parseDup3], ['fcntl', fd.parseFcntl], ['ioctl', fd.parseIoctl],
   ['lseek', fd.parseLseek], ['read', fd.parseRead], ['readv', fd.parseRead],

@@ -39,6 +39,20 @@ export const parseMemfdCreate = (call: Call, ctx: Ctx): Parsed => {
   return a.done(() => [draft(ctx, open)])
 }
 
+/** open_by_handle_at(mount_fd, handle, flags) opens a file by a handle, and strace names no file for
+ *  the fd it returns (6.1, -y): what follows on that fd cannot be placed. Said, not guessed. */
+export const parseOpenByHandleAt = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  a.fd(0)
+  a.struct(1)
+  const flags = a.flags(2, OPEN_FLAGS)
+  const shown = call.ret.kind === 'ok' ? call.ret.fd?.path : null
+  // a strace that names it: an open of that (existing) file
+  if (shown !== undefined && shown !== null && shown.startsWith('/')) return opened(call, a, ctx, null, '', flags)
+  if (call.ret.kind === 'ok') a.fail(`open_by_handle_at opened fd ${call.ret.value} by a file handle, and strace names no file for it: its writes cannot be placed (eyrie record follows it)`)
+  return a.done(() => [])
+}
+
 export const parseOpen = (call: Call, ctx: Ctx): Parsed => {
   const a = new Args(call)
   return opened(call, a, ctx, null, a.path(0), a.flags(1, OPEN_FLAGS))
