@@ -44,6 +44,9 @@ export const runServe = async (o: ServeOpts): Promise<void> => {
   } finally {
     process.off('SIGINT', stop)
     process.off('SIGTERM', stop)
+    // the store is closed; a consumer that would not leave the group (serve.ts leaveMs) may still
+    // hold sockets open: they must not keep the process from ending
+    setTimeout(() => process.exit(), 2000).unref()
   }
 }
 

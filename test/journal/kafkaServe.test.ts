@@ -14,7 +14,7 @@ import { worldAt } from '../../src/engine/replay.js'
 import { ls } from '../../src/projections/index.js'
 import type { Journal } from '../../src/journal/journal.js'
 import { openKafkaJournal, partitionOf } from '../../src/journal/kafka/index.js'
-import { ASSIGNMENT_FILE } from '../../src/journal/kafka/serve.js'
+import { ASSIGNMENT_FILE, serveKafka } from '../../src/journal/kafka/serve.js'
 import { PARKED_FILE, readParked } from '../../src/journal/kafka/parked.js'
 import { Kafka, logLevel, Partitioners } from 'kafkajs'
 import { startMock } from '../support/kafka.js'
@@ -79,7 +79,8 @@ const eyrieJson = (args: readonly string[]): unknown => {
   return JSON.parse(r.stdout.toString())
 }
 
-test('given two engines in a group, when one is killed mid-stream, then the other takes over its partitions and answers as the embedded journal does; the killed one resumes from its store', async () => {
+// bounded: an engine that does not stop must fail this test, not hang the suite
+test('given two engines in a group, when one is killed mid-stream, then the other takes over its partitions and answers as the embedded journal does; the killed one resumes from its store', { timeout: 300_000 }, async () => {
   const cluster = await startMock()
   const dirs = { a: stateDir(), b: stateDir() }
   const ref = await lmdbJournal({ noSync: true })
@@ -161,5 +162,28 @@ test('given two engines in a group, when one is killed mid-stream, then the othe
     await ref.cleanup()
     await cluster.stop()
     for (const dir of Object.values(dirs)) rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('given an engine whose consumer does not leave the group in time, stop() still ends: it says so once, closes its store, and a reader opens it', { timeout: 120_000 }, async () => {
+  // kafkajs's disconnect has waited forever for its fetch loop (an engine ignored SIGTERM in this
+  // suite once); leaveMs 1 takes that path with any real consumer, whose leaving takes longer
+  const cluster = await startMock()
+  const dir = stateDir()
+  try {
+    const url = await cluster.topic(PARTITIONS)
+    const { lines, log } = quietLog()
+    let assigned = false
+    const engine = await serveKafka(target(url), { stateDir: dir, leaveMs: 1, sessionTimeoutMs: 3000, fetchWaitMs: 100, noSync: true, log, onAssigned: () => { assigned = true } })
+    const deadline = Date.now() + 60_000
+    while (!assigned && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+    assert.ok(assigned, 'the engine joined the group')
+    await engine.stop()
+    await engine.done
+    assert.equal(lines.filter((l) => /did not leave the group within 1 ms; stopping without it/.test(l)).length, 1, lines.join('\n'))
+    assert.deepEqual(await withStore(dir, async (j) => j.guests()), [])
+  } finally {
+    await cluster.stop()
+    rmSync(dir, { recursive: true, force: true })
   }
 })

@@ -37,6 +37,11 @@ export interface ServeOptions {
   /** How long a fetch waits for new records. */
   readonly fetchWaitMs?: number
   readonly noSync?: boolean
+  /** How long stop() waits for the consumer to leave the group (default: the session timeout, at
+   *  least 10 s). kafkajs's disconnect can wait forever for its fetch loop (tulios/kafkajs#571,
+   *  #1639; seen here against librdkafka's mock): past this the engine stops without leaving, and the
+   *  group gives its partitions to others once the session times out. */
+  readonly leaveMs?: number
   readonly log?: KafkaLog
   readonly onParked?: (record: ParkedRecord) => void
   /** After events are durable in the store and folded into R(now). */
@@ -58,6 +63,8 @@ export class ServingEngine {
   private finish: { resolve: () => void; reject: (err: JournalError) => void } = { resolve: () => {}, reject: () => {} }
 
   private consumer: Consumer
+  /** The batch being applied (stop() closes the store after it) */
+  private applying: Promise<void> = Promise.resolve()
   /** Crashes since the last successful join. */
   private restarts = 0
 
@@ -154,7 +161,12 @@ export class ServingEngine {
   async stop(): Promise<void> {
     this.stopping ??= (async () => {
       try {
-        await this.consumer.disconnect() // leaves the group: the others take the partitions at once
+        // leaves the group: the others take the partitions at once
+        const leaveMs = this.opts.leaveMs ?? Math.max(this.opts.sessionTimeoutMs ?? 10_000, 10_000)
+        if (!(await settlesWithin(this.consumer.disconnect(), leaveMs))) {
+          this.log(`${showTarget(this.target)}: the consumer did not leave the group within ${leaveMs} ms; stopping without it (the group gives its partitions to others when the session times out)`)
+        }
+        await this.applying
       } finally {
         await this.store.close()
       }
@@ -189,8 +201,14 @@ export class ServingEngine {
     this.opts.onAssigned?.(this.held, from)
   }
 
-  private async batch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
-    if (this.failure !== undefined || !isRunning() || isStale() || batch.isEmpty()) return
+  private batch(payload: EachBatchPayload): Promise<void> {
+    const run = this.applyBatch(payload)
+    this.applying = run.catch(() => {})
+    return run
+  }
+
+  private async applyBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    if (this.failure !== undefined || this.stopping !== undefined || !isRunning() || isStale() || batch.isEmpty()) return
     const p = batch.partition
     const expected = this.store.next(p)
     const first = Number(batch.firstOffset())
@@ -267,6 +285,13 @@ export class ServingEngine {
       applyCompaction(w.world, prepared.plan)
     }
   }
+}
+
+/** Whether `p` settles (either way) within `ms`; it is not waited for after that. */
+const settlesWithin = (p: Promise<unknown>, ms: number): Promise<boolean> => {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), ms) })
+  return Promise.race([p.then(() => true, () => true), late]).finally(() => clearTimeout(timer))
 }
 
 export const serveKafka = (target: KafkaTarget, opts: ServeOptions): Promise<ServingEngine> => ServingEngine.start(target, opts)
