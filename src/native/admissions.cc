@@ -154,9 +154,13 @@ bool Tracer::readmit(const char* call, const std::string& path, const struct sta
     if (!a->interp) a->interp = elfInterpreter(path);  // the same bytes while the stat is the same
     if (!a->interp) return false;
     if (!a->interp->empty()) {
-      interp = nameForTask(o.tid, *a->interp);
+      // the loan is by the name a decision gave it (worked out once: ~50 µs through /lib64's links);
+      // the file is the one the task's own walk reaches now, whose stat the loan must match
+      if (a->interpName.empty()) a->interpName = nameForTask(o.tid, *a->interp);
+      interp = a->interpName;
+      std::string walk = tracedPath(o.tid, AT_FDCWD, *a->interp, true);
       struct stat ist;
-      const Admission* in = stat(interp.c_str(), &ist) == 0 && S_ISREG(ist.st_mode) ? loanFor(interp, ist, true) : nullptr;
+      const Admission* in = stat(walk.c_str(), &ist) == 0 && S_ISREG(ist.st_mode) ? loanFor(interp, ist, true) : nullptr;
       if (in == nullptr) return false;
       interpSha256 = in->sha256;
     }
@@ -167,9 +171,9 @@ bool Tracer::readmit(const char* call, const std::string& path, const struct sta
   return true;
 }
 
-void Tracer::lend(const std::string& path, const struct stat& st, uint64_t epoch, const Note& note, uint64_t from, std::optional<std::string> interp) {
+Tracer::Admission& Tracer::lend(const std::string& path, const struct stat& st, uint64_t epoch, const Note& note, uint64_t from) {
   if (admissions_.size() >= kMaxAdmissions) admissions_.clear();  // bounded; the next questions refill it
-  admissions_[path] = Admission{st, epoch, from + cfg_.admitNs, note.sha256, note.exec, std::move(interp)};
+  return admissions_[path] = Admission{st, epoch, from + cfg_.admitNs, note.sha256, note.exec, std::nullopt, ""};
 }
 
 }  // namespace eyrie

@@ -135,8 +135,12 @@ int Tracer::decide(Task& t, const char* call, const std::string& path, uint64_t 
   auto lent = err == 0 && lendable ? noteOf(note) : std::nullopt;
   if (lent) {
     uint64_t now = monotonicNs();
-    lend(path, st, asked, *lent, now, interpName);
-    if (!interp.empty() && lent->interp == interp) lend(interp, ist, asked, Note{lent->interpSha256, true, "", ""}, now, "");
+    Admission& program = lend(path, st, asked, *lent, now);
+    program.interp = interpName;
+    if (!interp.empty() && lent->interp == interp) {
+      program.interpName = interp;  // (a reference into admissions_: set before the next lend)
+      lend(interp, ist, asked, Note{lent->interpSha256, true, "", ""}, now);
+    }
   }
   return err;
 }

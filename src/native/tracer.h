@@ -137,10 +137,8 @@ class Tracer {
   struct Admission;
   Admission* loanFor(const std::string& path, const struct stat& st, bool exec);
   bool readmit(const char* call, const std::string& path, const struct stat& st, const Origin& o);
-  /** `from`: when the loan was taken (CLOCK_MONOTONIC ns); it holds admitNs from then. `interp`: the
-   *  ELF interpreter the file names, when read (PT_INTERP; "" none) */
-  void lend(const std::string& path, const struct stat& st, uint64_t epoch, const Note& note, uint64_t from,
-            std::optional<std::string> interp = std::nullopt);
+  /** `from`: when the loan was taken (CLOCK_MONOTONIC ns); it holds admitNs from then */
+  Admission& lend(const std::string& path, const struct stat& st, uint64_t epoch, const Note& note, uint64_t from);
   void noteWritable(const std::string& inode);
   bool heldWritable(const std::string& inode) const;
   void deny(Task& t, int err, const char* call, const std::string& path, const Origin& o);
@@ -234,6 +232,7 @@ class Tracer {
     std::string sha256;
     bool exec;            // also for execs (not a #! script)
     std::optional<std::string> interp;  // PT_INTERP, once read ("" none)
+    std::string interpName;             // the name its interpreter's loan is under, once known
   };
   static constexpr size_t kMaxAdmissions = 65536;
   std::unordered_map<std::string, Admission> admissions_;  // by path (admissions.cc)
