@@ -309,6 +309,7 @@ void Tracer::exit(Task& t, int64_t ret, const Origin& o) {
     return writeExit(t, ret, o);
   if (nr == SYS_copy_file_range || nr == SYS_sendfile || nr == SYS_splice) return copyExit(t, ret, o);
   if (nr == SYS_ioctl && isClone(a[1])) return cloneExit(t, ret, o);
+  if (nr == SYS_ioctl && isLoopAttach(a[1])) return loopExit(t, ret, o);
   if (nr == SYS_mmap) {
     // mmap returns an address: only -4095..-1 are errors
     if (static_cast<uint64_t>(ret) > static_cast<uint64_t>(-4096)) return;

@@ -6,6 +6,9 @@
 //     memory calls (munmap, mprotect, mremap, an mmap of another file) excepted unless its memory
 //     holds a shared view that can store,
 //   - an open or truncate of it by any task, a verdict on it, an on-demand sync, the end.
+// A file made the backing of a loop device (losetup, mount -o loop) is one too, for the rest of the
+// run: writes to the device (mkfs, a mounted file system) change it with no call on it. eyrie reads
+// it through an fd of its own, the pages it knew marked as they were at the attach.
 // A reading sends only what changed: each file keeps a hash per page of what eyrie last recorded
 // (shared with views.cc, since a view and the file are the same page cache), and a file whose size
 // and mtime are unchanged since a reading taken a clock tick after its mtime is not read at all.
@@ -28,7 +31,10 @@
 #include <cstring>
 #include <string_view>
 
+#include <linux/loop.h>
+
 #include "filter.h"
+#include "memory.h"
 #include "procfs.h"
 #include "tracer.h"
 
@@ -73,10 +79,11 @@ SyncFields syncHeader(Record& r, const std::string& path, const std::string& ino
 void Tracer::adoptWritable(Task& t, int fd, FdEntry& e, bool empty, uint64_t size, const Origin& o) {
   if (empty) {
     // new or truncated: every byte is known (none), and nothing recorded before applies (a new file
-    // may reuse the inode number of a deleted one)
+    // may reuse the inode number of a deleted one); a loop device's backing file stays read back
     wholeKnown_.insert(e.inode);
     forgetPages(e.inode, 0, ~0ull);
-    written_.erase(e.inode);
+    auto w = written_.find(e.inode);
+    if (w != written_.end() && w->second.backing < 0) written_.erase(w);
   } else if (wholeKnown_.count(e.inode) == 0) {
     observeAtOpen(t, fd, e, size, o);  // whole when small (then known whole), else per-write pre-images
   }
@@ -274,17 +281,59 @@ void Tracer::syncWritten(const std::string& inode, pid_t current, uint64_t ts) {
   if (cur != tasks_.end() && (fd = holds(cur->second)) >= 0) holder = &cur->second;
   for (auto i = tasks_.begin(); holder == nullptr && i != tasks_.end(); ++i)
     if ((fd = holds(i->second)) >= 0) holder = &i->second;
+  Written& w = it->second;
+  struct stat st;
+  if (holder == nullptr && w.backing >= 0) {
+    // no task writes it, a loop device may: read through eyrie's own fd
+    if (fstat(w.backing, &st) == 0 && w.settled && static_cast<uint64_t>(st.st_size) == w.size && mtimeNs(st) == w.mtime) return;
+    Task* by = cur != tasks_.end() ? &cur->second : nullptr;
+    pid_t pid = by != nullptr ? by->tgid : root_, tid = by != nullptr ? by->tid : root_;
+    readBack(w.backing, inode, liveName(fdPath(getpid(), w.backing)), Origin{static_cast<uint32_t>(pid), static_cast<uint32_t>(tid), ts});
+    return;
+  }
   if (holder == nullptr) {
     settleIfUnheld(inode);
     return;
   }
-  struct stat st;
-  Written& w = it->second;
   if (fdStat(holder->tid, fd, st) && w.settled && static_cast<uint64_t>(st.st_size) == w.size && mtimeNs(st) == w.mtime) return;
   int f = reopenFd(holder->tid, fd);
   if (f < 0) return;
   readBack(f, inode, liveName(fdPath(holder->tid, fd)), Origin{static_cast<uint32_t>(holder->tgid), static_cast<uint32_t>(holder->tid), ts});
   close(f);
+}
+
+void Tracer::loopExit(Task& t, int64_t ret, const Origin& o) {
+  if (ret < 0) return;
+  // LOOP_CONFIGURE passes a struct loop_config, whose first field is the fd
+  uint32_t fd = static_cast<uint32_t>(t.call.args[2]);
+  if (static_cast<uint32_t>(t.call.args[1]) == LOOP_CONFIGURE && readMemory(t.tid, t.call.args[2], sizeof fd, reinterpret_cast<uint8_t*>(&fd)) != sizeof fd) return;
+  FdEntry* e = fdOf(t, static_cast<int>(fd));
+  if (e == nullptr || !e->regular || e->inode.empty() || e->path.empty() || e->path[0] != '/') return;
+  int own = reopenFd(t.tid, static_cast<int>(fd));
+  if (own < 0) return;
+  // what eyrie recorded of it is what it holds now: from here a reading sends what the device changed
+  markUnmarked(own, e->inode);
+  Written& w = written_[e->inode];
+  if (w.backing >= 0) close(w.backing);
+  w.backing = own;
+  w.path = e->path;
+  w.settled = false;
+  if (!w.open) openWritten_++;
+  w.open = true;
+  (void)o;
+}
+
+void Tracer::markUnmarked(int f, const std::string& inode) {
+  PageMarks& known = pages_[inode];
+  readBuf_.resize(kChunk);
+  for (uint64_t chunk = 0;; chunk += kChunk) {
+    size_t got = preadAll(f, readBuf_.data(), kChunk, chunk);
+    for (size_t at = 0; at < got; at += kPage) {
+      PageMark& k = known.at((chunk + at) / kPage);
+      if (k.len == 0) k = hasher_.mark(readBuf_.data() + at, std::min<size_t>(kPage, got - at));
+    }
+    if (got < kChunk) break;
+  }
 }
 
 void Tracer::syncAllWritten(uint64_t ts, bool last) {
@@ -301,6 +350,14 @@ void Tracer::syncAllWritten(uint64_t ts, bool last) {
   for (auto& [inode, w] : written_) {
     if (!w.open) continue;
     w.open = false;
+    if (w.backing >= 0) {
+      struct stat st;
+      if (fstat(w.backing, &st) != 0 || w.size != static_cast<uint64_t>(st.st_size) || mtimeNs(st) != w.mtime || !w.settled)
+        readBack(w.backing, inode, liveName(fdPath(getpid(), w.backing)), Origin{static_cast<uint32_t>(root_), static_cast<uint32_t>(root_), ts});
+      close(w.backing);
+      w.backing = -1;
+      continue;
+    }
     struct stat st;
     if (stat(w.path.c_str(), &st) != 0 || inodeOf(st) != inode) continue;
     if (static_cast<uint64_t>(st.st_size) == w.size && mtimeNs(st) == w.mtime) continue;
@@ -314,7 +371,7 @@ void Tracer::syncAllWritten(uint64_t ts, bool last) {
 
 void Tracer::settleIfUnheld(const std::string& inode) {
   auto it = written_.find(inode);
-  if (it == written_.end() || !it->second.open) return;
+  if (it == written_.end() || !it->second.open || it->second.backing >= 0) return;
   for (const auto& [tid, t] : tasks_)
     if (t.fds && !t.exiting && writingFd(*t.fds, inode) >= 0) return;
   it->second.open = false;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/fs.h>
+#include <linux/loop.h>
 #include <linux/seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -185,7 +186,7 @@ std::vector<sock_filter> buildFilter(bool everyCall) {
         break;
       case Rule::StateIoctl:
         a.load(argLo(1));
-        a.jeqAny({FIOCLEX, FIONCLEX, FICLONE, FICLONERANGE}, trace, allow);
+        a.jeqAny({FIOCLEX, FIONCLEX, FICLONE, FICLONERANGE, LOOP_SET_FD, LOOP_CHANGE_FD, LOOP_CONFIGURE}, trace, allow);
         break;
       case Rule::RemoveAdvice:
         a.load(argLo(2));
@@ -230,6 +231,11 @@ bool isClone(uint64_t request) {
   return req == FICLONE || req == FICLONERANGE;
 }
 
+bool isLoopAttach(uint64_t request) {
+  uint32_t req = static_cast<uint32_t>(request);
+  return req == LOOP_SET_FD || req == LOOP_CHANGE_FD || req == LOOP_CONFIGURE;
+}
+
 bool isWriteCall(long nr) {
   return nr == SYS_write || nr == SYS_pwrite64 || nr == SYS_writev || nr == SYS_pwritev || nr == SYS_pwritev2;
 }
@@ -251,7 +257,7 @@ bool wantsCall(long nr, const uint64_t args[6], bool attach) {
       case Rule::MovingSeek: return !(static_cast<uint32_t>(args[2]) == SEEK_CUR && args[1] == 0);
       case Rule::StateIoctl: {
         uint32_t req = static_cast<uint32_t>(args[1]);
-        return req == FIOCLEX || req == FIONCLEX || isClone(req);
+        return req == FIOCLEX || req == FIONCLEX || isClone(req) || isLoopAttach(req);
       }
       case Rule::RemoveAdvice: return static_cast<uint32_t>(args[2]) == MADV_REMOVE;
     }

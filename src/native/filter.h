@@ -16,7 +16,8 @@ enum class Rule : uint8_t {
   FileMapping,   // mmap: anonymous memory is not tracked
   FdControl,     // fcntl: only F_DUPFD, F_DUPFD_CLOEXEC, F_SETFD and F_SETFL change fd state we record
   MovingSeek,    // lseek: lseek(fd, 0, SEEK_CUR) only asks for the position
-  StateIoctl,    // ioctl: only FIOCLEX / FIONCLEX and the reflink clones FICLONE / FICLONERANGE
+  StateIoctl,    // ioctl: only FIOCLEX / FIONCLEX, the reflink clones FICLONE / FICLONERANGE, and
+                 // LOOP_SET_FD / LOOP_CHANGE_FD / LOOP_CONFIGURE (a file made a loop device's backing)
   RemoveAdvice,  // madvise: only MADV_REMOVE (it punches a hole in the file behind a shared view)
 };
 
@@ -54,6 +55,8 @@ bool letsGo(long nr);
 bool isWriteCall(long nr);
 /** An ioctl request that clones another file's bytes into the fd's file (FICLONE, FICLONERANGE). */
 bool isClone(uint64_t request);
+/** ioctl requests that make a file back a loop device: writes to the device change it, by no call on it. */
+bool isLoopAttach(uint64_t request);
 
 /** The table's name for nr, or nullptr. */
 const char* callName(long nr);

@@ -41,7 +41,7 @@ void Tracer::run() {
   }
   if (ok) {
     loop();
-    if (!cfg_.everyCall()) syncAllWritten(nowNs(), true);
+    syncAllWritten(nowNs(), true);  // attached, only files that back a loop device are here
     out = outcome_;
     if (cfg_.mode == Config::Mode::Record) readChildError(out);
   }

@@ -109,6 +109,9 @@ class Tracer {
   bool openEntry(Task& t, const Origin& o, int dirfd, uint64_t pathAddr, uint64_t flags);
   void openExit(Task& t, int64_t ret, const Origin& o);
   bool openByHandleEntry(Task& t, const Origin& o);
+  void loopExit(Task& t, int64_t ret, const Origin& o);
+  /** Marks the pages of `f` eyrie has no mark for as recorded as they are (deferred.cc). */
+  void markUnmarked(int f, const std::string& inode);
   bool writeEntry(Task& t, const Origin& o);
   void writeExit(Task& t, int64_t ret, const Origin& o);
   bool copyEntry(Task& t, const Origin& o);
@@ -223,6 +226,7 @@ class Tracer {
     int64_t mtime = -1;
     bool settled = false;  // that reading came a clock tick after mtime: unchanged stat = unchanged bytes
     bool open = false;     // some fd table may hold it writable
+    int backing = -1;      // eyrie's fd on a file that backs a loop device (its writes have no call)
   };
   std::unordered_map<std::string, Written> written_;  // per inode written without stops
   struct Admission {

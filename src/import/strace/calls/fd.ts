@@ -155,12 +155,21 @@ export const parseFcntl = (call: Call, ctx: Ctx): Parsed => {
 /** ioctl: FIOCLEX/FIONCLEX set and clear close-on-exec (Python's os.set_inheritable, subprocess's
  *  pass_fds); FICLONE/FICLONERANGE clone another file's bytes into the fd's (cp on XFS and btrfs);
  *  no other request changes what the events describe, and its arguments are not read. */
+/** ioctl requests that make a file the backing of a loop device (losetup, mount -o loop). */
+const LOOP_ATTACH: ReadonlySet<string> = new Set(['LOOP_SET_FD', 'LOOP_CHANGE_FD', 'LOOP_CONFIGURE'])
+
 export const parseIoctl = (call: Call, ctx: Ctx): Parsed => {
   const a = new Args(call)
   const request = a.raw(1)
   // strace names a request by every name it has: "BTRFS_IOC_CLONE or FICLONE"
   const names = request.split(' or ')
   if (names.includes('FICLONE') || names.includes('FICLONERANGE')) return parseClone(call, a, ctx, names.includes('FICLONERANGE'))
+  const loop = names.find((n) => LOOP_ATTACH.has(n))
+  if (loop !== undefined && call.ret.kind === 'ok') {
+    // the file now backs a loop device: what is written to the device changes it, by no call strace
+    // shows (the interceptor reads such a file back: src/native/deferred.cc)
+    a.fail(`ioctl ${loop} made a file back a loop device: writes through the device change it with no call strace shows, so its content cannot be followed (eyrie record reads it back)`)
+  }
   if (request !== 'FIOCLEX' && request !== 'FIONCLEX') return a.done(() => [])
   const fd = a.fd(0)
   if (call.ret.kind !== 'ok') return none // a failed ioctl left the flag as it was
