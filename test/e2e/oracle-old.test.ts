@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import fc from 'fast-check'
 import { worldAt } from '../../src/engine/replay.js'
 import { attachNatively, recordNatively } from '../support/e2e.js'
-import { assertBetween, assertFdTable, assertSpawned, bytesOf, initialFile, observeStep, pace, PATHS, runDriver, unknownBytes } from '../support/driver.js'
+import { assertBetween, assertFdTable, assertSpawned, bytesOf, handleStep, initialFile, observeStep, pace, PATHS, runDriver, unknownBytes } from '../support/driver.js'
 import { runs } from '../support/runs.js'
 
 // In program order the state at every traced call of the driver is exact: there the test checks each
@@ -29,7 +29,8 @@ const variants = [
 
 for (const { label, everyStep, workers, record } of variants) {
   const paced = everyStep || workers === 2 // two workers take turns only at the test's pace
-  const steps = fc.array(fc.tuple(observeStep, fc.nat(workers - 1)).map(([s, by]) => ({ ...s, by })), { minLength: 1, maxLength: 30, size: 'max' })
+  const anyStep = fc.oneof({ weight: 12, arbitrary: observeStep }, { weight: 1, arbitrary: handleStep })
+  const steps = fc.array(fc.tuple(anyStep, fc.nat(workers - 1)).map(([s, by]) => ({ ...s, by })), { minLength: 1, maxLength: 30, size: 'max' })
   test(`native, ${label}: given files that existed before the recording and random workloads over them, then every byte eyrie knows${everyStep ? ' after each step (read from outside) and' : ''} at each check and look is the kernel's, the fd table after each step is the kernel's, and bytes are unknown only where such files were`, async () => {
     await fc.assert(
       fc.asyncProperty(fc.tuple(initialFile, initialFile, initialFile), steps, async (initial, steps) => {

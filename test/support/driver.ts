@@ -42,6 +42,10 @@ export const observeStep = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant('spawn') }) },
 )
 
+/** An open of an existing file by its handle (open_by_handle_at), else as `open`: for the native
+ *  recorders only (strace names no file for the fd it makes; the importer refuses the line). */
+export const handleStep = fc.record({ op: fc.constant('openh'), slot: fc.nat(2), path: fc.nat(2), trunc: fc.boolean(), append: fc.boolean() })
+
 /** The driver's run under the recorder; its report lines split, and the seqs of its markers (its
  *  workers', in step order). With `snaps`, the driver keeps the bytes of each check and look in the
  *  work dir's snap/; with `pause`, the test sets its pace (pace()); `workers: 2` forks a second one. */
