@@ -36,8 +36,6 @@ bool sameStat(const struct stat& a, const struct stat& b) {
          a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
 }
 
-bool isExec(const char* call) { return std::string_view(call).rfind("execve", 0) == 0; }
-
 std::string stampOf(const struct stat& st) {
   auto ns = [](const timespec& t) { return std::to_string(static_cast<uint64_t>(t.tv_sec) * 1000000000ull + static_cast<uint64_t>(t.tv_nsec)); };
   return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" + ns(st.st_mtim) + ":" + ns(st.st_ctim);
@@ -74,6 +72,8 @@ std::optional<std::string> elfInterpreter(const std::string& path) {
   close(fd);
   return out;
 }
+
+bool isExecCall(const char* call) { return std::string_view(call).rfind("execve", 0) == 0; }
 
 uint64_t monotonicNs() {
   timespec ts;
@@ -144,7 +144,7 @@ Tracer::Admission* Tracer::loanFor(const std::string& path, const struct stat& s
 }
 
 bool Tracer::readmit(const char* call, const std::string& path, const struct stat& st, const Origin& o) {
-  bool exec = isExec(call);
+  bool exec = isExecCall(call);
   Admission* a = loanFor(path, st, exec);
   if (a == nullptr) return false;
   std::string sha256 = a->sha256;
@@ -156,8 +156,8 @@ bool Tracer::readmit(const char* call, const std::string& path, const struct sta
     if (!a->interp->empty()) {
       // the loan is by the name a decision gave it (worked out once: ~50 µs through /lib64's links);
       // the file is the one the task's own walk reaches now, whose stat the loan must match
-      if (a->interpName.empty()) a->interpName = nameForTask(o.tid, *a->interp);
-      interp = a->interpName;
+      if (a->interpLoan.empty()) a->interpLoan = nameForTask(o.tid, *a->interp);
+      interp = a->interpLoan;
       std::string walk = tracedPath(o.tid, AT_FDCWD, *a->interp, true);
       struct stat ist;
       const Admission* in = stat(walk.c_str(), &ist) == 0 && S_ISREG(ist.st_mode) ? loanFor(interp, ist, true) : nullptr;

@@ -113,12 +113,12 @@ int Tracer::decide(Task& t, const char* call, const std::string& path, uint64_t 
   uint64_t asked = writableEpoch_;
   // an exec's loan holds only with its ELF interpreter's (admissions.cc), lent from a stat taken
   // before the question as well
-  std::optional<std::string> interpName;
-  std::string interp;
+  std::optional<std::string> ptInterp;  // as the program names it
+  std::string interp;                   // as a decision names it
   struct stat ist{};
-  if (lendable && std::string_view(call).rfind("execve", 0) == 0) {
-    interpName = elfInterpreter(path);
-    if (interpName && !interpName->empty()) interp = nameForTask(t.tid, *interpName);
+  if (lendable && isExecCall(call)) {
+    ptInterp = elfInterpreter(path);
+    if (ptInterp && !ptInterp->empty()) interp = nameForTask(t.tid, *ptInterp);
     if (!interp.empty() && !(stat(interp.c_str(), &ist) == 0 && S_ISREG(ist.st_mode) && !heldWritable(inodeOf(ist)))) interp.clear();
   }
   // the verdict is on the content as the program will see it: stores through live views and writes
@@ -136,9 +136,9 @@ int Tracer::decide(Task& t, const char* call, const std::string& path, uint64_t 
   if (lent) {
     uint64_t now = monotonicNs();
     Admission& program = lend(path, st, asked, *lent, now);
-    program.interp = interpName;
+    program.interp = ptInterp;
     if (!interp.empty() && lent->interp == interp) {
-      program.interpName = interp;  // (a reference into admissions_: set before the next lend)
+      program.interpLoan = interp;  // (a reference into admissions_: set before the next lend)
       lend(interp, ist, asked, Note{lent->interpSha256, true, "", ""}, now);
     }
   }

@@ -236,7 +236,7 @@ class Tracer {
     std::string sha256;
     bool exec;            // also for execs (not a #! script)
     std::optional<std::string> interp;  // PT_INTERP, once read ("" none)
-    std::string interpName;             // the name its interpreter's loan is under, once known
+    std::string interpLoan;             // the name its interpreter's loan is under, once known
   };
   static constexpr size_t kMaxAdmissions = 65536;
   std::unordered_map<std::string, Admission> admissions_;  // by path (admissions.cc)
@@ -264,6 +264,8 @@ class Tracer {
 
 uint64_t nowNs();
 uint64_t monotonicNs();
+/** execve or execveat (a decision's call name) */
+bool isExecCall(const char* call);
 /** The interpreter an ELF program names (PT_INTERP, read as binfmt_elf reads it): "" for none (a
  *  static program, or not ELF at all), nullopt when the file cannot tell (unreadable, malformed). */
 std::optional<std::string> elfInterpreter(const std::string& path);
