@@ -192,8 +192,9 @@ void Tracer::readBack(int f, const std::string& inode, const std::string& path, 
   readBuf_.resize(kChunk);
   bool sent = false;
   // a file with as many bytes allocated as it is long has no hole to look for (most files written
-  // are: the two lseeks per file were a tenth of the tracer's calls in a tar extraction)
-  bool holes = static_cast<uint64_t>(st.st_blocks) * 512 < size;
+  // are: the two lseeks per file were a tenth of the tracer's calls in a tar extraction); a loop
+  // device's backing file gets holes no call shows (a discard punches one): it is read whole
+  bool holes = w.backing < 0 && static_cast<uint64_t>(st.st_blocks) * 512 < size;
   for (uint64_t chunk = 0, next = 0; chunk < size; chunk = next) {
     // holes read as zeros and were never recorded as anything else (a hole punched into recorded
     // bytes forgot their hashes): only the data is read
