@@ -90,6 +90,7 @@ export const runAttach = async (pidText: string, o: AttachOpts): Promise<number>
     const secs = Number(process.hrtime.bigint() - started) / 1e9
     const end = stopSignal !== null ? `detached on ${stopSignal}; process ${pid} runs on` : result.signal !== null ? `process ${pid} was killed by ${result.signal}` : `process ${pid} exited with status ${result.status ?? '?'}`
     process.stderr.write(`eyrie: guest ${guest}: ${ingest.now.seq} events, ${result.bytes} bytes written, ${secs.toFixed(2)} s; ${end}\n`)
+    if (result.message !== null) process.stderr.write(`eyrie: ${result.message}\n`) // tasks the kernel let go (tracer.cc letRestGo)
     warnIoUring(ingest.now)
     if (o.stats === true) printStopStats(result.stats, o.json === true, recorderCpuSince(cpu))
     return 0

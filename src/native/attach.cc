@@ -20,38 +20,6 @@ namespace eyrie {
 
 namespace {
 
-std::vector<pid_t> listDir(const std::string& dir) {
-  std::vector<pid_t> out;
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return out;
-  while (dirent* e = readdir(d)) {
-    char* end;
-    long v = strtol(e->d_name, &end, 10);
-    if (*end == 0 && v > 0) out.push_back(static_cast<pid_t>(v));
-  }
-  closedir(d);
-  return out;
-}
-
-/** Children of a process, from every one of its threads. */
-std::vector<pid_t> childrenOf(pid_t pid) {
-  std::vector<pid_t> out;
-  for (pid_t tid : listDir("/proc/" + std::to_string(pid) + "/task")) {
-    std::ifstream f("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/children");
-    pid_t c;
-    while (f >> c) out.push_back(c);
-  }
-  return out;
-}
-
-/** The process and its descendants (thread group ids). */
-std::vector<pid_t> processTree(pid_t root) {
-  std::vector<pid_t> out{root};
-  for (size_t i = 0; i < out.size(); i++)
-    for (pid_t c : childrenOf(out[i])) out.push_back(c);
-  return out;
-}
-
 pid_t tracerOf(pid_t pid) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/status");
   std::string line;

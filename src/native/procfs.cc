@@ -1,5 +1,6 @@
 #include "procfs.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/mman.h>
@@ -296,6 +297,56 @@ std::vector<Mapping> fileMappings(pid_t tid) {
   free(line);
   fclose(f);
   return out;
+}
+
+std::vector<pid_t> listDir(const std::string& dir) {
+  std::vector<pid_t> out;
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return out;
+  while (dirent* e = readdir(d)) {
+    char* end;
+    long v = strtol(e->d_name, &end, 10);
+    if (*end == 0 && v > 0) out.push_back(static_cast<pid_t>(v));
+  }
+  closedir(d);
+  return out;
+}
+
+std::vector<pid_t> childrenOf(pid_t pid) {
+  std::vector<pid_t> out;
+  for (pid_t tid : listDir("/proc/" + std::to_string(pid) + "/task")) {
+    std::ifstream f("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/children");
+    pid_t c;
+    while (f >> c) out.push_back(c);
+  }
+  return out;
+}
+
+std::vector<pid_t> processTree(pid_t root) {
+  std::vector<pid_t> out{root};
+  for (size_t i = 0; i < out.size(); i++)
+    for (pid_t c : childrenOf(out[i])) out.push_back(c);
+  return out;
+}
+
+namespace {
+
+/** A process's state letter (R, S, D, t, ...), or 0 when it is gone. */
+char stateOf(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(f, line)) return 0;
+  size_t paren = line.rfind(')');
+  return paren == std::string::npos || paren + 2 >= line.size() ? 0 : line[paren + 2];
+}
+
+}  // namespace
+
+pid_t wakeTarget(pid_t root) {
+  if (stateOf(root) != 'D') return root;
+  for (pid_t p : processTree(root))
+    if (char s = stateOf(p); s != 0 && s != 'D') return p;
+  return root;
 }
 
 }  // namespace eyrie

@@ -87,4 +87,15 @@ struct Mapping {
 };
 std::vector<Mapping> fileMappings(pid_t tid);
 
+/** The pids named in a directory (/proc/PID/task: the threads). */
+std::vector<pid_t> listDir(const std::string& dir);
+/** Children of a process, from every one of its threads. */
+std::vector<pid_t> childrenOf(pid_t pid);
+/** The process and its descendants (thread group ids). */
+std::vector<pid_t> processTree(pid_t root);
+/** Where a wake-up signal for the tracer goes: the root of the tree unless it sits in an
+ *  uninterruptible wait (a vfork parent, a hung NFS call: the signal would wait with it, and the
+ *  tracer in waitpid too), then the first process of its tree that can take one. */
+pid_t wakeTarget(pid_t root);
+
 }  // namespace eyrie

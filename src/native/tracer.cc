@@ -58,7 +58,7 @@ void Tracer::requestStop(StopMode m) {
   // The tracer may sit in waitpid with every tracee running: a signal we send to one of them makes
   // it stop, the tracer wakes, sees the request and suppresses the signal (it is recognisably ours).
   pid_t p = wakePid_.load();
-  if (p > 0) kill(p, SIGURG);
+  if (p > 0) kill(wakeTarget(p), SIGURG);
 }
 
 Task& Tracer::addTask(pid_t tid) {
@@ -94,8 +94,11 @@ void Tracer::loop() {
       status = p.status;
       ts = p.ts;
     } else {
-      tid = waitpid(-1, &status, __WALL | __WNOTHREAD);
+      bool lettingGo = detaching_ && cfg_.mode == Config::Mode::Attach;
+      tid = waitpid(-1, &status, __WALL | __WNOTHREAD | (lettingGo ? WNOHANG : 0));
       ts = nowNs();
+      if (tid == 0 && letRestGo()) break;
+      if (tid == 0) continue;
     }
     if (tid < 0) {
       if (errno == EINTR) continue;
@@ -108,6 +111,25 @@ void Tracer::loop() {
       stats_.done(monotonicNs());
     }
   }
+}
+
+bool Tracer::letRestGo() {
+  // letting go (attach's detach): each task reports the stop that detaches it, but one in an
+  // uninterruptible wait (a vfork parent until its child execs, a hung NFS call) cannot; past the
+  // grace the kernel lets those go when this thread ends (attach sets no PTRACE_O_EXITKILL), and
+  // the outcome says which, since what they do from then on is not journaled
+  uint64_t now = monotonicNs();
+  if (detachSince_ == 0) detachSince_ = now;
+  if (now - detachSince_ < kDetachGraceNs) {
+    usleep(1000);
+    return false;
+  }
+  std::string pids;
+  for (const auto& [tid, t] : tasks_) pids += (pids.empty() ? "" : ",") + std::to_string(tid);
+  outcome_.message = std::to_string(tasks_.size()) + " task(s) in an uninterruptible wait could not stop to be let go (" + pids +
+                     "): the kernel let them go untraced, and what they did from then on is not journaled";
+  tasks_.clear();
+  return true;
 }
 
 void Tracer::resume(Task& t, int sig) {

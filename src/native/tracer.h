@@ -209,6 +209,10 @@ class Tracer {
   pid_t root_ = 0;
   bool starting_ = false;  // attach: stopping everyone for the snapshot; nothing is emitted yet
   bool detaching_ = false;
+  uint64_t detachSince_ = 0;  // CLOCK_MONOTONIC ns of the first wait that found no task to let go
+  static constexpr uint64_t kDetachGraceNs = 2'000'000'000;
+  /** Detaching and no task reported: true once the grace is over (the rest are left to the kernel). */
+  bool letRestGo();
   bool killing_ = false;
   Outcome outcome_;
   int errPipe_ = -1;

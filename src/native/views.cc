@@ -228,7 +228,7 @@ void Tracer::requestSync(uint64_t generation) {
   while (seen < generation && !syncWanted_.compare_exchange_weak(seen, generation)) {
   }
   pid_t p = wakePid_.load();
-  if (p > 0) kill(p, SIGURG);
+  if (p > 0) kill(wakeTarget(p), SIGURG);  // as requestStop
 }
 
 void Tracer::noteSharedMappings(Task& t) {

@@ -85,3 +85,39 @@ test('given an attach still waiting for a task in vfork to stop, when it is told
     }
   }
 })
+
+test('given an attached process that went into vfork after the attach, when eyrie detaches, then it ends within its grace and says which task the kernel let go; that task runs on untraced', async () => {
+  const bin = await compile('vforker')
+  // attached while sleeping; then it becomes a process whose vfork child sleeps 8 s before its exec
+  const root = await background(`sleep 0.5; exec "${bin}" 8000`)
+  try {
+    const drafts: Draft[] = []
+    const session = attachPid(root, { validate: true, onBatch: (b) => void drafts.push(...b) })
+    // traced into vfork: its child exists (and sleeps), the parent waits for it, uninterruptibly
+    for (const end = Date.now() + 5000; treeOf(root).length < 2 || commOf(root) !== 'vforker'; await sleep(20)) {
+      if (Date.now() > end) throw new Error(`the attached process did not vfork: ${treeOf(root).map((p) => `${p} ${commOf(p)}`).join(', ')}`)
+    }
+    await sleep(200)
+    assert.equal(drafts[0]?.body.kind, 'snapshot')
+    const asked = Date.now()
+    session.detach()
+    const result = await Promise.race([session.done, sleep(5000).then(() => {
+      throw new Error('the detach did not end within 5 s: it waited for the task inside vfork')
+    })])
+    assert.ok(Date.now() - asked < 4000, `ended ${Date.now() - asked} ms after the detach`)
+    assert.match(result.message ?? '', new RegExp(`^1 task\\(s\\) in an uninterruptible wait could not stop to be let go \\(${root}\\)`))
+    // the kernel lets it go as the tracer thread ends: it runs on, untraced
+    for (const end = Date.now() + 1000; (procStatus(root)?.tracer ?? 0) !== 0; await sleep(10)) {
+      if (Date.now() > end) throw new Error(`${root} is still traced 1 s after the end: ${JSON.stringify(procStatus(root))}`)
+    }
+    for (const p of treeOf(root)) assert.equal(procStatus(p)?.tracer ?? 0, 0, `${p} untraced`)
+  } finally {
+    for (const p of treeOf(root).reverse()) {
+      try {
+        process.kill(p, 'SIGKILL')
+      } catch {
+        // gone already
+      }
+    }
+  }
+})
