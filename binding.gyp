@@ -5,6 +5,7 @@
       "sources": [
         "src/native/addon.cc",
         "src/native/admissions.cc",
+        "src/native/aio.cc",
         "src/native/attach.cc",
         "src/native/calls.cc",
         "src/native/channel.cc",

@@ -169,6 +169,7 @@ bool Tracer::entry(Task& t, const Origin& o) {
     }
     case SYS_creat: return openEntry(t, o, AT_FDCWD, a[0], O_CREAT | O_WRONLY | O_TRUNC);
     case SYS_open_by_handle_at: return openByHandleEntry(t, o);
+    case SYS_io_submit: return aioSubmitEntry(t, o);
     case SYS_memfd_create:
       // a new file with no name, open for reading and writing: journaled as an open that created it
       c.flags = O_RDWR | ((a[1] & MFD_CLOEXEC) != 0 ? O_CLOEXEC : 0);
@@ -310,6 +311,7 @@ void Tracer::exit(Task& t, int64_t ret, const Origin& o) {
   if (nr == SYS_copy_file_range || nr == SYS_sendfile || nr == SYS_splice) return copyExit(t, ret, o);
   if (nr == SYS_ioctl && isClone(a[1])) return cloneExit(t, ret, o);
   if (nr == SYS_ioctl && isLoopAttach(a[1])) return loopExit(t, ret, o);
+  if (nr == SYS_io_submit) return aioSubmitExit(t, ret, o);
   if (nr == SYS_mmap) {
     // mmap returns an address: only -4095..-1 are errors
     if (static_cast<uint64_t>(ret) > static_cast<uint64_t>(-4096)) return;

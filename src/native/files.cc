@@ -38,17 +38,6 @@ const char* openCallName(long nr) {
 /** pwritev2 with RWF_APPEND: at the end of the file, whatever its offset and the fd's flags. */
 bool rwfAppend(const Call& c) { return c.nr == SYS_pwritev2 && (static_cast<int>(c.args[5]) & RWF_APPEND) != 0; }  // (fd, iov, count, pos_l, pos_h, flags)
 
-/** Total length of an iovec array in the tracee. */
-uint64_t iovLength(pid_t tid, uint64_t iov, uint64_t count) {
-  count = std::min<uint64_t>(count, IOV_MAX);
-  std::vector<iovec> v(count);
-  size_t bytes = count * sizeof(iovec);
-  if (readMemory(tid, iov, bytes, reinterpret_cast<uint8_t*>(v.data())) != bytes) return 0;
-  uint64_t total = 0;
-  for (const auto& x : v) total += x.iov_len;
-  return total;
-}
-
 /** The handle a tracee passes to open_by_handle_at, opened here on the same mount (O_PATH): -1 when
  *  it cannot be (unreadable, stale, or eyrie lacks CAP_DAC_READ_SEARCH). */
 int openHandle(pid_t tid, int mountFd, uint64_t addr) {

@@ -31,6 +31,7 @@ const std::vector<TracedCall> kCalls = {
     {SYS_creat, Rule::Always, "creat"},
     {SYS_memfd_create, Rule::Always, "memfd_create"},
     {SYS_open_by_handle_at, Rule::Always, "open_by_handle_at"},
+    {SYS_io_submit, Rule::Always, "io_submit", true},
     {SYS_write, Rule::Always, "write", true},
     {SYS_pwrite64, Rule::Always, "pwrite64", true},
     {SYS_writev, Rule::Always, "writev", true},

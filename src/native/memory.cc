@@ -79,6 +79,16 @@ bool readU64(pid_t tid, uint64_t addr, uint64_t& out) {
   return addr != 0 && readMemory(tid, addr, sizeof out, reinterpret_cast<uint8_t*>(&out)) == sizeof out;
 }
 
+uint64_t iovLength(pid_t tid, uint64_t iov, uint64_t count) {
+  count = std::min<uint64_t>(count, IOV_MAX);
+  std::vector<iovec> v(count);
+  size_t bytes = count * sizeof(iovec);
+  if (readMemory(tid, iov, bytes, reinterpret_cast<uint8_t*>(v.data())) != bytes) return 0;
+  uint64_t total = 0;
+  for (const auto& x : v) total += x.iov_len;
+  return total;
+}
+
 size_t readIovecs(pid_t tid, uint64_t iov, uint64_t count, size_t len, uint8_t* out) {
   count = std::min<uint64_t>(count, IOV_MAX);
   std::vector<iovec> vecs(count);

@@ -19,6 +19,9 @@ bool readString(pid_t tid, uint64_t addr, std::string& out, size_t max);
 
 bool readU64(pid_t tid, uint64_t addr, uint64_t& out);
 
+/** Total length of an iovec array in the tracee (0 when it cannot be read). */
+uint64_t iovLength(pid_t tid, uint64_t iov, uint64_t count);
+
 /** The first len bytes of the buffers described by an iovec array; returns how many were read. */
 size_t readIovecs(pid_t tid, uint64_t iov, uint64_t count, size_t len, uint8_t* out);
 

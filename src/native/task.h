@@ -50,6 +50,16 @@ struct Call {
   uint64_t offset = 0;
   uint64_t length = 0;  // what a clone (FICLONE, FICLONERANGE) puts at offset
   std::vector<std::string> argv;
+  /** io_submit's writes (aio.cc): iocb index, fd, where, the buffer (or iovec array) and its length */
+  struct AioWrite {
+    uint32_t index;
+    int fd;
+    bool located;
+    uint64_t offset;
+    bool vector;
+    uint64_t buf, count, bytes;
+  };
+  std::vector<AioWrite> aio;
 };
 
 struct Task {

@@ -440,6 +440,8 @@ void Tracer::onSyscallStop(Task& t, uint64_t ts) {
     else if (isWriteCall(nr)) {
       const FdEntry* e = fdOf(t, static_cast<int>(static_cast<int32_t>(args[0])));
       wanted = e != nullptr && e->observeWrites;
+    } else {
+      wanted = nr == SYS_io_submit;  // its writes may be to such a file (aio.cc)
     }
     if (wanted) {
       t.call = Call{};

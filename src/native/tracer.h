@@ -110,6 +110,9 @@ class Tracer {
   void openExit(Task& t, int64_t ret, const Origin& o);
   bool openByHandleEntry(Task& t, const Origin& o);
   void loopExit(Task& t, int64_t ret, const Origin& o);
+  // Linux AIO (aio.cc): io_submit's writes, journaled as file.write where writes are
+  bool aioSubmitEntry(Task& t, const Origin& o);
+  void aioSubmitExit(Task& t, int64_t ret, const Origin& o);
   /** Marks the pages of `f` eyrie has no mark for as recorded as they are (deferred.cc). */
   void markUnmarked(int f, const std::string& inode);
   bool writeEntry(Task& t, const Origin& o);

@@ -14,7 +14,7 @@ export const STRACE_CALLS: readonly string[] = [
   'mkdir', 'mkdirat', 'rmdir', 'fsync', 'fdatasync',
   'mmap', 'munmap', 'mremap', 'mprotect', 'msync', 'madvise',
   'execve', 'execveat', 'clone', 'clone3', 'fork', 'vfork', 'exit', 'exit_group',
-  'copy_file_range', 'sendfile', 'splice', 'chdir', 'fchdir',
+  'copy_file_range', 'sendfile', 'splice', 'io_submit', 'chdir', 'fchdir',
   // not file state, but where it escapes: a process using io_uring is reported (proc.ioUring)
   'io_uring_setup', 'io_uring_enter', 'io_uring_register',
 ]

@@ -19,7 +19,7 @@ export const PARSERS: ReadonlyMap<string, CallParser> = new Map<string, CallPars
   ['lseek', fd.parseLseek], ['read', fd.parseRead], ['readv', fd.parseRead],
   ['write', write.parseWrite], ['pwrite64', write.parsePwrite64], ['writev', write.parseWritev],
   ['pwritev', write.parsePwritev], ['pwritev2', write.parsePwritev2],
-  ['copy_file_range', write.parseCopyFileRange], ['sendfile', write.parseSendfile], ['splice', write.parseSplice],
+  ['copy_file_range', write.parseCopyFileRange], ['io_submit', write.parseIoSubmit], ['sendfile', write.parseSendfile], ['splice', write.parseSplice],
   ['truncate', file.parseTruncate], ['ftruncate', file.parseFtruncate], ['fallocate', file.parseFallocate],
   ['rename', file.parseRename], ['renameat', file.parseRenameat], ['renameat2', file.parseRenameat2],
   ['unlink', file.parseUnlink], ['unlinkat', file.parseUnlinkat], ['rmdir', file.parseRmdir],
