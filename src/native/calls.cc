@@ -8,6 +8,7 @@
 #include <linux/close_range.h>
 #include <linux/falloc.h>
 #include <linux/io_uring.h>
+#include <linux/openat2.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
@@ -163,9 +164,9 @@ bool Tracer::entry(Task& t, const Origin& o) {
     case SYS_open: return openEntry(t, o, AT_FDCWD, a[0], a[1]);
     case SYS_openat: return openEntry(t, o, asFd(a[0]), a[1], a[2]);
     case SYS_openat2: {
-      uint64_t flags = 0;
-      if (!readU64(t.tid, a[2], flags)) return true;
-      return openEntry(t, o, asFd(a[0]), a[1], flags);
+      open_how how{};
+      if (readMemory(t.tid, a[2], sizeof how, reinterpret_cast<uint8_t*>(&how)) != sizeof how) return true;
+      return openEntry(t, o, asFd(a[0]), a[1], how.flags, (how.resolve & RESOLVE_IN_ROOT) != 0);
     }
     case SYS_creat: return openEntry(t, o, AT_FDCWD, a[0], O_CREAT | O_WRONLY | O_TRUNC);
     case SYS_open_by_handle_at: return openByHandleEntry(t, o);

@@ -84,7 +84,7 @@ bool Tracer::openByHandleEntry(Task& t, const Origin& o) {
   return err == 0;
 }
 
-bool Tracer::openEntry(Task& t, const Origin& o, int dirfd, uint64_t pathAddr, uint64_t flags) {
+bool Tracer::openEntry(Task& t, const Origin& o, int dirfd, uint64_t pathAddr, uint64_t flags, bool inRoot) {
   Call& c = t.call;
   c.flags = flags;
   bool tmpfile = (flags & O_TMPFILE) == O_TMPFILE;
@@ -100,6 +100,11 @@ bool Tracer::openEntry(Task& t, const Origin& o, int dirfd, uint64_t pathAddr, u
   if (c.created != -1 && !ask && !written) return true;
   std::string raw;
   if (!readString(t.tid, pathAddr, raw, PATH_MAX)) return true;
+  if (inRoot && !raw.empty()) {
+    // the walk below dirfd as the tracee's kernel makes it, then taken as any name from here
+    raw = inRootPath(t.tid, dirfd, raw, (flags & O_NOFOLLOW) == 0);
+    dirfd = AT_FDCWD;
+  }
   std::string walk = walkPath(t.tid, dirfd, raw);
   if (c.created == -1 || written) {
     struct stat st;

@@ -253,6 +253,47 @@ std::string tracedPath(pid_t tid, int dirfd, const std::string& raw, bool follow
   return at.empty() ? "/" : at;
 }
 
+std::string inRootPath(pid_t tid, int dirfd, const std::string& raw, bool followLast) {
+  const std::string root = baseOf(tid, dirfd);
+  std::vector<std::string> done, todo;  // walked below the root; still to walk, last first
+  auto push = [&todo](const std::string& path) {
+    std::vector<std::string> parts;
+    for (size_t i = 0; i <= path.size();) {
+      size_t j = path.find('/', i);
+      if (j == std::string::npos) j = path.size();
+      if (j > i) parts.push_back(path.substr(i, j - i));
+      i = j + 1;
+    }
+    todo.insert(todo.end(), parts.rbegin(), parts.rend());
+  };
+  auto here = [&](const std::string* next) {
+    std::string out = root;
+    for (const auto& d : done) out += "/" + d;
+    return next == nullptr ? out : out + "/" + *next;
+  };
+  push(raw);
+  for (int links = 0; !todo.empty();) {
+    std::string name = todo.back();
+    todo.pop_back();
+    if (name == ".") continue;
+    if (name == "..") {
+      if (!done.empty()) done.pop_back();  // never above the root
+      continue;
+    }
+    std::string next = here(&name);
+    struct stat st;
+    if ((todo.empty() && !followLast) || lstat(next.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) {
+      done.push_back(name);
+      continue;
+    }
+    std::string target = readLink(next.c_str());
+    if (target.empty() || ++links > 40) return next;  // the kernel will say what is wrong
+    if (target[0] == '/') done.clear();  // an absolute link starts at the root too
+    push(target);
+  }
+  return here(nullptr);
+}
+
 std::string judgedName(const std::string& canonical, const std::string& walk, bool follow) {
   struct stat w, c;
   if ((follow ? stat(walk.c_str(), &w) : lstat(walk.c_str(), &w)) != 0) return canonical;

@@ -39,6 +39,9 @@ std::string walkPath(pid_t tid, int dirfd, const std::string& path);
  *  tracee's, not eyrie's); the kernel's per-process links under /proc/TID are left to the kernel.
  *  For decisions: one lstat per name on the way. */
 std::string tracedPath(pid_t tid, int dirfd, const std::string& raw, bool followLast);
+/** openat2's RESOLVE_IN_ROOT: what `raw` names for the tracee with dirfd as the root ("/", ".." and
+ *  absolute symlinks stay below it), as a name the host can walk now (through /proc/TID/fd/DIRFD). */
+std::string inRootPath(pid_t tid, int dirfd, const std::string& raw, bool followLast);
 /** The name a scan reads a file by: its canonical name while that leads to the file the tracee
  *  reaches by `walk` (tracedPath's, or /proc/TID/fd/N), else `walk` itself: a memfd, an O_TMPFILE
  *  file or an unlinked one reached through an fd has no name the host can open, and a verdict on

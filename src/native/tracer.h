@@ -106,7 +106,8 @@ class Tracer {
   // system calls (calls.cc, files.cc)
   bool entry(Task& t, const Origin& o);
   void exit(Task& t, int64_t ret, const Origin& o);
-  bool openEntry(Task& t, const Origin& o, int dirfd, uint64_t pathAddr, uint64_t flags);
+  /** inRoot: openat2's RESOLVE_IN_ROOT (dirfd is the root of the walk) */
+  bool openEntry(Task& t, const Origin& o, int dirfd, uint64_t pathAddr, uint64_t flags, bool inRoot = false);
   void openExit(Task& t, int64_t ret, const Origin& o);
   bool openByHandleEntry(Task& t, const Origin& o);
   void loopExit(Task& t, int64_t ret, const Origin& o);

@@ -135,3 +135,18 @@ test('given a file with the marker opened by its handle (open_by_handle_at, no n
     }
   }
 })
+
+test('given a script with the marker read by openat2 with RESOLVE_IN_ROOT (its name and its symlink taken below a directory), the open fails with EACCES; a clean one reads', async () => {
+  // the host has no /payload.sh: judged by that name, nothing was asked and the file was read
+  const jail = (body: string) => async (dir: string) => {
+    await mkdir(join(dir, 'jail'))
+    await writeFile(join(dir, 'jail', 'payload.sh'), `#!/bin/sh\n${body}\n`)
+    await symlink('/payload.sh', join(dir, 'jail', 'link'))
+  }
+  for (const name of ['/payload.sh', '/../link']) {
+    const bad = await runDriver('in-root', name, jail(`echo ${MARKER}`))
+    assert.match(bad.out, new RegExp(`open-errno=${EACCES}`), `${name}: ${bad.out}`)
+    const good = await runDriver('in-root', name, jail('echo clean-ran'))
+    assert.match(good.out, /read=#!\/bin\/sh\|echo clean-ran\|/, `${name}: ${good.out}`)
+  }
+})
