@@ -156,8 +156,8 @@ std::string resolvePath(pid_t tid, int dirfd, const std::string& name, bool foll
   if (name.empty()) return "";
   const std::string path = name[0] == '/' ? seenBy(tid, name) : name;
   bool absolute = path[0] == '/';
-  // chroot is not followed: an absolute name is taken as the host's (documented limitation). The
-  // kernel's walk from here is the tracee's once symlinks into /proc/self are expanded (tracedPath)
+  // the kernel's walk, made here as the tracee's (tracedPath: its /proc/self, its root and mounts),
+  // then the name the host knows that file by
   if (followLast) {
     std::string w = tracedPath(tid, dirfd, path, true);
     if (walk != nullptr) *walk = w;
@@ -210,52 +210,20 @@ bool processLink(const std::string& p) {
   return rest.compare(0, 3, "fd/") == 0 && digits(k) && k == p.size();
 }
 
-}  // namespace
-
-std::string tracedPath(pid_t tid, int dirfd, const std::string& raw, bool followLast) {
-  if (raw.empty()) return baseOf(tid, dirfd);
-  // the names still to walk, first at the back; `at` is where the walk is (no symlink in it but
-  // the kernel's per-process links under /proc/TID, which the kernel follows as the tracee's)
-  std::vector<std::string> todo;
-  auto push = [&todo](const std::string& path) {
-    std::vector<std::string> parts;
-    for (size_t i = 0; i <= path.size();) {
-      size_t j = path.find('/', i);
-      if (j == std::string::npos) j = path.size();
-      if (j > i) parts.push_back(path.substr(i, j - i));
-      i = j + 1;
-    }
-    todo.insert(todo.end(), parts.rbegin(), parts.rend());
-  };
-  const std::string self = std::to_string(getpid());
-  std::string at = raw[0] == '/' ? "" : baseOf(tid, dirfd);
-  push(raw[0] == '/' ? seenBy(tid, raw) : raw);
-  for (int links = 0; !todo.empty();) {
-    std::string name = todo.back();
-    todo.pop_back();
-    if (name == ".") continue;
-    std::string next = at + "/" + name;
-    struct stat st;
-    if (name == ".." || processLink(next) || (todo.empty() && !followLast) || lstat(next.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) {
-      at = next;
-      continue;
-    }
-    std::string target = readLink(next.c_str());
-    if (target.empty() || ++links > 40) return next;  // the kernel will say what is wrong
-    // /proc/self and /proc/thread-self reached by name: read by eyrie, they say eyrie's own pid
-    if (target == self || target.compare(0, self.size() + 6, self + "/task/") == 0) target = "/proc/" + std::to_string(tid);
-    if (target[0] == '/') {
-      at = "";
-      target = seenBy(tid, target);
-    }
-    push(target);
-  }
-  return at.empty() ? "/" : at;
+bool sameFile(const std::string& a, const std::string& b) {
+  struct stat x, y;
+  return stat(a.c_str(), &x) == 0 && stat(b.c_str(), &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
 }
 
-std::string inRootPath(pid_t tid, int dirfd, const std::string& raw, bool followLast) {
-  const std::string root = baseOf(tid, dirfd);
-  std::vector<std::string> done, todo;  // walked below the root; still to walk, last first
+/** The kernel's walk of `raw` for tracee tid, made by eyrie: each symlink expanded as the tracee
+ *  sees it, `..` taken on what was walked (no symlink is left in it), never above `root` ("" the
+ *  host's). `base`: where a relative name starts (a link into the tracee: its cwd, a dirfd).
+ *  `own`: /proc/self and /dev/fd are the tracee's (not under RESOLVE_IN_ROOT, which has none). */
+std::string walkBelow(pid_t tid, const std::string& root, const std::string& base, const std::string& raw, bool followLast, bool own) {
+  const std::string self = std::to_string(getpid());
+  std::string start = base;       // a directory the kernel reaches by itself (the root, a link it follows)
+  std::vector<std::string> done;  // names walked below start, none of them a symlink
+  std::vector<std::string> todo;  // names still to walk, the next one last
   auto push = [&todo](const std::string& path) {
     std::vector<std::string> parts;
     for (size_t i = 0; i <= path.size();) {
@@ -267,31 +235,72 @@ std::string inRootPath(pid_t tid, int dirfd, const std::string& raw, bool follow
     todo.insert(todo.end(), parts.rbegin(), parts.rend());
   };
   auto here = [&](const std::string* next) {
-    std::string out = root;
+    std::string out = start;
     for (const auto& d : done) out += "/" + d;
-    return next == nullptr ? out : out + "/" + *next;
+    if (next != nullptr) out += "/" + *next;
+    return out.empty() ? std::string("/") : out;
   };
-  push(raw);
+  auto absolute = [&](const std::string& path) {
+    std::string mine = own ? seenBy(tid, path) : path;
+    start = mine != path ? "" : root;  // the tracee's /proc entry is the host's
+    done.clear();
+    push(mine);
+  };
+  if (raw[0] == '/') absolute(raw);
+  else push(raw);
   for (int links = 0; !todo.empty();) {
     std::string name = todo.back();
     todo.pop_back();
     if (name == ".") continue;
     if (name == "..") {
-      if (!done.empty()) done.pop_back();  // never above the root
-      continue;
+      if (!done.empty()) done.pop_back();
+      else if (start != root && !sameFile(start.empty() ? "/" : start, root.empty() ? "/" : root)) start += "/..";
+      continue;  // (at the root: it stays there)
     }
     std::string next = here(&name);
     struct stat st;
+    if (processLink(next)) {
+      start = next;  // the kernel follows it into what the process holds
+      done.clear();
+      continue;
+    }
     if ((todo.empty() && !followLast) || lstat(next.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) {
       done.push_back(name);
       continue;
     }
     std::string target = readLink(next.c_str());
     if (target.empty() || ++links > 40) return next;  // the kernel will say what is wrong
-    if (target[0] == '/') done.clear();  // an absolute link starts at the root too
-    push(target);
+    // /proc/self and /proc/thread-self reached by name: read by eyrie, they say eyrie's own pid
+    if (own && (target == self || target.compare(0, self.size() + 6, self + "/task/") == 0)) target = "/proc/" + std::to_string(tid);
+    if (target[0] == '/') absolute(target);
+    else push(target);
   }
   return here(nullptr);
+}
+
+}  // namespace
+
+std::string rootBase(pid_t tid) {
+  static const struct stat hostNs = [] {
+    struct stat st{};
+    stat("/proc/self/ns/mnt", &st);
+    return st;
+  }();
+  const std::string proc = "/proc/" + std::to_string(tid);
+  struct stat ns;
+  if (stat((proc + "/ns/mnt").c_str(), &ns) != 0) return "";  // gone: nothing to tell
+  if (ns.st_dev == hostNs.st_dev && ns.st_ino == hostNs.st_ino && readLink((proc + "/root").c_str()) == "/") return "";
+  return proc + "/root";
+}
+
+std::string tracedPath(pid_t tid, int dirfd, const std::string& raw, bool followLast) {
+  if (raw.empty()) return baseOf(tid, dirfd);
+  return walkBelow(tid, rootBase(tid), baseOf(tid, dirfd), raw, followLast, true);
+}
+
+std::string inRootPath(pid_t tid, int dirfd, const std::string& raw, bool followLast) {
+  const std::string root = baseOf(tid, dirfd);
+  return walkBelow(tid, root, root, raw, followLast, false);
 }
 
 std::string judgedName(const std::string& canonical, const std::string& walk, bool follow) {

@@ -39,6 +39,10 @@ std::string walkPath(pid_t tid, int dirfd, const std::string& path);
  *  tracee's, not eyrie's); the kernel's per-process links under /proc/TID are left to the kernel.
  *  For decisions: one lstat per name on the way. */
 std::string tracedPath(pid_t tid, int dirfd, const std::string& raw, bool followLast);
+/** Where tracee tid's absolute names start: "" for the host's root and mounts (eyrie's), else its
+ *  /proc/TID/root (a chroot, a mount namespace of its own: unshare -m, a container), which eyrie
+ *  walks into as the kernel walks for the tracee. */
+std::string rootBase(pid_t tid);
 /** openat2's RESOLVE_IN_ROOT: what `raw` names for the tracee with dirfd as the root ("/", ".." and
  *  absolute symlinks stay below it), as a name the host can walk now (through /proc/TID/fd/DIRFD). */
 std::string inRootPath(pid_t tid, int dirfd, const std::string& raw, bool followLast);

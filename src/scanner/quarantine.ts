@@ -26,7 +26,8 @@ export const QuarantineRecord = t.intersection([t.type({
   guest: t.union([t.string, t.null]),
 }), t.partial({
   /** the file had no name to move it by (a memfd, an unlinked file: `path` is /proc/PID/fd/N of
-   *  the process that held it): its bytes were copied, and the holder keeps the file */
+   *  the process that held it), or its name was a process's own (/proc/PID/root/...: a chroot, a
+   *  mount namespace): its bytes were copied, and the file stays */
   copied: t.boolean,
 })])
 export type QuarantineRecord = t.TypeOf<typeof QuarantineRecord>
@@ -62,8 +63,13 @@ const move = async (from: string | Buffer, to: string | Buffer): Promise<void> =
 
 /** A file reached through the descriptor of the process holding it (it has no name to move). */
 const HELD = /^\/proc\/[0-9]+\/fd\/[0-9]+$/
+/** A file reached through a process's own root (a chroot, a mount namespace: src/native/procfs.h
+ *  rootBase): its name there may be a mount point over another file, which a rename from here would
+ *  move instead (the mount is detached); its bytes are copied. */
+const ROOTED = /^\/proc\/[0-9]+\/root\//
 
-/** Moves `path` into the quarantine of `journalDir` (copies it when it is a held file with no name);
+/** Moves `path` into the quarantine of `journalDir` (copies it when it is a held file with no name, or
+ *  reached through a process's root);
  *  returns the record it wrote. */
 export const quarantine = async (path: string, journalDir: string, info: QuarantineInfo = {}): Promise<QuarantineRecord> => {
   const dir = quarantineDir(journalDir)
@@ -72,7 +78,7 @@ export const quarantine = async (path: string, journalDir: string, info: Quarant
     await ensureDir(dir)
     // the guest's name as the bytes it stands for (src/events/names.ts)
     const link = await lstat(nameToBytes(from))
-    const copied = link.isSymbolicLink() && HELD.test(from)
+    const copied = (link.isSymbolicLink() && HELD.test(from)) || ROOTED.test(from)
     const st = copied ? await stat(from) : link
     if (!st.isFile()) throw new Error('not a regular file')
     const at = new Date()
