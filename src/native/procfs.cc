@@ -393,9 +393,15 @@ char stateOf(pid_t pid) {
 }  // namespace
 
 pid_t wakeTarget(pid_t root) {
-  if (stateOf(root) != 'D') return root;
+  // running or sleeping: it takes the signal and reports it (not one in an uninterruptible wait,
+  // stopped already, or a zombie, where the signal would be lost)
+  auto takes = [](pid_t p) {
+    char s = stateOf(p);
+    return s == 'R' || s == 'S';
+  };
+  if (takes(root)) return root;
   for (pid_t p : processTree(root))
-    if (char s = stateOf(p); s != 0 && s != 'D') return p;
+    if (takes(p)) return p;
   return root;
 }
 

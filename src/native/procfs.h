@@ -100,9 +100,9 @@ std::vector<pid_t> listDir(const std::string& dir);
 std::vector<pid_t> childrenOf(pid_t pid);
 /** The process and its descendants (thread group ids). */
 std::vector<pid_t> processTree(pid_t root);
-/** Where a wake-up signal for the tracer goes: the root of the tree unless it sits in an
- *  uninterruptible wait (a vfork parent, a hung NFS call: the signal would wait with it, and the
- *  tracer in waitpid too), then the first process of its tree that can take one. */
+/** Where a wake-up signal for the tracer goes: the root of the tree while it runs or sleeps, else
+ *  (in an uninterruptible wait: a vfork parent, a hung NFS call; stopped; a zombie) the first
+ *  process of its tree that does: the signal would wait with the root, and the tracer in waitpid. */
 pid_t wakeTarget(pid_t root);
 
 }  // namespace eyrie
