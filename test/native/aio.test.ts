@@ -1,7 +1,8 @@
 // Linux native AIO: io_submit hands the kernel writes with no write call (InnoDB's data files). Into
-// a large file that existed before (whose writes eyrie journals one by one, its old bytes kept), and
-// under attach (every call journaled), they went unseen: eyrie served the bytes of the pwrite that
-// came before, a wrong answer. The kernel is the oracle: the file's bytes after each step.
+// a large file that existed before (whose writes eyrie journals one by one, its old bytes kept),
+// under attach (every call journaled) and in strace's log (io_submit was not traced), they went
+// unseen: eyrie served the bytes of the pwrite that came before, a wrong answer. The kernel is the
+// oracle: the file's bytes after each step.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFile, writeFile } from 'node:fs/promises'
@@ -30,13 +31,15 @@ const check = async (r: Recorded): Promise<void> => {
   for (const [k, seq] of markers.entries()) {
     const truth = await readFile(join(r.dir, 'snaps', String(k)))
     const plan = contentPlan(await worldAt(r.journal, r.guest, seq), path)
-    assert.ok(plan.ok && plan.size === truth.length, `size at step ${k}`)
+    // (strace shows no size of a file that existed before: the importer does not know it)
+    assert.ok(plan.ok && (plan.size === truth.length || plan.size === null), `size at step ${k}`)
     const { bytes, unknown } = await materialize(r.journal, r.guest, plan.pieces)
     // bytes eyrie never saw (most of the file) are unknown; what it knows is the kernel's
-    for (const u of unknown) truth.copy(bytes, u.start, u.start, u.end)
-    assert.ok(bytes.equals(truth), `known bytes at step ${k} (#${seq}): ${JSON.stringify(bytes.subarray(0, 16).toString('latin1'))} against ${JSON.stringify(truth.subarray(0, 16).toString('latin1'))}`)
+    for (const u of unknown) truth.copy(bytes, u.start, u.start, Math.min(u.end, bytes.length))
+    const same = truth.subarray(0, bytes.length)
+    assert.ok(bytes.equals(same), `known bytes at step ${k} (#${seq}): ${JSON.stringify(bytes.subarray(0, 16).toString('latin1'))} against ${JSON.stringify(same.subarray(0, 16).toString('latin1'))}`)
     for (const [from, to] of WRITTEN.slice(0, k + 1).flat()) {
-      assert.ok(!unknown.some((u) => u.start < to && u.end > from), `[${from}, ${to}) known at step ${k}`)
+      assert.ok(to <= bytes.length && !unknown.some((u) => u.start < to && u.end > from), `[${from}, ${to}) known at step ${k}`)
     }
   }
 }
@@ -61,6 +64,11 @@ test('native, attached: given the same AIO writes, every byte eyrie knows after 
   }
 })
 
-test('strace import: given AIO writes, the import says it does not follow them instead of serving the bytes before them', async () => {
-  await assert.rejects(recordWithStrace(cmd, { setup }), /io_submit wrote through Linux AIO \(IOCB_CMD_PWRITE\)/)
+test('strace import: given the same AIO writes, every byte eyrie knows after each is the kernel\'s, the written ones included', async () => {
+  const r = await recordWithStrace(cmd, { setup })
+  try {
+    await check(r)
+  } finally {
+    await r.cleanup()
+  }
 })

@@ -7,7 +7,7 @@ import { Args, type Parsed } from '../args.js'
 import type { Call } from '../call.js'
 import { draft, type Ctx } from '../context.js'
 import { RWF_APPEND, RWF_FLAGS, SPLICE_FLAGS } from '../flags.js'
-import { readNat, readString, readStruct, show, type FdRef, type Shown } from '../values.js'
+import { readArray, readFd, readNat, readString, readStruct, show, type FdRef, type Shown } from '../values.js'
 
 const none: Parsed = E.right([])
 
@@ -42,28 +42,42 @@ export const parsePwrite64 = (call: Call, ctx: Ctx): Parsed => {
 }
 
 /** The bytes of an iovec array, from the start, up to the first one strace did not show whole. */
-const gather = (a: Args, i: number): Uint8Array => {
-  const arr = a.array(i)
+const gatherItems = (items: readonly string[]): E.Either<string, Uint8Array> => {
   const chunks: Uint8Array[] = []
-  for (const item of arr.items) {
+  for (const item of items) {
     const iov = readStruct(item)
-    if (E.isLeft(iov)) {
-      a.fail(`${iov.left} in argument ${i + 1} of ${a.call.name}`)
-      return new Uint8Array(0)
-    }
+    if (E.isLeft(iov)) return iov
     const base = iov.right.get('iov_base')
     const lenText = iov.right.get('iov_len')
     const shown: E.Either<string, Shown> = base === undefined ? E.left('missing iov_base') : readString(base)
     const len = lenText === undefined ? E.left('missing iov_len') : readNat(lenText)
-    if (E.isLeft(shown) || E.isLeft(len)) {
-      a.fail(`${E.isLeft(shown) ? shown.left : E.isLeft(len) ? len.left : ''} in argument ${i + 1} of ${a.call.name}`)
-      return new Uint8Array(0)
-    }
+    if (E.isLeft(shown)) return shown
+    if (E.isLeft(len)) return len
     chunks.push(shown.right.bytes.subarray(0, len.right))
     // Bytes after a cut-short buffer would land at unknown offsets: the known prefix ends here.
     if (shown.right.truncated || shown.right.bytes.length < len.right) break
   }
-  return concat(chunks)
+  return E.right(concat(chunks))
+}
+
+/** The length of an iovec array: its iov_len summed, buffers shown whole or not. */
+const iovTotal = (raw: string): E.Either<string, number> => {
+  const arr = readArray(raw)
+  if (E.isLeft(arr)) return arr
+  let total = 0
+  for (const item of arr.right.items) {
+    const len = E.chain((iov: ReadonlyMap<string, string>) => readNat(iov.get('iov_len') ?? ''))(readStruct(item))
+    if (E.isLeft(len)) return len
+    total += len.right
+  }
+  return E.right(total)
+}
+
+const gather = (a: Args, i: number): Uint8Array => {
+  const bytes = gatherItems(a.array(i).items)
+  if (E.isRight(bytes)) return bytes.right
+  a.fail(`${bytes.left} in argument ${i + 1} of ${a.call.name}`)
+  return new Uint8Array(0)
 }
 
 const concat = (chunks: readonly Uint8Array[]): Uint8Array => {
@@ -170,14 +184,40 @@ export const parseSendfile = (call: Call, ctx: Ctx): Parsed => {
   return a.done(() => copied(ctx, from, fromOffset, to, null, len))
 }
 
-/** io_submit(ctx, nr, iocbs): Linux AIO. Its writes (IOCB_CMD_PWRITE, PWRITEV) change files with no
- *  write call; this importer does not read strace's iocb arrays, so a submission that wrote is said,
- *  not skipped (the interceptor journals them: src/native/aio.cc). Reads and syncs change nothing. */
-export const parseIoSubmit = (call: Call, _ctx: Ctx): Parsed => {
+/** io_submit(ctx, nr, iocbs): Linux AIO. Its first `ret` iocbs went in; each IOCB_CMD_PWRITE or
+ *  PWRITEV is a write at its offset (journaled at the submission, as the interceptor does:
+ *  src/native/aio.cc). Reads and syncs change nothing. */
+export const parseIoSubmit = (call: Call, ctx: Ctx): Parsed => {
   const a = new Args(call)
-  const iocbs = a.raw(2)
-  if (call.ret.kind === 'ok' && call.ret.value > 0 && /IOCB_CMD_PWRITEV?\b/.test(iocbs)) {
-    a.fail('io_submit wrote through Linux AIO (IOCB_CMD_PWRITE): the importer does not follow those writes (eyrie record journals them)')
+  const iocbs = a.array(2)
+  if (call.ret.kind !== 'ok' || call.ret.value <= 0) return a.done(() => [])
+  const submitted = call.ret.value
+  if (iocbs.items.length < submitted) a.fail(`io_submit put in ${submitted} iocb(s) and strace showed ${iocbs.items.length}`)
+  const out: Draft[] = []
+  for (const [k, item] of iocbs.items.slice(0, submitted).entries()) {
+    const cb = readStruct(item)
+    if (E.isLeft(cb)) {
+      a.fail(`${cb.left} in iocb ${k} of io_submit`)
+      break
+    }
+    const op = cb.right.get('aio_lio_opcode')
+    if (op !== 'IOCB_CMD_PWRITE' && op !== 'IOCB_CMD_PWRITEV') continue
+    const field = <T>(name: string, read: (raw: string) => E.Either<string, T>): T | undefined => {
+      const r = read(cb.right.get(name) ?? '')
+      if (E.isRight(r)) return r.right
+      a.fail(`${r.left} in ${name} of iocb ${k} of io_submit`)
+      return undefined
+    }
+    const fd = field('aio_fildes', readFd)
+    const offset = field('aio_offset', readNat)
+    const append = (cb.right.get('aio_rw_flags') ?? '').split('|').includes('RWF_APPEND')
+    const bytes = op === 'IOCB_CMD_PWRITE'
+      ? field('aio_buf', (raw) => E.map((s: Shown) => s.bytes)(readString(raw)))
+      : field('aio_buf', (raw) => E.chain((items: { items: string[] }) => gatherItems(items.items))(readArray(raw)))
+    // PWRITEV shows no aio_nbytes (its iovec count): its length is the iovecs'
+    const len = op === 'IOCB_CMD_PWRITE' ? field('aio_nbytes', readNat) : field('aio_buf', iovTotal)
+    if (fd === undefined || offset === undefined || bytes === undefined || len === undefined) break
+    out.push(...written(ctx, fd, offset, len, bytes, append))
   }
-  return a.done(() => [])
+  return a.done(() => out)
 }
