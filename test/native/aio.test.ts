@@ -46,29 +46,18 @@ const check = async (r: Recorded): Promise<void> => {
 
 const cmd = ['sh', '-c', 'mkdir -p snaps && exec python3 "$0" big snaps', DRIVER]
 
-test('native: given AIO writes (io_submit: pwrite, pwritev, two in one submission) into a large file that existed before, every byte eyrie knows after each is the kernel\'s, the written ones included', async () => {
-  const r = await recordNatively(cmd, { setup })
-  try {
-    await check(r)
-  } finally {
-    await r.cleanup()
-  }
-})
-
-test('native, attached: given the same AIO writes, every byte eyrie knows after each is the kernel\'s, the written ones included', async () => {
-  const r = await attachNatively(cmd, { setup })
-  try {
-    await check(r)
-  } finally {
-    await r.cleanup()
-  }
-})
-
-test('strace import: given the same AIO writes, every byte eyrie knows after each is the kernel\'s, the written ones included', async () => {
-  const r = await recordWithStrace(cmd, { setup })
-  try {
-    await check(r)
-  } finally {
-    await r.cleanup()
-  }
-})
+const recorders = [
+  ['native', (c: string[]) => recordNatively(c, { setup })],
+  ['native, attached', (c: string[]) => attachNatively(c, { setup })],
+  ['strace import', (c: string[]) => recordWithStrace(c, { setup })],
+] as const
+for (const [label, record] of recorders) {
+  test(`${label}: given AIO writes (io_submit: pwrite, pwritev, two in one submission) into a large file that existed before, every byte eyrie knows after each is the kernel's, the written ones included`, async () => {
+    const r = await record(cmd)
+    try {
+      await check(r)
+    } finally {
+      await r.cleanup()
+    }
+  })
+}
