@@ -24,11 +24,6 @@ std::string readLink(const char* path) {
   return std::string(buf, static_cast<size_t>(n));
 }
 
-/** Where a relative name starts for the tracee: its cwd or the directory an fd refers to. */
-std::string baseOf(pid_t tid, int dirfd) {
-  return dirfd == AT_FDCWD ? "/proc/" + std::to_string(tid) + "/cwd" : fdLink(tid, dirfd);
-}
-
 /** Canonical path of an existing object, through the kernel's own walk. */
 std::string canonical(const std::string& path, bool follow, bool directory) {
   int flags = O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW) | (directory ? O_DIRECTORY : 0);
@@ -48,6 +43,10 @@ std::string join(const std::string& dir, const std::string& name) {
 }  // namespace
 
 std::string fdLink(pid_t tid, int fd) { return "/proc/" + std::to_string(tid) + "/fd/" + std::to_string(fd); }
+
+std::string baseOf(pid_t tid, int dirfd) {
+  return dirfd == AT_FDCWD ? "/proc/" + std::to_string(tid) + "/cwd" : fdLink(tid, dirfd);
+}
 
 std::string fdPath(pid_t tid, int fd) { return readLink(fdLink(tid, fd).c_str()); }
 
@@ -379,24 +378,11 @@ std::vector<pid_t> processTree(pid_t root) {
   return out;
 }
 
-namespace {
-
-/** A process's state letter (R, S, D, t, ...), or 0 when it is gone. */
-char stateOf(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(f, line)) return 0;
-  size_t paren = line.rfind(')');
-  return paren == std::string::npos || paren + 2 >= line.size() ? 0 : line[paren + 2];
-}
-
-}  // namespace
-
 pid_t wakeTarget(pid_t root) {
   // running or sleeping: it takes the signal and reports it (not one in an uninterruptible wait,
   // stopped already, or a zombie, where the signal would be lost)
   auto takes = [](pid_t p) {
-    char s = stateOf(p);
+    char s = taskStat(p).state;
     return s == 'R' || s == 'S';
   };
   if (takes(root)) return root;
