@@ -283,24 +283,32 @@ void Tracer::syncWritten(const std::string& inode, pid_t current, uint64_t ts) {
   for (auto i = tasks_.begin(); holder == nullptr && i != tasks_.end(); ++i)
     if ((fd = holds(i->second)) >= 0) holder = &i->second;
   Written& w = it->second;
-  struct stat st;
   if (holder == nullptr && w.backing >= 0) {
-    // no task writes it, a loop device may: read through eyrie's own fd
-    if (fstat(w.backing, &st) == 0 && w.settled && static_cast<uint64_t>(st.st_size) == w.size && mtimeNs(st) == w.mtime) return;
-    Task* by = cur != tasks_.end() ? &cur->second : nullptr;
-    pid_t pid = by != nullptr ? by->tgid : root_, tid = by != nullptr ? by->tid : root_;
-    readBack(w.backing, inode, liveName(fdPath(getpid(), w.backing)), Origin{static_cast<uint32_t>(pid), static_cast<uint32_t>(tid), ts});
+    // no task writes it, a loop device may
+    bool known = cur != tasks_.end();
+    readBacking(inode, w, Origin{static_cast<uint32_t>(known ? cur->second.tgid : root_), static_cast<uint32_t>(known ? cur->second.tid : root_), ts});
     return;
   }
   if (holder == nullptr) {
     settleIfUnheld(inode);
     return;
   }
-  if (fdStat(holder->tid, fd, st) && w.settled && static_cast<uint64_t>(st.st_size) == w.size && mtimeNs(st) == w.mtime) return;
+  struct stat st;
+  if (fdStat(holder->tid, fd, st) && unchanged(w, st)) return;
   int f = reopenFd(holder->tid, fd);
   if (f < 0) return;
   readBack(f, inode, liveName(fdPath(holder->tid, fd)), Origin{static_cast<uint32_t>(holder->tgid), static_cast<uint32_t>(holder->tid), ts});
   close(f);
+}
+
+bool Tracer::unchanged(const Written& w, const struct stat& st) {
+  return w.settled && static_cast<uint64_t>(st.st_size) == w.size && mtimeNs(st) == w.mtime;
+}
+
+void Tracer::readBacking(const std::string& inode, Written& w, const Origin& o) {
+  struct stat st;
+  if (fstat(w.backing, &st) == 0 && unchanged(w, st)) return;
+  readBack(w.backing, inode, liveName(fdPath(getpid(), w.backing)), o);
 }
 
 void Tracer::loopExit(Task& t, int64_t ret, const Origin& o) {
@@ -352,9 +360,7 @@ void Tracer::syncAllWritten(uint64_t ts, bool last) {
     if (!w.open) continue;
     w.open = false;
     if (w.backing >= 0) {
-      struct stat st;
-      if (fstat(w.backing, &st) != 0 || w.size != static_cast<uint64_t>(st.st_size) || mtimeNs(st) != w.mtime || !w.settled)
-        readBack(w.backing, inode, liveName(fdPath(getpid(), w.backing)), Origin{static_cast<uint32_t>(root_), static_cast<uint32_t>(root_), ts});
+      readBacking(inode, w, Origin{static_cast<uint32_t>(root_), static_cast<uint32_t>(root_), ts});
       close(w.backing);
       w.backing = -1;
       continue;

@@ -110,12 +110,20 @@ class Tracer {
   bool openEntry(Task& t, const Origin& o, int dirfd, uint64_t pathAddr, uint64_t flags, bool inRoot = false);
   void openExit(Task& t, int64_t ret, const Origin& o);
   bool openByHandleEntry(Task& t, const Origin& o);
+  /** An open with these flags gets a decision: it can read, and not a directory (open entries add
+   *  what they know: a file it creates has nothing to read) */
+  bool asksAboutOpen(uint64_t flags) const;
   void loopExit(Task& t, int64_t ret, const Origin& o);
   // Linux AIO (aio.cc): io_submit's writes, journaled as file.write where writes are
   bool aioSubmitEntry(Task& t, const Origin& o);
   void aioSubmitExit(Task& t, int64_t ret, const Origin& o);
   /** Marks the pages of `f` eyrie has no mark for as recorded as they are (deferred.cc). */
   void markUnmarked(int f, const std::string& inode);
+  struct Written;
+  /** The file's stat says it holds what the last reading saw (that reading came a tick after mtime). */
+  static bool unchanged(const Written& w, const struct stat& st);
+  /** Reads a loop device's backing file through eyrie's own fd, unless unchanged since the last reading. */
+  void readBacking(const std::string& inode, Written& w, const Origin& o);
   bool writeEntry(Task& t, const Origin& o);
   void writeExit(Task& t, int64_t ret, const Origin& o);
   bool copyEntry(Task& t, const Origin& o);
@@ -274,6 +282,10 @@ uint64_t nowNs();
 uint64_t monotonicNs();
 /** execve or execveat (a decision's call name) */
 bool isExecCall(const char* call);
+/** Where a write through tracee tid's fd lands: at the end for an appending description (its flags
+ *  now) or RWF_APPEND, else at `given` (a pwrite's offset) or the description's position. false
+ *  when /proc cannot tell (files.cc). */
+bool landsAt(pid_t tid, int fd, bool rwfAppend, std::optional<uint64_t> given, uint64_t& offset);
 /** The interpreter an ELF program names (PT_INTERP, read as binfmt_elf reads it): "" for none (a
  *  static program, or not ELF at all), nullopt when the file cannot tell (unreadable, malformed). */
 std::optional<std::string> elfInterpreter(const std::string& path);
