@@ -4,11 +4,8 @@
 // content.cc) it journals these as file.write too, the old bytes first; a file written without
 // stops is read back as ever (deferred.cc). Buffered AIO is done by the time io_submit returns;
 // an O_DIRECT one may complete later, from the buffer read here at the return.
-#include <errno.h>
-#include <fcntl.h>
 #include <linux/aio_abi.h>
 #include <linux/fs.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <vector>
@@ -41,15 +38,8 @@ bool Tracer::aioSubmitEntry(Task& t, const Origin& o) {
     if (!perWrite) continue;  // written without stops: read back
     bool vector = cb.aio_lio_opcode == IOCB_CMD_PWRITEV;
     uint64_t bytes = vector ? iovLength(t.tid, cb.aio_buf, cb.aio_nbytes) : cb.aio_nbytes;
-    Call::AioWrite w{i, fd, true, static_cast<uint64_t>(cb.aio_offset), vector, cb.aio_buf, cb.aio_nbytes, bytes};
-    uint64_t pos;
-    int flags;
-    // appends land at the end, whatever the offset says
-    if ((fdInfo(t.tid, fd, pos, flags) && (flags & O_APPEND) != 0) || (cb.aio_rw_flags & RWF_APPEND) != 0) {
-      struct stat st;
-      w.located = fdStat(t.tid, fd, st);
-      w.offset = w.located ? static_cast<uint64_t>(st.st_size) : 0;
-    }
+    Call::AioWrite w{i, fd, false, 0, vector, cb.aio_buf, cb.aio_nbytes, bytes};
+    w.located = landsAt(t.tid, fd, (cb.aio_rw_flags & RWF_APPEND) != 0, static_cast<uint64_t>(cb.aio_offset), w.offset);
     if (w.located && e->observeWrites) preimage(t, fd, *e, w.offset, bytes, o);
     c.aio.push_back(w);
   }

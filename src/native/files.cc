@@ -11,6 +11,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <optional>
 #include <vector>
 
 #include "memory.h"
@@ -46,8 +47,7 @@ int openHandle(pid_t tid, int mountFd, uint64_t addr) {
   std::vector<uint8_t> handle(sizeof head + head.handle_bytes);
   if (readMemory(tid, addr, handle.size(), handle.data()) != handle.size()) return -1;
   reinterpret_cast<struct file_handle*>(handle.data())->handle_bytes = head.handle_bytes;  // as sized above
-  std::string mount = "/proc/" + std::to_string(tid) + (mountFd == AT_FDCWD ? "/cwd" : "/fd/" + std::to_string(mountFd));
-  int m = open(mount.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);  // not O_PATH: the call refuses one (EBADF)
+  int m = open(baseOf(tid, mountFd).c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);  // not O_PATH: the call refuses one (EBADF)
   if (m < 0) return -1;
   int fd = open_by_handle_at(m, reinterpret_cast<struct file_handle*>(handle.data()), O_PATH | O_CLOEXEC);
   close(m);
@@ -56,11 +56,15 @@ int openHandle(pid_t tid, int mountFd, uint64_t addr) {
 
 }  // namespace
 
+bool Tracer::asksAboutOpen(uint64_t flags) const {
+  return cfg_.decideOpens && (flags & O_ACCMODE) != O_WRONLY && (flags & O_DIRECTORY) == 0;
+}
+
 bool Tracer::openByHandleEntry(Task& t, const Origin& o) {
   Call& c = t.call;
   c.flags = c.args[2];
   c.created = 0;  // by a handle: an existing file (O_CREAT is ignored)
-  bool ask = cfg_.decideOpens && (c.flags & O_ACCMODE) != O_WRONLY && (c.flags & O_DIRECTORY) == 0;
+  bool ask = asksAboutOpen(c.flags);
   if (!ask && openWritten_ == 0) return true;
   // the file the handle names, opened here too: what is written to it without stops is recorded
   // before this open sees or truncates it, and a decision has a name to read it by
@@ -93,7 +97,7 @@ bool Tracer::openEntry(Task& t, const Origin& o, int dirfd, uint64_t pathAddr, u
   // a verdict only where the program may read what is there: not for write-only opens, new files,
   // or directories (O_DIRECTORY: opendir, *at() bases, fts walks; a directory has no content to scan,
   // and each ask is a round trip to JavaScript and a journal commit while the program waits)
-  bool ask = cfg_.decideOpens && !tmpfile && (flags & O_ACCMODE) != O_WRONLY && c.created != 1 && (flags & O_DIRECTORY) == 0;
+  bool ask = asksAboutOpen(flags) && !tmpfile && c.created != 1;
   // a file some task writes without stops: what it holds now is recorded before this open sees or
   // truncates it
   bool written = openWritten_ > 0 && !tmpfile && c.created != 1;
@@ -176,24 +180,28 @@ void Tracer::openExit(Task& t, int64_t ret, const Origin& o) {
   if (t.fds) t.fds->fds[fd] = e;
 }
 
+bool landsAt(pid_t tid, int fd, bool rwfAppend, std::optional<uint64_t> given, uint64_t& offset) {
+  // the description's flags now, not the fd's at its open: F_SETFL through a dup or in another
+  // process sharing it may have set or cleared O_APPEND
+  uint64_t pos;
+  int flags;
+  if (!fdInfo(tid, fd, pos, flags)) return false;
+  if ((flags & O_APPEND) != 0 || rwfAppend) {
+    struct stat st;  // appends land at the end, whatever the offset says (pwrite(2), BUGS)
+    if (!fdStat(tid, fd, st)) return false;
+    offset = static_cast<uint64_t>(st.st_size);
+    return true;
+  }
+  offset = given.value_or(pos);
+  return true;
+}
+
 bool Tracer::locateWrite(Task& t, int fd, uint64_t& offset) {
   const Call& c = t.call;
   const uint64_t* a = c.args;
   bool positional = c.nr == SYS_write || c.nr == SYS_writev ||
                     (c.nr == SYS_pwritev2 && static_cast<int64_t>(a[3]) == -1);
-  // the description's flags now, not the fd's at its open: F_SETFL through a dup or in another
-  // process sharing it may have set or cleared O_APPEND
-  uint64_t pos;
-  int flags;
-  if (!fdInfo(t.tid, fd, pos, flags)) return false;
-  if ((flags & O_APPEND) != 0 || rwfAppend(c)) {
-    struct stat st;  // appends land at the end, whatever the offset says (pwrite(2), BUGS)
-    if (!fdStat(t.tid, fd, st)) return false;
-    offset = static_cast<uint64_t>(st.st_size);
-    return true;
-  }
-  offset = positional ? pos : a[3];
-  return true;
+  return landsAt(t.tid, fd, rwfAppend(c), positional ? std::nullopt : std::optional<uint64_t>(a[3]), offset);
 }
 
 bool Tracer::writeEntry(Task& t, const Origin& o) {

@@ -15,6 +15,9 @@ namespace eyrie {
 
 /** /proc/TID/fd/FD: the tracee's descriptor as a name the host can open (the file itself). */
 std::string fdLink(pid_t tid, int fd);
+/** Where a relative name starts for the tracee: its cwd or the directory an fd refers to (a link
+ *  the host can walk through). */
+std::string baseOf(pid_t tid, int dirfd);
 /** readlink of /proc/TID/fd/FD ("" when the fd is not open). */
 std::string fdPath(pid_t tid, int fd);
 /** stat through the fd's magic link: the open file itself. */
