@@ -77,6 +77,15 @@ export class Args {
     return this.read(i, readStruct, new Map<string, string>())
   }
 
+  /** A field of a struct an argument shows, read with `read`; a value out of place is recorded as a
+   *  failure naming the field and `where` (the struct's place in the call), and gives undefined. */
+  field<T>(fields: ReadonlyMap<string, string>, name: string, read: (raw: string) => E.Either<string, T>, where: string): T | undefined {
+    const r = read(fields.get(name) ?? '')
+    if (E.isRight(r)) return r.right
+    this.fail(`${r.left} in ${name} of ${where}`)
+    return undefined
+  }
+
   /** Record a failure found by the parser itself (a value out of place). The first one wins. */
   fail(message: string): void {
     if (this.error === null) this.error = message

@@ -183,11 +183,7 @@ const parseClone = (call: Call, a: Args, ctx: Ctx, range: boolean): Parsed => {
   if (!range) clone.srcFd = a.fd(2).fd ?? -1
   else {
     const s = a.struct(2)
-    const field = (name: string, read: (raw: string) => E.Either<string, number>): number => {
-      const r = read(s.get(name) ?? '')
-      if (E.isLeft(r)) a.fail(`${r.left} in ${name} of argument 3 of ioctl FICLONERANGE`)
-      return E.isRight(r) ? r.right : 0
-    }
+    const field = (name: string, read: (raw: string) => E.Either<string, number>): number => a.field(s, name, read, 'argument 3 of ioctl FICLONERANGE') ?? 0
     clone = {
       srcFd: field('src_fd', (raw) => E.map((f: FdRef) => f.fd ?? -1)(readFd(raw))),
       srcOffset: field('src_offset', readNat), len: field('src_length', readNat), destOffset: field('dest_offset', readNat),

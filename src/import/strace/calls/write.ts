@@ -202,12 +202,7 @@ export const parseIoSubmit = (call: Call, ctx: Ctx): Parsed => {
     }
     const op = cb.right.get('aio_lio_opcode')
     if (op !== 'IOCB_CMD_PWRITE' && op !== 'IOCB_CMD_PWRITEV') continue
-    const field = <T>(name: string, read: (raw: string) => E.Either<string, T>): T | undefined => {
-      const r = read(cb.right.get(name) ?? '')
-      if (E.isRight(r)) return r.right
-      a.fail(`${r.left} in ${name} of iocb ${k} of io_submit`)
-      return undefined
-    }
+    const field = <T>(name: string, read: (raw: string) => E.Either<string, T>): T | undefined => a.field(cb.right, name, read, `iocb ${k} of io_submit`)
     const fd = field('aio_fildes', readFd)
     const offset = field('aio_offset', readNat)
     const append = (cb.right.get('aio_rw_flags') ?? '').split('|').includes('RWF_APPEND')
