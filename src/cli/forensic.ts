@@ -11,7 +11,7 @@ import { mib, progress } from './progress.js'
 
 const short = (sha: string | null): string => (sha === null ? '-' : sha.slice(0, 16))
 const sideText = (s: Side): string =>
-  s.type === 'dir' ? 'dir' : s.type === 'symlink' ? `-> ${s.target ?? '?'}` : `${s.size ?? '?'} B ${short(s.sha256)}${s.unknownBytes ? ` (${s.unknownBytes} unknown)` : ''}`
+  s.type === 'symlink' ? `-> ${s.target ?? '?'}` : s.type !== 'file' ? s.type : `${s.size ?? '?'} B ${short(s.sha256)}${s.unknownBytes ? ` (${s.unknownBytes} unknown)` : ''}`
 
 export interface DiffOpts extends GlobalOpts { activity?: boolean }
 

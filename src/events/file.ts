@@ -60,6 +60,13 @@ export type FileLink = t.TypeOf<typeof FileLink>
 export const FileSymlink = t.type({ kind: t.literal('file.symlink'), target: t.string, path: AbsPath })
 export type FileSymlink = t.TypeOf<typeof FileSymlink>
 
+/** mknod/mknodat, and bind(2) of a Unix socket to a name: a node that is no directory and no
+ *  symlink, made with no open. `mode` as st_mode (its S_IFMT bits say which: fifo, socket, character
+ *  or block device, or 0 / S_IFREG an empty regular file), `rdev` the device number (makedev) of a
+ *  device node, else 0. */
+export const FileMknod = t.type({ kind: t.literal('file.mknod'), path: AbsPath, mode: Nat, rdev: Nat })
+export type FileMknod = t.TypeOf<typeof FileMknod>
+
 export const FileMkdir = t.type({ kind: t.literal('file.mkdir'), path: AbsPath })
 export type FileMkdir = t.TypeOf<typeof FileMkdir>
 
@@ -113,6 +120,7 @@ export const fileCodecs = {
   'file.link': FileLink,
   'file.symlink': FileSymlink,
   'file.mkdir': FileMkdir,
+  'file.mknod': FileMknod,
   'file.rmdir': FileRmdir,
   'file.flush': FileFlush,
   'file.observe': FileObserve,

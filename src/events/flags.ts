@@ -29,3 +29,24 @@ export const FALLOC_FL_ZERO_RANGE = 0x10
 export const FALLOC_FL_INSERT_RANGE = 0x20
 
 export const writable = (flags: number): boolean => (flags & O_ACCMODE) !== O_RDONLY
+
+/** st_mode's file type bits (S_IFMT) for the nodes mknod and bind make. */
+export const S_IFMT = 0o170000
+export const S_IFSOCK = 0o140000
+export const S_IFREG = 0o100000
+export const S_IFBLK = 0o060000
+export const S_IFCHR = 0o020000
+export const S_IFIFO = 0o010000
+
+/** What mknod(2) makes of a mode: 0 is a regular file, as S_IFREG; undefined for a type it refuses. */
+export const madeByMknod = (mode: number): 'file' | 'fifo' | 'socket' | 'char' | 'block' | undefined => {
+  switch (mode & S_IFMT) {
+    case 0:
+    case S_IFREG: return 'file'
+    case S_IFIFO: return 'fifo'
+    case S_IFSOCK: return 'socket'
+    case S_IFCHR: return 'char'
+    case S_IFBLK: return 'block'
+    default: return undefined
+  }
+}

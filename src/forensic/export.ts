@@ -34,6 +34,8 @@ export interface Manifest {
   readonly files: readonly ManifestFile[]
   readonly dirs: readonly string[]
   readonly symlinks: ReadonlyArray<{ readonly path: string; readonly target: string }>
+  /** fifos, sockets and device nodes the world holds under `under`: listed, not made */
+  readonly specials: ExportPlan['specials']
   /** names not exported: unsafe (would leave the root) or conflicting (a name that is both a directory and a file) */
   readonly refused: readonly Refusal[]
   /** processes that used io_uring up to `seq`, from which seq: what they changed through a ring is
@@ -130,7 +132,7 @@ const write = async (j: Journal, guest: string, seq: number, ts: bigint | null, 
   for (const s of plan.symlinks) if (await conflict(s.path, () => target.symlink(s.rel, s.target))) symlinks.push({ path: s.path, target: s.target })
   const manifest: Manifest = {
     format: 'eyrie-export/1', guest, seq, ts: ts === null ? null : ts.toString(), under, root: ROOT,
-    files, dirs, symlinks, refused, ioUring,
+    files, dirs, symlinks, specials: plan.specials, refused, ioUring,
     totals: { files: files.length, bytes, unknownBytes, incomplete, lagging },
   }
   await target.manifest(`${JSON.stringify(manifest, null, 2)}\n`)

@@ -16,8 +16,13 @@ export interface ExportPlan {
   readonly dirs: readonly PlanEntry[]
   readonly files: ReadonlyArray<Extract<PlanEntry, { type: 'file' }>>
   readonly symlinks: ReadonlyArray<Extract<PlanEntry, { type: 'symlink' }>>
+  /** fifos, sockets, device nodes: named in the manifest, not made (no content; making a device
+   *  node from a journal would be a way in) */
+  readonly specials: ReadonlyArray<{ readonly path: string; readonly type: SpecialType }>
   readonly refused: readonly Refusal[]
 }
+
+export type SpecialType = Exclude<FsNode['type'], 'file' | 'dir' | 'symlink'>
 
 const NAME_MAX = 255
 
@@ -42,6 +47,7 @@ export const planExport = (w: World, dir = '/'): ExportPlan => {
   const files: Array<Extract<PlanEntry, { type: 'file' }>> = []
   const symlinks: Array<Extract<PlanEntry, { type: 'symlink' }>> = []
   const refused: Refusal[] = []
+  const specials: Array<{ path: string; type: SpecialType }> = []
   const firstName = new Map<number, string>()
   const names = [...w.names].filter(([p]) => under(p, dir)).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
   for (const [path, id] of names) {
@@ -55,10 +61,11 @@ export const planExport = (w: World, dir = '/'): ExportPlan => {
     if (r.rel === '') continue // the root is the export directory itself
     if (node.type === 'dir') dirs.push({ type: 'dir', path, rel: r.rel })
     else if (node.type === 'symlink') symlinks.push({ type: 'symlink', path, rel: r.rel, target: node.target ?? '' })
+    else if (node.type !== 'file') specials.push({ path, type: node.type })
     else {
       files.push({ type: 'file', path, rel: r.rel, node, linkOf: firstName.get(id) ?? null })
       if (!firstName.has(id)) firstName.set(id, path)
     }
   }
-  return { dirs, files, symlinks, refused }
+  return { dirs, files, symlinks, specials, refused }
 }

@@ -12,10 +12,13 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/user.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdlib>
 
 #include "filter.h"
@@ -68,6 +71,15 @@ std::string Tracer::pathArg(Task& t, int dirfd, uint64_t addr, bool followLast) 
   std::string raw;
   if (!readString(t.tid, addr, raw, PATH_MAX)) return "";
   return resolvePath(t.tid, dirfd, raw, followLast);
+}
+
+std::string Tracer::unixSocketName(Task& t, uint64_t addr, uint32_t len) {
+  sockaddr_un sa{};
+  size_t n = std::min<size_t>(len, sizeof sa);
+  size_t at = offsetof(sockaddr_un, sun_path);
+  // an unnamed socket (no path) and an abstract one (a leading NUL) make no node
+  if (n <= at || readMemory(t.tid, addr, n, reinterpret_cast<uint8_t*>(&sa)) != n || sa.sun_family != AF_UNIX || sa.sun_path[0] == 0) return "";
+  return resolvePath(t.tid, AT_FDCWD, std::string(sa.sun_path, strnlen(sa.sun_path, n - at)), false);
 }
 
 bool Tracer::wantPositions(const FdEntry* e) const {
@@ -248,7 +260,10 @@ bool Tracer::entry(Task& t, const Origin& o) {
       return true;
     }
     case SYS_symlink:
-    case SYS_symlinkat: return true;  // what they create is named at exit, when they succeeded
+    case SYS_symlinkat:
+    case SYS_mknod:
+    case SYS_mknodat:
+    case SYS_bind: return true;  // what they create is named at exit, when they succeeded
     case SYS_link:
       c.path = pathArg(t, AT_FDCWD, a[0], false);
       c.path2 = pathArg(t, AT_FDCWD, a[1], false);
@@ -394,6 +409,19 @@ void Tracer::exit(Task& t, int64_t ret, const Origin& o) {
       if (!readString(t.tid, a[0], target, PATH_MAX)) return;
       std::string path = nr == SYS_symlink ? pathArg(t, AT_FDCWD, a[1], false) : pathArg(t, asFd(a[1]), a[2], false);
       if (!path.empty()) emit(Kind::FileSymlink, o, [&](Record& r) { r.str(target).str(path); });
+      return;
+    }
+    case SYS_mknod:
+    case SYS_mknodat: {
+      bool at = nr == SYS_mknodat;
+      std::string path = pathArg(t, at ? asFd(a[0]) : AT_FDCWD, a[at ? 1 : 0], false);
+      uint64_t mode = static_cast<uint32_t>(a[at ? 2 : 1]), dev = static_cast<uint32_t>(a[at ? 3 : 2]);
+      if (!path.empty()) emit(Kind::FileMknod, o, [&](Record& r) { r.str(path).num(mode).num((mode & S_IFMT) == S_IFCHR || (mode & S_IFMT) == S_IFBLK ? dev : 0); });
+      return;
+    }
+    case SYS_bind: {
+      std::string path = unixSocketName(t, a[1], static_cast<uint32_t>(a[2]));
+      if (!path.empty()) emit(Kind::FileMknod, o, [&](Record& r) { r.str(path).num(S_IFSOCK).num(0); });
       return;
     }
     case SYS_mmap: {

@@ -125,6 +125,7 @@ const readBody = (kind: string, r: Reader): Decoded => {
     }
     case 'file.symlink': return { body: { kind, target: r.str(), path: r.str() } }
     case 'file.mkdir': return { body: { kind, path: r.str() } }
+    case 'file.mknod': return { body: { kind, path: r.str(), mode: r.num(), rdev: r.num() } }
     case 'file.rmdir': return { body: { kind, path: r.str() } }
     case 'file.flush': return { body: { kind, fd: r.num() } }
     case 'file.observe': {

@@ -55,6 +55,7 @@ enum class Kind : uint8_t {
   ProcReparent,
   FileClone,  // the strace importer's (the interceptor reads a clone's bytes back: FileWrite)
   FdSetfl,
+  FileMknod,
 };
 
 /** proc.ioUring's `via`, as a u8: positions in IO_URING_VIA of src/native/decode.ts. */
@@ -67,7 +68,8 @@ inline const std::vector<const char*>& kindNames() {
       "file.write",   "file.truncate", "file.allocate", "file.rename",  "file.unlink",  "file.link",
       "file.symlink", "file.mkdir",    "file.rmdir",  "file.flush",     "file.observe", "file.quarantine",
       "view.map",     "view.unmap",    "view.remap",  "view.protect",   "view.sync",    "scan.verdict",
-      "access.denied", "proc.ioUring", "file.sync", "view.remove", "proc.reparent", "file.clone", "fd.setfl"};
+      "access.denied", "proc.ioUring", "file.sync", "view.remove", "proc.reparent", "file.clone", "fd.setfl",
+      "file.mknod"};
   return names;
 }
 

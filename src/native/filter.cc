@@ -61,6 +61,9 @@ const std::vector<TracedCall> kCalls = {
     {SYS_symlinkat, Rule::Always, "symlinkat"},
     {SYS_mkdir, Rule::Always, "mkdir"},
     {SYS_mkdirat, Rule::Always, "mkdirat"},
+    {SYS_mknod, Rule::Always, "mknod"},
+    {SYS_mknodat, Rule::Always, "mknodat"},
+    {SYS_bind, Rule::Always, "bind"},  // a Unix socket bound to a name makes a node there
     {SYS_rmdir, Rule::Always, "rmdir"},
     {SYS_fsync, Rule::Always, "fsync"},
     {SYS_fdatasync, Rule::Always, "fdatasync"},

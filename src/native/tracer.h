@@ -139,6 +139,9 @@ class Tracer {
   bool closeEntry(Task& t, const Origin& o);
   void closeRangeExit(Task& t, const Origin& o);
   std::string pathArg(Task& t, int dirfd, uint64_t addr, bool followLast);
+  /** The name a Unix socket address binds (resolved like any path), "" for another family, an
+   *  unnamed or an abstract one. */
+  std::string unixSocketName(Task& t, uint64_t addr, uint32_t len);
   FdEntry* fdOf(Task& t, int fd);
   bool wantPositions(const FdEntry* e) const;
   int decide(Task& t, const char* call, const std::string& path, uint64_t flags, const Origin& o, const struct stat* known = nullptr);

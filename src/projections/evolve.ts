@@ -4,7 +4,7 @@
 import { absurd } from 'fp-ts/lib/function.js'
 import {
   FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_TRUNC,
-  RENAME_EXCHANGE, SETFL_FLAGS, writable,
+  RENAME_EXCHANGE, SETFL_FLAGS, madeByMknod, writable,
   type Event, type EventOf, type MapSnap, type Snapshot,
 } from '../events/index.js'
 import { cloneRange, collapseRange, insertRange, punchHole, putBytes, putZeros, truncateTo, unknownContent } from './extents.js'
@@ -114,6 +114,12 @@ export const evolve = (w: World, e: Event): World => {
       return w
     }
     case 'file.mkdir': ensureDir(w, resolveParent(w, e.path), true); return w
+    case 'file.mknod': {
+      const type = madeByMknod(e.mode)
+      if (type === undefined) return anomaly(w)  // the kernel makes no such node (EINVAL)
+      bindName(w, resolveParent(w, e.path), newNode(w, type, null, true))
+      return w
+    }
     case 'file.rmdir': unbindName(w, resolveParent(w, e.path)); return w
     case 'file.flush': {
       const node = nodeOfFd(w, procOf(w, e.pid, e.seq), e.fd)

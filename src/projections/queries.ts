@@ -207,6 +207,8 @@ export const openFiles = (w: World): OpenFileRow[] => {
   })).sort((a, b) => (a.path < b.path ? -1 : 1))
 }
 
+const kindName = { fifo: 'a named pipe', socket: 'a Unix socket', char: 'a character device', block: 'a block device' } as const
+
 /** What `cat` needs: the pieces of a file's content, or why there are none. */
 export type ContentPlan =
   | { readonly ok: true; readonly path: string; readonly size: number | null; readonly pieces: readonly Piece[] }
@@ -216,5 +218,6 @@ export const contentPlan = (w: World, path: string): ContentPlan => {
   const node = lookup(w, path)
   if (node === undefined) return { ok: false, reason: `no file ${path} at #${w.seq}` }
   if (node.type === 'dir') return { ok: false, reason: `${path} is a directory` }
+  if (node.type !== 'file' && node.type !== 'symlink') return { ok: false, reason: `${path} is a ${node.type} (${kindName[node.type]}): it holds no content` }
   return { ok: true, path: resolve(w, path), size: node.content.size, pieces: readPlan(node.content) }
 }

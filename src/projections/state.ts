@@ -11,7 +11,8 @@ export type TableId = number
 /** A file system object (the inode). Paths are names for it; content belongs here. */
 export interface FsNode {
   id: NodeId
-  type: 'file' | 'dir' | 'symlink'
+  /** fifo, socket, char, block: nodes with no content here (mknod, bind) */
+  type: 'file' | 'dir' | 'symlink' | 'fifo' | 'socket' | 'char' | 'block'
   /** "dev:ino" where a source knew it */
   inode: string | null
   content: Content

@@ -1,6 +1,6 @@
 // The kernel as the oracle for names: random steps on directories, files, hard links and symlinks
 // (mkdir, rmdir, create, unlink, rename, renameat2 NOREPLACE and EXCHANGE, link, linkat with
-// AT_SYMLINK_FOLLOW, symlink) run for
+// AT_SYMLINK_FOLLOW, symlink, mknod, bind of a Unix socket) run for
 // real; after every step the driver lists its tree, and eyrie's `ls` at that step's marker must hold
 // the same names with the same types, sizes and symlink targets, and the same files: names are of one
 // node where they are of one inode, at one step and across two (assertSameFiles). The work directory
@@ -50,7 +50,7 @@ for (const [recorder, record] of RECORDERS) {
             const known: Record<string, Entry> = {}
             for (const e of ls(w, top)) {
               if (e.path === top) continue
-              known[relative(top, e.path)] = e.type === 'dir' ? ['dir', null] : e.type === 'symlink' ? ['symlink', e.target ?? '?'] : ['file', e.size ?? -1]
+              known[relative(top, e.path)] = e.type === 'dir' ? ['dir', null] : e.type === 'symlink' ? ['symlink', e.target ?? '?'] : e.type === 'file' ? ['file', e.size ?? -1] : [e.type, null]
             }
             const what = `step ${k} (${JSON.stringify(steps[k])}) at #${seq}`
             assert.deepEqual(known, Object.fromEntries(Object.entries(listings[k]).map(([p, e]) => [p, e.slice(0, 2)])), what)

@@ -58,3 +58,28 @@ test('given a link, a hole, a partly known file and one of unknown size, the exp
     await rm(dir, { recursive: true, force: true })
   }
 })
+
+test('given a fifo, a socket and a device node, the export lists them under specials and makes none of them', async () => {
+  const dir = await tempDir('export-specials')
+  try {
+    const b = new StreamBuilder('g').mkdir(1, '/w')
+    b.add(1, { kind: 'file.mknod', path: '/w/p', mode: 0o010644, rdev: 0 })
+    b.add(1, { kind: 'file.mknod', path: '/w/s', mode: 0o140755, rdev: 0 })
+    b.add(1, { kind: 'file.mknod', path: '/w/sda', mode: 0o060660, rdev: 0x800 })
+    b.add(1, { kind: 'file.mknod', path: '/w/empty', mode: 0o100600, rdev: 0 })
+    const j = await openLmdbJournal(join(dir, 'journal'), { noSync: true })
+    try {
+      await j.append('g', b.drafts()).committed
+      const out = join(dir, 'out')
+      const m = await exportAt(j, 'g', b.events.length, () => openDirTarget(out))
+      assert.deepEqual(m.specials, [{ path: '/w/p', type: 'fifo' }, { path: '/w/s', type: 'socket' }, { path: '/w/sda', type: 'block' }])
+      assert.deepEqual(m.files.map((f) => [f.path, f.size, f.sizeKnown]), [['/w/empty', 0, true]])
+      execFileSync('test', ['!', '-e', join(out, 'root/w/sda')])
+      execFileSync('test', ['!', '-e', join(out, 'root/w/p')])
+    } finally {
+      await j.close()
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})

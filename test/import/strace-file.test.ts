@@ -2,7 +2,7 @@
 // mkdir*, rmdir, fsync.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { at, bodiesOf, bytes, draftsOf, fdp, hexOf, str, T0 } from './strace-support.js'
+import { at, bodiesOf, bytes, draftsOf, errorsOf, fdp, hexOf, str, T0 } from './strace-support.js'
 
 const F = fdp(3, '/w/a.txt')
 
@@ -181,4 +181,32 @@ test('given a path with bytes that need escaping, then it decodes as UTF-8', asy
   const b = await bodiesOf([at(7, `mkdir(${str('dir with "quotes", commas> and é')}, 0777) = 0`)])
   assert.deepEqual(b, [{ kind: 'file.mkdir', path: '/w/dir with "quotes", commas> and é' }])
   assert.equal(hexOf('é'), '\\xc3\\xa9')
+})
+
+test('given mknod, mknodat and bind, then each node made is named with its type and device; failures, abstract and unnamed sockets and other families make none', async () => {
+  const b = await bodiesOf([
+    at(7, `mknod(${str('p')}, S_IFIFO|0644) = 0`),
+    at(7, `mknodat(${fdp('AT_FDCWD', '/w')}, ${str('c')}, S_IFCHR|0666, makedev(0x1, 0x3)) = 0`),
+    at(7, `mknodat(${fdp(3, '/w/d')}, ${str('b')}, S_IFBLK|0660, makedev(0x103, 0xfffff)) = 0`),
+    at(7, `mknodat(${fdp('AT_FDCWD', '/w')}, ${str('plain')}, 0600) = 0`),
+    at(7, `mknodat(${fdp('AT_FDCWD', '/w')}, ${str('c')}, S_IFCHR|0666, makedev(0x1, 0x3)) = -1 EEXIST (File exists)`),
+    at(7, `bind(${fdp(4, 'socket:[1]')}, {sa_family=AF_UNIX, sun_path=${str('s')}}, 4) = 0`),
+    at(7, `bind(${fdp(4, 'socket:[1]')}, {sa_family=AF_UNIX, sun_path=@${str('abstract')}}, 11) = 0`),
+    at(7, `bind(${fdp(4, 'socket:[1]')}, {sa_family=AF_UNIX}, 2) = 0`),
+    at(7, `bind(${fdp(5, 'socket:[2]')}, {sa_family=AF_INET, sin_port=htons(0), sin_addr=inet_addr(${str('127.0.0.1')})}, 16) = 0`),
+    at(7, `bind(${fdp(4, 'socket:[1]')}, {sa_family=AF_UNIX, sun_path=${str('taken')}}, 8) = -1 EADDRINUSE (Address already in use)`),
+  ])
+  assert.deepEqual(b, [
+    { kind: 'file.mknod', path: '/w/p', mode: 0o010644, rdev: 0 },
+    { kind: 'file.mknod', path: '/w/c', mode: 0o020666, rdev: 0x103 },
+    { kind: 'file.mknod', path: '/w/d/b', mode: 0o060660, rdev: 0xfff103ff },
+    { kind: 'file.mknod', path: '/w/plain', mode: 0o600, rdev: 0 },
+    { kind: 'file.mknod', path: '/w/s', mode: 0o140000, rdev: 0 },
+  ])
+})
+
+test('given a mknodat whose device number is not makedev(), then the line is refused, naming the argument', async () => {
+  const errors = await errorsOf([at(7, `mknodat(${fdp('AT_FDCWD', '/w')}, ${str('c')}, S_IFCHR|0666, 259) = 0`)])
+  assert.equal(errors.length, 1)
+  assert.match(errors[0].error, /bad device number "259".*argument 4/)
 })

@@ -80,6 +80,7 @@ export const bodyArbitraries: { readonly [K in Kind]: fc.Arbitrary<BodyOf<K>> } 
   'file.link': rec({ kind: fc.constant('file.link' as const), from: arbPath, to: arbPath }),
   'file.symlink': rec({ kind: fc.constant('file.symlink' as const), target: fc.oneof(arbPath, arbText), path: arbPath }),
   'file.mkdir': rec({ kind: fc.constant('file.mkdir' as const), path: arbPath }),
+  'file.mknod': rec({ kind: fc.constant('file.mknod' as const), path: arbPath, mode: fc.oneof(fc.constantFrom(0o010644, 0o140755, 0o020644, 0o060660, 0o100600, 0o644), fc.nat(0o177777)), rdev: fc.oneof(fc.constant(0), fc.maxSafeNat()) }),
   'file.rmdir': rec({ kind: fc.constant('file.rmdir' as const), path: arbPath }),
   'file.flush': rec({ kind: fc.constant('file.flush' as const), fd: arbFd }),
   'file.observe': fc

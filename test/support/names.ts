@@ -1,6 +1,6 @@
 // The steps of the names workload (test/fixtures/tree-driver.py), shared by the names and export
 // oracles: a few names in a few directories, so that steps meet each other's names often; symlinks
-// to files, directories (the steps then go through them) and nothing.
+// to files, directories (the steps then go through them) and nothing; fifos, sockets and devices.
 import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
@@ -18,10 +18,14 @@ export const nameStep = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant('unlink'), path: name }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constantFrom('rename', 'noreplace', 'exchange', 'link', 'linkf'), path: name, to: name }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('symlink'), path: name, to: fc.constantFrom('a', 'd', 'e', 'd/a', '../a', '..', 'missing') }) },
+  // nodes made with no open: mknod (a fifo, a device, an empty file) and bind of a Unix socket
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('mknod'), path: name, type: fc.constantFrom('fifo', 'socket', 'char', 'file') }) },
 )
 export type NameStep = typeof nameStep extends fc.Arbitrary<infer T> ? T : never
 
-export type Entry = ['file', number] | ['dir', null] | ['symlink', string]
+export type Special = 'fifo' | 'socket' | 'char' | 'block'
+export type Entry = ['file', number] | ['dir', null] | ['symlink', string] | [Special, null]
+export const isSpecial = (type: string): type is Special => type === 'fifo' || type === 'socket' || type === 'char' || type === 'block'
 /** the driver's listing after a step: each entry with its inode number last */
 export type Listing = Record<string, [...Entry, number]>
 

@@ -11,10 +11,12 @@ export const STRACE_CALLS: readonly string[] = [
   'close', 'close_range', 'dup', 'dup2', 'dup3', 'fcntl', 'ioctl', 'lseek', 'read', 'readv',
   'ftruncate', 'truncate', 'fallocate',
   'rename', 'renameat', 'renameat2', 'unlink', 'unlinkat', 'link', 'linkat', 'symlink', 'symlinkat',
-  'mkdir', 'mkdirat', 'rmdir', 'fsync', 'fdatasync',
+  'mkdir', 'mkdirat', 'mknod', 'mknodat', 'rmdir', 'fsync', 'fdatasync',
   'mmap', 'munmap', 'mremap', 'mprotect', 'msync', 'madvise',
   'execve', 'execveat', 'clone', 'clone3', 'fork', 'vfork', 'exit', 'exit_group',
   'copy_file_range', 'sendfile', 'splice', 'io_submit', 'chdir', 'fchdir',
+  // a Unix socket bound to a name makes a node
+  'bind',
   // not file state, but where it escapes: a process using io_uring is reported (proc.ioUring)
   'io_uring_setup', 'io_uring_enter', 'io_uring_register',
 ]

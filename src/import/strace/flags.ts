@@ -3,7 +3,7 @@
 import {
   O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_PATH, O_RDONLY, O_RDWR, O_TMPFILE, O_TRUNC, O_WRONLY,
   PROT_EXEC, PROT_READ, PROT_WRITE, RENAME_EXCHANGE, RENAME_NOREPLACE,
-  FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE,
+  FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, S_IFBLK, S_IFCHR, S_IFIFO, S_IFREG, S_IFSOCK,
 } from '../../events/flags.js'
 
 export type FlagTable = ReadonlyMap<string, number>
@@ -110,3 +110,7 @@ export const signalNumber = (name: string): number | null => {
   const rt = /^SIGRT_([0-9]{1,2})$/.exec(name)
   return rt !== null && Number(rt[1]) <= 30 ? SIGRTMIN + Number(rt[1]) : null
 }
+
+export const MODE_TYPES: FlagTable = new Map([
+  ['S_IFSOCK', S_IFSOCK], ['S_IFREG', S_IFREG], ['S_IFBLK', S_IFBLK], ['S_IFCHR', S_IFCHR], ['S_IFIFO', S_IFIFO],
+])

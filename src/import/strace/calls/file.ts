@@ -2,12 +2,12 @@
 // flushes. Relative paths resolve against a directory fd's -y path or the task's cwd.
 import * as E from 'fp-ts/lib/Either.js'
 import type { Body } from '../../../events/event.js'
-import { RENAME_EXCHANGE } from '../../../events/flags.js'
+import { RENAME_EXCHANGE, S_IFBLK, S_IFCHR, S_IFMT, S_IFSOCK } from '../../../events/flags.js'
 import { Args, type Parsed } from '../args.js'
 import type { Call } from '../call.js'
 import { draft, resolveAt, type Ctx } from '../context.js'
-import { AT_EMPTY_PATH, AT_FLAGS, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, FALLOC_FLAGS, RENAME_FLAGS } from '../flags.js'
-import type { FdRef } from '../values.js'
+import { AT_EMPTY_PATH, AT_FLAGS, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, FALLOC_FLAGS, MODE_TYPES, RENAME_FLAGS } from '../flags.js'
+import { readPathText, type FdRef } from '../values.js'
 
 const none: Parsed = E.right([])
 
@@ -154,6 +154,45 @@ export const parseMkdirat = (call: Call, ctx: Ctx): Parsed => {
   a.nat(2)
   if (call.ret.kind !== 'ok') return none // a failed mkdirat made no directory
   return withPaths(a, ctx, [[dir, path]], ([p]) => ({ kind: 'file.mkdir', path: p }))
+}
+
+// `makedev(0x1, 0x3)`: the device number as the kernel's 32-bit dev_t (what mknod(2) passes)
+const MAKEDEV = /^makedev\((0x[0-9a-fA-F]+|[0-9]+), (0x[0-9a-fA-F]+|[0-9]+)\)$/
+const readMakedev = (raw: string): E.Either<string, number> => {
+  const m = MAKEDEV.exec(raw)
+  if (m === null) return E.left(`bad device number ${JSON.stringify(raw)}`)
+  const major = Number(m[1]), minor = Number(m[2])
+  if (major > 0xfff || minor > 0xfffff) return E.left(`device number ${JSON.stringify(raw)} out of range`)
+  return E.right(((minor & 0xff) | (major << 8) | ((minor & ~0xff) << 12)) >>> 0)
+}
+
+/** mknod/mknodat: a fifo, a device node, a socket or an empty regular file (`mode` alone for the
+ *  last two: strace shows a device number only for devices). */
+const parseMknodAt = (call: Call, ctx: Ctx, first: number): Parsed => {
+  const a = new Args(call)
+  const dir = first === 0 ? null : a.fd(0)
+  const path = a.path(first)
+  const mode = a.flags(first + 1, MODE_TYPES)
+  const type = mode & S_IFMT
+  const rdev = type === S_IFCHR || type === S_IFBLK ? a.field(new Map([['dev', a.raw(first + 2)]]), 'dev', readMakedev, `${call.name}'s argument ${first + 3}`) ?? 0 : 0
+  if (call.ret.kind !== 'ok') return none // a failed mknod made nothing
+  return withPaths(a, ctx, [[dir, path]], ([p]) => ({ kind: 'file.mknod', path: p, mode, rdev }))
+}
+export const parseMknod = (call: Call, ctx: Ctx): Parsed => parseMknodAt(call, ctx, 0)
+export const parseMknodat = (call: Call, ctx: Ctx): Parsed => parseMknodAt(call, ctx, 1)
+
+/** bind(2): a Unix socket bound to a name makes a socket node there (relative to the cwd); an
+ *  abstract name (`@"..."`), an unnamed one and other families make none. */
+export const parseBind = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  a.fd(0)
+  const addr = a.struct(1)
+  a.nat(2)
+  const raw = addr.get('sun_path')
+  if (call.ret.kind !== 'ok' || addr.get('sa_family') !== 'AF_UNIX' || raw === undefined || raw.startsWith('@')) return a.done(() => [])
+  const path = a.field(addr, 'sun_path', readPathText, `${call.name}'s address`)
+  if (path === undefined || path === '') return a.done(() => [])
+  return withPaths(a, ctx, [[null, path]], ([p]) => ({ kind: 'file.mknod', path: p, mode: S_IFSOCK, rdev: 0 }))
 }
 
 /** fsync/fdatasync: what was written through the fd is on disk now. */
