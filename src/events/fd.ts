@@ -6,7 +6,10 @@ import { Deleted } from './view.js'
 /** open/openat/creat (and memfd_create) that succeeded. `flags` are Linux O_* bits (the native
  *  recorder adds O_DIRECTORY when the fd is a directory opened without it); `created` is null when
  *  unknown. `deleted`: the file has no name (O_TMPFILE, a memfd, an unlinked file opened again
- *  through /proc/PID/fd/N); `path` is what /proc shows for it, without the kernel's " (deleted)". */
+ *  through /proc/PID/fd/N); `path` is what /proc shows for it, without the kernel's " (deleted)".
+ *  `special`: what was opened is no regular file but a fifo, a socket or a device (`/dev/null`: an
+ *  O_TRUNC open of it empties nothing), as the native recorder sees it; absent: a regular file or a
+ *  directory, or not known (strace's importer). */
 export const FdOpen = t.intersection([
   t.type({
     kind: t.literal('fd.open'),
@@ -17,6 +20,7 @@ export const FdOpen = t.intersection([
     created: nullable(t.boolean),
   }),
   Deleted,
+  t.partial({ special: t.keyof({ fifo: null, socket: null, char: null, block: null }) }),
 ])
 export type FdOpen = t.TypeOf<typeof FdOpen>
 

@@ -83,6 +83,15 @@ const UNKNOWN_FILE: Side = { type: 'file', size: null, sha256: null, unknownByte
 const parentOf = (p: string): string => p.slice(0, Math.max(1, p.lastIndexOf('/')))
 const byPath = (a: { path: string }, b: { path: string }): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)
 
+/** A node eyrie met after it existed: a file or fifo, socket or device of unknown content, or a
+ *  directory it did not see made (a name's parents, a directory opened). */
+const metExisting = (n: FsNode): boolean => (n.type === 'dir' ? !n.complete : n.type !== 'symlink' && n.content.size === null)
+
+/** Met as a file of unknown content and never written, then found to be a directory or a device (an
+ *  open showed it): what it was all along, not a change. */
+const typeLearned = (a: FsNode, b: FsNode): boolean =>
+  a.type === 'file' && a.content.size === null && a.content.extents.length === 0 && a.lastWrite === null && b.type !== 'file' && b.type !== 'symlink'
+
 export const diff = async (j: Journal, guest: string, s1: number, s2: number, opts: DiffOptions = {}): Promise<Diff> => {
   const w1 = await worldAt(j, guest, s1)
   const w2 = await worldAt(j, guest, s2)
@@ -96,7 +105,8 @@ export const diff = async (j: Journal, guest: string, s1: number, s2: number, op
   }
   /** Two states of a node differ when their extents differ and their digests do not prove otherwise. */
   const differs = async (a: FsNode, b: FsNode, sa: Side, sb: Side): Promise<boolean> => {
-    if (a.type !== b.type || a.target !== b.target) return true
+    if (a.type !== b.type) return !typeLearned(a, b)
+    if (a.target !== b.target) return true
     if (a.type !== 'file' || sameContent(a.content, b.content)) return false
     return sa.sha256 === null || sa.sha256 !== sb.sha256 || sa.size !== sb.size
   }
@@ -131,7 +141,7 @@ export const diff = async (j: Journal, guest: string, s1: number, s2: number, op
           const carried = !contentChanged && dirFrom !== undefined && w2.names.get(parentOf(path)) === dirFrom && parentOf(from) !== parentOf(path)
           if (!carried) files.push({ change: 'renamed', path, from, before, after, contentChanged })
         }
-      } else if (n2.type === 'file' && n2.content.size === null) {
+      } else if (metExisting(n2)) {
         // it existed before eyrie met it: unchanged unless written since
         if (n2.lastWrite === null) firstSeen.push(path)
         else files.push({ change: 'changed', path, before: UNKNOWN_FILE, after: await side(n2), replaced: false, from: null })

@@ -7,6 +7,12 @@ const TWO_32 = 2 ** 32
 
 /** proc.ioUring's `via` by its code (UringVia in encode.h). */
 const IO_URING_VIA = ['setup', 'enter', 'register', 'held'] as const
+const SPECIALS = ['fifo', 'socket', 'char', 'block'] as const
+const specialOf = (s: string): (typeof SPECIALS)[number] => {
+  const found = SPECIALS.find((x) => x === s)
+  if (found === undefined) throw new Error(`bug: native fd.open record with special type ${JSON.stringify(s)}`)
+  return found
+}
 
 class Reader {
   private at = 0
@@ -100,7 +106,9 @@ const readBody = (kind: string, r: Reader): Decoded => {
     }
     case 'fd.open': {
       const body = { kind, fd: r.num(), path: r.str(), flags: r.num(), inode: r.nullableStr(), created: r.nullableFlag() }
-      return { body: r.flag() ? { ...body, deleted: true } : body }
+      const deleted = r.flag(), special = r.str()
+      const typed = special === '' ? body : { ...body, special: specialOf(special) }
+      return { body: deleted ? { ...typed, deleted: true } : typed }
     }
     case 'fd.dup': return { body: { kind, fd: r.num(), newFd: r.num(), cloexec: r.flag() } }
     case 'fd.close': return { body: { kind, fd: r.num() } }

@@ -142,6 +142,17 @@ bool Tracer::openEntry(Task& t, const Origin& o, int dirfd, uint64_t pathAddr, u
   return true;
 }
 
+// What fd.open's `special` says of a node that is no regular file and no directory; "" for those.
+static const char* specialType(mode_t mode) {
+  switch (mode & S_IFMT) {
+    case S_IFIFO: return "fifo";
+    case S_IFSOCK: return "socket";
+    case S_IFCHR: return "char";
+    case S_IFBLK: return "block";
+    default: return "";
+  }
+}
+
 void Tracer::openExit(Task& t, int64_t ret, const Origin& o) {
   if (ret < 0) return;  // a failed open created nothing and opened nothing
   Call& c = t.call;
@@ -168,6 +179,7 @@ void Tracer::openExit(Task& t, int64_t ret, const Origin& o) {
       r.flag(c.created != -1);
       if (c.created != -1) r.flag(c.created == 1);
       r.flag(deleted);
+      r.str(haveStat ? specialType(st.st_mode) : "");
     });
   }
   bool writable = (c.flags & O_ACCMODE) != O_RDONLY;

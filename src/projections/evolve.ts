@@ -200,6 +200,8 @@ const openFd = (w: World, e: EventOf<'fd.open'>): World => {
   } else {
     node = lookupOrAdopt(w, path, e.inode)
     if ((e.flags & O_DIRECTORY) !== 0 && node.type === 'file' && node.content.size === null) node.type = 'dir'
+    // a node eyrie knew nothing of (adopted as a file) is what the open found: a device, a fifo
+    if (e.special !== undefined && node.type === 'file' && node.content.size === null && node.content.extents.length === 0) node.type = e.special
   }
   if ((e.flags & O_TRUNC) !== 0 && writable(e.flags) && node.type === 'file') truncateTo(node.content, 0)
   // O_CREAT without `created` may or may not have made the file: its content stays unknown, not empty

@@ -4,11 +4,16 @@
 // The kernel is the oracle: what lstat says of each name at the end.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
 import { lstat, readdir } from 'node:fs/promises'
+import { promisify } from 'node:util'
 import { join } from 'node:path'
 import { worldAt } from '../../src/engine/replay.js'
+import { diff } from '../../src/forensic/diff.js'
 import { contentPlan, ls } from '../../src/projections/index.js'
 import { recordNatively, recordWithStrace, type Recorded } from '../support/e2e.js'
+
+const run = promisify(execFile)
 
 const PY = [
   'import os, socket',
@@ -59,3 +64,23 @@ for (const [label, record] of [['native', recordNatively], ['strace import', rec
     }
   })
 }
+
+test('native: given a shell that truncates /dev/null and writes through a fifo that existed before, the fold knows them for a device and a fifo: diff says nothing changed, cat refuses both', async () => {
+  const r = await recordNatively(['sh', '-c', ': > /dev/null; cat old > /dev/null & echo hi > old; wait'], { setup: async (dir) => { await run('mkfifo', [join(dir, 'old')]) } })
+  try {
+    const last = r.events.at(-1)?.seq ?? 0
+    const w = await worldAt(r.journal, r.guest, last)
+    const old = join(r.dir, 'old')
+    assert.deepEqual(ls(w, '/dev/null').map((e) => e.type), ['char'])
+    assert.deepEqual(ls(w, old).map((e) => e.type), ['fifo'])
+    for (const path of ['/dev/null', old]) assert.ok(!contentPlan(w, path).ok, `cat ${path}`)
+    // nothing was made or written: the fifo and the directories met on the way (the locale
+    // directories glibc opens without O_DIRECTORY, where it opens them: a file until the open showed
+    // otherwise) existed before, and were listed as changed or created
+    const d = await diff(r.journal, r.guest, 1, last)
+    assert.deepEqual(d.files.map((f) => `${f.change} ${f.path}`), [])
+    assert.ok(d.firstSeen.includes(old), 'the fifo: first seen, unchanged')
+  } finally {
+    await r.cleanup()
+  }
+})

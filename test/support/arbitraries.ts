@@ -60,7 +60,10 @@ export const bodyArbitraries: { readonly [K in Kind]: fc.Arbitrary<BodyOf<K>> } 
   'proc.exit': rec({ kind: fc.constant('proc.exit' as const), status: arbStatus, thread: fc.boolean() }),
   'proc.chdir': rec({ kind: fc.constant('proc.chdir' as const), path: arbPath }),
   'proc.ioUring': rec({ kind: fc.constant('proc.ioUring' as const), via: fc.constantFrom('setup' as const, 'enter' as const, 'register' as const, 'held' as const), fd: fc.option(arbFd, { nil: null }) }),
-  'fd.open': rec({ kind: fc.constant('fd.open' as const), fd: arbFd, path: arbPath, flags: arbFlags, inode: arbInode, created: fc.option(fc.boolean(), { nil: null }) }),
+  'fd.open': fc.tuple(
+    rec({ kind: fc.constant('fd.open' as const), fd: arbFd, path: arbPath, flags: arbFlags, inode: arbInode, created: fc.option(fc.boolean(), { nil: null }) }),
+    fc.option(fc.constantFrom('fifo' as const, 'socket' as const, 'char' as const, 'block' as const), { nil: undefined }),
+  ).map(([body, special]) => (special === undefined ? body : { ...body, special })),
   'fd.dup': rec({ kind: fc.constant('fd.dup' as const), fd: arbFd, newFd: arbFd, cloexec: fc.boolean() }),
   'fd.close': rec({ kind: fc.constant('fd.close' as const), fd: arbFd }),
   'fd.closeRange': rec({ kind: fc.constant('fd.closeRange' as const), first: arbFd, last: fc.oneof(arbFd, fc.constant(0xffff_ffff)), cloexecOnly: fc.boolean() }),
