@@ -61,9 +61,9 @@ export const FileSymlink = t.type({ kind: t.literal('file.symlink'), target: t.s
 export type FileSymlink = t.TypeOf<typeof FileSymlink>
 
 /** mknod/mknodat, and bind(2) of a Unix socket to a name: a node that is no directory and no
- *  symlink, made with no open. `mode` as st_mode (its S_IFMT bits say which: fifo, socket, character
- *  or block device, or 0 / S_IFREG an empty regular file), `rdev` the device number (makedev) of a
- *  device node, else 0. */
+ *  symlink, made with no open. `mode` as the call gave it (S_IFMT bits say which: fifo, socket,
+ *  character or block device, or 0 / S_IFREG an empty regular file; permissions before the umask,
+ *  none for a socket), `rdev` a device node's number as the kernel's 32-bit dev_t, else 0. */
 export const FileMknod = t.type({ kind: t.literal('file.mknod'), path: AbsPath, mode: Nat, rdev: Nat })
 export type FileMknod = t.TypeOf<typeof FileMknod>
 

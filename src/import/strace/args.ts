@@ -99,7 +99,9 @@ export class Args {
     return Array.isArray(out) ? E.right(out) : out
   }
 
-  private read<T>(i: number, reader: (raw: string) => E.Either<string, T>, placeholder: T): T {
+  /** Argument i read with `reader`; a value out of place is recorded as a failure naming the
+   *  argument, and gives `placeholder`. */
+  read<T>(i: number, reader: (raw: string) => E.Either<string, T>, placeholder: T): T {
     const raw = this.raw(i)
     if (this.error !== null) return placeholder
     const v = reader(raw)

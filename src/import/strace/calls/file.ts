@@ -174,7 +174,7 @@ const parseMknodAt = (call: Call, ctx: Ctx, first: number): Parsed => {
   const path = a.path(first)
   const mode = a.flags(first + 1, MODE_TYPES)
   const type = mode & S_IFMT
-  const rdev = type === S_IFCHR || type === S_IFBLK ? a.field(new Map([['dev', a.raw(first + 2)]]), 'dev', readMakedev, `${call.name}'s argument ${first + 3}`) ?? 0 : 0
+  const rdev = type === S_IFCHR || type === S_IFBLK ? a.read(first + 2, readMakedev, 0) : 0
   if (call.ret.kind !== 'ok') return none // a failed mknod made nothing
   return withPaths(a, ctx, [[dir, path]], ([p]) => ({ kind: 'file.mknod', path: p, mode, rdev }))
 }
