@@ -47,8 +47,10 @@ const answer = async (j: Journal, t: string, query: string, arg: string | undefi
       const rows = ls(w, arg ?? '/')
       const lagging = rows.filter((r) => r.lagging).length
       if (o.json) return printJson({ guest, seq, files: rows, note: lagging === 0 ? null : lsLagNote(seq, lagging) })
+      // '?': a file's size or bytes eyrie does not know; '-': nothing to know (a directory, a fifo)
+      const file = (r: (typeof rows)[number], v: number | null): string | number => (r.type !== 'file' ? '-' : (v ?? '?'))
       printTable(['path', 'type', 'size', 'unknown', 'last write', 'writer'], rows.map((r) => [
-        r.type === 'symlink' ? `${r.path} -> ${r.target}` : r.path, r.type, `${r.size ?? '?'}${r.lagging ? '*' : ''}`, r.unknownBytes ?? '?',
+        r.type === 'symlink' ? `${r.path} -> ${r.target}` : r.path, r.type, `${file(r, r.size)}${r.lagging ? '*' : ''}`, file(r, r.unknownBytes),
         r.lastWriteSeq === null ? null : `#${r.lastWriteSeq}`, r.writerPid === null ? null : `${r.writerPid} ${r.writerExe ?? ''}`.trim(),
       ]))
       if (lagging > 0) process.stderr.write(`eyrie: * ${lsLagNote(seq, lagging)}\n`)

@@ -96,3 +96,16 @@ test('given usage mistakes, eyrie exits 2 with a message', async () => {
   assert.equal(noGuest.status, 1)
   assert.match(noGuest.stderr, /no guest "nope"/)
 })
+
+test('given a file of unknown size, a fifo and a directory, ls prints ? where a size is not known and - where there is none', async () => {
+  const { journal, file } = await setup([
+    line({ kind: 'file.mkdir', path: '/w' }),
+    line({ kind: 'file.mkdir', path: '/w/d' }),
+    line({ kind: 'file.mknod', path: '/w/p', mode: 0o010644, rdev: 0 }),
+    line({ kind: 'fd.open', fd: 3, path: '/w/old', flags: 0o2, inode: null, created: false }),
+  ])
+  assert.equal(eyrie(['import', 'jsonl', file, '--guest', 'g1'], { journal }).status, 0)
+  const rows = eyrie(['at', 'end', 'ls', '/w'], { journal }).stdout.split('\n').filter((l) => l.includes('/w'))
+  const cells = rows.map((l) => l.split('│').map((c) => c.trim()).filter((c) => c !== '').slice(0, 4))
+  assert.deepEqual(cells, [['/w', 'dir', '-', '-'], ['/w/d', 'dir', '-', '-'], ['/w/old', 'file', '?', '?'], ['/w/p', 'fifo', '-', '-']])
+})
