@@ -79,23 +79,27 @@ bool readU64(pid_t tid, uint64_t addr, uint64_t& out) {
   return addr != 0 && readMemory(tid, addr, sizeof out, reinterpret_cast<uint8_t*>(&out)) == sizeof out;
 }
 
+namespace {
+
+/** The tracee's iovec array (at most IOV_MAX entries, as the kernel takes); empty when unreadable. */
+std::vector<iovec> iovecsOf(pid_t tid, uint64_t iov, uint64_t count) {
+  std::vector<iovec> v(std::min<uint64_t>(count, IOV_MAX));
+  size_t bytes = v.size() * sizeof(iovec);
+  if (readMemory(tid, iov, bytes, reinterpret_cast<uint8_t*>(v.data())) != bytes) v.clear();
+  return v;
+}
+
+}  // namespace
+
 uint64_t iovLength(pid_t tid, uint64_t iov, uint64_t count) {
-  count = std::min<uint64_t>(count, IOV_MAX);
-  std::vector<iovec> v(count);
-  size_t bytes = count * sizeof(iovec);
-  if (readMemory(tid, iov, bytes, reinterpret_cast<uint8_t*>(v.data())) != bytes) return 0;
   uint64_t total = 0;
-  for (const auto& x : v) total += x.iov_len;
+  for (const auto& x : iovecsOf(tid, iov, count)) total += x.iov_len;
   return total;
 }
 
 size_t readIovecs(pid_t tid, uint64_t iov, uint64_t count, size_t len, uint8_t* out) {
-  count = std::min<uint64_t>(count, IOV_MAX);
-  std::vector<iovec> vecs(count);
-  size_t bytes = count * sizeof(iovec);
-  if (readMemory(tid, iov, bytes, reinterpret_cast<uint8_t*>(vecs.data())) != bytes) return 0;
   size_t done = 0;
-  for (const iovec& v : vecs) {
+  for (const iovec& v : iovecsOf(tid, iov, count)) {
     if (done >= len) break;
     size_t want = std::min(v.iov_len, len - done);
     size_t got = readMemory(tid, reinterpret_cast<uint64_t>(v.iov_base), want, out + done);

@@ -152,12 +152,13 @@ export const parseFcntl = (call: Call, ctx: Ctx): Parsed => {
   return a.done(() => [])
 }
 
-/** ioctl: FIOCLEX/FIONCLEX set and clear close-on-exec (Python's os.set_inheritable, subprocess's
- *  pass_fds); FICLONE/FICLONERANGE clone another file's bytes into the fd's (cp on XFS and btrfs);
- *  no other request changes what the events describe, and its arguments are not read. */
 /** ioctl requests that make a file the backing of a loop device (losetup, mount -o loop). */
 const LOOP_ATTACH: ReadonlySet<string> = new Set(['LOOP_SET_FD', 'LOOP_CHANGE_FD', 'LOOP_CONFIGURE'])
 
+/** ioctl: FIOCLEX/FIONCLEX set and clear close-on-exec (Python's os.set_inheritable, subprocess's
+ *  pass_fds); FICLONE/FICLONERANGE clone another file's bytes into the fd's (cp on XFS and btrfs);
+ *  a loop attach is refused (LOOP_ATTACH); no other request changes what the events describe, and
+ *  its arguments are not read. */
 export const parseIoctl = (call: Call, ctx: Ctx): Parsed => {
   const a = new Args(call)
   const request = a.raw(1)
