@@ -40,10 +40,15 @@ const pathsOf = (w: World, e: Event): string[] => {
   return out
 }
 
+/** Kinds whose `mode` is st_mode bits, shown in octal as chmod takes them (file.allocate's is flags). */
+const OCTAL_MODES: ReadonlySet<string> = new Set(['fd.open', 'file.mkdir', 'file.mknod', 'file.chmod'])
+
 /** Fields beyond the envelope, as one short line. */
 const summary = (e: Event): string => {
   const { guest: _g, seq: _s, ts: _t, pid: _p, tid: _i, kind: _k, ...rest } = e
-  return Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : toJsonLine(v)}`).join(' ').slice(0, 160)
+  const shown = (k: string, v: unknown): string =>
+    typeof v === 'string' ? v : k === 'mode' && typeof v === 'number' && OCTAL_MODES.has(e.kind) ? `0${v.toString(8)}` : toJsonLine(v)
+  return Object.entries(rest).map(([k, v]) => `${k}=${shown(k, v)}`).join(' ').slice(0, 160)
 }
 
 export const runLog = async (o: LogOpts): Promise<void> => {

@@ -67,7 +67,9 @@ export type FileSymlink = t.TypeOf<typeof FileSymlink>
 export const FileMknod = t.type({ kind: t.literal('file.mknod'), path: AbsPath, mode: Nat, rdev: Nat })
 export type FileMknod = t.TypeOf<typeof FileMknod>
 
-export const FileMkdir = t.type({ kind: t.literal('file.mkdir'), path: AbsPath })
+/** `mode`: the new directory's permission bits (07777) as the kernel made them (the call's mode less
+ *  the umask), where the source saw them (the interceptor stats it) */
+export const FileMkdir = t.intersection([t.type({ kind: t.literal('file.mkdir'), path: AbsPath }), t.partial({ mode: Nat })])
 export type FileMkdir = t.TypeOf<typeof FileMkdir>
 
 export const FileRmdir = t.type({ kind: t.literal('file.rmdir'), path: AbsPath })
@@ -76,6 +78,13 @@ export type FileRmdir = t.TypeOf<typeof FileRmdir>
 /** fsync/fdatasync/sync_file_range: the file's bytes so far are on disk. */
 export const FileFlush = t.type({ kind: t.literal('file.flush'), fd: Nat })
 export type FileFlush = t.TypeOf<typeof FileFlush>
+
+/** chmod/fchmodat/fchmodat2, or a change made through a descriptor (fchmod) seen when it is
+ *  closed: the file's permission bits (07777) are now `mode` (the interceptor's: what a stat says
+ *  after the call; the strace importer's: the call's argument). By `inode` when the source knew it,
+ *  as file.sync; `path` follows symlinks, as chmod does. */
+export const FileChmod = t.intersection([t.type({ kind: t.literal('file.chmod'), path: AbsPath, mode: Nat }), t.partial({ inode: Inode })])
+export type FileChmod = t.TypeOf<typeof FileChmod>
 
 /** Introspection: the file at `path` held these bytes at `offset` (a pre-image, a snapshot read).
  *  size, when known, is the whole file's size at that moment. */
@@ -126,4 +135,5 @@ export const fileCodecs = {
   'file.observe': FileObserve,
   'file.quarantine': FileQuarantine,
   'file.sync': FileSync,
+  'file.chmod': FileChmod,
 } as const

@@ -50,3 +50,9 @@ export const madeByMknod = (mode: number): 'file' | 'fifo' | 'socket' | 'char' |
     default: return undefined
   }
 }
+
+/** st_mode's permission bits: set-user-ID, set-group-ID, sticky, then rwx for user, group, other. */
+export const PERMISSION_BITS = 0o7777
+export const S_ISUID = 0o4000
+export const S_ISGID = 0o2000
+export const S_ISVTX = 0o1000

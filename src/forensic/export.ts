@@ -6,7 +6,7 @@ import type { Journal } from '../journal/journal.js'
 import { worldAt } from '../engine/replay.js'
 import { ioUringUsers, readBackNote, readPlan } from '../projections/index.js'
 import { PayloadCache, streamPieces, type Range } from './content.js'
-import { planExport, type ExportPlan, type Refusal } from './exportPlan.js'
+import { exportedMode, planExport, type ExportPlan, type Refusal } from './exportPlan.js'
 import { ExportConflict, MANIFEST, ROOT, type ExportTarget } from './exportTargets.js'
 
 export interface ManifestFile {
@@ -17,6 +17,9 @@ export interface ManifestFile {
   /** of the exported bytes (unknown ranges exported as zeros); see `unknown` before trusting it as the file's */
   readonly sha256: string
   readonly unknown: readonly Range[]
+  /** permission bits (07777) as the guest's world last saw them (exported without set-user-ID and
+   *  set-group-ID); null: not known (exported 0644) */
+  readonly mode: number | null
   /** a hard link: the first name of the same file in this export */
   readonly linkOf: string | null
   /** set when a live process held the file open for writing at `seq` in record's read-back mode:
@@ -33,6 +36,9 @@ export interface Manifest {
   readonly root: string
   readonly files: readonly ManifestFile[]
   readonly dirs: readonly string[]
+  /** the permission bits (07777) of the exported directories whose mode the world knows (the rest
+   *  are exported 0755) */
+  readonly dirModes: Readonly<Record<string, number>>
   readonly symlinks: ReadonlyArray<{ readonly path: string; readonly target: string }>
   /** fifos, sockets and device nodes the world holds under `under`: listed, not made */
   readonly specials: ExportPlan['specials']
@@ -89,7 +95,12 @@ const write = async (j: Journal, guest: string, seq: number, ts: bigint | null, 
     }
   }
   const dirs: string[] = []
-  for (const d of plan.dirs) if (await conflict(d.path, () => target.dir(d.rel))) dirs.push(d.path)
+  const dirModes: Record<string, number> = {}
+  for (const d of plan.dirs) {
+    if (!(await conflict(d.path, () => target.dir(d.rel, d.mode === null ? null : exportedMode(d.mode))))) continue
+    dirs.push(d.path)
+    if (d.mode !== null) dirModes[d.path] = d.mode
+  }
   const cache = new PayloadCache(j, guest)
   const files: ManifestFile[] = []
   const written = new Map<string, { rel: string; unknown: Range[]; sha256: string }>() // first names, for hard links
@@ -109,12 +120,13 @@ const write = async (j: Journal, guest: string, seq: number, ts: bigint | null, 
       sha256 = first.sha256
     } else {
       const hash = createHash('sha256')
+      const mode = f.node.mode === undefined ? null : exportedMode(f.node.mode)
       const ok = await conflict(f.path, () => target.file(f.rel, size, async (sink) => {
         unknown = await streamPieces(cache, pieces, (chunk, zeros) => {
           hash.update(chunk)
           return sink(chunk, zeros)
         })
-      }))
+      }, mode))
       if (!ok) continue
       sha256 = hash.digest('hex')
       written.set(f.path, { rel: f.rel, unknown, sha256 })
@@ -125,14 +137,14 @@ const write = async (j: Journal, guest: string, seq: number, ts: bigint | null, 
     if (u > 0 || f.node.content.size === null) incomplete++
     const note = noteOf(f.path)
     if (note !== null) lagging++
-    files.push({ path: f.path, size, sizeKnown: f.node.content.size !== null, sha256, unknown, linkOf: f.linkOf, note })
+    files.push({ path: f.path, size, sizeKnown: f.node.content.size !== null, sha256, mode: f.node.mode ?? null, unknown, linkOf: f.linkOf, note })
     opts.onProgress?.(files.length, plan.files.length, bytes)
   }
   const symlinks: Array<{ path: string; target: string }> = []
   for (const s of plan.symlinks) if (await conflict(s.path, () => target.symlink(s.rel, s.target))) symlinks.push({ path: s.path, target: s.target })
   const manifest: Manifest = {
     format: 'eyrie-export/1', guest, seq, ts: ts === null ? null : ts.toString(), under, root: ROOT,
-    files, dirs, symlinks, specials: plan.specials, refused, ioUring,
+    files, dirs, dirModes, symlinks, specials: plan.specials, refused, ioUring,
     totals: { files: files.length, bytes, unknownBytes, incomplete, lagging },
   }
   await target.manifest(`${JSON.stringify(manifest, null, 2)}\n`)

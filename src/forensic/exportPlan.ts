@@ -6,14 +6,14 @@ import { nameToBytes } from '../events/index.js'
 import { type FsNode, type World } from '../projections/index.js'
 
 export type PlanEntry =
-  | { readonly type: 'dir'; readonly path: string; readonly rel: string }
+  | { readonly type: 'dir'; readonly path: string; readonly rel: string; readonly mode: number | null }
   | { readonly type: 'file'; readonly path: string; readonly rel: string; readonly node: FsNode; readonly linkOf: string | null }
   | { readonly type: 'symlink'; readonly path: string; readonly rel: string; readonly target: string }
 
 export interface Refusal { readonly path: string; readonly reason: string }
 
 export interface ExportPlan {
-  readonly dirs: readonly PlanEntry[]
+  readonly dirs: ReadonlyArray<Extract<PlanEntry, { type: 'dir' }>>
   readonly files: ReadonlyArray<Extract<PlanEntry, { type: 'file' }>>
   readonly symlinks: ReadonlyArray<Extract<PlanEntry, { type: 'symlink' }>>
   /** fifos, sockets, device nodes: named in the manifest, not made (no content; making a device
@@ -23,6 +23,11 @@ export interface ExportPlan {
 }
 
 export type SpecialType = Exclude<FsNode['type'], 'file' | 'dir' | 'symlink'>
+
+/** The permissions an export gives a file or directory whose mode the guest's world knows: the same,
+ *  less set-user-ID and set-group-ID (a journal is untrusted input: a set-user-ID file made from one,
+ *  owned by whoever exports, would be a way in; the manifest keeps the mode as it was). */
+export const exportedMode = (mode: number): number => mode & 0o1777
 
 const NAME_MAX = 255
 
@@ -43,7 +48,7 @@ const under = (path: string, dir: string): boolean => dir === '/' || path === di
 
 /** Every name at or below `dir` (default '/') in `w`, sorted, with parents before children. */
 export const planExport = (w: World, dir = '/'): ExportPlan => {
-  const dirs: PlanEntry[] = []
+  const dirs: Array<Extract<PlanEntry, { type: 'dir' }>> = []
   const files: Array<Extract<PlanEntry, { type: 'file' }>> = []
   const symlinks: Array<Extract<PlanEntry, { type: 'symlink' }>> = []
   const refused: Refusal[] = []
@@ -59,7 +64,7 @@ export const planExport = (w: World, dir = '/'): ExportPlan => {
       continue
     }
     if (r.rel === '') continue // the root is the export directory itself
-    if (node.type === 'dir') dirs.push({ type: 'dir', path, rel: r.rel })
+    if (node.type === 'dir') dirs.push({ type: 'dir', path, rel: r.rel, mode: node.mode ?? null })
     else if (node.type === 'symlink') symlinks.push({ type: 'symlink', path, rel: r.rel, target: node.target ?? '' })
     else if (node.type !== 'file') specials.push({ path, type: node.type })
     else {

@@ -5,7 +5,7 @@
 // write can pass through one. Names (and symlink targets) are written as the bytes they stand for
 // (src/events/names.ts), so one that was not UTF-8 in the guest is not UTF-8 in the export either.
 import { constants } from 'node:fs'
-import { lstat, mkdir, open, readdir, realpath, symlink, link, writeFile, type FileHandle } from 'node:fs/promises'
+import { chmod, lstat, mkdir, open, readdir, realpath, symlink, link, writeFile, type FileHandle } from 'node:fs/promises'
 import { nameToBytes } from '../events/index.js'
 import { TarWriter } from './tar.js'
 
@@ -17,11 +17,15 @@ export class ExportConflict extends Error {
 /** Receives a file's bytes in order; `zeros` marks a chunk that is all zeros (a sparse file skips it). */
 export type FileSink = (chunk: Uint8Array, zeros: boolean) => Promise<void>
 
+/** Permission bits an export gives (exportPlan's exportedMode); null: the defaults, 0755 and 0644. */
+export type Mode = number | null
+
 export interface ExportTarget {
-  /** A directory; parents first. */
-  dir(rel: string): Promise<void>
+  /** A directory; parents first. Its mode takes effect once everything is written (a directory
+   *  without write permission would refuse its names). */
+  dir(rel: string, mode?: Mode): Promise<void>
   /** A regular file of `size` bytes; `fill` must deliver exactly that many. */
-  file(rel: string, size: number, fill: (sink: FileSink) => Promise<void>): Promise<void>
+  file(rel: string, size: number, fill: (sink: FileSink) => Promise<void>, mode?: Mode): Promise<void>
   /** A second name for a file already written. */
   link(rel: string, existing: string): Promise<void>
   symlink(rel: string, target: string): Promise<void>
@@ -54,6 +58,7 @@ export const openDirTarget = async (dir: string): Promise<ExportTarget> => {
   const root = under(base, ROOT)
   await mkdir(root, { mode: 0o755 })
   const made = new Set<string>([''])
+  const dirModes: Array<[string, number]> = []
 
   /** Makes each missing component of rel; an existing one must be a real directory. */
   const ensureDir = async (rel: string): Promise<void> => {
@@ -85,8 +90,11 @@ export const openDirTarget = async (dir: string): Promise<ExportTarget> => {
   }
 
   return {
-    dir: ensureDir,
-    async file(rel, size, fill) {
+    async dir(rel, mode) {
+      await ensureDir(rel)
+      if (mode !== undefined && mode !== null) dirModes.push([rel, mode])
+    },
+    async file(rel, size, fill, mode) {
       const fh = await create(rel)
       try {
         // contiguous chunks are gathered into one write; zero runs are skipped (the file stays sparse)
@@ -118,6 +126,7 @@ export const openDirTarget = async (dir: string): Promise<ExportTarget> => {
         await flush()
         if (pos !== size) throw new Error(`bug: /${rel}: ${pos} bytes delivered for a size of ${size}`)
         await fh.truncate(size)
+        if (mode !== undefined && mode !== null) await fh.chmod(mode)
       } finally {
         await fh.close()
       }
@@ -141,7 +150,11 @@ export const openDirTarget = async (dir: string): Promise<ExportTarget> => {
       }
     },
     manifest: (json) => writeFile(under(base, MANIFEST), json, { flag: 'wx', mode: 0o600 }),
-    close: async () => {},
+    // deepest first: a directory's mode never stands in the way of setting one below it. Every name
+    // on the way is a directory this export made (a symlink is only made where nothing was)
+    close: async () => {
+      for (const [rel, mode] of dirModes.sort((a, b) => b[0].split('/').length - a[0].split('/').length)) await chmod(under(root, rel), mode)
+    },
   }
 }
 
@@ -153,8 +166,8 @@ export const openTarTarget = async (file: string, mtime: Date): Promise<ExportTa
   const tar = new TarWriter(fh)
   const name = (rel: string): Buffer => nameToBytes(`${ROOT}/${rel}`)
   return {
-    dir: (rel) => tar.entry({ name: Buffer.concat([name(rel), SLASH]), type: 'directory', mode: 0o755, mtime }),
-    file: (rel, size, fill) => tar.entry({ name: name(rel), type: 'file', size, mode: 0o644, mtime }, (write) => fill((chunk) => write(chunk))),
+    dir: (rel, mode) => tar.entry({ name: Buffer.concat([name(rel), SLASH]), type: 'directory', mode: mode ?? 0o755, mtime }),
+    file: (rel, size, fill, mode) => tar.entry({ name: name(rel), type: 'file', size, mode: mode ?? 0o644, mtime }, (write) => fill((chunk) => write(chunk))),
     link: (rel, existing) => tar.entry({ name: name(rel), type: 'link', linkname: name(existing), mode: 0o644, mtime }),
     symlink: (rel, target) => tar.entry({ name: name(rel), type: 'symlink', linkname: nameToBytes(target), mode: 0o777, mtime }),
     manifest: (json) => {

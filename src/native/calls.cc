@@ -99,6 +99,7 @@ FdEntry* Tracer::fdOf(Task& t, int fd) {
   if (fdStat(t.tid, fd, st)) {
     e.regular = S_ISREG(st.st_mode);
     e.inode = inodeOf(st);
+    modes_.emplace(e.inode, st.st_mode & 07777);  // as a close will compare
   }
   uint64_t pos;
   int flags = 0;
@@ -263,7 +264,10 @@ bool Tracer::entry(Task& t, const Origin& o) {
     case SYS_symlinkat:
     case SYS_mknod:
     case SYS_mknodat:
-    case SYS_bind: return true;  // what they create is named at exit, when they succeeded
+    case SYS_bind:
+    case SYS_chmod:
+    case SYS_fchmodat:
+    case SYS_fchmodat2: return true;  // what they create or change is named at exit, when they succeeded
     case SYS_link:
       c.path = pathArg(t, AT_FDCWD, a[0], false);
       c.path2 = pathArg(t, AT_FDCWD, a[1], false);
@@ -396,9 +400,32 @@ void Tracer::exit(Task& t, int64_t ret, const Origin& o) {
       return;
     }
     case SYS_mkdir:
-    case SYS_mkdirat:
-      if (!c.path.empty()) emit(Kind::FileMkdir, o, [&](Record& r) { r.str(c.path); });  // named at entry
+    case SYS_mkdirat: {
+      if (c.path.empty()) return;  // named at entry; its mode is the call's less the umask: a stat says
+      struct stat st;
+      bool seen = stat(c.path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+      if (seen) modes_[inodeOf(st)] = st.st_mode & 07777;
+      emit(Kind::FileMkdir, o, [&](Record& r) { r.str(c.path).nullableNum(seen, st.st_mode & 07777); });
       return;
+    }
+    case SYS_chmod:
+    case SYS_fchmodat:
+    case SYS_fchmodat2: {
+      // fchmodat2 takes AT_SYMLINK_NOFOLLOW (a symlink's own mode cannot change: it fails) and
+      // AT_EMPTY_PATH (the file dirfd holds)
+      bool at = nr != SYS_chmod;
+      int flags = nr == SYS_fchmodat2 ? static_cast<int>(a[3]) : 0;
+      int dirfd = at ? asFd(a[0]) : AT_FDCWD;
+      std::string raw;
+      if (!readString(t.tid, a[at ? 1 : 0], raw, PATH_MAX)) return;
+      bool byFd = raw.empty() && (flags & AT_EMPTY_PATH) != 0;
+      std::string path = byFd ? fdPath(t.tid, dirfd) : resolvePath(t.tid, dirfd, raw, (flags & AT_SYMLINK_NOFOLLOW) == 0);
+      struct stat st;
+      bool found = byFd ? fdStat(t.tid, dirfd, st) : stat(walkPath(t.tid, dirfd, raw).c_str(), &st) == 0;
+      stripDeleted(path);
+      if (found) modeSeen(path, st, true, o);
+      return;
+    }
     case SYS_link:
     case SYS_linkat:
       if (!c.path.empty() && !c.path2.empty()) emit(Kind::FileLink, o, [&](Record& r) { r.str(c.path).str(c.path2).nullableStr(c.inode); });

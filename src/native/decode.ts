@@ -106,8 +106,8 @@ const readBody = (kind: string, r: Reader): Decoded => {
     }
     case 'fd.open': {
       const body = { kind, fd: r.num(), path: r.str(), flags: r.num(), inode: r.nullableStr(), created: r.nullableFlag() }
-      const deleted = r.flag(), special = r.str()
-      const typed = special === '' ? body : { ...body, special: specialOf(special) }
+      const deleted = r.flag(), special = r.str(), mode = r.nullableNum()
+      const typed = { ...body, ...(special === '' ? {} : { special: specialOf(special) }), ...(mode === null ? {} : { mode }) }
       return { body: deleted ? { ...typed, deleted: true } : typed }
     }
     case 'fd.dup': return { body: { kind, fd: r.num(), newFd: r.num(), cloexec: r.flag() } }
@@ -132,7 +132,14 @@ const readBody = (kind: string, r: Reader): Decoded => {
       return { body: inode === null ? body : { ...body, inode } }
     }
     case 'file.symlink': return { body: { kind, target: r.str(), path: r.str() } }
-    case 'file.mkdir': return { body: { kind, path: r.str() } }
+    case 'file.mkdir': {
+      const path = r.str(), mode = r.nullableNum()
+      return { body: mode === null ? { kind, path } : { kind, path, mode } }
+    }
+    case 'file.chmod': {
+      const path = r.str(), mode = r.num(), inode = r.nullableStr()
+      return { body: inode === null ? { kind, path, mode } : { kind, path, mode, inode } }
+    }
     case 'file.mknod': return { body: { kind, path: r.str(), mode: r.num(), rdev: r.num() } }
     case 'file.rmdir': return { body: { kind, path: r.str() } }
     case 'file.flush': return { body: { kind, fd: r.num() } }

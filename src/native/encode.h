@@ -56,6 +56,7 @@ enum class Kind : uint8_t {
   FileClone,  // the strace importer's (the interceptor reads a clone's bytes back: FileWrite)
   FdSetfl,
   FileMknod,
+  FileChmod,
 };
 
 /** proc.ioUring's `via`, as a u8: positions in IO_URING_VIA of src/native/decode.ts. */
@@ -69,7 +70,7 @@ inline const std::vector<const char*>& kindNames() {
       "file.symlink", "file.mkdir",    "file.rmdir",  "file.flush",     "file.observe", "file.quarantine",
       "view.map",     "view.unmap",    "view.remap",  "view.protect",   "view.sync",    "scan.verdict",
       "access.denied", "proc.ioUring", "file.sync", "view.remove", "proc.reparent", "file.clone", "fd.setfl",
-      "file.mknod"};
+      "file.mknod", "file.chmod"};
   return names;
 }
 

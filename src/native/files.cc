@@ -168,6 +168,7 @@ void Tracer::openExit(Task& t, int64_t ret, const Origin& o) {
   if (haveStat) {
     e.regular = S_ISREG(st.st_mode);
     e.inode = inodeOf(st);
+    modes_[e.inode] = st.st_mode & 07777;
     if ((c.flags & O_ACCMODE) != O_RDONLY || (c.flags & O_TRUNC) != 0) noteWritable(e.inode);
   }
   if (!e.path.empty() && e.path[0] == '/') {
@@ -180,6 +181,7 @@ void Tracer::openExit(Task& t, int64_t ret, const Origin& o) {
       if (c.created != -1) r.flag(c.created == 1);
       r.flag(deleted);
       r.str(haveStat ? specialType(st.st_mode) : "");
+      r.nullableNum(haveStat, st.st_mode & 07777);
     });
   }
   bool writable = (c.flags & O_ACCMODE) != O_RDONLY;
@@ -389,14 +391,39 @@ bool Tracer::closeEntry(Task& t, const Origin& o) {
   bool open = t.fds && (t.fds->fds.count(fd) != 0 || !fdPath(t.tid, fd).empty());
   if (!open) return false;
   // a view may outlive the fd: what it holds now is recorded before the file loses a handle
-  if (!sharedInodes_.empty())
-    if (const FdEntry* e = fdOf(t, fd)) syncInode(e->inode, t.tid, o.ts);
+  if (const FdEntry* e = fdOf(t, fd)) {
+    if (!sharedInodes_.empty()) syncInode(e->inode, t.tid, o.ts);
+    modeAtClose(t, fd, *e, o);
+  }
   emit(Kind::FdClose, o, [&](Record& r) { r.num(static_cast<uint64_t>(fd)); });
   auto it = t.fds->fds.find(fd);
   std::string written = it != t.fds->fds.end() && it->second.deferred ? it->second.inode : "";
   t.fds->fds.erase(fd);
   if (!written.empty()) settleIfUnheld(written);  // read at this stop (syncAtCall); no holder left: no more writes
   return false;
+}
+
+void Tracer::modeSeen(const std::string& path, const struct stat& st, bool always, const Origin& o) {
+  uint32_t mode = st.st_mode & 07777;
+  std::string inode = inodeOf(st);
+  auto it = modes_.find(inode);
+  if (!always && (it == modes_.end() || it->second == mode)) {
+    modes_[inode] = mode;  // first seen here (an fd from before the recording): no change to tell
+    return;
+  }
+  modes_[inode] = mode;
+  if (!path.empty() && path[0] == '/') emit(Kind::FileChmod, o, [&](Record& r) { r.str(path).num(mode).nullableStr(inode); });
+}
+
+void Tracer::modeAtClose(Task& t, int fd, const FdEntry& e, const Origin& o) {
+  if (e.inode.empty() || e.path.empty() || e.path[0] != '/') return;  // a node opened by name, not a pipe
+  struct stat st;
+  if (!fdStat(t.tid, fd, st)) return;
+  auto it = modes_.find(inodeOf(st));
+  if (it != modes_.end() && it->second == (st.st_mode & 07777)) return;  // the usual case: one stat
+  std::string path = fdPath(t.tid, fd);
+  stripDeleted(path);
+  modeSeen(path, st, false, o);
 }
 
 void Tracer::closeRangeExit(Task& t, const Origin& o) {

@@ -4,9 +4,14 @@
 #pragma once
 
 #include <linux/filter.h>
+#include <sys/syscall.h>
 
 #include <cstdint>
 #include <vector>
+
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452  // Linux 6.6; the C library's headers may predate it
+#endif
 
 namespace eyrie {
 

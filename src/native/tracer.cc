@@ -388,12 +388,21 @@ void Tracer::onExitEvent(Task& t, uint64_t ts) {
          [&](Record& r) { r.sint(code).flag(true); });
     t.exitEmitted = true;
   }
-  // its fds are about to close: what it wrote is read back now
-  if (!starting_) syncAtCall(t, Origin{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(t.tid), ts}, -1, true, -1);
+  // its fds are about to close: what it wrote is read back now, and a mode changed through one shows
+  Origin o{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(t.tid), ts};
+  if (!starting_) syncAtCall(t, o, -1, true, -1);
+  if (!starting_ && t.fds && lastHolder(t))
+    for (const auto& [fd, e] : t.fds->fds) modeAtClose(t, fd, e, o);
   // the last task of a memory is about to drop it: its shared file views still hold the bytes
   if (--t.mem->users == 0 && t.mem->sharedFileViews && !starting_) {
-    syncViews(t, 0, ~0ull, Origin{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(t.tid), ts});
+    syncViews(t, 0, ~0ull, o);
   }
+}
+
+bool Tracer::lastHolder(const Task& t) const {
+  for (const auto& [tid, other] : tasks_)
+    if (tid != t.tid && other.fds == t.fds && !other.exiting) return false;
+  return true;
 }
 
 void Tracer::onSeccomp(Task& t, uint64_t ts) {

@@ -137,6 +137,13 @@ class Tracer {
   bool execEntry(Task& t, const Origin& o);
   void dupExit(Task& t, int64_t ret, const Origin& o);
   bool closeEntry(Task& t, const Origin& o);
+  /** file.chmod for a mode a stat found: always (a chmod's exit), or only where it differs from
+   *  the one journaled last for the inode (a descriptor's close: fchmod makes no stop) */
+  void modeSeen(const std::string& path, const struct stat& st, bool always, const Origin& o);
+  /** A descriptor about to close: a mode changed through it shows now. */
+  void modeAtClose(Task& t, int fd, const FdEntry& e, const Origin& o);
+  /** No other task that goes on holds t's fd table: its fds close with it. */
+  bool lastHolder(const Task& t) const;
   void closeRangeExit(Task& t, const Origin& o);
   std::string pathArg(Task& t, int dirfd, uint64_t addr, bool followLast);
   /** The name a Unix socket address binds (resolved like any path), "" for another family, an
@@ -261,6 +268,7 @@ class Tracer {
   std::unordered_map<std::string, Admission> admissions_;  // by path (admissions.cc)
   uint64_t startedNs_ = 0;                                 // CLOCK_MONOTONIC at start: cfg_.lentByStamp hold until + admitNs
   std::unordered_map<std::string, uint64_t> writableAt_;   // inode -> epoch of its last writable open
+  std::unordered_map<std::string, uint32_t> modes_;        // inode -> permission bits last journaled
   uint64_t writableEpoch_ = 0;
   int openWritten_ = 0;                                // entries of written_ with open set
   std::vector<uint8_t> readBuf_;

@@ -4,7 +4,7 @@
 import { absurd } from 'fp-ts/lib/function.js'
 import {
   FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_TRUNC,
-  RENAME_EXCHANGE, SETFL_FLAGS, madeByMknod, writable,
+  PERMISSION_BITS, RENAME_EXCHANGE, SETFL_FLAGS, madeByMknod, writable,
   type Event, type EventOf, type MapSnap, type Snapshot,
 } from '../events/index.js'
 import { cloneRange, collapseRange, insertRange, punchHole, putBytes, putZeros, truncateTo, unknownContent } from './extents.js'
@@ -113,7 +113,14 @@ export const evolve = (w: World, e: Event): World => {
       bindName(w, resolveParent(w, e.path), node)
       return w
     }
-    case 'file.mkdir': ensureDir(w, resolveParent(w, e.path), true); return w
+    case 'file.mkdir': {
+      const path = resolveParent(w, e.path)
+      ensureDir(w, path, true)
+      const dir = lookup(w, path)
+      if (dir !== undefined && e.mode !== undefined) dir.mode = e.mode & PERMISSION_BITS
+      return w
+    }
+    case 'file.chmod': nodeShown(w, e.path, e.inode ?? null).mode = e.mode & PERMISSION_BITS; return w
     case 'file.mknod': {
       const type = madeByMknod(e.mode)
       if (type === undefined) return anomaly(w)  // the kernel makes no such node (EINVAL)
@@ -203,6 +210,7 @@ const openFd = (w: World, e: EventOf<'fd.open'>): World => {
     // a node eyrie knew nothing of (adopted as a file) is what the open found: a device, a fifo
     if (e.special !== undefined && node.type === 'file' && node.content.size === null && node.content.extents.length === 0) node.type = e.special
   }
+  if (e.mode !== undefined) node.mode = e.mode & PERMISSION_BITS
   if ((e.flags & O_TRUNC) !== 0 && writable(e.flags) && node.type === 'file') truncateTo(node.content, 0)
   // O_CREAT without `created` may or may not have made the file: its content stays unknown, not empty
   const o = newOfd(w, node.id, path, e.flags, 0)

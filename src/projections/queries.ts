@@ -1,5 +1,5 @@
 // Read-only answers over a world: what `eyrie at T ...` prints. Pure; nothing here mutates.
-import { O_ACCMODE, O_APPEND, O_RDONLY, O_RDWR, O_WRONLY } from '../events/index.js'
+import { O_ACCMODE, O_APPEND, O_RDONLY, O_RDWR, O_WRONLY, S_ISGID, S_ISUID, S_ISVTX } from '../events/index.js'
 import { readPlan, type Piece } from './extents.js'
 import { lookup, namesUnder, resolve } from './names.js'
 import type { FsNode, NodeId, Ofd, World } from './state.js'
@@ -7,6 +7,8 @@ import type { FsNode, NodeId, Ofd, World } from './state.js'
 export interface LsEntry {
   readonly path: string
   readonly type: FsNode['type']
+  /** permission bits (07777) as last seen; null: not known (a file the recording never opened) */
+  readonly mode: number | null
   readonly size: number | null
   readonly unknownBytes: number | null
   readonly target: string | null
@@ -29,6 +31,7 @@ export const ls = (w: World, dir = '/'): LsEntry[] => {
     out.push({
       path,
       type: n.type,
+      mode: n.type === 'symlink' ? 0o777 : (n.mode ?? null),
       size: n.type === 'file' ? n.content.size : null,
       unknownBytes: n.type === 'file' ? unknownBytes(n) : null,
       target: n.target,
@@ -39,6 +42,20 @@ export const ls = (w: World, dir = '/'): LsEntry[] => {
     })
   }
   return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+}
+
+const TYPE_LETTERS: Record<FsNode['type'], string> = { file: '-', dir: 'd', symlink: 'l', fifo: 'p', socket: 's', char: 'c', block: 'b' }
+
+/** As ls -l shows a mode: `-rwsr-xr-x`; `?` for each permission when they are not known. */
+export const modeString = (type: FsNode['type'], mode: number | null): string => {
+  if (mode === null) return `${TYPE_LETTERS[type]}?????????`
+  const triple = (shift: number, special: number, on: string, off: string): string => {
+    const r = (mode >> shift) & 4 ? 'r' : '-'
+    const w = (mode >> shift) & 2 ? 'w' : '-'
+    const x = (mode >> shift) & 1
+    return r + w + ((mode & special) !== 0 ? (x ? on : off) : x ? 'x' : '-')
+  }
+  return TYPE_LETTERS[type] + triple(6, S_ISUID, 's', 'S') + triple(3, S_ISGID, 's', 'S') + triple(0, S_ISVTX, 't', 'T')
 }
 
 export const accessMode = (flags: number): string => {

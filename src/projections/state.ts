@@ -25,6 +25,8 @@ export interface FsNode {
   /** bytes written since the last flush (the paper's write buffer), as a count */
   unflushed: number
   lastWrite: { seq: number; pid: number } | null
+  /** permission bits (07777) as last seen (an open, chmod, mkdir); absent: not known */
+  mode?: number
   lastVerdict: { seq: number; verdict: string; signature: string | null } | null
 }
 

@@ -1,8 +1,9 @@
 // The kernel as the oracle for names: random steps on directories, files, hard links and symlinks
 // (mkdir, rmdir, create, unlink, rename, renameat2 NOREPLACE and EXCHANGE, link, linkat with
-// AT_SYMLINK_FOLLOW, symlink, mknod, bind of a Unix socket) run for
+// AT_SYMLINK_FOLLOW, symlink, mknod, bind of a Unix socket, chmod, fchmod) run for
 // real; after every step the driver lists its tree, and eyrie's `ls` at that step's marker must hold
-// the same names with the same types, sizes and symlink targets, and the same files: names are of one
+// the same names with the same types, sizes and symlink targets, the same permissions wherever it
+// knows them (always for directories, natively), and the same files: names are of one
 // node where they are of one inode, at one step and across two (assertSameFiles). The work directory
 // is made inside the recording, so eyrie knows every name in it.
 import { test } from 'node:test'
@@ -30,6 +31,15 @@ const FIFO_WRITTEN: NameStep[] = [
   { op: 'create', path: 'a', size: 3 },
   { op: 'symlink', path: 'd', to: 'a' },
   { op: 'create', path: 'd', size: 1 },
+]
+
+// a mode changed through a descriptor of a fifo (no regular file) shows at its close too
+const FIFO_MODES: NameStep[] = [
+  { op: 'mknod', path: 'a', type: 'fifo' },
+  { op: 'chmod', path: 'a', mode: 0o600 },
+  { op: 'fchmod', path: 'a', mode: 0o4755 },
+  { op: 'mkdir', path: 'd' },
+  { op: 'fchmod', path: 'd', mode: 0o1777 },
 ]
 
 /** Identity: inode numbers and eyrie's nodes pair one to one over the names of two consecutive steps
@@ -62,6 +72,13 @@ for (const [recorder, record] of RECORDERS) {
             }
             const what = `step ${k} (${JSON.stringify(steps[k])}) at #${seq}`
             assert.deepEqual(known, Object.fromEntries(Object.entries(listings[k]).map(([p, e]) => [p, e.slice(0, 2)])), what)
+            for (const e of ls(w, top)) {
+              const listed = listings[k][relative(top, e.path)]
+              if (listed === undefined || e.type === 'symlink') continue
+              if (e.mode !== null) assert.equal(e.mode.toString(8), listed[3].toString(8), `${what}: mode of ${e.path}`)
+              // the interceptor stats what mkdir made; strace shows the call's mode, not the umask
+              else if (recorder === 'native') assert.notEqual(e.type, 'dir', `${what}: mode of ${e.path} not known`)
+            }
             const pairs = Object.entries(listings[k]).map(([p, e]) => [e[2], w.names.get(join(top, p)), p] as const)
             assertSameFiles([...last, ...pairs], what)
             last = pairs
@@ -70,7 +87,7 @@ for (const [recorder, record] of RECORDERS) {
           await r.cleanup()
         }
       }),
-      { numRuns: runs(Number(process.env.EYRIE_ORACLE_RUNS ?? 40)), examples: [[FOLLOWED], [FIFO_WRITTEN]] },
+      { numRuns: runs(Number(process.env.EYRIE_ORACLE_RUNS ?? 40)), examples: [[FOLLOWED], [FIFO_WRITTEN], [FIFO_MODES]] },
     )
   })
 }

@@ -35,7 +35,7 @@ test('given a link, a hole, a partly known file and one of unknown size, the exp
       assert.deepEqual(await readFile(join(out, 'root/w/old')), Buffer.concat([Buffer.alloc(2), Buffer.from('seen'), Buffer.alloc(4)]))
       assert.deepEqual(await readFile(join(out, 'root/w/big')), Buffer.concat([Buffer.alloc(5), Buffer.from('new')]))
       const byPath = new Map(m.files.map((f) => [f.path, f]))
-      assert.deepEqual(byPath.get('/w/a'), { path: '/w/a', size: 12, sizeKnown: true, sha256: createHash('sha256').update(a).digest('hex'), unknown: [], linkOf: null, note: null })
+      assert.deepEqual(byPath.get('/w/a'), { path: '/w/a', size: 12, sizeKnown: true, sha256: createHash('sha256').update(a).digest('hex'), unknown: [], mode: null, linkOf: null, note: null })
       assert.equal(byPath.get('/w/link-to-a')?.linkOf, '/w/a')
       assert.deepEqual(byPath.get('/w/old')?.unknown, [{ start: 0, end: 2 }, { start: 6, end: 10 }])
       assert.deepEqual([byPath.get('/w/big')?.sizeKnown, byPath.get('/w/big')?.unknown], [false, [{ start: 0, end: 5 }]])
@@ -80,6 +80,42 @@ test('given a fifo, a socket and a device node, the export lists them under spec
       await j.close()
     }
   } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})
+
+test('given modes the recording saw, the export gives them (without set-user-ID and set-group-ID), a read-only directory after its names, and the manifest keeps them as they were', async () => {
+  const dir = await tempDir('export-modes')
+  try {
+    const b = new StreamBuilder('g').mkdir(1, '/w')
+    b.add(1, { kind: 'file.mkdir', path: '/w/ro', mode: 0o555 })
+    b.open(1, 3, '/w/ro/tool', 0o1101, true).write(1, 3, '#!/bin/sh\n').close(1, 3)
+    b.add(1, { kind: 'file.chmod', path: '/w/ro/tool', mode: 0o4755 })
+    b.open(1, 4, '/w/plain', 0o1101, true).close(1, 4)
+    b.add(1, { kind: 'file.chmod', path: '/w/plain', mode: 0o600 })
+    b.add(1, { kind: 'file.chmod', path: '/w/plain', mode: 0o640 })
+    b.open(1, 5, '/w/unknown', 0o1101, true).close(1, 5)
+    const j = await openLmdbJournal(join(dir, 'journal'), { noSync: true })
+    try {
+      await j.append('g', b.drafts()).committed
+      const out = join(dir, 'out')
+      const m = await exportAt(j, 'g', b.events.length, () => openDirTarget(out))
+      const permissions = async (p: string): Promise<number> => (await stat(join(out, 'root', p))).mode & 0o7777
+      assert.deepEqual([await permissions('w/ro/tool'), await permissions('w/plain'), await permissions('w/unknown'), await permissions('w/ro')], [0o755, 0o640, 0o644, 0o555])
+      const byPath = new Map(m.files.map((f) => [f.path, f.mode]))
+      assert.deepEqual([byPath.get('/w/ro/tool'), byPath.get('/w/plain'), byPath.get('/w/unknown')], [0o4755, 0o640, null])
+      assert.deepEqual(m.dirModes, { '/w/ro': 0o555 })
+      const tar = join(dir, 'g.tar')
+      await exportAt(j, 'g', b.events.length, () => openTarTarget(tar, new Date(0)))
+      const listing = execFileSync('tar', ['-tvf', tar], { encoding: 'utf8' })
+      assert.match(listing, /^-rwxr-xr-x .* root\/w\/ro\/tool$/m)
+      assert.match(listing, /^dr-xr-xr-x .* root\/w\/ro\/$/m)
+      assert.match(listing, /^-rw-r----- .* root\/w\/plain$/m)
+    } finally {
+      await j.close()
+    }
+  } finally {
+    execFileSync('chmod', ['-R', 'u+w', dir])
     await rm(dir, { recursive: true, force: true })
   }
 })

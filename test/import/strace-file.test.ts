@@ -210,3 +210,24 @@ test('given a mknodat whose device number is not makedev(), then the line is ref
   assert.equal(errors.length, 1)
   assert.match(errors[0].error, /bad device number "259".*argument 4/)
 })
+
+test('given chmod, fchmodat and fchmod, then each names the file with its permission bits (octal, or special bits by name); failures and a file with no name left make none', async () => {
+  const b = await bodiesOf([
+    at(7, `chmod(${str('a')}, 04755) = 0`),
+    at(7, `fchmodat(${fdp(3, '/w/d')}, ${str('b')}, 0640) = 0`),
+    at(7, `fchmod(${fdp(4, '/w/d/c')}, S_ISGID|S_ISVTX|0711) = 0`),
+    at(7, `chmod(${str('missing')}, 0644) = -1 ENOENT (No such file or directory)`),
+    at(7, `fchmod(${fdp(5, '/w/gone')}(deleted), 0600) = 0`),
+  ])
+  assert.deepEqual(b, [
+    { kind: 'file.chmod', path: '/w/a', mode: 0o4755 },
+    { kind: 'file.chmod', path: '/w/d/b', mode: 0o640 },
+    { kind: 'file.chmod', path: '/w/d/c', mode: 0o3711 },
+  ])
+})
+
+test('given an fchmod whose fd shows no path (strace run without -y), then the line is refused, saying what is missing', async () => {
+  const errors = await errorsOf([at(7, 'fchmod(4, 0600) = 0')])
+  assert.equal(errors.length, 1)
+  assert.match(errors[0].error, /fd 4 shows no path in argument 1 of fchmod/)
+})

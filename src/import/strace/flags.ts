@@ -4,6 +4,7 @@ import {
   O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_PATH, O_RDONLY, O_RDWR, O_TMPFILE, O_TRUNC, O_WRONLY,
   PROT_EXEC, PROT_READ, PROT_WRITE, RENAME_EXCHANGE, RENAME_NOREPLACE,
   FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, S_IFBLK, S_IFCHR, S_IFIFO, S_IFREG, S_IFSOCK,
+  S_ISGID, S_ISUID, S_ISVTX,
 } from '../../events/flags.js'
 
 export type FlagTable = ReadonlyMap<string, number>
@@ -114,3 +115,6 @@ export const signalNumber = (name: string): number | null => {
 export const MODE_TYPES: FlagTable = new Map([
   ['S_IFSOCK', S_IFSOCK], ['S_IFREG', S_IFREG], ['S_IFBLK', S_IFBLK], ['S_IFCHR', S_IFCHR], ['S_IFIFO', S_IFIFO],
 ])
+
+/** chmod's mode: strace prints octal (`04755`), older ones the special bits by name */
+export const PERMISSION_NAMES: FlagTable = new Map([['S_ISUID', S_ISUID], ['S_ISGID', S_ISGID], ['S_ISVTX', S_ISVTX]])

@@ -2,11 +2,11 @@
 // flushes. Relative paths resolve against a directory fd's -y path or the task's cwd.
 import * as E from 'fp-ts/lib/Either.js'
 import type { Body } from '../../../events/event.js'
-import { RENAME_EXCHANGE, S_IFBLK, S_IFCHR, S_IFMT, S_IFSOCK } from '../../../events/flags.js'
+import { PERMISSION_BITS, RENAME_EXCHANGE, S_IFBLK, S_IFCHR, S_IFMT, S_IFSOCK } from '../../../events/flags.js'
 import { Args, type Parsed } from '../args.js'
 import type { Call } from '../call.js'
 import { draft, resolveAt, type Ctx } from '../context.js'
-import { AT_EMPTY_PATH, AT_FLAGS, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, FALLOC_FLAGS, MODE_TYPES, RENAME_FLAGS } from '../flags.js'
+import { AT_EMPTY_PATH, AT_FLAGS, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, FALLOC_FLAGS, MODE_TYPES, PERMISSION_NAMES, RENAME_FLAGS } from '../flags.js'
 import { readPathText, type FdRef } from '../values.js'
 
 const none: Parsed = E.right([])
@@ -193,6 +193,33 @@ export const parseBind = (call: Call, ctx: Ctx): Parsed => {
   const path = a.field(addr, 'sun_path', readPathText, `${call.name}'s address`)
   if (path === undefined || path === '') return a.done(() => [])
   return withPaths(a, ctx, [[null, path]], ([p]) => ({ kind: 'file.mknod', path: p, mode: S_IFSOCK, rdev: 0 }))
+}
+
+/** chmod/fchmodat: the file a name leads to has these permission bits now (the call's: strace
+ *  shows no stat; the kernel takes them as given, bar a set-group-ID bit it may clear). */
+const parseChmodAt = (call: Call, ctx: Ctx, first: number): Parsed => {
+  const a = new Args(call)
+  const dir = first === 0 ? null : a.fd(0)
+  const path = a.path(first)
+  const mode = a.flags(first + 1, PERMISSION_NAMES) & PERMISSION_BITS
+  if (call.ret.kind !== 'ok') return none // a failed chmod changed nothing
+  return withPaths(a, ctx, [[dir, path]], ([p]) => ({ kind: 'file.chmod', path: p, mode }))
+}
+export const parseChmod = (call: Call, ctx: Ctx): Parsed => parseChmodAt(call, ctx, 0)
+export const parseFchmodat = (call: Call, ctx: Ctx): Parsed => parseChmodAt(call, ctx, 1)
+
+/** fchmod: the file the fd holds, by the name strace shows for it (-y); one with no name left
+ *  (unlinked) has none the fold could find it by. */
+export const parseFchmod = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  const fd = a.fd(0)
+  const mode = a.flags(1, PERMISSION_NAMES) & PERMISSION_BITS
+  if (call.ret.kind !== 'ok') return none
+  return a.done(() => {
+    if (fd.deleted) return []
+    if (fd.path === null || !fd.path.startsWith('/')) return E.left(`fd ${fd.fd ?? 'AT_FDCWD'} shows no path in argument 1 of fchmod (strace -y shows it)`)
+    return [draft(ctx, { kind: 'file.chmod', path: fd.path, mode })]
+  })
 }
 
 /** fsync/fdatasync: what was written through the fd is on disk now. */
