@@ -365,8 +365,12 @@ bool Tracer::execEntry(Task& t, const Origin& o) {
   std::string traced;  // the walk resolvePath made, for the decision below
   c.path = byFd ? fdPath(t.tid, dirfd) : resolvePath(t.tid, dirfd, raw, follow, &traced);
   readStringArray(t.tid, at ? a[2] : a[1], c.argv);
-  // the old memory goes away with a successful exec: its shared views hold file bytes
+  // the old memory goes away with a successful exec: its shared views hold file bytes; its
+  // close-on-exec fds close (a mode changed through one shows now: after the exec they are gone)
   if (t.mem && t.mem->sharedFileViews) syncViews(t, 0, ~0ull, o);
+  if (t.fds)
+    for (const auto& [fd, e] : t.fds->fds)
+      if (e.cloexec) modeAtClose(t, fd, e, o);
   if (!cfg_.decideExec || (raw.empty() && !byFd)) return false;
   // the file the kernel will run, whatever its name: fexecve of a memfd or of an unlinked file has
   // none the host can open, and a file that cannot be judged must not run unjudged
