@@ -145,7 +145,7 @@ void Tracer::syncAtCall(Task& t, const Origin& o, int exposed, bool all, long nr
     if (it == written_.end()) continue;
     Written& w = it->second;
     struct stat st;
-    if (!fdStat(t.tid, fd, st)) continue;
+    if (!fdStatNow(t.tid, fd, st)) continue;
     if (w.settled && static_cast<uint64_t>(st.st_size) == w.size && mtimeNs(st) == w.mtime) continue;
     // a large file is read at the calls that can show it, not at every call of its writer: reading
     // it whole at each of them would cost its size per call (an archive written while its inputs
@@ -294,7 +294,7 @@ void Tracer::syncWritten(const std::string& inode, pid_t current, uint64_t ts) {
     return;
   }
   struct stat st;
-  if (fdStat(holder->tid, fd, st) && unchanged(w, st)) return;
+  if (fdStatNow(holder->tid, fd, st) && unchanged(w, st)) return;
   int f = reopenFd(holder->tid, fd);
   if (f < 0) return;
   readBack(f, inode, liveName(fdPath(holder->tid, fd)), Origin{static_cast<uint32_t>(holder->tgid), static_cast<uint32_t>(holder->tid), ts});

@@ -419,10 +419,23 @@ void Tracer::modeSeen(const std::string& path, const struct stat& st, bool alway
   if (!path.empty() && path[0] == '/') emit(Kind::FileChmod, o, [&](Record& r) { r.str(path).num(mode).nullableStr(inode); });
 }
 
+bool Tracer::fdStatNow(pid_t tid, int fd, struct stat& st) {
+  FdStatMemo& m = fdStatMemo_;
+  if (stopId_ == 0) return fdStat(tid, fd, st);
+  if (m.stop != stopId_ || m.tid != tid || m.fd != fd) {
+    if (!fdStat(tid, fd, m.st)) return false;
+    m.stop = stopId_;
+    m.tid = tid;
+    m.fd = fd;
+  }
+  st = m.st;
+  return true;
+}
+
 void Tracer::modeAtClose(Task& t, int fd, const FdEntry& e, const Origin& o) {
   if (e.inode.empty() || e.path.empty() || e.path[0] != '/') return;  // a node opened by name, not a pipe
   struct stat st;
-  if (!fdStat(t.tid, fd, st)) return;
+  if (!fdStatNow(t.tid, fd, st)) return;
   auto it = modes_.find(inodeOf(st));
   if (it != modes_.end() && it->second == (st.st_mode & 07777)) return;  // the usual case: one stat
   std::string path = fdPath(t.tid, fd);

@@ -142,6 +142,9 @@ class Tracer {
   void modeSeen(const std::string& path, const struct stat& st, bool always, const Origin& o);
   /** A descriptor about to close: a mode changed through it shows now. */
   void modeAtClose(Task& t, int fd, const FdEntry& e, const Origin& o);
+  /** fdStat, remembered for the rest of this stop: a close of a file written without stops stats
+   *  it for the read-back and again for its mode (a stat through /proc is a path walk, ~8 µs) */
+  bool fdStatNow(pid_t tid, int fd, struct stat& st);
   /** No other task that goes on holds t's fd table: its fds close with it. */
   bool lastHolder(const Task& t) const;
   void closeRangeExit(Task& t, const Origin& o);
@@ -269,6 +272,14 @@ class Tracer {
   uint64_t startedNs_ = 0;                                 // CLOCK_MONOTONIC at start: cfg_.lentByStamp hold until + admitNs
   std::unordered_map<std::string, uint64_t> writableAt_;   // inode -> epoch of its last writable open
   std::unordered_map<std::string, uint32_t> modes_;        // inode -> permission bits last journaled
+  uint64_t stopCount_ = 0;
+  uint64_t stopId_ = 0;                                    // the stop being handled (0: none): what fdStatNow remembers holds for it
+  struct FdStatMemo {
+    uint64_t stop = 0;
+    pid_t tid = 0;
+    int fd = -1;
+    struct stat st {};
+  } fdStatMemo_;
   uint64_t writableEpoch_ = 0;
   int openWritten_ = 0;                                // entries of written_ with open set
   std::vector<uint8_t> readBuf_;
