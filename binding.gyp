@@ -7,6 +7,7 @@
         "src/native/admissions.cc",
         "src/native/aio.cc",
         "src/native/attach.cc",
+        "src/native/attributes.cc",
         "src/native/calls.cc",
         "src/native/channel.cc",
         "src/native/content.cc",

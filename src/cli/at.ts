@@ -4,7 +4,7 @@ import { materialize, UnknownBytesError } from '../engine/content.js'
 import { worldAt } from '../engine/replay.js'
 import type { Journal } from '../journal/journal.js'
 import { DELETED_SUFFIX } from '../events/index.js'
-import { contentPlan, fds, ioUringNote, ls, maps, modeString, openFiles, ps, readBackNote } from '../projections/index.js'
+import { contentPlan, fds, ioUringNote, ls, maps, modeString, ownerString, openFiles, ps, readBackNote } from '../projections/index.js'
 import { CliError, UsageError } from './errors.js'
 import { openJournal, pickGuest, seqOf, type GlobalOpts } from './context.js'
 import { printJson, printTable } from './output.js'
@@ -49,8 +49,8 @@ const answer = async (j: Journal, t: string, query: string, arg: string | undefi
       if (o.json) return printJson({ guest, seq, files: rows, note: lagging === 0 ? null : lsLagNote(seq, lagging) })
       // '?': a file's size or bytes eyrie does not know; '-': nothing to know (a directory, a fifo)
       const file = (r: (typeof rows)[number], v: number | null): string | number => (r.type !== 'file' ? '-' : (v ?? '?'))
-      printTable(['mode', 'path', 'type', 'size', 'unknown', 'last write', 'writer'], rows.map((r) => [
-        modeString(r.type, r.mode), r.type === 'symlink' ? `${r.path} -> ${r.target}` : r.path, r.type, `${file(r, r.size)}${r.lagging ? '*' : ''}`, file(r, r.unknownBytes),
+      printTable(['mode', 'owner', 'path', 'type', 'size', 'unknown', 'last write', 'writer'], rows.map((r) => [
+        modeString(r.type, r.mode), ownerString(r.uid, r.gid), r.type === 'symlink' ? `${r.path} -> ${r.target}` : r.path, r.type, `${file(r, r.size)}${r.lagging ? '*' : ''}`, file(r, r.unknownBytes),
         r.lastWriteSeq === null ? null : `#${r.lastWriteSeq}`, r.writerPid === null ? null : `${r.writerPid} ${r.writerExe ?? ''}`.trim(),
       ]))
       if (lagging > 0) process.stderr.write(`eyrie: * ${lsLagNote(seq, lagging)}\n`)

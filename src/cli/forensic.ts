@@ -1,7 +1,7 @@
 // `eyrie diff T1 T2`, `eyrie timeline PATH`, `eyrie export --at T DIR|FILE.tar`: the investigator's
 // questions about the past.
 import { diff, type Side } from '../forensic/diff.js'
-import { modeString } from '../projections/index.js'
+import { modeString, ownerString } from '../projections/index.js'
 import { timeline } from '../forensic/timeline.js'
 import { exportAt, ExportRefused } from '../forensic/export.js'
 import { openDirTarget, openTarTarget, ExportConflict } from '../forensic/exportTargets.js'
@@ -13,7 +13,8 @@ import { mib, progress } from './progress.js'
 const short = (sha: string | null): string => (sha === null ? '-' : sha.slice(0, 16))
 const sideText = (s: Side): string => {
   const what = s.type === 'symlink' ? `-> ${s.target ?? '?'}` : s.type !== 'file' ? s.type : `${s.size ?? '?'} B ${short(s.sha256)}${s.unknownBytes ? ` (${s.unknownBytes} unknown)` : ''}`
-  return s.mode === null || s.type === 'symlink' ? what : `${modeString(s.type, s.mode)} ${what}`
+  const attributes = [s.mode === null || s.type === 'symlink' ? '' : modeString(s.type, s.mode), s.uid === null && s.gid === null ? '' : ownerString(s.uid, s.gid)]
+  return [...attributes.filter((a) => a !== ''), what].join(' ')
 }
 
 export interface DiffOpts extends GlobalOpts { activity?: boolean }

@@ -29,7 +29,7 @@ export const KINDS: readonly Kind[] = [
   'view.map', 'view.unmap', 'view.remap', 'view.protect', 'view.sync',
   'scan.verdict', 'access.denied',
   'proc.ioUring', 'file.sync', 'view.remove', 'proc.reparent', 'file.clone', 'fd.setfl',
-  'file.mknod', 'file.chmod',
+  'file.mknod', 'file.chmod', 'file.chown',
 ]
 export const kindCode: ReadonlyMap<string, number> = new Map(KINDS.map((k, i) => [k, i]))
 

@@ -9,8 +9,8 @@ import { Deleted } from './view.js'
  *  through /proc/PID/fd/N); `path` is what /proc shows for it, without the kernel's " (deleted)".
  *  `special`: what was opened is no regular file but a fifo, a socket or a device (`/dev/null`: an
  *  O_TRUNC open of it empties nothing), as the native recorder sees it; absent: a regular file or a
- *  directory, or not known (strace's importer). `mode`: the file's permission bits (07777) as the
- *  open found or made them (the native recorder's fstat; absent: not known). */
+ *  directory, or not known (strace's importer). `mode`, `uid`, `gid`: the file's permission bits
+ *  (07777) and owner as the open found or made them (the native recorder's fstat; absent: not known). */
 export const FdOpen = t.intersection([
   t.type({
     kind: t.literal('fd.open'),
@@ -21,7 +21,7 @@ export const FdOpen = t.intersection([
     created: nullable(t.boolean),
   }),
   Deleted,
-  t.partial({ special: t.keyof({ fifo: null, socket: null, char: null, block: null }), mode: Nat }),
+  t.partial({ special: t.keyof({ fifo: null, socket: null, char: null, block: null }), mode: Nat, uid: Nat, gid: Nat }),
 ])
 export type FdOpen = t.TypeOf<typeof FdOpen>
 

@@ -67,9 +67,9 @@ export type FileSymlink = t.TypeOf<typeof FileSymlink>
 export const FileMknod = t.type({ kind: t.literal('file.mknod'), path: AbsPath, mode: Nat, rdev: Nat })
 export type FileMknod = t.TypeOf<typeof FileMknod>
 
-/** `mode`: the new directory's permission bits (07777) as the kernel made them (the call's mode less
- *  the umask), where the source saw them (the interceptor stats it) */
-export const FileMkdir = t.intersection([t.type({ kind: t.literal('file.mkdir'), path: AbsPath }), t.partial({ mode: Nat })])
+/** `mode`, `uid`, `gid`: the new directory's permission bits (07777) and owner as the kernel made
+ *  them (the call's mode less the umask), where the source saw them (the interceptor stats it) */
+export const FileMkdir = t.intersection([t.type({ kind: t.literal('file.mkdir'), path: AbsPath }), t.partial({ mode: Nat, uid: Nat, gid: Nat })])
 export type FileMkdir = t.TypeOf<typeof FileMkdir>
 
 export const FileRmdir = t.type({ kind: t.literal('file.rmdir'), path: AbsPath })
@@ -85,6 +85,16 @@ export type FileFlush = t.TypeOf<typeof FileFlush>
  *  as file.sync; `path` follows symlinks, as chmod does. */
 export const FileChmod = t.intersection([t.type({ kind: t.literal('file.chmod'), path: AbsPath, mode: Nat }), t.partial({ inode: Inode })])
 export type FileChmod = t.TypeOf<typeof FileChmod>
+
+/** chown/fchownat/lchown, or a change made through a descriptor (fchown) seen when it is closed:
+ *  the file's owner is now `uid`, its group `gid` (null: not changed, as strace shows the call's -1;
+ *  the interceptor's are what a stat says after the call). By `inode` as file.chmod; `nofollow`
+ *  (lchown, AT_SYMLINK_NOFOLLOW): `path` names a symlink itself, not what it leads to. */
+export const FileChown = t.intersection([
+  t.type({ kind: t.literal('file.chown'), path: AbsPath, uid: nullable(Nat), gid: nullable(Nat) }),
+  t.partial({ inode: Inode, nofollow: t.boolean }),
+])
+export type FileChown = t.TypeOf<typeof FileChown>
 
 /** Introspection: the file at `path` held these bytes at `offset` (a pre-image, a snapshot read).
  *  size, when known, is the whole file's size at that moment. */
@@ -136,4 +146,5 @@ export const fileCodecs = {
   'file.quarantine': FileQuarantine,
   'file.sync': FileSync,
   'file.chmod': FileChmod,
+  'file.chown': FileChown,
 } as const

@@ -56,3 +56,4 @@ export const PERMISSION_BITS = 0o7777
 export const S_ISUID = 0o4000
 export const S_ISGID = 0o2000
 export const S_ISVTX = 0o1000
+export const S_IXGRP = 0o010

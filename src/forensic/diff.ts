@@ -12,8 +12,10 @@ export interface Side {
   readonly sha256: string | null
   readonly unknownBytes: number | null
   readonly target: string | null
-  /** permission bits (07777) as last seen; null: not known */
+  /** permission bits (07777) and owner as last seen; null: not known */
   readonly mode: number | null
+  readonly uid: number | null
+  readonly gid: number | null
 }
 
 export type FileChange =
@@ -80,7 +82,7 @@ const inverse = (w: World): Map<NodeId, string[]> => {
   return out
 }
 
-const UNKNOWN_FILE: Side = { type: 'file', size: null, sha256: null, unknownBytes: null, target: null, mode: null }
+const UNKNOWN_FILE: Side = { type: 'file', size: null, sha256: null, unknownBytes: null, target: null, mode: null, uid: null, gid: null }
 
 const parentOf = (p: string): string => p.slice(0, Math.max(1, p.lastIndexOf('/')))
 const byPath = (a: { path: string }, b: { path: string }): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)
@@ -100,18 +102,19 @@ export const diff = async (j: Journal, guest: string, s1: number, s2: number, op
   const cache = new PayloadCache(j, guest)
   const digests = new Map<FsNode, Digest>()
   const side = async (n: FsNode): Promise<Side> => {
-    const mode = n.mode ?? null
-    if (n.type !== 'file') return { type: n.type, size: null, sha256: null, unknownBytes: null, target: n.target, mode }
+    const seen = { mode: n.mode ?? null, uid: n.uid ?? null, gid: n.gid ?? null }
+    if (n.type !== 'file') return { type: n.type, size: null, sha256: null, unknownBytes: null, target: n.target, ...seen }
     let d = digests.get(n)
     if (d === undefined) digests.set(n, (d = await digestOf(cache, n.content)))
-    return { type: n.type, size: d.size, sha256: d.sha256, unknownBytes: d.unknownBytes, target: null, mode }
+    return { type: n.type, size: d.size, sha256: d.sha256, unknownBytes: d.unknownBytes, target: null, ...seen }
   }
   /** Two states of a node differ when their extents differ and their digests do not prove otherwise,
-   *  or when both know its permissions and they differ (learning them is no change). */
+   *  or when both know its permissions or owner and they differ (learning them is no change). */
   const differs = async (a: FsNode, b: FsNode, sa: Side, sb: Side): Promise<boolean> => {
     if (a.type !== b.type) return !typeLearned(a, b)
     if (a.target !== b.target) return true
-    if (sa.mode !== null && sb.mode !== null && sa.mode !== sb.mode) return true
+    const changed = (x: number | null, y: number | null): boolean => x !== null && y !== null && x !== y
+    if (changed(sa.mode, sb.mode) || changed(sa.uid, sb.uid) || changed(sa.gid, sb.gid)) return true
     if (a.type !== 'file' || sameContent(a.content, b.content)) return false
     return sa.sha256 === null || sa.sha256 !== sb.sha256 || sa.size !== sb.size
   }

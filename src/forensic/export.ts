@@ -20,12 +20,18 @@ export interface ManifestFile {
   /** permission bits (07777) as the guest's world last saw them (exported without set-user-ID and
    *  set-group-ID); null: not known (exported 0644) */
   readonly mode: number | null
+  /** owner and group as last seen (not given to the exported file: listed only); null: not known */
+  readonly uid: number | null
+  readonly gid: number | null
   /** a hard link: the first name of the same file in this export */
   readonly linkOf: string | null
   /** set when a live process held the file open for writing at `seq` in record's read-back mode:
    *  the bytes are as last read back and may lack some written since (projections' readBackNote) */
   readonly note: string | null
 }
+
+/** What the world last saw of a node's permission bits and owner; null: not known. */
+export interface Attributes { readonly mode: number | null; readonly uid: number | null; readonly gid: number | null }
 
 export interface Manifest {
   readonly format: 'eyrie-export/1'
@@ -36,9 +42,9 @@ export interface Manifest {
   readonly root: string
   readonly files: readonly ManifestFile[]
   readonly dirs: readonly string[]
-  /** the permission bits (07777) of the exported directories whose mode the world knows (the rest
-   *  are exported 0755) */
-  readonly dirModes: Readonly<Record<string, number>>
+  /** the exported directories whose permission bits (07777) or owner the world knows: modes are
+   *  given as for files (the rest are exported 0755), owners listed only */
+  readonly dirAttributes: Readonly<Record<string, Attributes>>
   readonly symlinks: ReadonlyArray<{ readonly path: string; readonly target: string }>
   /** fifos, sockets and device nodes the world holds under `under`: listed, not made */
   readonly specials: ExportPlan['specials']
@@ -95,11 +101,13 @@ const write = async (j: Journal, guest: string, seq: number, ts: bigint | null, 
     }
   }
   const dirs: string[] = []
-  const dirModes: Record<string, number> = {}
+  const dirAttributes: Record<string, Attributes> = {}
   for (const d of plan.dirs) {
-    if (!(await conflict(d.path, () => target.dir(d.rel, d.mode === null ? null : exportedMode(d.mode))))) continue
+    const mode = d.node.mode ?? null
+    if (!(await conflict(d.path, () => target.dir(d.rel, mode === null ? null : exportedMode(mode))))) continue
     dirs.push(d.path)
-    if (d.mode !== null) dirModes[d.path] = d.mode
+    const seen = { mode, uid: d.node.uid ?? null, gid: d.node.gid ?? null }
+    if (seen.mode !== null || seen.uid !== null || seen.gid !== null) dirAttributes[d.path] = seen
   }
   const cache = new PayloadCache(j, guest)
   const files: ManifestFile[] = []
@@ -137,14 +145,14 @@ const write = async (j: Journal, guest: string, seq: number, ts: bigint | null, 
     if (u > 0 || f.node.content.size === null) incomplete++
     const note = noteOf(f.path)
     if (note !== null) lagging++
-    files.push({ path: f.path, size, sizeKnown: f.node.content.size !== null, sha256, mode: f.node.mode ?? null, unknown, linkOf: f.linkOf, note })
+    files.push({ path: f.path, size, sizeKnown: f.node.content.size !== null, sha256, mode: f.node.mode ?? null, uid: f.node.uid ?? null, gid: f.node.gid ?? null, unknown, linkOf: f.linkOf, note })
     opts.onProgress?.(files.length, plan.files.length, bytes)
   }
   const symlinks: Array<{ path: string; target: string }> = []
   for (const s of plan.symlinks) if (await conflict(s.path, () => target.symlink(s.rel, s.target))) symlinks.push({ path: s.path, target: s.target })
   const manifest: Manifest = {
     format: 'eyrie-export/1', guest, seq, ts: ts === null ? null : ts.toString(), under, root: ROOT,
-    files, dirs, dirModes, symlinks, specials: plan.specials, refused, ioUring,
+    files, dirs, dirAttributes, symlinks, specials: plan.specials, refused, ioUring,
     totals: { files: files.length, bytes, unknownBytes, incomplete, lagging },
   }
   await target.manifest(`${JSON.stringify(manifest, null, 2)}\n`)

@@ -6,7 +6,7 @@ import { nameToBytes } from '../events/index.js'
 import { type FsNode, type World } from '../projections/index.js'
 
 export type PlanEntry =
-  | { readonly type: 'dir'; readonly path: string; readonly rel: string; readonly mode: number | null }
+  | { readonly type: 'dir'; readonly path: string; readonly rel: string; readonly node: FsNode }
   | { readonly type: 'file'; readonly path: string; readonly rel: string; readonly node: FsNode; readonly linkOf: string | null }
   | { readonly type: 'symlink'; readonly path: string; readonly rel: string; readonly target: string }
 
@@ -64,7 +64,7 @@ export const planExport = (w: World, dir = '/'): ExportPlan => {
       continue
     }
     if (r.rel === '') continue // the root is the export directory itself
-    if (node.type === 'dir') dirs.push({ type: 'dir', path, rel: r.rel, mode: node.mode ?? null })
+    if (node.type === 'dir') dirs.push({ type: 'dir', path, rel: r.rel, node })
     else if (node.type === 'symlink') symlinks.push({ type: 'symlink', path, rel: r.rel, target: node.target ?? '' })
     else if (node.type !== 'file') specials.push({ path, type: node.type })
     else {

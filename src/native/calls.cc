@@ -29,7 +29,6 @@
 namespace eyrie {
 
 namespace {
-int asFd(uint64_t v) { return static_cast<int>(static_cast<int32_t>(v)); }
 
 // io_uring_register's opcode flag for a registered ring index in place of an fd (Linux 6.3; older
 // headers lack it)
@@ -99,7 +98,7 @@ FdEntry* Tracer::fdOf(Task& t, int fd) {
   if (fdStat(t.tid, fd, st)) {
     e.regular = S_ISREG(st.st_mode);
     e.inode = inodeOf(st);
-    modes_.emplace(e.inode, st.st_mode & 07777);  // as a close will compare
+    attrs_.emplace(e.inode, Attributes{st.st_mode & 07777u, st.st_uid, st.st_gid});  // as a close will compare
   }
   uint64_t pos;
   int flags = 0;
@@ -267,7 +266,10 @@ bool Tracer::entry(Task& t, const Origin& o) {
     case SYS_bind:
     case SYS_chmod:
     case SYS_fchmodat:
-    case SYS_fchmodat2: return true;  // what they create or change is named at exit, when they succeeded
+    case SYS_fchmodat2:
+    case SYS_chown:
+    case SYS_lchown:
+    case SYS_fchownat: return true;  // what they create or change is named at exit, when they succeeded
     case SYS_link:
       c.path = pathArg(t, AT_FDCWD, a[0], false);
       c.path2 = pathArg(t, AT_FDCWD, a[1], false);
@@ -404,28 +406,16 @@ void Tracer::exit(Task& t, int64_t ret, const Origin& o) {
       if (c.path.empty()) return;  // named at entry; its mode is the call's less the umask: a stat says
       struct stat st;
       bool seen = stat(c.path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-      if (seen) modes_[inodeOf(st)] = st.st_mode & 07777;
-      emit(Kind::FileMkdir, o, [&](Record& r) { r.str(c.path).nullableNum(seen, st.st_mode & 07777); });
+      if (seen) noteAttributes(st);
+      emit(Kind::FileMkdir, o, [&](Record& r) { r.str(c.path).nullableNum(seen, st.st_mode & 07777).nullableNum(seen, st.st_uid).nullableNum(seen, st.st_gid); });
       return;
     }
     case SYS_chmod:
     case SYS_fchmodat:
-    case SYS_fchmodat2: {
-      // fchmodat2 takes AT_SYMLINK_NOFOLLOW (a symlink's own mode cannot change: it fails) and
-      // AT_EMPTY_PATH (the file dirfd holds)
-      bool at = nr != SYS_chmod;
-      int flags = nr == SYS_fchmodat2 ? static_cast<int>(a[3]) : 0;
-      int dirfd = at ? asFd(a[0]) : AT_FDCWD;
-      std::string raw;
-      if (!readString(t.tid, a[at ? 1 : 0], raw, PATH_MAX)) return;
-      bool byFd = raw.empty() && (flags & AT_EMPTY_PATH) != 0;
-      std::string path = byFd ? fdPath(t.tid, dirfd) : resolvePath(t.tid, dirfd, raw, (flags & AT_SYMLINK_NOFOLLOW) == 0);
-      struct stat st;
-      bool found = byFd ? fdStat(t.tid, dirfd, st) : stat(walkPath(t.tid, dirfd, raw).c_str(), &st) == 0;
-      stripDeleted(path);
-      if (found) modeSeen(path, st, true, o);
-      return;
-    }
+    case SYS_fchmodat2:
+    case SYS_chown:
+    case SYS_lchown:
+    case SYS_fchownat: return attributesExit(t, o);
     case SYS_link:
     case SYS_linkat:
       if (!c.path.empty() && !c.path2.empty()) emit(Kind::FileLink, o, [&](Record& r) { r.str(c.path).str(c.path2).nullableStr(c.inode); });

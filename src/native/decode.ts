@@ -79,6 +79,12 @@ class Reader {
   }
 }
 
+/** An open's or mkdir's stat of its node: permission bits, owner, group (each or none). */
+const attributesOf = (r: Reader): { mode?: number; uid?: number; gid?: number } => {
+  const mode = r.nullableNum(), uid = r.nullableNum(), gid = r.nullableNum()
+  return { ...(mode === null ? {} : { mode }), ...(uid === null ? {} : { uid }), ...(gid === null ? {} : { gid }) }
+}
+
 interface Decoded {
   readonly body: Body
   readonly data?: Uint8Array
@@ -106,8 +112,8 @@ const readBody = (kind: string, r: Reader): Decoded => {
     }
     case 'fd.open': {
       const body = { kind, fd: r.num(), path: r.str(), flags: r.num(), inode: r.nullableStr(), created: r.nullableFlag() }
-      const deleted = r.flag(), special = r.str(), mode = r.nullableNum()
-      const typed = { ...body, ...(special === '' ? {} : { special: specialOf(special) }), ...(mode === null ? {} : { mode }) }
+      const deleted = r.flag(), special = r.str(), seen = attributesOf(r)
+      const typed = { ...body, ...(special === '' ? {} : { special: specialOf(special) }), ...seen }
       return { body: deleted ? { ...typed, deleted: true } : typed }
     }
     case 'fd.dup': return { body: { kind, fd: r.num(), newFd: r.num(), cloexec: r.flag() } }
@@ -133,8 +139,12 @@ const readBody = (kind: string, r: Reader): Decoded => {
     }
     case 'file.symlink': return { body: { kind, target: r.str(), path: r.str() } }
     case 'file.mkdir': {
-      const path = r.str(), mode = r.nullableNum()
-      return { body: mode === null ? { kind, path } : { kind, path, mode } }
+      const path = r.str()
+      return { body: { kind, path, ...attributesOf(r) } }
+    }
+    case 'file.chown': {
+      const path = r.str(), uid = r.num(), gid = r.num(), inode = r.nullableStr(), nofollow = r.flag()
+      return { body: { kind, path, uid, gid, ...(inode === null ? {} : { inode }), ...(nofollow ? { nofollow } : {}) } }
     }
     case 'file.chmod': {
       const path = r.str(), mode = r.num(), inode = r.nullableStr()

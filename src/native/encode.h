@@ -57,6 +57,7 @@ enum class Kind : uint8_t {
   FdSetfl,
   FileMknod,
   FileChmod,
+  FileChown,
 };
 
 /** proc.ioUring's `via`, as a u8: positions in IO_URING_VIA of src/native/decode.ts. */
@@ -70,7 +71,7 @@ inline const std::vector<const char*>& kindNames() {
       "file.symlink", "file.mkdir",    "file.rmdir",  "file.flush",     "file.observe", "file.quarantine",
       "view.map",     "view.unmap",    "view.remap",  "view.protect",   "view.sync",    "scan.verdict",
       "access.denied", "proc.ioUring", "file.sync", "view.remove", "proc.reparent", "file.clone", "fd.setfl",
-      "file.mknod", "file.chmod"};
+      "file.mknod", "file.chmod", "file.chown"};
   return names;
 }
 

@@ -22,8 +22,6 @@ namespace eyrie {
 
 namespace {
 
-int asFd(uint64_t v) { return static_cast<int>(static_cast<int32_t>(v)); }
-
 /** What fcntl(F_SETFL) sets (src/events/flags.ts SETFL_FLAGS); it ignores the rest. */
 constexpr int kSetflFlags = O_APPEND | O_ASYNC | O_DIRECT | O_NOATIME | O_NONBLOCK;
 
@@ -168,7 +166,7 @@ void Tracer::openExit(Task& t, int64_t ret, const Origin& o) {
   if (haveStat) {
     e.regular = S_ISREG(st.st_mode);
     e.inode = inodeOf(st);
-    modes_[e.inode] = st.st_mode & 07777;
+    noteAttributes(st);
     if ((c.flags & O_ACCMODE) != O_RDONLY || (c.flags & O_TRUNC) != 0) noteWritable(e.inode);
   }
   if (!e.path.empty() && e.path[0] == '/') {
@@ -181,7 +179,7 @@ void Tracer::openExit(Task& t, int64_t ret, const Origin& o) {
       if (c.created != -1) r.flag(c.created == 1);
       r.flag(deleted);
       r.str(haveStat ? specialType(st.st_mode) : "");
-      r.nullableNum(haveStat, st.st_mode & 07777);
+      r.nullableNum(haveStat, st.st_mode & 07777).nullableNum(haveStat, st.st_uid).nullableNum(haveStat, st.st_gid);
     });
   }
   bool writable = (c.flags & O_ACCMODE) != O_RDONLY;
@@ -370,7 +368,7 @@ bool Tracer::execEntry(Task& t, const Origin& o) {
   if (t.mem && t.mem->sharedFileViews) syncViews(t, 0, ~0ull, o);
   if (t.fds)
     for (const auto& [fd, e] : t.fds->fds)
-      if (e.cloexec) modeAtClose(t, fd, e, o);
+      if (e.cloexec) attributesAtClose(t, fd, e, o);
   if (!cfg_.decideExec || (raw.empty() && !byFd)) return false;
   // the file the kernel will run, whatever its name: fexecve of a memfd or of an unlinked file has
   // none the host can open, and a file that cannot be judged must not run unjudged
@@ -397,7 +395,7 @@ bool Tracer::closeEntry(Task& t, const Origin& o) {
   // a view may outlive the fd: what it holds now is recorded before the file loses a handle
   if (const FdEntry* e = fdOf(t, fd)) {
     if (!sharedInodes_.empty()) syncInode(e->inode, t.tid, o.ts);
-    modeAtClose(t, fd, *e, o);
+    attributesAtClose(t, fd, *e, o);
   }
   emit(Kind::FdClose, o, [&](Record& r) { r.num(static_cast<uint64_t>(fd)); });
   auto it = t.fds->fds.find(fd);
@@ -405,42 +403,6 @@ bool Tracer::closeEntry(Task& t, const Origin& o) {
   t.fds->fds.erase(fd);
   if (!written.empty()) settleIfUnheld(written);  // read at this stop (syncAtCall); no holder left: no more writes
   return false;
-}
-
-void Tracer::modeSeen(const std::string& path, const struct stat& st, bool always, const Origin& o) {
-  uint32_t mode = st.st_mode & 07777;
-  std::string inode = inodeOf(st);
-  auto it = modes_.find(inode);
-  if (!always && (it == modes_.end() || it->second == mode)) {
-    modes_[inode] = mode;  // first seen here (an fd from before the recording): no change to tell
-    return;
-  }
-  modes_[inode] = mode;
-  if (!path.empty() && path[0] == '/') emit(Kind::FileChmod, o, [&](Record& r) { r.str(path).num(mode).nullableStr(inode); });
-}
-
-bool Tracer::fdStatNow(pid_t tid, int fd, struct stat& st) {
-  FdStatMemo& m = fdStatMemo_;
-  if (stopId_ == 0) return fdStat(tid, fd, st);
-  if (m.stop != stopId_ || m.tid != tid || m.fd != fd) {
-    if (!fdStat(tid, fd, m.st)) return false;
-    m.stop = stopId_;
-    m.tid = tid;
-    m.fd = fd;
-  }
-  st = m.st;
-  return true;
-}
-
-void Tracer::modeAtClose(Task& t, int fd, const FdEntry& e, const Origin& o) {
-  if (e.inode.empty() || e.path.empty() || e.path[0] != '/') return;  // a node opened by name, not a pipe
-  struct stat st;
-  if (!fdStatNow(t.tid, fd, st)) return;
-  auto it = modes_.find(inodeOf(st));
-  if (it != modes_.end() && it->second == (st.st_mode & 07777)) return;  // the usual case: one stat
-  std::string path = fdPath(t.tid, fd);
-  stripDeleted(path);
-  modeSeen(path, st, false, o);
 }
 
 void Tracer::closeRangeExit(Task& t, const Origin& o) {

@@ -65,10 +65,14 @@ const std::vector<TracedCall> kCalls = {
     {SYS_mknodat, Rule::Always, "mknodat"},
     {SYS_bind, Rule::Always, "bind"},  // a Unix socket bound to a name makes a node there
     {SYS_rmdir, Rule::Always, "rmdir"},
-    // a mode changed by name; one changed through a descriptor (fchmod) is seen when it is closed
+    // a mode or owner changed by name; one changed through a descriptor (fchmod, fchown) is seen
+    // when it is closed (attributes.cc)
     {SYS_chmod, Rule::Always, "chmod"},
     {SYS_fchmodat, Rule::Always, "fchmodat"},
     {SYS_fchmodat2, Rule::Always, "fchmodat2"},
+    {SYS_chown, Rule::Always, "chown"},
+    {SYS_lchown, Rule::Always, "lchown"},
+    {SYS_fchownat, Rule::Always, "fchownat"},
     {SYS_fsync, Rule::Always, "fsync"},
     {SYS_fdatasync, Rule::Always, "fdatasync"},
     {SYS_sync_file_range, Rule::Always, "sync_file_range"},

@@ -28,8 +28,6 @@ namespace eyrie {
 
 namespace {
 
-int asFd(uint64_t v) { return static_cast<int>(static_cast<int32_t>(v)); }
-
 /** Do these fds (of two tasks) refer to the same open file description? Unsure counts as yes. */
 bool sameDescription(pid_t a, int fa, pid_t b, int fb) {
   long r = syscall(SYS_kcmp, a, b, KCMP_FILE, fa, fb);

@@ -36,6 +36,9 @@ struct Memory {
   int users = 0;
 };
 
+/** A call's fd argument: the kernel takes the low 32 bits, signed (AT_FDCWD is -100). */
+inline int asFd(uint64_t v) { return static_cast<int>(static_cast<int32_t>(v)); }
+
 /** The call a task is in, between its entry and exit stops. */
 struct Call {
   long nr = -1;

@@ -394,11 +394,11 @@ void Tracer::onExitEvent(Task& t, uint64_t ts) {
          [&](Record& r) { r.sint(code).flag(true); });
     t.exitEmitted = true;
   }
-  // its fds are about to close: what it wrote is read back now, and a mode changed through one shows
+  // its fds are about to close: what it wrote is read back now, and a mode or owner changed through one shows
   Origin o{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(t.tid), ts};
   if (!starting_) syncAtCall(t, o, -1, true, -1);
   if (!starting_ && t.fds && lastHolder(t))
-    for (const auto& [fd, e] : t.fds->fds) modeAtClose(t, fd, e, o);
+    for (const auto& [fd, e] : t.fds->fds) attributesAtClose(t, fd, e, o);
   // the last task of a memory is about to drop it: its shared file views still hold the bytes
   if (--t.mem->users == 0 && t.mem->sharedFileViews && !starting_) {
     syncViews(t, 0, ~0ull, o);

@@ -137,11 +137,23 @@ class Tracer {
   bool execEntry(Task& t, const Origin& o);
   void dupExit(Task& t, int64_t ret, const Origin& o);
   bool closeEntry(Task& t, const Origin& o);
-  /** file.chmod for a mode a stat found: always (a chmod's exit), or only where it differs from
-   *  the one journaled last for the inode (a descriptor's close: fchmod makes no stop) */
-  void modeSeen(const std::string& path, const struct stat& st, bool always, const Origin& o);
-  /** A descriptor about to close: a mode changed through it shows now. */
-  void modeAtClose(Task& t, int fd, const FdEntry& e, const Origin& o);
+  // permissions and owners (attributes.cc)
+  struct Attributes {
+    uint32_t mode;  // 07777
+    uint32_t uid;
+    uint32_t gid;
+  };
+  enum class Changed { Nothing, Mode, Owner };  // what a call changed: journaled even where it is the same
+  /** file.chmod and file.chown for what a stat found: for what the call changed, and where it
+   *  differs from what was journaled last for the inode (a descriptor's close: fchmod and fchown
+   *  make no stop); a node first seen here (an fd from before the recording) tells no change. */
+  void attributesSeen(const std::string& path, const struct stat& st, Changed call, bool nofollow, const Origin& o);
+  /** What an open or mkdir journaled with its node (a close compares with it). */
+  void noteAttributes(const struct stat& st) { attrs_[inodeOf(st)] = Attributes{st.st_mode & 07777u, st.st_uid, st.st_gid}; }
+  /** A descriptor about to close: a mode or owner changed through it shows now. */
+  void attributesAtClose(Task& t, int fd, const FdEntry& e, const Origin& o);
+  /** chmod, fchmodat(2), chown, lchown, fchownat that succeeded: the file they changed. */
+  void attributesExit(Task& t, const Origin& o);
   /** fdStat, remembered for the rest of this stop: a close of a file written without stops stats
    *  it for the read-back and again for its mode (a stat through /proc is a path walk, ~8 µs) */
   bool fdStatNow(pid_t tid, int fd, struct stat& st);
@@ -271,7 +283,7 @@ class Tracer {
   std::unordered_map<std::string, Admission> admissions_;  // by path (admissions.cc)
   uint64_t startedNs_ = 0;                                 // CLOCK_MONOTONIC at start: cfg_.lentByStamp hold until + admitNs
   std::unordered_map<std::string, uint64_t> writableAt_;   // inode -> epoch of its last writable open
-  std::unordered_map<std::string, uint32_t> modes_;        // inode -> permission bits last journaled
+  std::unordered_map<std::string, Attributes> attrs_;      // inode -> permissions and owner last journaled
   uint64_t stopCount_ = 0;
   uint64_t stopId_ = 0;                                    // the stop being handled (0: none): what fdStatNow remembers holds for it
   struct FdStatMemo {

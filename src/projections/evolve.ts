@@ -4,7 +4,7 @@
 import { absurd } from 'fp-ts/lib/function.js'
 import {
   FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_TRUNC,
-  PERMISSION_BITS, RENAME_EXCHANGE, SETFL_FLAGS, madeByMknod, writable,
+  PERMISSION_BITS, RENAME_EXCHANGE, SETFL_FLAGS, S_ISGID, S_ISUID, S_IXGRP, madeByMknod, writable,
   type Event, type EventOf, type MapSnap, type Snapshot,
 } from '../events/index.js'
 import { cloneRange, collapseRange, insertRange, punchHole, putBytes, putZeros, truncateTo, unknownContent } from './extents.js'
@@ -117,10 +117,19 @@ export const evolve = (w: World, e: Event): World => {
       const path = resolveParent(w, e.path)
       ensureDir(w, path, true)
       const dir = lookup(w, path)
-      if (dir !== undefined && e.mode !== undefined) dir.mode = e.mode & PERMISSION_BITS
+      if (dir !== undefined) seeAttributes(dir, e)
       return w
     }
     case 'file.chmod': nodeShown(w, e.path, e.inode ?? null).mode = e.mode & PERMISSION_BITS; return w
+    case 'file.chown': {
+      const node = e.nofollow === true ? nodeOfName(w, e.path) : nodeShown(w, e.path, e.inode ?? null)
+      if (e.uid !== null) node.uid = e.uid
+      if (e.gid !== null) node.gid = e.gid
+      // Linux (since 2.2.13, root too): a chown of anything but a directory, even to -1 -1, takes
+      // set-user-ID away, and set-group-ID where the group may execute
+      if (node.type !== 'dir' && node.mode !== undefined) node.mode &= ~(S_ISUID | ((node.mode & S_IXGRP) !== 0 ? S_ISGID : 0))
+      return w
+    }
     case 'file.mknod': {
       const type = madeByMknod(e.mode)
       if (type === undefined) return anomaly(w)  // the kernel makes no such node (EINVAL)
@@ -184,6 +193,13 @@ export const evolve = (w: World, e: Event): World => {
   }
 }
 
+/** What an open or a mkdir saw of a node's permissions and owner (a stat), where it says. */
+const seeAttributes = (node: FsNode, e: { readonly mode?: number; readonly uid?: number; readonly gid?: number }): void => {
+  if (e.mode !== undefined) node.mode = e.mode & PERMISSION_BITS
+  if (e.uid !== undefined) node.uid = e.uid
+  if (e.gid !== undefined) node.gid = e.gid
+}
+
 const anomaly = (w: World): World => {
   w.anomalies++
   return w
@@ -210,7 +226,7 @@ const openFd = (w: World, e: EventOf<'fd.open'>): World => {
     // a node eyrie knew nothing of (adopted as a file) is what the open found: a device, a fifo
     if (e.special !== undefined && node.type === 'file' && node.content.size === null && node.content.extents.length === 0) node.type = e.special
   }
-  if (e.mode !== undefined) node.mode = e.mode & PERMISSION_BITS
+  seeAttributes(node, e)
   if ((e.flags & O_TRUNC) !== 0 && writable(e.flags) && node.type === 'file') truncateTo(node.content, 0)
   // O_CREAT without `created` may or may not have made the file: its content stays unknown, not empty
   const o = newOfd(w, node.id, path, e.flags, 0)

@@ -9,6 +9,9 @@ export interface LsEntry {
   readonly type: FsNode['type']
   /** permission bits (07777) as last seen; null: not known (a file the recording never opened) */
   readonly mode: number | null
+  /** owner and group as last seen; null: not known */
+  readonly uid: number | null
+  readonly gid: number | null
   readonly size: number | null
   readonly unknownBytes: number | null
   readonly target: string | null
@@ -32,6 +35,8 @@ export const ls = (w: World, dir = '/'): LsEntry[] => {
       path,
       type: n.type,
       mode: n.type === 'symlink' ? 0o777 : (n.mode ?? null),
+      uid: n.uid ?? null,
+      gid: n.gid ?? null,
       size: n.type === 'file' ? n.content.size : null,
       unknownBytes: n.type === 'file' ? unknownBytes(n) : null,
       target: n.target,
@@ -57,6 +62,9 @@ export const modeString = (type: FsNode['type'], mode: number | null): string =>
   }
   return TYPE_LETTERS[type] + triple(6, S_ISUID, 's', 'S') + triple(3, S_ISGID, 's', 'S') + triple(0, S_ISVTX, 't', 'T')
 }
+
+/** owner:group as numbers (the guest's names need not be the host's), `?` where not known */
+export const ownerString = (uid: number | null, gid: number | null): string => `${uid ?? '?'}:${gid ?? '?'}`
 
 export const accessMode = (flags: number): string => {
   const acc = flags & O_ACCMODE

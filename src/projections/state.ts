@@ -27,6 +27,9 @@ export interface FsNode {
   lastWrite: { seq: number; pid: number } | null
   /** permission bits (07777) as last seen (an open, chmod, mkdir); absent: not known */
   mode?: number
+  /** owner and group as last seen (an open, chown, mkdir); absent: not known */
+  uid?: number
+  gid?: number
   lastVerdict: { seq: number; verdict: string; signature: string | null } | null
 }
 

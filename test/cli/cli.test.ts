@@ -97,21 +97,23 @@ test('given usage mistakes, eyrie exits 2 with a message', async () => {
   assert.match(noGuest.stderr, /no guest "nope"/)
 })
 
-test('given a file of unknown size, a fifo and a directory, ls prints ? where a size or mode is not known and - where there is none', async () => {
+test('given a file of unknown size, a fifo and a directory, ls prints ? where a size, mode or owner is not known and - where there is none', async () => {
   const { journal, file } = await setup([
-    line({ kind: 'file.mkdir', path: '/w', mode: 0o755 }),
+    line({ kind: 'file.mkdir', path: '/w', mode: 0o755, uid: 0, gid: 0 }),
     line({ kind: 'file.mkdir', path: '/w/d' }),
     line({ kind: 'file.chmod', path: '/w/d', mode: 0o1777 }),
     line({ kind: 'file.mknod', path: '/w/p', mode: 0o010644, rdev: 0 }),
     line({ kind: 'fd.open', fd: 3, path: '/w/old', flags: 0o2, inode: null, created: false }),
     line({ kind: 'fd.open', fd: 4, path: '/w/tool', flags: 0o1101, inode: null, created: true, mode: 0o4750 }),
+    line({ kind: 'file.chown', path: '/w/tool', uid: 1000, gid: null }),
   ])
   assert.equal(eyrie(['import', 'jsonl', file, '--guest', 'g1'], { journal }).status, 0)
   const rows = eyrie(['at', 'end', 'ls', '/w'], { journal }).stdout.split('\n').filter((l) => l.includes('/w'))
-  const cells = rows.map((l) => l.split('│').map((c) => c.trim()).filter((c) => c !== '').slice(0, 5))
+  const cells = rows.map((l) => l.split('│').map((c) => c.trim()).filter((c) => c !== '').slice(0, 6))
   assert.deepEqual(cells, [
-    ['drwxr-xr-x', '/w', 'dir', '-', '-'], ['drwxrwxrwt', '/w/d', 'dir', '-', '-'], ['-?????????', '/w/old', 'file', '?', '?'],
-    ['p?????????', '/w/p', 'fifo', '-', '-'], ['-rwsr-x---', '/w/tool', 'file', '0', '0'],
+    ['drwxr-xr-x', '0:0', '/w', 'dir', '-', '-'], ['drwxrwxrwt', '?:?', '/w/d', 'dir', '-', '-'], ['-?????????', '?:?', '/w/old', 'file', '?', '?'],
+    // the chown took set-user-ID away, as Linux does
+    ['p?????????', '?:?', '/w/p', 'fifo', '-', '-'], ['-rwxr-x---', '1000:?', '/w/tool', 'file', '0', '0'],
   ])
   // log shows st_mode bits in octal, as chmod takes them
   const log = eyrie(['log'], { journal }).stdout

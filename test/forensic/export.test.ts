@@ -35,7 +35,7 @@ test('given a link, a hole, a partly known file and one of unknown size, the exp
       assert.deepEqual(await readFile(join(out, 'root/w/old')), Buffer.concat([Buffer.alloc(2), Buffer.from('seen'), Buffer.alloc(4)]))
       assert.deepEqual(await readFile(join(out, 'root/w/big')), Buffer.concat([Buffer.alloc(5), Buffer.from('new')]))
       const byPath = new Map(m.files.map((f) => [f.path, f]))
-      assert.deepEqual(byPath.get('/w/a'), { path: '/w/a', size: 12, sizeKnown: true, sha256: createHash('sha256').update(a).digest('hex'), unknown: [], mode: null, linkOf: null, note: null })
+      assert.deepEqual(byPath.get('/w/a'), { path: '/w/a', size: 12, sizeKnown: true, sha256: createHash('sha256').update(a).digest('hex'), unknown: [], mode: null, uid: null, gid: null, linkOf: null, note: null })
       assert.equal(byPath.get('/w/link-to-a')?.linkOf, '/w/a')
       assert.deepEqual(byPath.get('/w/old')?.unknown, [{ start: 0, end: 2 }, { start: 6, end: 10 }])
       assert.deepEqual([byPath.get('/w/big')?.sizeKnown, byPath.get('/w/big')?.unknown], [false, [{ start: 0, end: 5 }]])
@@ -84,13 +84,15 @@ test('given a fifo, a socket and a device node, the export lists them under spec
   }
 })
 
-test('given modes the recording saw, the export gives them (without set-user-ID and set-group-ID), a read-only directory after its names, and the manifest keeps them as they were', async () => {
+test('given modes and owners the recording saw, the export gives the modes (without set-user-ID and set-group-ID), a read-only directory its own after its names, and the manifest keeps them and the owners as they were', async () => {
   const dir = await tempDir('export-modes')
   try {
     const b = new StreamBuilder('g').mkdir(1, '/w')
-    b.add(1, { kind: 'file.mkdir', path: '/w/ro', mode: 0o555 })
+    b.add(1, { kind: 'file.mkdir', path: '/w/ro', mode: 0o555, uid: 0, gid: 50 })
     b.open(1, 3, '/w/ro/tool', 0o1101, true).write(1, 3, '#!/bin/sh\n').close(1, 3)
-    b.add(1, { kind: 'file.chmod', path: '/w/ro/tool', mode: 0o4755 })
+    b.add(1, { kind: 'file.chown', path: '/w/ro/tool', uid: 0, gid: null })
+    b.add(1, { kind: 'file.chown', path: '/w/ro/tool', uid: null, gid: 7 })
+    b.add(1, { kind: 'file.chmod', path: '/w/ro/tool', mode: 0o4755 }) // after the chowns, which would take it away
     b.open(1, 4, '/w/plain', 0o1101, true).close(1, 4)
     b.add(1, { kind: 'file.chmod', path: '/w/plain', mode: 0o600 })
     b.add(1, { kind: 'file.chmod', path: '/w/plain', mode: 0o640 })
@@ -102,9 +104,9 @@ test('given modes the recording saw, the export gives them (without set-user-ID 
       const m = await exportAt(j, 'g', b.events.length, () => openDirTarget(out))
       const permissions = async (p: string): Promise<number> => (await stat(join(out, 'root', p))).mode & 0o7777
       assert.deepEqual([await permissions('w/ro/tool'), await permissions('w/plain'), await permissions('w/unknown'), await permissions('w/ro')], [0o755, 0o640, 0o644, 0o555])
-      const byPath = new Map(m.files.map((f) => [f.path, f.mode]))
-      assert.deepEqual([byPath.get('/w/ro/tool'), byPath.get('/w/plain'), byPath.get('/w/unknown')], [0o4755, 0o640, null])
-      assert.deepEqual(m.dirModes, { '/w/ro': 0o555 })
+      const byPath = new Map(m.files.map((f) => [f.path, [f.mode, f.uid, f.gid]]))
+      assert.deepEqual([byPath.get('/w/ro/tool'), byPath.get('/w/plain'), byPath.get('/w/unknown')], [[0o4755, 0, 7], [0o640, null, null], [null, null, null]])
+      assert.deepEqual(m.dirAttributes, { '/w/ro': { mode: 0o555, uid: 0, gid: 50 } })
       const tar = join(dir, 'g.tar')
       await exportAt(j, 'g', b.events.length, () => openTarTarget(tar, new Date(0)))
       const listing = execFileSync('tar', ['-tvf', tar], { encoding: 'utf8' })

@@ -231,3 +231,21 @@ test('given an fchmod whose fd shows no path (strace run without -y), then the l
   assert.equal(errors.length, 1)
   assert.match(errors[0].error, /fd 4 shows no path in argument 1 of fchmod/)
 })
+
+test('given chown, lchown, fchownat and fchown, then each names the file (a symlink itself where told not to follow) with its owner and group, -1 as unchanged; failures make none', async () => {
+  const b = await bodiesOf([
+    at(7, `chown(${str('a')}, 1000, 5) = 0`),
+    at(7, `lchown(${str('l')}, 7, -1) = 0`),
+    at(7, `fchownat(${fdp('AT_FDCWD', '/w')}, ${str('m')}, 7, -1, AT_SYMLINK_NOFOLLOW) = 0`),
+    at(7, `fchownat(${fdp(3, '/w/d')}, ${str('b')}, -1, 9, 0) = 0`),
+    at(7, `fchown(${fdp(4, '/w/d/c')}, 0, -1) = 0`),
+    at(7, `chown(${str('missing')}, 0, 0) = -1 ENOENT (No such file or directory)`),
+  ])
+  assert.deepEqual(b, [
+    { kind: 'file.chown', path: '/w/a', uid: 1000, gid: 5 },
+    { kind: 'file.chown', path: '/w/l', uid: 7, gid: null, nofollow: true },
+    { kind: 'file.chown', path: '/w/m', uid: 7, gid: null, nofollow: true },
+    { kind: 'file.chown', path: '/w/d/b', uid: null, gid: 9 },
+    { kind: 'file.chown', path: '/w/d/c', uid: 0, gid: null },
+  ])
+})

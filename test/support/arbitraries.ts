@@ -16,6 +16,9 @@ export const arbInode = fc.option(
   fc.tuple(fc.nat(0xffff), fc.maxSafeNat()).map(([dev, ino]) => `${dev}:${ino}`),
   { nil: null },
 )
+/** a user or group id: root and the usual first user more often */
+export const arbId = fc.oneof(fc.constantFrom(0, 1000), fc.nat(0xffff_fffe))
+export const arbOwner = fc.record({ uid: arbId, gid: arbId }, { noNullPrototype: true })
 /** permission bits, usual ones more often */
 export const arbMode = fc.oneof(fc.constantFrom(0o644, 0o755, 0o600, 0o4755, 0o1777), fc.nat(0o7777))
 
@@ -66,7 +69,8 @@ export const bodyArbitraries: { readonly [K in Kind]: fc.Arbitrary<BodyOf<K>> } 
     rec({ kind: fc.constant('fd.open' as const), fd: arbFd, path: arbPath, flags: arbFlags, inode: arbInode, created: fc.option(fc.boolean(), { nil: null }) }),
     fc.option(fc.constantFrom('fifo' as const, 'socket' as const, 'char' as const, 'block' as const), { nil: undefined }),
     fc.option(arbMode, { nil: undefined }),
-  ).map(([body, special, mode]) => ({ ...body, ...(special === undefined ? {} : { special }), ...(mode === undefined ? {} : { mode }) })),
+    fc.option(arbOwner, { nil: undefined }),
+  ).map(([body, special, mode, owner]) => ({ ...body, ...(special === undefined ? {} : { special }), ...(mode === undefined ? {} : { mode }), ...owner })),
   'fd.dup': rec({ kind: fc.constant('fd.dup' as const), fd: arbFd, newFd: arbFd, cloexec: fc.boolean() }),
   'fd.close': rec({ kind: fc.constant('fd.close' as const), fd: arbFd }),
   'fd.closeRange': rec({ kind: fc.constant('fd.closeRange' as const), first: arbFd, last: fc.oneof(arbFd, fc.constant(0xffff_ffff)), cloexecOnly: fc.boolean() }),
@@ -85,7 +89,12 @@ export const bodyArbitraries: { readonly [K in Kind]: fc.Arbitrary<BodyOf<K>> } 
   'file.unlink': rec({ kind: fc.constant('file.unlink' as const), path: arbPath }),
   'file.link': rec({ kind: fc.constant('file.link' as const), from: arbPath, to: arbPath }),
   'file.symlink': rec({ kind: fc.constant('file.symlink' as const), target: fc.oneof(arbPath, arbText), path: arbPath }),
-  'file.mkdir': fc.tuple(rec({ kind: fc.constant('file.mkdir' as const), path: arbPath }), fc.option(arbMode, { nil: undefined })).map(([body, mode]) => (mode === undefined ? body : { ...body, mode })),
+  'file.mkdir': fc.tuple(rec({ kind: fc.constant('file.mkdir' as const), path: arbPath }), fc.option(arbMode, { nil: undefined }), fc.option(arbOwner, { nil: undefined }))
+    .map(([body, mode, owner]) => ({ ...body, ...(mode === undefined ? {} : { mode }), ...owner })),
+  'file.chown': fc.tuple(
+    rec({ kind: fc.constant('file.chown' as const), path: arbPath, uid: fc.option(arbId, { nil: null }), gid: fc.option(arbId, { nil: null }) }),
+    arbInode, fc.option(fc.boolean(), { nil: undefined }),
+  ).map(([body, inode, nofollow]) => ({ ...body, ...(inode === null ? {} : { inode }), ...(nofollow === undefined ? {} : { nofollow }) })),
   'file.chmod': fc.tuple(rec({ kind: fc.constant('file.chmod' as const), path: arbPath, mode: arbMode }), arbInode).map(([body, inode]) => (inode === null ? body : { ...body, inode })),
   'file.mknod': rec({ kind: fc.constant('file.mknod' as const), path: arbPath, mode: fc.oneof(fc.constantFrom(0o010644, 0o140755, 0o020644, 0o060660, 0o100600, 0o644), fc.nat(0o177777)), rdev: fc.oneof(fc.constant(0), fc.maxSafeNat()) }),
   'file.rmdir': rec({ kind: fc.constant('file.rmdir' as const), path: arbPath }),

@@ -21,15 +21,17 @@ export const nameStep = fc.oneof(
   // nodes made with no open: mknod (a fifo, a device, an empty file) and bind of a Unix socket
   { weight: 1, arbitrary: fc.record({ op: fc.constant('mknod'), path: name, type: fc.constantFrom('fifo', 'socket', 'char', 'file') }) },
   // permissions, by name and through a descriptor (a directory's without x stops the steps below it)
-  { weight: 2, arbitrary: fc.record({ op: fc.constantFrom('chmod', 'fchmod'), path: name, mode: fc.constantFrom(0o600, 0o755, 0o4755, 0o2711, 0o1777, 0o444, 0) }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constantFrom('chmod', 'fchmod'), path: name, mode: fc.constantFrom<number>(0o600, 0o755, 0o4755, 0o2711, 0o1777, 0o444, 0) }) },
+  // owners (the test runs as root), by name, of a symlink itself and through a descriptor; -1 leaves one as it is
+  { weight: 1, arbitrary: fc.record({ op: fc.constantFrom('chown', 'lchown', 'fchown'), path: name, uid: fc.constantFrom(-1, 0, 7, 1000), gid: fc.constantFrom(-1, 0, 9) }) },
 )
 export type NameStep = typeof nameStep extends fc.Arbitrary<infer T> ? T : never
 
 export type Special = 'fifo' | 'socket' | 'char' | 'block'
 export type Entry = ['file', number] | ['dir', null] | ['symlink', string] | [Special, null]
 export const isSpecial = (type: string): type is Special => type === 'fifo' || type === 'socket' || type === 'char' || type === 'block'
-/** the driver's listing after a step: each entry with its inode number and permission bits */
-export type Listing = Record<string, [...Entry, number, number]>
+/** the driver's listing after a step: each entry with its inode number, permission bits, owner and group */
+export type Listing = Record<string, [...Entry, number, number, number, number]>
 
 /** The workload run under `record` in a work directory `w` it makes (so eyrie knows every name in
  *  it): the driver's listing after each step and the seq of each step's marker. */

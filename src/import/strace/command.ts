@@ -11,7 +11,7 @@ export const STRACE_CALLS: readonly string[] = [
   'close', 'close_range', 'dup', 'dup2', 'dup3', 'fcntl', 'ioctl', 'lseek', 'read', 'readv',
   'ftruncate', 'truncate', 'fallocate',
   'rename', 'renameat', 'renameat2', 'unlink', 'unlinkat', 'link', 'linkat', 'symlink', 'symlinkat',
-  'mkdir', 'mkdirat', 'mknod', 'mknodat', 'chmod', 'fchmod', 'fchmodat', 'rmdir', 'fsync', 'fdatasync',
+  'mkdir', 'mkdirat', 'mknod', 'mknodat', 'chmod', 'fchmod', 'fchmodat', 'chown', 'fchown', 'fchownat', 'lchown', 'rmdir', 'fsync', 'fdatasync',
   'mmap', 'munmap', 'mremap', 'mprotect', 'msync', 'madvise',
   'execve', 'execveat', 'clone', 'clone3', 'fork', 'vfork', 'exit', 'exit_group',
   'copy_file_range', 'sendfile', 'splice', 'io_submit', 'chdir', 'fchdir',

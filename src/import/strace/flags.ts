@@ -56,6 +56,7 @@ export const AT_FLAGS: FlagTable = new Map([
 export const AT_REMOVEDIR = 0x200
 export const AT_EMPTY_PATH = 0x1000
 export const AT_SYMLINK_FOLLOW = 0x400
+export const AT_SYMLINK_NOFOLLOW = 0x100
 
 export const RENAME_FLAGS: FlagTable = new Map([
   ['RENAME_NOREPLACE', RENAME_NOREPLACE], ['RENAME_EXCHANGE', RENAME_EXCHANGE], ['RENAME_WHITEOUT', 4],

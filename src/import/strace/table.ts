@@ -25,7 +25,7 @@ export const PARSERS: ReadonlyMap<string, CallParser> = new Map<string, CallPars
   ['unlink', file.parseUnlink], ['unlinkat', file.parseUnlinkat], ['rmdir', file.parseRmdir],
   ['link', file.parseLink], ['linkat', file.parseLinkat], ['symlink', file.parseSymlink], ['symlinkat', file.parseSymlinkat],
   ['mkdir', file.parseMkdir], ['mkdirat', file.parseMkdirat],
-  ['mknod', file.parseMknod], ['mknodat', file.parseMknodat], ['bind', file.parseBind], ['chmod', file.parseChmod], ['fchmodat', file.parseFchmodat], ['fchmod', file.parseFchmod], ['fsync', file.parseFsync], ['fdatasync', file.parseFsync],
+  ['mknod', file.parseMknod], ['mknodat', file.parseMknodat], ['bind', file.parseBind], ['chmod', file.parseChmod], ['fchmodat', file.parseFchmodat], ['fchmod', file.parseFchmod], ['chown', file.parseChown], ['lchown', file.parseLchown], ['fchownat', file.parseFchownat], ['fchown', file.parseFchown], ['fsync', file.parseFsync], ['fdatasync', file.parseFsync],
   ['mmap', view.parseMmap], ['munmap', view.parseMunmap], ['mremap', view.parseMremap],
   ['mprotect', view.parseMprotect], ['msync', view.parseMsync], ['madvise', view.parseMadvise],
   ['execve', proc.parseExecve], ['execveat', proc.parseExecveat],

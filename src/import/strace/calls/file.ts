@@ -6,7 +6,7 @@ import { PERMISSION_BITS, RENAME_EXCHANGE, S_IFBLK, S_IFCHR, S_IFMT, S_IFSOCK } 
 import { Args, type Parsed } from '../args.js'
 import type { Call } from '../call.js'
 import { draft, resolveAt, type Ctx } from '../context.js'
-import { AT_EMPTY_PATH, AT_FLAGS, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, FALLOC_FLAGS, MODE_TYPES, PERMISSION_NAMES, RENAME_FLAGS } from '../flags.js'
+import { AT_EMPTY_PATH, AT_FLAGS, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, AT_SYMLINK_NOFOLLOW, FALLOC_FLAGS, MODE_TYPES, PERMISSION_NAMES, RENAME_FLAGS } from '../flags.js'
 import { readPathText, type FdRef } from '../values.js'
 
 const none: Parsed = E.right([])
@@ -219,6 +219,43 @@ export const parseFchmod = (call: Call, ctx: Ctx): Parsed => {
     if (fd.deleted) return []
     if (fd.path === null || !fd.path.startsWith('/')) return E.left(`fd ${fd.fd ?? 'AT_FDCWD'} shows no path in argument 1 of fchmod (strace -y shows it)`)
     return [draft(ctx, { kind: 'file.chmod', path: fd.path, mode })]
+  })
+}
+
+/** An owner or group argument: -1 leaves it as it is. */
+const idArg = (a: Args, i: number): number | null => {
+  const v = a.int(i)
+  return v === -1 ? null : v
+}
+
+/** chown/lchown/fchownat: the owner and group of the file a name leads to (lchown and
+ *  AT_SYMLINK_NOFOLLOW: of a symlink itself). */
+const parseChownAt = (call: Call, ctx: Ctx, first: number, nofollow: boolean): Parsed => {
+  const a = new Args(call)
+  const dir = first === 0 ? null : a.fd(0)
+  const path = a.path(first)
+  const uid = idArg(a, first + 1)
+  const gid = idArg(a, first + 2)
+  const flags = first === 0 ? 0 : a.flags(first + 3, AT_FLAGS)
+  if (call.ret.kind !== 'ok') return none // a failed chown changed nothing
+  const own = nofollow || (flags & AT_SYMLINK_NOFOLLOW) !== 0
+  return withPaths(a, ctx, [[dir, path]], ([p]) => ({ kind: 'file.chown', path: p, uid, gid, ...(own ? { nofollow: true } : {}) }))
+}
+export const parseChown = (call: Call, ctx: Ctx): Parsed => parseChownAt(call, ctx, 0, false)
+export const parseLchown = (call: Call, ctx: Ctx): Parsed => parseChownAt(call, ctx, 0, true)
+export const parseFchownat = (call: Call, ctx: Ctx): Parsed => parseChownAt(call, ctx, 1, false)
+
+/** fchown: the file the fd holds, by its -y name, as fchmod. */
+export const parseFchown = (call: Call, ctx: Ctx): Parsed => {
+  const a = new Args(call)
+  const fd = a.fd(0)
+  const uid = idArg(a, 1)
+  const gid = idArg(a, 2)
+  if (call.ret.kind !== 'ok') return none
+  return a.done(() => {
+    if (fd.deleted) return []
+    if (fd.path === null || !fd.path.startsWith('/')) return E.left(`fd ${fd.fd ?? 'AT_FDCWD'} shows no path in argument 1 of fchown (strace -y shows it)`)
+    return [draft(ctx, { kind: 'file.chown', path: fd.path, uid, gid })]
   })
 }
 

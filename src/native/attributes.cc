@@ -1,0 +1,80 @@
+// Permissions and owners. chmod, fchmodat(2), chown, lchown and fchownat stop (their exit stats the
+// file they changed); fchmod and fchown do not: tar restores 7,000 modes and owners through
+// descriptors, 28,000 stops it would make. A change through a descriptor is seen where the
+// descriptor goes: its close, an exec (close-on-exec ones), the exit of the last task holding its
+// table; the stat there is compared with what was journaled last for the inode (attrs_, filled by
+// every open's fstat and mkdir's stat), and only a difference is journaled.
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include "filter.h"
+#include "memory.h"
+#include "procfs.h"
+#include "tracer.h"
+
+namespace eyrie {
+
+void Tracer::attributesSeen(const std::string& path, const struct stat& st, Changed call, bool nofollow, const Origin& o) {
+  Attributes now{st.st_mode & 07777u, st.st_uid, st.st_gid};
+  std::string inode = inodeOf(st);
+  auto it = attrs_.find(inode);
+  bool known = it != attrs_.end();
+  bool mode = call == Changed::Mode || (known && it->second.mode != now.mode);
+  bool owner = call == Changed::Owner || (known && (it->second.uid != now.uid || it->second.gid != now.gid));
+  attrs_[inode] = now;
+  if (path.empty() || path[0] != '/') return;
+  if (mode) emit(Kind::FileChmod, o, [&](Record& r) { r.str(path).num(now.mode).nullableStr(inode); });
+  if (owner) emit(Kind::FileChown, o, [&](Record& r) { r.str(path).num(now.uid).num(now.gid).nullableStr(inode).flag(nofollow); });
+}
+
+bool Tracer::fdStatNow(pid_t tid, int fd, struct stat& st) {
+  FdStatMemo& m = fdStatMemo_;
+  if (stopId_ == 0) return fdStat(tid, fd, st);
+  if (m.stop != stopId_ || m.tid != tid || m.fd != fd) {
+    if (!fdStat(tid, fd, m.st)) return false;
+    m.stop = stopId_;
+    m.tid = tid;
+    m.fd = fd;
+  }
+  st = m.st;
+  return true;
+}
+
+void Tracer::attributesAtClose(Task& t, int fd, const FdEntry& e, const Origin& o) {
+  if (e.inode.empty() || e.path.empty() || e.path[0] != '/') return;  // a node opened by name, not a pipe
+  struct stat st;
+  if (!fdStatNow(t.tid, fd, st)) return;
+  auto it = attrs_.find(inodeOf(st));
+  const Attributes& was = it == attrs_.end() ? Attributes{} : it->second;
+  // the usual case: one stat (shared with a read-back at the same stop), nothing changed
+  if (it != attrs_.end() && was.mode == (st.st_mode & 07777u) && was.uid == st.st_uid && was.gid == st.st_gid) return;
+  std::string path = fdPath(t.tid, fd);
+  stripDeleted(path);
+  attributesSeen(path, st, Changed::Nothing, false, o);
+}
+
+void Tracer::attributesExit(Task& t, const Origin& o) {
+  const Call& c = t.call;
+  const uint64_t* a = c.args;
+  long nr = c.nr;
+  bool at = nr == SYS_fchmodat || nr == SYS_fchmodat2 || nr == SYS_fchownat;
+  bool owner = nr == SYS_chown || nr == SYS_lchown || nr == SYS_fchownat;
+  // fchmodat2 and fchownat take AT_SYMLINK_NOFOLLOW (a symlink's own mode cannot change: that
+  // fails; its owner can) and AT_EMPTY_PATH (the file dirfd holds); lchown never follows
+  int flags = nr == SYS_fchmodat2 ? static_cast<int>(a[3]) : nr == SYS_fchownat ? static_cast<int>(a[4]) : 0;
+  bool nofollow = nr == SYS_lchown || (flags & AT_SYMLINK_NOFOLLOW) != 0;
+  int dirfd = at ? asFd(a[0]) : AT_FDCWD;
+  std::string raw;
+  if (!readString(t.tid, a[at ? 1 : 0], raw, PATH_MAX)) return;
+  bool byFd = raw.empty() && (flags & AT_EMPTY_PATH) != 0;
+  std::string path = byFd ? fdPath(t.tid, dirfd) : resolvePath(t.tid, dirfd, raw, !nofollow);
+  struct stat st;
+  std::string walk = walkPath(t.tid, dirfd, raw);
+  bool found = byFd ? fdStat(t.tid, dirfd, st) : (nofollow ? lstat(walk.c_str(), &st) : stat(walk.c_str(), &st)) == 0;
+  stripDeleted(path);
+  if (found) attributesSeen(path, st, owner ? Changed::Owner : Changed::Mode, nofollow && S_ISLNK(st.st_mode), o);
+}
+
+}  // namespace eyrie
