@@ -1,7 +1,8 @@
 // The kernel as the oracle for `export --at T`: the names workload (directories, files, hard links,
 // symlinks; test/fixtures/tree-driver.py) run for real under the native interceptor, and at every
 // step's marker eyrie exports the work directory; the exported tree must hold the names the driver
-// listed there, with the same types, sizes and symlink targets, and names of one file (hard links)
+// listed there, with the same types, sizes and symlink targets, files and directories with the
+// kernel's permissions less set-user-ID and set-group-ID, and names of one file (hard links)
 // exported as one file.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -17,9 +18,9 @@ import { isSpecial, nameStep, runNames, type Listing } from '../support/names.js
 
 const partition = <T>(xs: readonly T[], test: (x: T) => boolean): [T[], T[]] => [xs.filter(test), xs.filter((x) => !test(x))]
 
-type Exported = Record<string, [string, number | string | null, number]>
+type Exported = Record<string, [string, number | string | null, number, number]>
 
-/** The exported tree below `top`, as the driver lists its own: [type, size or target, inode]. */
+/** The exported tree below `top`, as the driver lists its own: [type, size or target, inode, permission bits]. */
 const listExport = async (top: string): Promise<Exported> => {
   const out: Exported = {}
   const walk = async (dir: string): Promise<void> => {
@@ -27,11 +28,12 @@ const listExport = async (top: string): Promise<Exported> => {
       const p = join(dir, name)
       const st = await lstat(p)
       const rel = relative(top, p)
+      const mode = st.mode & 0o7777
       if (st.isDirectory()) {
-        out[rel] = ['dir', null, st.ino]
+        out[rel] = ['dir', null, st.ino, mode]
         await walk(p)
-      } else if (st.isSymbolicLink()) out[rel] = ['symlink', await readlink(p), st.ino]
-      else out[rel] = ['file', st.size, st.ino]
+      } else if (st.isSymbolicLink()) out[rel] = ['symlink', await readlink(p), st.ino, mode]
+      else out[rel] = ['file', st.size, st.ino, mode]
     }
   }
   await walk(top)
@@ -59,6 +61,9 @@ test('native: given random steps on names run for real, an export at every step 
           // fifos, sockets and devices are listed in the manifest, not made
           const [specials, rest] = partition(Object.entries(listings[k]), ([, [type]]) => isSpecial(type))
           assert.deepEqual(byFirstName(exported), byFirstName(Object.fromEntries(rest)), what)
+          const modes = (entries: ReadonlyArray<readonly [string, readonly [string, unknown, number, number, ...unknown[]]]>) =>
+            Object.fromEntries(entries.filter(([, [type]]) => type !== 'symlink').map(([p, e]) => [p, (e[3] & 0o1777).toString(8)]))
+          assert.deepEqual(modes(Object.entries(exported)), modes(rest), `${what}: modes`)
           assert.deepEqual(m.specials.map((s) => [relative(top, s.path), s.type]), specials.map(([p, [type]]) => [p, type]).sort(), what)
         }
       } finally {
