@@ -74,8 +74,9 @@ export const runTimeline = async (path: string, o: TimelineOpts): Promise<void> 
     bar.done()
     if (o.json) return printJson({ guest, path, versions })
     if (versions.length === 0) throw new CliError(`${path}: no version in guest ${guest} (never named by any event${from === undefined ? '' : ' in that range'})`)
-    printTable(['seq', 'time', 'event', 'pid', 'exe', 'size', 'unknown', 'sha256'], versions.map((v) => [
+    printTable(['seq', 'time', 'event', 'pid', 'exe', 'mode', 'owner', 'size', 'unknown', 'sha256'], versions.map((v) => [
       `#${v.seq}`, isoNanos(v.ts).slice(11), v.type === 'file' ? v.kind : `${v.kind} (${v.type})`, v.pid, v.exe,
+      v.type === 'absent' ? null : modeString(v.type, v.type === 'symlink' ? 0o777 : v.mode), v.uid === null && v.gid === null ? null : ownerString(v.uid, v.gid),
       v.size ?? (v.type === 'file' ? '?' : null), v.unknownBytes, short(v.sha256),
     ]))
   } finally {

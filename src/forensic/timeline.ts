@@ -1,5 +1,5 @@
 // `timeline PATH`: every version of what PATH named, one row per event that changed it (a write, a
-// truncate, a rename onto or away from it, an unlink, ...). One pass of the fold over the journal;
+// truncate, a rename onto or away from it, an unlink, a chmod or chown, ...). One pass of the fold over the journal;
 // digests are computed as the pass goes, and a version that only appended to a fully known previous
 // version extends that version's hash instead of re-reading the file.
 import { createHash, type Hash } from 'node:crypto'
@@ -22,6 +22,10 @@ export interface Version {
   readonly size: number | null
   readonly unknownBytes: number | null
   readonly sha256: string | null
+  /** permission bits (07777) and owner of this version; null: not known */
+  readonly mode: number | null
+  readonly uid: number | null
+  readonly gid: number | null
 }
 
 export interface TimelineOptions {
@@ -80,6 +84,13 @@ const touchesAfter = (w: World, e: Event, node: FsNode | undefined): boolean => 
 
 interface Running { readonly node: FsNode; readonly size: number; readonly hash: Hash }
 
+/** A node's permissions and owner as one comparable value; undefined parts: not known. */
+const attributesOf = (n: FsNode | undefined): readonly [number | undefined, number | undefined, number | undefined] => [n?.mode, n?.uid, n?.gid]
+
+/** Did an event change what is known of a node's permissions or owner (learning them is no change)? */
+const attributesChanged = (a: ReturnType<typeof attributesOf>, b: ReturnType<typeof attributesOf>): boolean =>
+  a.some((x, i) => x !== undefined && b[i] !== undefined && x !== b[i])
+
 export const timeline = async (j: Journal, guest: string, path: string, opts: TimelineOptions = {}): Promise<Version[]> => {
   const last = await j.lastSeq(guest)
   const to = Math.min(opts.to ?? last, last)
@@ -93,9 +104,10 @@ export const timeline = async (j: Journal, guest: string, path: string, opts: Ti
 
   const record = async (e: Event, node: FsNode | undefined, appendFrom: number | null): Promise<void> => {
     const exe = w.procs.get(e.pid)?.exe ?? null
+    const seen = { mode: node?.mode ?? null, uid: node?.uid ?? null, gid: node?.gid ?? null }
     if (node === undefined || node.type !== 'file') {
       running = undefined
-      versions.push({ seq: e.seq, ts: e.ts, kind: e.kind, pid: e.pid, exe, type: node?.type ?? 'absent', node: node?.id ?? null, size: null, unknownBytes: null, sha256: null })
+      versions.push({ seq: e.seq, ts: e.ts, kind: e.kind, pid: e.pid, exe, type: node?.type ?? 'absent', node: node?.id ?? null, size: null, unknownBytes: null, sha256: null, ...seen })
       return
     }
     const c = node.content
@@ -113,7 +125,7 @@ export const timeline = async (j: Journal, guest: string, path: string, opts: Ti
     running = complete && c.size !== null ? { node, size: c.size, hash } : undefined
     versions.push({
       seq: e.seq, ts: e.ts, kind: e.kind, pid: e.pid, exe, type: 'file', node: node.id, size: c.size, unknownBytes: c.size === null ? null : unknownBytes,
-      sha256: complete ? hash.copy().digest('hex') : null,
+      sha256: complete ? hash.copy().digest('hex') : null, ...seen,
     })
   }
 
@@ -125,9 +137,11 @@ export const timeline = async (j: Journal, guest: string, path: string, opts: Ti
       const sizeBefore = before?.type === 'file' ? before.content.size : null
       const touched = touchesBefore(w, e, before)
       const appends = touched && e.kind === 'file.write' && sizeBefore !== null && isAppend(w, e, before, sizeBefore)
+      const attributes = attributesOf(before)
       evolve(w, e)
       current = lookup(w, path)
-      if (current !== before || touched || touchesAfter(w, e, current)) {
+      const chmodded = current === before && current !== undefined && ((e.kind === 'file.chmod' || e.kind === 'file.chown') ? lookupChanged(w, e, current) : attributesChanged(attributes, attributesOf(current)))
+      if (current !== before || touched || chmodded || touchesAfter(w, e, current)) {
         if (e.seq > from) await record(e, current, appends && current === before ? sizeBefore : null)
       }
     }
@@ -135,6 +149,13 @@ export const timeline = async (j: Journal, guest: string, path: string, opts: Ti
     opts.onProgress?.(done, to - start + 1)
   }
   return versions
+}
+
+/** A chmod or chown names this node (by name, or by inode where the name is another's now; a chown
+ *  of a symlink itself only that symlink). */
+const lookupChanged = (w: World, e: Extract<Event, { kind: 'file.chmod' | 'file.chown' }>, node: FsNode): boolean => {
+  if (e.kind === 'file.chown' && e.nofollow === true) return w.names.get(e.path) === node.id
+  return lookup(w, e.path) === node || (e.inode !== undefined && e.inode !== null && w.byInode.get(e.inode) === node.id)
 }
 
 /** A write that lands at or past the old end leaves [0, old size) as it was (where it lands: the

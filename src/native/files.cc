@@ -392,11 +392,11 @@ bool Tracer::closeEntry(Task& t, const Origin& o) {
   // stop; an fd that is not open (EBADF) is not reported
   bool open = t.fds && (t.fds->fds.count(fd) != 0 || !fdPath(t.tid, fd).empty());
   if (!open) return false;
+  // a mode or owner changed through it shows now (an fd eyrie never looked at has nothing to compare)
+  if (auto it = t.fds->fds.find(fd); it != t.fds->fds.end()) attributesAtClose(t, fd, it->second, o);
   // a view may outlive the fd: what it holds now is recorded before the file loses a handle
-  if (const FdEntry* e = fdOf(t, fd)) {
-    if (!sharedInodes_.empty()) syncInode(e->inode, t.tid, o.ts);
-    attributesAtClose(t, fd, *e, o);
-  }
+  if (!sharedInodes_.empty())
+    if (const FdEntry* e = fdOf(t, fd)) syncInode(e->inode, t.tid, o.ts);
   emit(Kind::FdClose, o, [&](Record& r) { r.num(static_cast<uint64_t>(fd)); });
   auto it = t.fds->fds.find(fd);
   std::string written = it != t.fds->fds.end() && it->second.deferred ? it->second.inode : "";

@@ -8,6 +8,7 @@ import { lstat, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { worldAt } from '../../src/engine/replay.js'
 import { diff } from '../../src/forensic/diff.js'
+import { timeline } from '../../src/forensic/timeline.js'
 import { ls } from '../../src/projections/index.js'
 import { recordNatively, recordWithStrace, type Recorded } from '../support/e2e.js'
 
@@ -69,6 +70,10 @@ test('native: given chmod and chown by name and through a symlink, fchmod and fc
     const change = (await diff(r.journal, r.guest, before - 1, last)).files.find((f) => f.path === join(d, 'a'))
     assert.ok(change !== undefined && change.change === 'changed', 'a mode change is a change')
     assert.deepEqual([change.before.mode, change.after.mode], [0o4755, 0o711])
+    // timeline: when it became set-user-ID, when it stopped, when it changed hands
+    const versions = await timeline(r.journal, r.guest, join(d, 'a'))
+    const changes = versions.filter((v) => v.kind === 'file.chmod' || v.kind === 'file.chown').map((v) => [v.kind, v.mode?.toString(8), v.uid, v.gid])
+    assert.deepEqual(changes, [['file.chmod', '4755', 0, 0], ['file.chmod', '711', 0, 0], ['file.chown', '711', 1000, 5]])
   } finally {
     await r.cleanup()
   }
