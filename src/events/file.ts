@@ -40,8 +40,13 @@ export const FileAllocate = t.type({
 })
 export type FileAllocate = t.TypeOf<typeof FileAllocate>
 
-/** rename/renameat/renameat2; flags: RENAME_NOREPLACE=1, RENAME_EXCHANGE=2. */
-export const FileRename = t.type({ kind: t.literal('file.rename'), from: AbsPath, to: AbsPath, flags: Nat })
+/** rename/renameat/renameat2; flags: RENAME_NOREPLACE=1, RENAME_EXCHANGE=2. `type`: what `to` names
+ *  after the call (the interceptor's lstat): what moved, so a source eyrie never saw (a directory
+ *  that existed before) is one of that type; absent: not known (strace's importer). */
+export const FileRename = t.intersection([
+  t.type({ kind: t.literal('file.rename'), from: AbsPath, to: AbsPath, flags: Nat }),
+  t.partial({ type: t.keyof({ file: null, dir: null, symlink: null, fifo: null, socket: null, char: null, block: null }) }),
+])
 export type FileRename = t.TypeOf<typeof FileRename>
 
 export const FileUnlink = t.type({ kind: t.literal('file.unlink'), path: AbsPath })

@@ -391,7 +391,11 @@ void Tracer::exit(Task& t, int64_t ret, const Origin& o) {
     case SYS_renameat2: {
       uint64_t flags = nr == SYS_renameat2 ? static_cast<uint32_t>(a[4]) : 0;
       if (!c.path.empty() && !c.path2.empty())
-        emit(Kind::FileRename, o, [&](Record& r) { r.str(c.path).str(c.path2).num(flags); });
+        emit(Kind::FileRename, o, [&](Record& r) {
+          // what moved, for a source eyrie never saw (a directory that existed before is one)
+          struct stat st;
+          r.str(c.path).str(c.path2).num(flags).str(lstat(c.path2.c_str(), &st) == 0 ? typeName(st.st_mode) : "");
+        });
       return;
     }
     case SYS_unlink:

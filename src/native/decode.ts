@@ -8,6 +8,12 @@ const TWO_32 = 2 ** 32
 /** proc.ioUring's `via` by its code (UringVia in encode.h). */
 const IO_URING_VIA = ['setup', 'enter', 'register', 'held'] as const
 const SPECIALS = ['fifo', 'socket', 'char', 'block'] as const
+const TYPES = ['file', 'dir', 'symlink', ...SPECIALS] as const
+const typeOf = (s: string): (typeof TYPES)[number] => {
+  const found = TYPES.find((t) => t === s)
+  if (found === undefined) throw new Error(`bug: native file.rename record with type ${JSON.stringify(s)}`)
+  return found
+}
 const specialOf = (s: string): (typeof SPECIALS)[number] => {
   const found = SPECIALS.find((x) => x === s)
   if (found === undefined) throw new Error(`bug: native fd.open record with special type ${JSON.stringify(s)}`)
@@ -130,7 +136,11 @@ const readBody = (kind: string, r: Reader): Decoded => {
     case 'fd.setfl': return { body: { kind, fd: r.num(), flags: r.num() } }
     case 'file.truncate': return { body: { kind, path: r.nullableStr(), fd: r.nullableNum(), size: r.num() } }
     case 'file.allocate': return { body: { kind, fd: r.num(), mode: r.num(), offset: r.num(), len: r.num() } }
-    case 'file.rename': return { body: { kind, from: r.str(), to: r.str(), flags: r.num() } }
+    case 'file.rename': {
+      const body = { kind, from: r.str(), to: r.str(), flags: r.num() }
+      const type = r.str()
+      return { body: type === '' ? body : { ...body, type: typeOf(type) } }
+    }
     case 'file.unlink': return { body: { kind, path: r.str() } }
     case 'file.link': {
       const body = { kind, from: r.str(), to: r.str() }

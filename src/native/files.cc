@@ -141,15 +141,7 @@ bool Tracer::openEntry(Task& t, const Origin& o, int dirfd, uint64_t pathAddr, u
 }
 
 // What fd.open's `special` says of a node that is no regular file and no directory; "" for those.
-static const char* specialType(mode_t mode) {
-  switch (mode & S_IFMT) {
-    case S_IFIFO: return "fifo";
-    case S_IFSOCK: return "socket";
-    case S_IFCHR: return "char";
-    case S_IFBLK: return "block";
-    default: return "";
-  }
-}
+static const char* specialType(mode_t mode) { return S_ISREG(mode) || S_ISDIR(mode) ? "" : typeName(mode); }
 
 void Tracer::openExit(Task& t, int64_t ret, const Origin& o) {
   if (ret < 0) return;  // a failed open created nothing and opened nothing

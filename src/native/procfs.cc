@@ -85,6 +85,18 @@ pid_t parentOf(pid_t pid) { return taskStat(pid).ppid; }
 
 std::string cwdOf(pid_t tid) { return readLink(baseOf(tid, AT_FDCWD).c_str()); }
 
+const char* typeName(mode_t mode) {
+  switch (mode & S_IFMT) {
+    case S_IFDIR: return "dir";
+    case S_IFLNK: return "symlink";
+    case S_IFIFO: return "fifo";
+    case S_IFSOCK: return "socket";
+    case S_IFCHR: return "char";
+    case S_IFBLK: return "block";
+    default: return "file";
+  }
+}
+
 std::string inodeOf(const struct stat& st) {
   char buf[64];
   snprintf(buf, sizeof buf, "%llu:%llu", static_cast<unsigned long long>(st.st_dev),

@@ -99,7 +99,7 @@ export const evolve = (w: World, e: Event): World => {
     case 'file.clone': return cloneFile(w, e)
     // names as the kernel takes them: symlinks followed in their directories (a path an importer
     // did not canonicalise), never in their last part (link(2) links a symlink itself)
-    case 'file.rename': renamePath(w, resolveParent(w, e.from), resolveParent(w, e.to), (e.flags & RENAME_EXCHANGE) !== 0); return w
+    case 'file.rename': renamePath(w, resolveParent(w, e.from), resolveParent(w, e.to), (e.flags & RENAME_EXCHANGE) !== 0, e.type); return w
     case 'file.unlink': unbindName(w, resolveParent(w, e.path)); return w
     case 'file.link': {
       const held = e.fd === undefined ? undefined : nodeOfFd(w, procOf(w, e.pid, e.seq), e.fd)

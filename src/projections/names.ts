@@ -166,14 +166,15 @@ export const namesUnder = (w: World, dir: string): Array<readonly [string, NodeI
   return out
 }
 
-export const renamePath = (w: World, from: string, to: string, exchange: boolean): void => {
+export const renamePath = (w: World, from: string, to: string, exchange: boolean, type: FsNode['type'] = 'file'): void => {
   // rename(2): when both are names of one file, nothing happens (both stay)
   if (from === to || (w.names.has(from) && w.names.get(from) === w.names.get(to))) return
   const moving = namesUnder(w, from)
   if (moving.length === 0) {
-    // eyrie never saw the source: the destination now names something unknown
+    // eyrie never saw the source: the destination now names something unknown (of the type the
+    // recorder saw arrive there, if it said)
     unbindName(w, to)
-    bindName(w, to, newNode(w, 'file', null, false))
+    bindName(w, to, newNode(w, type, null, false))
     return
   }
   const back = exchange ? namesUnder(w, to) : []

@@ -84,3 +84,20 @@ test('native: given a shell that truncates /dev/null and writes through a fifo t
     await r.cleanup()
   }
 })
+
+test('native: given a directory, a fifo and a symlink that existed before, renamed, ls names each by its type (a source eyrie never saw was a file of unknown content)', async () => {
+  const r = await recordNatively(['sh', '-c', 'mv d1 d2 && mv p1 p2 && mv l1 l2'], {
+    setup: async (dir) => {
+      await run('mkdir', [join(dir, 'd1')])
+      await run('mkfifo', [join(dir, 'p1')])
+      await run('ln', ['-s', 'd2', join(dir, 'l1')])
+    },
+  })
+  try {
+    const w = await worldAt(r.journal, r.guest, r.events.at(-1)?.seq ?? 0)
+    const types = Object.fromEntries(['d2', 'p2', 'l2'].map((n) => [n, ls(w, join(r.dir, n)).find((e) => e.path === join(r.dir, n))?.type]))
+    assert.deepEqual(types, { d2: 'dir', p2: 'fifo', l2: 'symlink' })
+  } finally {
+    await r.cleanup()
+  }
+})

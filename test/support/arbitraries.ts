@@ -85,7 +85,10 @@ export const bodyArbitraries: { readonly [K in Kind]: fc.Arbitrary<BodyOf<K>> } 
   ),
   'file.clone': rec({ kind: fc.constant('file.clone' as const), fd: arbFd, srcFd: arbFd, srcOffset: arbSize, len: arbSize, destOffset: arbSize }),
   'file.allocate': rec({ kind: fc.constant('file.allocate' as const), fd: arbFd, mode: fc.constantFrom(0, 1, 2, 3, 0x10), offset: arbSize, len: arbSize }),
-  'file.rename': rec({ kind: fc.constant('file.rename' as const), from: arbPath, to: arbPath, flags: fc.constantFrom(0, 1, 2) }),
+  'file.rename': fc.tuple(
+    rec({ kind: fc.constant('file.rename' as const), from: arbPath, to: arbPath, flags: fc.constantFrom(0, 1, 2) }),
+    fc.option(fc.constantFrom('file' as const, 'dir' as const, 'symlink' as const, 'fifo' as const), { nil: undefined }),
+  ).map(([body, type]) => (type === undefined ? body : { ...body, type })),
   'file.unlink': rec({ kind: fc.constant('file.unlink' as const), path: arbPath }),
   'file.link': rec({ kind: fc.constant('file.link' as const), from: arbPath, to: arbPath }),
   'file.symlink': rec({ kind: fc.constant('file.symlink' as const), target: fc.oneof(arbPath, arbText), path: arbPath }),
