@@ -21,14 +21,18 @@ export const ProcSnap = t.type({
 })
 export type ProcSnap = t.TypeOf<typeof ProcSnap>
 
-/** A file known to exist at R(0); its bytes arrive as file.observe events if they were read. */
-export const FileSnap = t.type({
-  path: AbsPath,
-  type: t.keyof({ file: null, dir: null, symlink: null }),
-  size: nullable(Nat),
-  inode: Inode,
-  target: nullable(t.string),
-})
+/** A file known to exist at R(0); its bytes arrive as file.observe events if they were read.
+ *  `mode` (07777), `uid`, `gid`: what a stat of it said then, where the source took one. */
+export const FileSnap = t.intersection([
+  t.type({
+    path: AbsPath,
+    type: t.keyof({ file: null, dir: null, symlink: null }),
+    size: nullable(Nat),
+    inode: Inode,
+    target: nullable(t.string),
+  }),
+  t.partial({ mode: Nat, uid: Nat, gid: Nat }),
+])
 export type FileSnap = t.TypeOf<typeof FileSnap>
 
 /** Which open file descriptions' positions the events that follow keep exact: absent, all of them

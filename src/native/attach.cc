@@ -85,6 +85,7 @@ bool Tracer::startAttach(Outcome& out) {
   starting_ = false;
   for (auto& [tid, t] : tasks_) {
     if (!t.announced || t.tid != t.tgid) continue;
+    noteHeld(t, false);
     noteSharedMappings(t);  // views made before eyrie came
     findRings(tid, Origin{static_cast<uint32_t>(tid), static_cast<uint32_t>(tid), nowNs()});  // and rings
   }

@@ -2,8 +2,10 @@
 // file they changed); fchmod and fchown do not: tar restores 7,000 modes and owners through
 // descriptors, 28,000 stops it would make. A change through a descriptor is seen where the
 // descriptor goes: its close, an exec (close-on-exec ones), the exit of the last task holding its
-// table; the stat there is compared with what was journaled last for the inode (attrs_, filled by
-// every open's fstat and mkdir's stat), and only a difference is journaled.
+// table; the stat there is compared with what was journaled last for the inode (attrs_: what every
+// open's fstat and mkdir's stat journaled, and these events), and only a difference is journaled,
+// or all of it for a node whose attributes eyrie never journaled (an fd from before the recording:
+// R(0) may say something older).
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
@@ -21,8 +23,9 @@ void Tracer::attributesSeen(const std::string& path, const struct stat& st, Chan
   std::string inode = inodeOf(st);
   auto it = attrs_.find(inode);
   bool known = it != attrs_.end();
-  bool mode = call == Changed::Mode || (known && it->second.mode != now.mode);
-  bool owner = call == Changed::Owner || (known && (it->second.uid != now.uid || it->second.gid != now.gid));
+  // (a symlink's own mode is always 0777, and file.chmod follows symlinks: none for one)
+  bool mode = !S_ISLNK(st.st_mode) && (call == Changed::Mode || !known || it->second.mode != now.mode);
+  bool owner = call == Changed::Owner || !known || it->second.uid != now.uid || it->second.gid != now.gid;
   attrs_[inode] = now;
   if (path.empty() || path[0] != '/') return;
   if (mode) emit(Kind::FileChmod, o, [&](Record& r) { r.str(path).num(now.mode).nullableStr(inode); });
@@ -53,6 +56,21 @@ void Tracer::attributesAtClose(Task& t, int fd, const FdEntry& e, const Origin& 
   std::string path = fdPath(t.tid, fd);
   stripDeleted(path);
   attributesSeen(path, st, Changed::Nothing, false, o);
+}
+
+void Tracer::noteHeld(Task& t, bool ownCloexec) {
+  for (int fd : openFds(t.tid)) {
+    const FdEntry* e = fdOf(t, fd);
+    if (e == nullptr) continue;
+    // a recorded command's close-on-exec fds are the recorder's own (its journal): they close
+    // before the command runs, and are none of its files
+    if (ownCloexec && e->cloexec) {
+      t.fds->fds.erase(fd);
+      continue;
+    }
+    struct stat st;
+    if (!e->inode.empty() && !e->path.empty() && e->path[0] == '/' && fdStat(t.tid, fd, st)) noteAttributes(st);
+  }
 }
 
 void Tracer::attributesExit(Task& t, const Origin& o) {

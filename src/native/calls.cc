@@ -1,7 +1,6 @@
 // One handler per system call: at entry, what must be read before the call changes it (paths,
 // old bytes) and whether its exit matters; at exit, the event when the call succeeded. A failed
 // call (negative return) changes no state and yields no event.
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -48,19 +47,8 @@ void Tracer::noteIoUring(Task& t, UringVia via, int fd, const Origin& o) {
 
 void Tracer::findRings(pid_t pid, const Origin& o) {
   // attach: rings made before eyrie came are fds whose link names the io_uring anonymous inode
-  char dir[64];
-  snprintf(dir, sizeof dir, "/proc/%d/fd", pid);
-  DIR* d = opendir(dir);
-  if (d == nullptr) return;
-  std::vector<int> rings;
-  while (dirent* e = readdir(d)) {
-    char* end;
-    long fd = strtol(e->d_name, &end, 10);
-    if (*end == 0 && e->d_name[0] != 0 && fdPath(pid, static_cast<int>(fd)) == kRingLink) rings.push_back(static_cast<int>(fd));
-  }
-  closedir(d);
-  std::sort(rings.begin(), rings.end());
-  for (int fd : rings) {
+  for (int fd : openFds(pid)) {
+    if (fdPath(pid, fd) != kRingLink) continue;
     uringUsers_.insert(pid);
     emit(Kind::ProcIoUring, o, [&](Record& r) { r.byte(static_cast<uint8_t>(UringVia::Held)).nullableNum(true, static_cast<uint64_t>(fd)); });
   }
@@ -98,7 +86,6 @@ FdEntry* Tracer::fdOf(Task& t, int fd) {
   if (fdStat(t.tid, fd, st)) {
     e.regular = S_ISREG(st.st_mode);
     e.inode = inodeOf(st);
-    attrs_.emplace(e.inode, Attributes{st.st_mode & 07777u, st.st_uid, st.st_gid});  // as a close will compare
   }
   uint64_t pos;
   int flags = 0;

@@ -18,7 +18,6 @@
 // (small). A larger file that existed before keeps per-write records with the old bytes read
 // before each write (content.cc): the task holding it is resumed with PTRACE_SYSCALL, stopping at
 // every call, while it does (perWriteStops).
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -399,27 +398,15 @@ void Tracer::forgetPages(const std::string& inode, uint64_t from, uint64_t to) {
 }
 
 void Tracer::adoptInherited(Task& t) {
-  // fds the command starts with (a shell's `> file`): writes to them are not stopped at either
-  char dir[64];
-  snprintf(dir, sizeof dir, "/proc/%d/fd", t.tid);
-  std::vector<int> fds;
-  if (DIR* d = opendir(dir)) {
-    while (dirent* x = readdir(d)) {
-      char* end;
-      long fd = strtol(x->d_name, &end, 10);
-      if (*end == 0 && x->d_name[0] != 0) fds.push_back(static_cast<int>(fd));
-    }
-    closedir(d);
-  }
+  // fds the command starts with (a shell's `> file`, all in its table: noteHeld): writes to them
+  // are not stopped at either
   Origin o{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(t.tid), nowNs()};
-  for (int fd : fds) {
-    FdEntry* e = fdOf(t, fd);
-    // close-on-exec fds are the recorder's own (its journal): they close before the command runs
-    if (e == nullptr || !e->regular || e->cloexec || (e->flags & O_ACCMODE) == O_RDONLY || e->deferred) continue;
+  for (auto& [fd, e] : t.fds->fds) {
+    if (!e.regular || (e.flags & O_ACCMODE) == O_RDONLY || e.deferred) continue;
     struct stat st;
     if (!fdStat(t.tid, fd, st)) continue;
-    e->observeWrites = false;
-    adoptWritable(t, fd, *e, false, static_cast<uint64_t>(st.st_size), o);
+    e.observeWrites = false;
+    adoptWritable(t, fd, e, false, static_cast<uint64_t>(st.st_size), o);
   }
 }
 

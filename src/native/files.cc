@@ -382,10 +382,12 @@ bool Tracer::closeEntry(Task& t, const Origin& o) {
   int fd = asFd(t.call.args[0]);
   // close releases the fd even when it fails (EINTR, EIO), so it is reported here, without an exit
   // stop; an fd that is not open (EBADF) is not reported
-  bool open = t.fds && (t.fds->fds.count(fd) != 0 || !fdPath(t.tid, fd).empty());
+  std::string unseen;  // the name of an fd eyrie never looked at (from before the recording), if open
+  bool open = t.fds && (t.fds->fds.count(fd) != 0 || !(unseen = fdPath(t.tid, fd)).empty());
   if (!open) return false;
-  // a mode or owner changed through it shows now (an fd eyrie never looked at has nothing to compare)
-  if (auto it = t.fds->fds.find(fd); it != t.fds->fds.end()) attributesAtClose(t, fd, it->second, o);
+  // a mode or owner changed through it shows now (a pipe or socket has none to look at)
+  bool node = unseen.empty() || unseen[0] == '/';
+  if (const FdEntry* e = node ? fdOf(t, fd) : nullptr) attributesAtClose(t, fd, *e, o);
   // a view may outlive the fd: what it holds now is recorded before the file loses a handle
   if (!sharedInodes_.empty())
     if (const FdEntry* e = fdOf(t, fd)) syncInode(e->inode, t.tid, o.ts);

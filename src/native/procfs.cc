@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -84,6 +85,22 @@ TaskStat taskStat(pid_t tid) {
 pid_t parentOf(pid_t pid) { return taskStat(pid).ppid; }
 
 std::string cwdOf(pid_t tid) { return readLink(baseOf(tid, AT_FDCWD).c_str()); }
+
+std::vector<int> openFds(pid_t pid) {
+  char dir[64];
+  snprintf(dir, sizeof dir, "/proc/%d/fd", pid);
+  std::vector<int> fds;
+  if (DIR* d = opendir(dir)) {
+    while (dirent* x = readdir(d)) {
+      char* end;
+      long fd = strtol(x->d_name, &end, 10);
+      if (*end == 0 && x->d_name[0] != 0) fds.push_back(static_cast<int>(fd));
+    }
+    closedir(d);
+  }
+  std::sort(fds.begin(), fds.end());
+  return fds;
+}
 
 const char* typeName(mode_t mode) {
   switch (mode & S_IFMT) {

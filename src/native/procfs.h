@@ -26,6 +26,8 @@ bool fdStat(pid_t tid, int fd, struct stat& st);
 bool fdInfo(pid_t tid, int fd, uint64_t& pos, int& flags);
 std::string cwdOf(pid_t tid);
 std::string inodeOf(const struct stat& st);
+/** The fds a process has open now (/proc/PID/fd), in ascending order; none if it is gone. */
+std::vector<int> openFds(pid_t pid);
 /** A node's type as the events name it (FsNode's): file, dir, symlink, fifo, socket, char, block. */
 const char* typeName(mode_t mode);
 /** Opens the tracee's fd anew for reading (a new open file description: its own position). */

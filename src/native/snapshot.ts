@@ -3,7 +3,7 @@
 // those refer to. Taken while the tracer holds every task stopped, so the parts agree; read with
 // synchronous calls, since the tasks wait for it and nothing else is to be done meanwhile: a round
 // trip through libuv's pool per read made a recorded command's start wait ~4 ms for its 14 reads.
-import { lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs'
+import { lstatSync, readdirSync, readFileSync, readlinkSync, statSync, type BigIntStats } from 'node:fs'
 import { DELETED_SUFFIX, nameFromBytes, nameToBytes, withoutDeleted, O_CLOEXEC, PROT_EXEC, PROT_READ, PROT_WRITE, type Draft } from '../events/index.js'
 import type { FdSnap, FileSnap, MapSnap, Positions, ProcSnap, Snapshot } from '../events/index.js'
 import { ppidIn, procStat } from './procStat.js'
@@ -52,6 +52,9 @@ const shownName = (raw: string, inode: string | null): { readonly path: string; 
   return { path: withoutDeleted(raw), deleted: true }
 }
 
+/** Permission bits and owner, as the interceptor's events carry them. */
+const attributesOf = (st: BigIntStats): { mode: number; uid: number; gid: number } => ({ mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid) })
+
 const numbers = (dir: string): number[] =>
   (maybe(() => readdirSync(dir)) ?? []).map(Number).filter(Number.isSafeInteger).sort((a, b) => a - b)
 
@@ -66,7 +69,7 @@ const fdSnap = (pid: number, fd: number, files: Map<string, FileSnap>): FdSnap |
   const inode = st === undefined ? null : inodeOf(st.dev, st.ino)
   const shown = path.startsWith('/') ? shownName(path, inode) : { path, deleted: false }
   if (st !== undefined && path.startsWith('/') && !shown.deleted && (st.isFile() || st.isDirectory())) {
-    files.set(path, { path, type: st.isFile() ? 'file' : 'dir', size: st.isFile() ? Number(st.size) : null, inode, target: null })
+    files.set(path, { path, type: st.isFile() ? 'file' : 'dir', size: st.isFile() ? Number(st.size) : null, inode, target: null, ...attributesOf(st) })
   }
   return { fd, path: shown.path, flags: rawFlags & ~O_CLOEXEC, pos, cloexec: (rawFlags & O_CLOEXEC) !== 0, inode, ...(shown.deleted ? { deleted: true } : {}) }
 }
@@ -89,7 +92,7 @@ const mapSnaps = (pid: number, files: Map<string, FileSnap>): MapSnap[] => {
     out.push({ addr, len: parseInt(end, 16) - addr, prot, shared: perms[3] === 's', path, inode, offset: parseInt(offset, 16), ...(deleted ? { deleted } : {}) })
     if (!deleted && !files.has(path)) {
       const st = maybe(() => statSync(nameToBytes(path), { bigint: true }))
-      if (st?.isFile() === true) files.set(path, { path, type: 'file', size: Number(st.size), inode: inodeOf(st.dev, st.ino), target: null })
+      if (st?.isFile() === true) files.set(path, { path, type: 'file', size: Number(st.size), inode: inodeOf(st.dev, st.ino), target: null, ...attributesOf(st) })
     }
   }
   return out

@@ -178,6 +178,7 @@ bool Tracer::startRecord(Outcome& out) {
   snap->snapshot.pids = {pid};
   snap->snapshot.record = true;
   ch_.ask(snap, 0);
+  noteHeld(t, true);
   if (!cfg_.writeStops) adoptInherited(t);
   char go = 'g';
   ssize_t w = write(gate[1], &go, 1);

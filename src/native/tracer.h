@@ -146,12 +146,15 @@ class Tracer {
   enum class Changed { Nothing, Mode, Owner };  // what a call changed: journaled even where it is the same
   /** file.chmod and file.chown for what a stat found: for what the call changed, and where it
    *  differs from what was journaled last for the inode (a descriptor's close: fchmod and fchown
-   *  make no stop); a node first seen here (an fd from before the recording) tells no change. */
+   *  make no stop), or was never journaled (an fd from before the recording). */
   void attributesSeen(const std::string& path, const struct stat& st, Changed call, bool nofollow, const Origin& o);
   /** What an open or mkdir journaled with its node (a close compares with it). */
   void noteAttributes(const struct stat& st) { attrs_[inodeOf(st)] = Attributes{st.st_mode & 07777u, st.st_uid, st.st_gid}; }
   /** A descriptor about to close: a mode or owner changed through it shows now. */
   void attributesAtClose(Task& t, int fd, const FdEntry& e, const Origin& o);
+  /** The fds a task holds when eyrie begins (R(0)'s), in its table, and what R(0) says of their
+   *  nodes' attributes in attrs_ (the same stat, the task stopped): a close compares with it. */
+  void noteHeld(Task& t, bool ownCloexec);
   /** chmod, fchmodat(2), chown, lchown, fchownat that succeeded: the file they changed. */
   void attributesExit(Task& t, const Origin& o);
   /** fdStat, remembered for the rest of this stop: a close of a file written without stops stats
@@ -283,7 +286,7 @@ class Tracer {
   std::unordered_map<std::string, Admission> admissions_;  // by path (admissions.cc)
   uint64_t startedNs_ = 0;                                 // CLOCK_MONOTONIC at start: cfg_.lentByStamp hold until + admitNs
   std::unordered_map<std::string, uint64_t> writableAt_;   // inode -> epoch of its last writable open
-  std::unordered_map<std::string, Attributes> attrs_;      // inode -> permissions and owner last journaled
+  std::unordered_map<std::string, Attributes> attrs_;      // inode -> permissions and owner the journal says last
   uint64_t stopCount_ = 0;
   uint64_t stopId_ = 0;                                    // the stop being handled (0: none): what fdStatNow remembers holds for it
   struct FdStatMemo {

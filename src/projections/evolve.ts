@@ -298,14 +298,18 @@ const viewOf = (m: Omit<MapSnap, 'inode'>, node: FsNode): View =>
 const applySnapshot = (w: World, e: Snapshot & { seq: number }): World => {
   w.positions = e.positions ?? 'all'
   for (const f of e.files) {
-    if (f.type === 'dir') ensureDir(w, f.path, false)
-    else if (f.type === 'symlink') {
+    if (f.type === 'dir') {
+      ensureDir(w, f.path, false)
+      const dir = lookup(w, f.path)
+      if (dir !== undefined) seeAttributes(dir, f)
+    } else if (f.type === 'symlink') {
       const node = newNode(w, 'symlink', f.inode, true)
       node.target = f.target
       bindName(w, f.path, node)
     } else {
       const node = lookupOrAdopt(w, f.path, f.inode)
       if (f.size !== null && node.content.size === null && node.content.extents.length === 0) node.content.size = f.size
+      seeAttributes(node, f)
     }
   }
   for (const s of e.procs) {

@@ -10,7 +10,7 @@ import { worldAt } from '../../src/engine/replay.js'
 import { diff } from '../../src/forensic/diff.js'
 import { timeline } from '../../src/forensic/timeline.js'
 import { ls } from '../../src/projections/index.js'
-import { recordNatively, recordWithStrace, type Recorded } from '../support/e2e.js'
+import { attachNatively, recordNatively, recordWithStrace, type Recorded } from '../support/e2e.js'
 
 const PY = [
   'import os',
@@ -60,10 +60,11 @@ test('native: given chmod and chown by name and through a symlink, fchmod and fc
     ], 'the script made what this test expects')
     const last = r.events.at(-1)?.seq ?? 0
     assert.deepEqual(await known(r, last, d), truth)
-    const chowns = r.events.flatMap((e) => (e.kind === 'file.chown' ? [[e.path.slice(d.length + 1), e.uid, e.gid, e.nofollow === true]] : []))
+    const under = (p: string): boolean => p.startsWith(`${d}/`) // (an inherited /dev/null is seen at its first close too)
+    const chowns = r.events.flatMap((e) => (e.kind === 'file.chown' && under(e.path) ? [[e.path.slice(d.length + 1), e.uid, e.gid, e.nofollow === true]] : []))
     assert.deepEqual(chowns, [['pre', 12, 13, false], ['a', 1000, 5, false], ['s', 7, 0, true], ['e', 0, 9, false]])
     // each chmod names the file it changed (through the symlink: a), the fchmods are seen at the close, the exec and the exit
-    const chmods = r.events.flatMap((e) => (e.kind === 'file.chmod' ? [[e.path.slice(d.length + 1), e.mode.toString(8)]] : []))
+    const chmods = r.events.flatMap((e) => (e.kind === 'file.chmod' && under(e.path) ? [[e.path.slice(d.length + 1), e.mode.toString(8)]] : []))
     assert.deepEqual(chmods, [['a', '4755'], ['t', '1777'], ['pre', '640'], ['execd', '751'], ['kept', '700'], ['a', '711'], ['e', '2750']])
     // `chmod 711 s` took the set-user-ID bit away: diff from before it shows the change
     const before = r.events.find((e) => e.kind === 'file.chmod' && e.mode === 0o711)?.seq ?? 0
@@ -90,6 +91,30 @@ test('strace import: given the same script, every mode and owner eyrie knows is 
     assert.deepEqual(seen.filter(([, m]) => m !== null).map(([p]) => p.slice(d.length + 1)), ['a', 'e', 'execd', 'kept', 'pre', 's', 't'])
     assert.deepEqual(seen.filter(([, , u]) => u !== null).map(([p]) => p.slice(d.length + 1)), ['a', 'pre', 's'])
     assert.deepEqual(seen.filter(([, , , g]) => g !== null).map(([p]) => p.slice(d.length + 1)), ['a', 'e', 'pre']) // chgrp and chown -h 7: -1 for the other
+  } finally {
+    await r.cleanup()
+  }
+})
+
+// before the attach: a file held open, its mode and owner set; after it, a mode change through that
+// very descriptor (no call by name) and its close
+const HELD = `
+import os, time
+fd = os.open('held', os.O_WRONLY | os.O_CREAT, 0o640); os.fchown(fd, 5, 6)
+start = os.environ['START']
+open(os.path.join(start, 'ready'), 'w').close()
+while not os.path.exists(os.path.join(start, 'go')): time.sleep(0.005)
+os.fchmod(fd, 0o600); os.close(fd)
+`
+
+test('attach: given a file held open before the attach, R(0) has its mode and owner, and a change through the held descriptor shows at its close', async () => {
+  const r = await attachNatively(['python3', '-c', HELD])
+  try {
+    const held = join(r.dir, 'held')
+    const at = async (seq: number): Promise<unknown> => (await known(r, seq, r.dir)).find(([p]) => p === held)?.slice(1)
+    const snapshot = r.events.find((e) => e.kind === 'snapshot')?.seq ?? 0
+    assert.deepEqual(await at(snapshot), [0o640, 5, 6])
+    assert.deepEqual(await at(r.events.at(-1)?.seq ?? 0), [0o600, 5, 6])
   } finally {
     await r.cleanup()
   }

@@ -46,13 +46,16 @@ const arbProcSnap = rec({
   fds: fc.array(arbFdSnap, { maxLength: 4 }),
   maps: fc.array(arbMapSnap, { maxLength: 3 }),
 })
-const arbFileSnap = rec({
-  path: arbPath,
-  type: fc.constantFrom('file' as const, 'dir' as const, 'symlink' as const),
-  size: fc.option(arbSize, { nil: null }),
-  inode: arbInode,
-  target: fc.option(arbText, { nil: null }),
-})
+const arbFileSnap = fc.tuple(
+  rec({
+    path: arbPath,
+    type: fc.constantFrom('file' as const, 'dir' as const, 'symlink' as const),
+    size: fc.option(arbSize, { nil: null }),
+    inode: arbInode,
+    target: fc.option(arbText, { nil: null }),
+  }),
+  fc.option(fc.tuple(arbMode, arbOwner), { nil: undefined }),
+).map(([f, seen]) => (seen === undefined ? f : { ...f, mode: seen[0], ...seen[1] }))
 
 /** One arbitrary per kind; the mapped type makes a new kind fail to compile until it has one. */
 export const bodyArbitraries: { readonly [K in Kind]: fc.Arbitrary<BodyOf<K>> } = {
