@@ -2,10 +2,10 @@
 // file they changed); fchmod and fchown do not: tar restores 7,000 modes and owners through
 // descriptors, 28,000 stops it would make. A change through a descriptor is seen where the
 // descriptor goes: its close, an exec (close-on-exec ones), the exit of the last task holding its
-// table; the stat there is compared with what was journaled last for the inode (attrs_: what every
-// open's fstat and mkdir's stat journaled, and these events), and only a difference is journaled,
-// or all of it for a node whose attributes eyrie never journaled (an fd from before the recording:
-// R(0) may say something older).
+// table; the stat there is compared with what the journal says last for the inode (attrs_: every
+// open's fstat, mkdir's stat, R(0)'s through noteHeld, and these events), and only a difference is
+// journaled, or all of it for a node whose attributes the journal never said (an fd received from
+// a process outside the recording).
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
