@@ -24,8 +24,8 @@ void Tracer::attributesSeen(const std::string& path, const struct stat& st, Chan
   auto it = attrs_.find(inode);
   bool known = it != attrs_.end();
   // (a symlink's own mode is always 0777, and file.chmod follows symlinks: none for one)
-  bool mode = !S_ISLNK(st.st_mode) && (call == Changed::Mode || !known || it->second.mode != now.mode);
-  bool owner = call == Changed::Owner || !known || it->second.uid != now.uid || it->second.gid != now.gid;
+  bool mode = !S_ISLNK(st.st_mode) && (call == Changed::Mode || call == Changed::All || !known || it->second.mode != now.mode);
+  bool owner = call == Changed::Owner || call == Changed::All || !known || it->second.uid != now.uid || it->second.gid != now.gid;
   attrs_[inode] = now;
   if (path.empty() || path[0] != '/') return;
   if (mode) emit(Kind::FileChmod, o, [&](Record& r) { r.str(path).num(now.mode).nullableStr(inode); });
@@ -71,6 +71,11 @@ void Tracer::noteHeld(Task& t, bool ownCloexec) {
     struct stat st;
     if (!e->inode.empty() && !e->path.empty() && e->path[0] == '/' && fdStat(t.tid, fd, st)) noteAttributes(st);
   }
+}
+
+void Tracer::attributesMade(const std::string& path, const Origin& o) {
+  struct stat st;
+  if (!path.empty() && lstat(path.c_str(), &st) == 0) attributesSeen(path, st, Changed::All, S_ISLNK(st.st_mode), o);
 }
 
 void Tracer::attributesExit(Task& t, const Origin& o) {

@@ -417,6 +417,7 @@ void Tracer::exit(Task& t, int64_t ret, const Origin& o) {
       if (!readString(t.tid, a[0], target, PATH_MAX)) return;
       std::string path = nr == SYS_symlink ? pathArg(t, AT_FDCWD, a[1], false) : pathArg(t, asFd(a[1]), a[2], false);
       if (!path.empty()) emit(Kind::FileSymlink, o, [&](Record& r) { r.str(target).str(path); });
+      attributesMade(path, o);  // its owner (a symlink's mode is always 0777)
       return;
     }
     case SYS_mknod:
@@ -425,11 +426,13 @@ void Tracer::exit(Task& t, int64_t ret, const Origin& o) {
       std::string path = pathArg(t, at ? asFd(a[0]) : AT_FDCWD, a[at ? 1 : 0], false);
       uint64_t mode = static_cast<uint32_t>(a[at ? 2 : 1]), dev = static_cast<uint32_t>(a[at ? 3 : 2]);
       if (!path.empty()) emit(Kind::FileMknod, o, [&](Record& r) { r.str(path).num(mode).num((mode & S_IFMT) == S_IFCHR || (mode & S_IFMT) == S_IFBLK ? dev : 0); });
+      attributesMade(path, o);  // the call's mode less the umask, and its owner
       return;
     }
     case SYS_bind: {
       std::string path = unixSocketName(t, a[1], static_cast<uint32_t>(a[2]));
       if (!path.empty()) emit(Kind::FileMknod, o, [&](Record& r) { r.str(path).num(S_IFSOCK).num(0); });
+      attributesMade(path, o);
       return;
     }
     case SYS_mmap: {

@@ -143,7 +143,7 @@ class Tracer {
     uint32_t uid;
     uint32_t gid;
   };
-  enum class Changed { Nothing, Mode, Owner };  // what a call changed: journaled even where it is the same
+  enum class Changed { Nothing, Mode, Owner, All };  // what a call changed (made): journaled even where it is the same
   /** file.chmod and file.chown for what a stat found: for what the call changed, and where it
    *  differs from what was journaled last for the inode (a descriptor's close: fchmod and fchown
    *  make no stop), or was never journaled (an fd from before the recording). */
@@ -155,6 +155,8 @@ class Tracer {
   /** The fds a task holds when eyrie begins (R(0)'s), in its table, and what R(0) says of their
    *  nodes' attributes in attrs_ (the same stat, the task stopped): a close compares with it. */
   void noteHeld(Task& t, bool ownCloexec);
+  /** A node mknod, bind or symlink made (no open says its mode and owner): what lstat says. */
+  void attributesMade(const std::string& path, const Origin& o);
   /** chmod, fchmodat(2), chown, lchown, fchownat that succeeded: the file they changed. */
   void attributesExit(Task& t, const Origin& o);
   /** fdStat, remembered for the rest of this stop: a close of a file written without stops stats
