@@ -85,13 +85,15 @@ export const FileFlush = t.type({ kind: t.literal('file.flush'), fd: Nat })
 export type FileFlush = t.TypeOf<typeof FileFlush>
 
 /** chmod/fchmodat/fchmodat2, or a change made through a descriptor (fchmod) seen when it is
- *  closed: the file's permission bits (07777) are now `mode` (the interceptor's: what a stat says
- *  after the call; the strace importer's: the call's argument). By `inode` when the source knew it,
+ *  closed, or what the interceptor saw of a node no other event says it of (made by mknod, bind or
+ *  symlink; an fd from elsewhere): the file's permission bits (07777) are now `mode` (the
+ *  interceptor's: what a stat says; the strace importer's: the call's argument). By `inode` when the source knew it,
  *  as file.sync; `path` follows symlinks, as chmod does. */
 export const FileChmod = t.intersection([t.type({ kind: t.literal('file.chmod'), path: AbsPath, mode: Nat }), t.partial({ inode: Inode })])
 export type FileChmod = t.TypeOf<typeof FileChmod>
 
-/** chown/fchownat/lchown, or a change made through a descriptor (fchown) seen when it is closed:
+/** chown/fchownat/lchown, or a change made through a descriptor (fchown) seen when it is closed, or
+ *  an observation as file.chmod's:
  *  the file's owner is now `uid`, its group `gid` (null: not changed, as strace shows the call's -1;
  *  the interceptor's are what a stat says after the call). By `inode` as file.chmod; `nofollow`
  *  (lchown, AT_SYMLINK_NOFOLLOW): `path` names a symlink itself, not what it leads to. */
