@@ -18,8 +18,22 @@
 
 namespace eyrie {
 
+namespace {
+
+/** A node opened by name (a file, directory, fifo or device): not a pipe or socket, which have no
+ *  mode worth telling. */
+bool namedNode(const FdEntry& e) { return !e.inode.empty() && !e.path.empty() && e.path[0] == '/'; }
+
+}  // namespace
+
+void Tracer::recordAttributes(Record& r, const struct stat* st) {
+  bool seen = st != nullptr;
+  Attributes a = seen ? Attributes::of(*st) : Attributes{};
+  r.nullableNum(seen, a.mode).nullableNum(seen, a.uid).nullableNum(seen, a.gid);
+}
+
 void Tracer::attributesSeen(const std::string& path, const struct stat& st, Changed call, bool nofollow, const Origin& o) {
-  Attributes now{st.st_mode & 07777u, st.st_uid, st.st_gid};
+  Attributes now = Attributes::of(st);
   std::string inode = inodeOf(st);
   auto it = attrs_.find(inode);
   bool known = it != attrs_.end();
@@ -46,13 +60,11 @@ bool Tracer::fdStatNow(pid_t tid, int fd, struct stat& st) {
 }
 
 void Tracer::attributesAtClose(Task& t, int fd, const FdEntry& e, const Origin& o) {
-  if (e.inode.empty() || e.path.empty() || e.path[0] != '/') return;  // a node opened by name, not a pipe
   struct stat st;
-  if (!fdStatNow(t.tid, fd, st)) return;
-  auto it = attrs_.find(inodeOf(st));
-  const Attributes& was = it == attrs_.end() ? Attributes{} : it->second;
+  if (!namedNode(e) || !fdStatNow(t.tid, fd, st)) return;
   // the usual case: one stat (shared with a read-back at the same stop), nothing changed
-  if (it != attrs_.end() && was.mode == (st.st_mode & 07777u) && was.uid == st.st_uid && was.gid == st.st_gid) return;
+  auto it = attrs_.find(inodeOf(st));
+  if (it != attrs_.end() && it->second == Attributes::of(st)) return;
   std::string path = fdPath(t.tid, fd);
   stripDeleted(path);
   attributesSeen(path, st, Changed::Nothing, false, o);
@@ -69,7 +81,7 @@ void Tracer::noteHeld(Task& t, bool ownCloexec) {
       continue;
     }
     struct stat st;
-    if (!e->inode.empty() && !e->path.empty() && e->path[0] == '/' && fdStat(t.tid, fd, st)) noteAttributes(st);
+    if (namedNode(*e) && fdStat(t.tid, fd, st)) noteAttributes(st);
   }
 }
 

@@ -398,7 +398,7 @@ void Tracer::exit(Task& t, int64_t ret, const Origin& o) {
       struct stat st;
       bool seen = stat(c.path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
       if (seen) noteAttributes(st);
-      emit(Kind::FileMkdir, o, [&](Record& r) { r.str(c.path).nullableNum(seen, st.st_mode & 07777).nullableNum(seen, st.st_uid).nullableNum(seen, st.st_gid); });
+      emit(Kind::FileMkdir, o, [&](Record& r) { recordAttributes(r.str(c.path), seen ? &st : nullptr); });
       return;
     }
     case SYS_chmod:

@@ -171,7 +171,7 @@ void Tracer::openExit(Task& t, int64_t ret, const Origin& o) {
       if (c.created != -1) r.flag(c.created == 1);
       r.flag(deleted);
       r.str(haveStat ? specialType(st.st_mode) : "");
-      r.nullableNum(haveStat, st.st_mode & 07777).nullableNum(haveStat, st.st_uid).nullableNum(haveStat, st.st_gid);
+      recordAttributes(r, haveStat ? &st : nullptr);
     });
   }
   bool writable = (c.flags & O_ACCMODE) != O_RDONLY;

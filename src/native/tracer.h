@@ -142,14 +142,18 @@ class Tracer {
     uint32_t mode;  // 07777
     uint32_t uid;
     uint32_t gid;
+    static Attributes of(const struct stat& st) { return {st.st_mode & 07777u, st.st_uid, st.st_gid}; }
+    bool operator==(const Attributes& b) const { return mode == b.mode && uid == b.uid && gid == b.gid; }
   };
+  /** An open's or mkdir's stat of its node, as fd.open and file.mkdir carry it (each or none). */
+  static void recordAttributes(Record& r, const struct stat* st);
   enum class Changed { Nothing, Mode, Owner, All };  // what a call changed (made): journaled even where it is the same
   /** file.chmod and file.chown for what a stat found: for what the call changed, and where it
    *  differs from what was journaled last for the inode (a descriptor's close: fchmod and fchown
    *  make no stop), or was never journaled (an fd from before the recording). */
   void attributesSeen(const std::string& path, const struct stat& st, Changed call, bool nofollow, const Origin& o);
   /** What an open or mkdir journaled with its node (a close compares with it). */
-  void noteAttributes(const struct stat& st) { attrs_[inodeOf(st)] = Attributes{st.st_mode & 07777u, st.st_uid, st.st_gid}; }
+  void noteAttributes(const struct stat& st) { attrs_[inodeOf(st)] = Attributes::of(st); }
   /** A descriptor about to close: a mode or owner changed through it shows now. */
   void attributesAtClose(Task& t, int fd, const FdEntry& e, const Origin& o);
   /** The fds a task holds when eyrie begins (R(0)'s), in its table, and what R(0) says of their
