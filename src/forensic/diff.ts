@@ -3,19 +3,15 @@
 // from a delete plus a create, and a replacement (`mv new old`) from an edit in place.
 import type { Journal } from '../journal/journal.js'
 import { worldAt } from '../engine/replay.js'
-import { accessMode, heldForWriting, type FsNode, type NodeId, type World } from '../projections/index.js'
+import { accessMode, attributesDiffer, attributesOf, heldForWriting, type Attributes, type FsNode, type NodeId, type World } from '../projections/index.js'
 import { digestOf, PayloadCache, sameContent, type Digest } from './content.js'
 
-export interface Side {
+export interface Side extends Attributes {
   readonly type: FsNode['type']
   readonly size: number | null
   readonly sha256: string | null
   readonly unknownBytes: number | null
   readonly target: string | null
-  /** permission bits (07777) and owner as last seen; null: not known */
-  readonly mode: number | null
-  readonly uid: number | null
-  readonly gid: number | null
 }
 
 export type FileChange =
@@ -102,7 +98,7 @@ export const diff = async (j: Journal, guest: string, s1: number, s2: number, op
   const cache = new PayloadCache(j, guest)
   const digests = new Map<FsNode, Digest>()
   const side = async (n: FsNode): Promise<Side> => {
-    const seen = { mode: n.mode ?? null, uid: n.uid ?? null, gid: n.gid ?? null }
+    const seen = attributesOf(n)
     if (n.type !== 'file') return { type: n.type, size: null, sha256: null, unknownBytes: null, target: n.target, ...seen }
     let d = digests.get(n)
     if (d === undefined) digests.set(n, (d = await digestOf(cache, n.content)))
@@ -113,8 +109,7 @@ export const diff = async (j: Journal, guest: string, s1: number, s2: number, op
   const differs = async (a: FsNode, b: FsNode, sa: Side, sb: Side): Promise<boolean> => {
     if (a.type !== b.type) return !typeLearned(a, b)
     if (a.target !== b.target) return true
-    const changed = (x: number | null, y: number | null): boolean => x !== null && y !== null && x !== y
-    if (changed(sa.mode, sb.mode) || changed(sa.uid, sb.uid) || changed(sa.gid, sb.gid)) return true
+    if (attributesDiffer(sa, sb)) return true
     if (a.type !== 'file' || sameContent(a.content, b.content)) return false
     return sa.sha256 === null || sa.sha256 !== sb.sha256 || sa.size !== sb.size
   }

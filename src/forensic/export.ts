@@ -4,12 +4,12 @@
 import { createHash } from 'node:crypto'
 import type { Journal } from '../journal/journal.js'
 import { worldAt } from '../engine/replay.js'
-import { ioUringUsers, readBackNote, readPlan } from '../projections/index.js'
+import { attributesOf, ioUringUsers, readBackNote, readPlan, type Attributes } from '../projections/index.js'
 import { PayloadCache, streamPieces, type Range } from './content.js'
 import { exportedMode, planExport, type ExportPlan, type Refusal } from './exportPlan.js'
 import { ExportConflict, MANIFEST, ROOT, type ExportTarget } from './exportTargets.js'
 
-export interface ManifestFile {
+export interface ManifestFile extends Attributes {
   readonly path: string
   readonly size: number
   /** false: the file existed before eyrie saw it and its real size was never learned */
@@ -17,21 +17,14 @@ export interface ManifestFile {
   /** of the exported bytes (unknown ranges exported as zeros); see `unknown` before trusting it as the file's */
   readonly sha256: string
   readonly unknown: readonly Range[]
-  /** permission bits (07777) as the guest's world last saw them (exported without set-user-ID and
-   *  set-group-ID); null: not known (exported 0644) */
-  readonly mode: number | null
-  /** owner and group as last seen (not given to the exported file: listed only); null: not known */
-  readonly uid: number | null
-  readonly gid: number | null
+  // (Attributes: mode as the guest's world last saw it, exported without set-user-ID and
+  // set-group-ID, 0644 where not known; owner and group listed only, never given)
   /** a hard link: the first name of the same file in this export */
   readonly linkOf: string | null
   /** set when a live process held the file open for writing at `seq` in record's read-back mode:
    *  the bytes are as last read back and may lack some written since (projections' readBackNote) */
   readonly note: string | null
 }
-
-/** What the world last saw of a node's permission bits and owner; null: not known. */
-export interface Attributes { readonly mode: number | null; readonly uid: number | null; readonly gid: number | null }
 
 export interface Manifest {
   readonly format: 'eyrie-export/1'
@@ -103,10 +96,9 @@ const write = async (j: Journal, guest: string, seq: number, ts: bigint | null, 
   const dirs: string[] = []
   const dirAttributes: Record<string, Attributes> = {}
   for (const d of plan.dirs) {
-    const mode = d.node.mode ?? null
-    if (!(await conflict(d.path, () => target.dir(d.rel, mode === null ? null : exportedMode(mode))))) continue
+    const seen = attributesOf(d.node)
+    if (!(await conflict(d.path, () => target.dir(d.rel, seen.mode === null ? null : exportedMode(seen.mode))))) continue
     dirs.push(d.path)
-    const seen = { mode, uid: d.node.uid ?? null, gid: d.node.gid ?? null }
     if (seen.mode !== null || seen.uid !== null || seen.gid !== null) dirAttributes[d.path] = seen
   }
   const cache = new PayloadCache(j, guest)
@@ -145,7 +137,7 @@ const write = async (j: Journal, guest: string, seq: number, ts: bigint | null, 
     if (u > 0 || f.node.content.size === null) incomplete++
     const note = noteOf(f.path)
     if (note !== null) lagging++
-    files.push({ path: f.path, size, sizeKnown: f.node.content.size !== null, sha256, mode: f.node.mode ?? null, uid: f.node.uid ?? null, gid: f.node.gid ?? null, unknown, linkOf: f.linkOf, note })
+    files.push({ path: f.path, size, sizeKnown: f.node.content.size !== null, sha256, ...attributesOf(f.node), unknown, linkOf: f.linkOf, note })
     opts.onProgress?.(files.length, plan.files.length, bytes)
   }
   const symlinks: Array<{ path: string; target: string }> = []

@@ -5,10 +5,11 @@
 import { createHash, type Hash } from 'node:crypto'
 import { O_TRUNC, type Event } from '../events/index.js'
 import type { Journal } from '../journal/journal.js'
-import { decodeWorld, descriptionOf, emptyWorld, evolve, lookup, readPlan, sharedRanges, writeOffset, type FsNode, type World } from '../projections/index.js'
+import { attributesDiffer, attributesOf, decodeWorld, descriptionOf, emptyWorld, evolve, lookup, readPlan, sharedRanges, writeOffset, type Attributes, type FsNode, type World } from '../projections/index.js'
 import { hashPieces, PayloadCache, planRange, type Range } from './content.js'
 
-export interface Version {
+/** A version with its permission bits and owner (Attributes; null: not known). */
+export interface Version extends Attributes {
   readonly seq: number
   readonly ts: bigint
   /** the event that made this version */
@@ -22,10 +23,6 @@ export interface Version {
   readonly size: number | null
   readonly unknownBytes: number | null
   readonly sha256: string | null
-  /** permission bits (07777) and owner of this version; null: not known */
-  readonly mode: number | null
-  readonly uid: number | null
-  readonly gid: number | null
 }
 
 export interface TimelineOptions {
@@ -84,13 +81,6 @@ const touchesAfter = (w: World, e: Event, node: FsNode | undefined): boolean => 
 
 interface Running { readonly node: FsNode; readonly size: number; readonly hash: Hash }
 
-/** A node's permissions and owner as one comparable value; undefined parts: not known. */
-const attributesOf = (n: FsNode | undefined): readonly [number | undefined, number | undefined, number | undefined] => [n?.mode, n?.uid, n?.gid]
-
-/** Did an event change what is known of a node's permissions or owner (learning them is no change)? */
-const attributesChanged = (a: ReturnType<typeof attributesOf>, b: ReturnType<typeof attributesOf>): boolean =>
-  a.some((x, i) => x !== undefined && b[i] !== undefined && x !== b[i])
-
 export const timeline = async (j: Journal, guest: string, path: string, opts: TimelineOptions = {}): Promise<Version[]> => {
   const last = await j.lastSeq(guest)
   const to = Math.min(opts.to ?? last, last)
@@ -104,7 +94,7 @@ export const timeline = async (j: Journal, guest: string, path: string, opts: Ti
 
   const record = async (e: Event, node: FsNode | undefined, appendFrom: number | null): Promise<void> => {
     const exe = w.procs.get(e.pid)?.exe ?? null
-    const seen = { mode: node?.mode ?? null, uid: node?.uid ?? null, gid: node?.gid ?? null }
+    const seen = attributesOf(node)
     if (node === undefined || node.type !== 'file') {
       running = undefined
       versions.push({ seq: e.seq, ts: e.ts, kind: e.kind, pid: e.pid, exe, type: node?.type ?? 'absent', node: node?.id ?? null, size: null, unknownBytes: null, sha256: null, ...seen })
@@ -140,7 +130,7 @@ export const timeline = async (j: Journal, guest: string, path: string, opts: Ti
       const attributes = attributesOf(before)
       evolve(w, e)
       current = lookup(w, path)
-      const chmodded = current === before && current !== undefined && ((e.kind === 'file.chmod' || e.kind === 'file.chown') ? lookupChanged(w, e, current) : attributesChanged(attributes, attributesOf(current)))
+      const chmodded = current === before && current !== undefined && ((e.kind === 'file.chmod' || e.kind === 'file.chown') ? lookupChanged(w, e, current) : attributesDiffer(attributes, attributesOf(current)))
       if (current !== before || touched || chmodded || touchesAfter(w, e, current)) {
         if (e.seq > from) await record(e, current, appends && current === before ? sizeBefore : null)
       }

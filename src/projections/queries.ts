@@ -4,14 +4,10 @@ import { readPlan, type Piece } from './extents.js'
 import { lookup, namesUnder, resolve } from './names.js'
 import type { FsNode, NodeId, Ofd, World } from './state.js'
 
-export interface LsEntry {
+/** Attributes: a symlink's mode is always 0777; null: not known (a file the recording never opened) */
+export interface LsEntry extends Attributes {
   readonly path: string
   readonly type: FsNode['type']
-  /** permission bits (07777) as last seen; null: not known (a file the recording never opened) */
-  readonly mode: number | null
-  /** owner and group as last seen; null: not known */
-  readonly uid: number | null
-  readonly gid: number | null
   readonly size: number | null
   readonly unknownBytes: number | null
   readonly target: string | null
@@ -34,9 +30,8 @@ export const ls = (w: World, dir = '/'): LsEntry[] => {
     out.push({
       path,
       type: n.type,
+      ...attributesOf(n),
       mode: n.type === 'symlink' ? 0o777 : (n.mode ?? null),
-      uid: n.uid ?? null,
-      gid: n.gid ?? null,
       size: n.type === 'file' ? n.content.size : null,
       unknownBytes: n.type === 'file' ? unknownBytes(n) : null,
       target: n.target,
@@ -47,6 +42,17 @@ export const ls = (w: World, dir = '/'): LsEntry[] => {
     })
   }
   return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+}
+
+/** What the world last saw of a node's permission bits (07777) and owner; null: not known. */
+export interface Attributes { readonly mode: number | null; readonly uid: number | null; readonly gid: number | null }
+
+export const attributesOf = (n: FsNode | undefined): Attributes => ({ mode: n?.mode ?? null, uid: n?.uid ?? null, gid: n?.gid ?? null })
+
+/** A change between two states: a part both know, and differently (learning one is no change). */
+export const attributesDiffer = (a: Attributes, b: Attributes): boolean => {
+  const changed = (x: number | null, y: number | null): boolean => x !== null && y !== null && x !== y
+  return changed(a.mode, b.mode) || changed(a.uid, b.uid) || changed(a.gid, b.gid)
 }
 
 const TYPE_LETTERS: Record<FsNode['type'], string> = { file: '-', dir: 'd', symlink: 'l', fifo: 'p', socket: 's', char: 'c', block: 'b' }

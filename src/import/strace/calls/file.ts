@@ -208,18 +208,22 @@ const parseChmodAt = (call: Call, ctx: Ctx, first: number): Parsed => {
 export const parseChmod = (call: Call, ctx: Ctx): Parsed => parseChmodAt(call, ctx, 0)
 export const parseFchmodat = (call: Call, ctx: Ctx): Parsed => parseChmodAt(call, ctx, 1)
 
-/** fchmod: the file the fd holds, by the name strace shows for it (-y); one with no name left
- *  (unlinked) has none the fold could find it by. */
+/** An event about the file an fd holds (fchmod, fchown), by the name strace shows for it (-y); one
+ *  with no name left (unlinked) has none the fold could find it by. */
+const byFdName = (a: Args, ctx: Ctx, call: Call, fd: FdRef, make: (path: string) => Body): Parsed => {
+  if (call.ret.kind !== 'ok') return none
+  return a.done(() => {
+    if (fd.deleted) return []
+    if (fd.path === null || !fd.path.startsWith('/')) return E.left(`fd ${fd.fd ?? 'AT_FDCWD'} shows no path in argument 1 of ${call.name} (strace -y shows it)`)
+    return [draft(ctx, make(fd.path))]
+  })
+}
+
 export const parseFchmod = (call: Call, ctx: Ctx): Parsed => {
   const a = new Args(call)
   const fd = a.fd(0)
   const mode = a.flags(1, PERMISSION_NAMES) & PERMISSION_BITS
-  if (call.ret.kind !== 'ok') return none
-  return a.done(() => {
-    if (fd.deleted) return []
-    if (fd.path === null || !fd.path.startsWith('/')) return E.left(`fd ${fd.fd ?? 'AT_FDCWD'} shows no path in argument 1 of fchmod (strace -y shows it)`)
-    return [draft(ctx, { kind: 'file.chmod', path: fd.path, mode })]
-  })
+  return byFdName(a, ctx, call, fd, (path) => ({ kind: 'file.chmod', path, mode }))
 }
 
 /** An owner or group argument: -1 leaves it as it is. */
@@ -245,18 +249,12 @@ export const parseChown = (call: Call, ctx: Ctx): Parsed => parseChownAt(call, c
 export const parseLchown = (call: Call, ctx: Ctx): Parsed => parseChownAt(call, ctx, 0, true)
 export const parseFchownat = (call: Call, ctx: Ctx): Parsed => parseChownAt(call, ctx, 1, false)
 
-/** fchown: the file the fd holds, by its -y name, as fchmod. */
 export const parseFchown = (call: Call, ctx: Ctx): Parsed => {
   const a = new Args(call)
   const fd = a.fd(0)
   const uid = idArg(a, 1)
   const gid = idArg(a, 2)
-  if (call.ret.kind !== 'ok') return none
-  return a.done(() => {
-    if (fd.deleted) return []
-    if (fd.path === null || !fd.path.startsWith('/')) return E.left(`fd ${fd.fd ?? 'AT_FDCWD'} shows no path in argument 1 of fchown (strace -y shows it)`)
-    return [draft(ctx, { kind: 'file.chown', path: fd.path, uid, gid })]
-  })
+  return byFdName(a, ctx, call, fd, (path) => ({ kind: 'file.chown', path, uid, gid }))
 }
 
 /** fsync/fdatasync: what was written through the fd is on disk now. */
