@@ -15,7 +15,7 @@ import { startClamd } from '../../src/scanner/clamd.js'
 import { startOnAccess, type OnAccess } from './onaccess.js'
 import { markdown, type Results, type WorkloadResult } from './report.js'
 import { diskBytes, stampWrapper, stopRunning, timed } from './run.js'
-import { detectSetups, isEyrie, SETUP_IDS, type Available, type SetupId } from './setups.js'
+import { buildNulltrace, detectSetups, floorStopsIn, isEyrie, SETUP_IDS, type Available, type SetupId } from './setups.js'
 import { median, schedule, summarize, type Sample } from './stats.js'
 import { checkTargets } from './targets.js'
 import { GROUP_TITLES, workloads, type Group, type Workload } from './workloads.js'
@@ -101,6 +101,7 @@ const setups = detectSetups({
   eyrie: [process.execPath, join(REPO, 'bin', 'eyrie.js')], signatures, onAccess: onAccessWhy,
   ...(eyrieClamd !== null && 'socket' in eyrieClamd.endpoint ? { clamd: eyrieClamd.endpoint.socket } : {}),
   verdictCache: join(runs, 'verdicts'), // removed with the runs: the next suite starts cold again
+  nulltrace: buildNulltrace(REPO, runs),
 })
 const active = setups.filter((s): s is Available => s.available && (s.id === 'baseline' || wantedSetups === null || wantedSetups.includes(s.id)))
 for (const s of setups) if (!s.available) log(`setup ${s.id}: not available: ${s.why}`)
@@ -127,7 +128,7 @@ const runOnce = async (w: Workload, s: Available, round: number): Promise<Sample
     const bad = w.check(run)
     if (bad !== null) throw new Error(`wrong output: ${bad}`)
     let rec: { events: number; written: number; journal: number; verdicts: number | null; byClamd: number | null } | null = null
-    let cost: { stops: number; tracerMs: number; recorderCpuMs: number | null } | null = null
+    let cost: { stops: number; tracerMs: number | null; recorderCpuMs: number | null } | null = null
     if (isEyrie(s.id)) {
       const m = EYRIE_SUMMARY.exec(t.stderr)
       if (m === null) throw new Error(`eyrie printed no summary: ${t.stderr.trim().split('\n').slice(-2).join(' | ')}`)
@@ -137,6 +138,11 @@ const runOnce = async (w: Workload, s: Available, round: number): Promise<Sample
       const totals = stats === null ? null : stopTotals(stats)
       const cpu = recorderCpuIn(t.stderr)
       cost = totals === null ? null : { stops: totals.stops, tracerMs: totals.ns / 1e6, recorderCpuMs: cpu === null ? null : cpu.userMs + cpu.systemMs }
+    }
+    if (s.id === 'ptrace-floor') {
+      const stops = floorStopsIn(t.stderr)
+      if (stops === null) throw new Error(`nulltrace printed no stop count: ${t.stderr.trim().split('\n').slice(-2).join(' | ')}`)
+      cost = { stops, tracerMs: null, recorderCpuMs: null }
     }
     return {
       setup: s.id, round, workloadMs: t.workloadMs, totalMs: t.totalMs, cpuMs: t.cpuMs, peakRssKiB: t.peakRssKiB,

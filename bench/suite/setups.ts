@@ -1,17 +1,19 @@
 // The monitors a workload runs under. eyrie's scan setups exist once `eyrie record` offers --scan and
 // --scan-all: the suite reads `eyrie record --help` and marks them "not available" otherwise.
 import { spawnSync } from 'node:child_process'
+import { join } from 'node:path'
 import { STRACE_CALLS } from '../../src/import/strace/index.js'
 
-export type SetupId = 'baseline' | 'eyrie' | 'eyrie-scan' | 'eyrie-scan-all' | 'strace' | 'strace-seccomp' | 'clamonacc'
+export type SetupId = 'baseline' | 'eyrie' | 'eyrie-scan' | 'eyrie-scan-all' | 'ptrace-floor' | 'strace' | 'strace-seccomp' | 'clamonacc'
 
-export const SETUP_IDS: readonly SetupId[] = ['baseline', 'eyrie', 'eyrie-scan', 'eyrie-scan-all', 'strace', 'strace-seccomp', 'clamonacc']
+export const SETUP_IDS: readonly SetupId[] = ['baseline', 'eyrie', 'eyrie-scan', 'eyrie-scan-all', 'ptrace-floor', 'strace', 'strace-seccomp', 'clamonacc']
 
 export const SETUP_LABELS: Readonly<Record<SetupId, string>> = {
   baseline: 'baseline',
   eyrie: 'eyrie record',
   'eyrie-scan': 'eyrie record --scan',
   'eyrie-scan-all': 'eyrie record --scan-all',
+  'ptrace-floor': 'ptrace floor (eyrie\'s filter, no work)',
   strace: 'strace -f',
   'strace-seccomp': 'strace -f --seccomp-bpf',
   clamonacc: 'clamonacc (prevention)',
@@ -47,6 +49,23 @@ export interface SetupContext {
   /** the verdict cache eyrie's scan setups share: the suite's own, empty at its start (as clamonacc's
    *  clamd starts with an empty cache), never the user's */
   readonly verdictCache?: string
+  /** bench/floor/nulltrace built for this suite, or why it could not be */
+  readonly nulltrace: { readonly path: string } | { readonly why: string }
+}
+
+/** `nulltrace: N stops` (bench/floor/nulltrace.cc) in a run's stderr; null if absent. */
+export const floorStopsIn = (stderr: string): number | null => {
+  const m = /^nulltrace: (\d+) stops$/m.exec(stderr)
+  return m === null ? null : Number(m[1])
+}
+
+/** Builds bench/floor/nulltrace (with eyrie's own filter, src/native/filter.cc) into `dir`. */
+export const buildNulltrace = (repo: string, dir: string): { readonly path: string } | { readonly why: string } => {
+  const path = join(dir, 'nulltrace')
+  const r = spawnSync('g++', ['-O2', '-std=c++17', '-I', join(repo, 'src', 'native'), join(repo, 'bench', 'floor', 'nulltrace.cc'), join(repo, 'src', 'native', 'filter.cc'), '-o', path], { encoding: 'utf8' })
+  if (r.error !== undefined) return { why: `g++: ${r.error.message}` }
+  if (r.status !== 0) return { why: `g++ failed: ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}` }
+  return { path }
 }
 
 const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0
@@ -81,6 +100,9 @@ export const detectSetups = (ctx: SetupContext): Setup[] => {
     eyrieSetup('eyrie', []),
     eyrieSetup('eyrie-scan', ['--scan']),
     eyrieSetup('eyrie-scan-all', ['--scan-all']),
+    'path' in ctx.nulltrace
+      ? { id: 'ptrace-floor', available: true, watched: false, pollRss: false, command: (w) => [(ctx.nulltrace as { path: string }).path, '--', ...w] }
+      : { id: 'ptrace-floor', available: false, why: ctx.nulltrace.why },
     strace('strace', false),
     strace('strace-seccomp', true),
     ctx.onAccess === null

@@ -48,7 +48,7 @@ test('given the quick suite, when it runs, then it writes a markdown table, JSON
     const results = decoded.right
 
     const available = results.setups.filter((s) => s.available).map((s) => s.id)
-    assert.ok(available.includes('baseline') && available.includes('eyrie'), available.join(' '))
+    assert.ok(available.includes('baseline') && available.includes('eyrie') && available.includes('ptrace-floor'), available.join(' '))
     assert.deepEqual(results.workloads.map((w) => w.id), ['7z-decompress', 'tar-extract'])
     for (const w of results.workloads) {
       assert.deepEqual(w.failures, [], w.id)
@@ -65,6 +65,8 @@ test('given the quick suite, when it runs, then it writes a markdown table, JSON
           assert.ok((s.stops ?? 0) > 0 && (s.tracerMs ?? 0) > 0, `${w.id}: eyrie's stops and tracer time (record --stats): ${s.stops}, ${s.tracerMs}`)
           assert.ok((s.recorderCpuMs ?? 0) > 0, `${w.id}: the recorder's CPU time (record --stats): ${s.recorderCpuMs}`)
         }
+        // the null tracer stops where eyrie's filter says, at least at each exec and each file the workload opens
+        if (s.setup === 'ptrace-floor') assert.ok((s.stops ?? 0) > 10, `${w.id}: the floor's stops: ${s.stops}`)
       }
     }
     assert.deepEqual(results.engine.map((e) => [e.id, e.ok]), [['engine', true]])
