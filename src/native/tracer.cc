@@ -509,6 +509,10 @@ void Tracer::detachStopped(Task& t, int sig) {
     t.mem->synced = true;
     syncViews(t, 0, ~0ull, o);
   }
+  // the last eyrie sees of these descriptors: a mode or owner changed through one (fchmod, fchown:
+  // no stop) since it was last looked at shows now, as at a close or an exit
+  if (!starting_ && t.fds && lastHolder(t))
+    for (const auto& [fd, e] : t.fds->fds) attributesAtClose(t, fd, e, o);
   pid_t tid = t.tid;
   leaveSerial(t);
   ptrace(PTRACE_DETACH, tid, 0, sig);

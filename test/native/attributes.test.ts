@@ -108,6 +108,32 @@ while not os.path.exists(os.path.join(start, 'go')): time.sleep(0.005)
 os.fchmod(fd, 0o600); os.close(fd)
 `
 
+// the same, but the descriptor stays open, and the process runs on after eyrie detaches
+const HELD_ON = `
+import os, time
+fd = os.open('held', os.O_WRONLY | os.O_CREAT, 0o640); os.fchown(fd, 5, 6)
+start = os.environ['START']
+open(os.path.join(start, 'ready'), 'w').close()
+while not os.path.exists(os.path.join(start, 'go')): time.sleep(0.005)
+os.fchmod(fd, 0o604); os.fchown(fd, 7, -1)
+open(os.path.join(start, 'changed'), 'w').close()
+while not os.path.exists(os.path.join(start, 'end')): time.sleep(0.005)
+os.close(fd)
+`
+
+test('attach: given a mode and owner changed through a descriptor still open when eyrie detaches, the journal ends with them', async () => {
+  const r = await attachNatively(['python3', '-c', HELD_ON], { detachOnce: 'changed' })
+  try {
+    const held = join(r.dir, 'held')
+    const at = async (seq: number): Promise<unknown> => (await known(r, seq, r.dir)).find(([p]) => p === held)?.slice(1)
+    const snapshot = r.events.find((e) => e.kind === 'snapshot')?.seq ?? 0
+    assert.deepEqual(await at(snapshot), [0o640, 5, 6])
+    assert.deepEqual(await at(r.events.at(-1)?.seq ?? 0), [0o604, 7, 6])
+  } finally {
+    await r.cleanup()
+  }
+})
+
 test('attach: given a file held open before the attach, R(0) has its mode and owner, and a change through the held descriptor shows at its close', async () => {
   const r = await attachNatively(['python3', '-c', HELD])
   try {

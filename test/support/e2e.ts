@@ -33,7 +33,15 @@ export const eventsOf = async (journal: Journal, guest: string): Promise<Event[]
 
 export const tempDir = (prefix: string) => mkdtemp(join(tmpdir(), `eyrie-${prefix}-`))
 
-interface RecordOptions { every?: number; setup?: (dir: string) => Promise<void>; writes?: 'read-back' | 'stop'; programOrderBytes?: number }
+interface RecordOptions {
+  every?: number
+  setup?: (dir: string) => Promise<void>
+  writes?: 'read-back' | 'stop'
+  programOrderBytes?: number
+  /** attach: detach (as ^C does) once the workload has made this file in its dir, then write `end`
+   *  there for it to finish on its own, untraced */
+  detachOnce?: string
+}
 
 /** A fresh work dir and a temp LMDB journal; `run` records cmd into the Ingest; the result holds
  *  every event read back from the journal. */
@@ -123,6 +131,15 @@ export const attachNatively = (cmd: string[], opts: RecordOptions = {}): Promise
     })
     await Promise.race([snapped, session.done])
     await writeFile(join(dir, 'go'), '')
+    const detachOnce = opts.detachOnce
+    if (detachOnce !== undefined) {
+      await until(`the workload to make ${detachOnce}`, () => existsSync(join(dir, detachOnce)), 20_000)
+      session.detach()
+      await session.done
+      await writeFile(join(dir, 'end'), '')
+      await until('the workload to end after the detach', gone, 20_000)
+      return { leftovers: [] }
+    }
     const result = await session.done
     if (result.status !== 0) throw new Error(`workload ${cmd.join(' ')} exited ${result.status ?? result.signal}: ${result.message ?? ''} ${await stderr()}`)
     return { leftovers: [] }
