@@ -47,6 +47,7 @@ struct Call {
   std::string path2;  // the destination of a rename/link
   std::string inode;  // a link's source when it has no name ("" otherwise)
   int created = -1;   // fd.open's created: -1 unknown, 0, 1
+  bool syncAtExit = false;  // an open: what is written without stops to the file it opens is read at its exit
   uint64_t flags = 0;   // open flags (openat2 keeps them in memory)
   bool located = false;  // offset below is where the write lands (pre-images, copies)
   bool explicitOffset = false;  // a copy into the file at an offset the caller gave
