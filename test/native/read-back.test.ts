@@ -29,6 +29,40 @@ test('given a shell writing through an fd it keeps open while cp copies the file
   }
 })
 
+// The writer makes no traced call between its writes and the reader's open (pipes carry the turns):
+// the reader's open is the only moment eyrie can read the file before the reader sees it.
+const OPENED_WHILE_WRITTEN = `
+import os
+r1, w1 = os.pipe(); r2, w2 = os.pipe()
+if os.fork() == 0:
+    os.read(r1, 1)
+    fd = os.open('f', os.O_RDONLY)
+    data = os.read(fd, 1 << 20)
+    out = os.open('seen', os.O_WRONLY | os.O_CREAT, 0o644); os.write(out, data); os.close(out)
+    os.write(w2, b'x')
+    os._exit(0)
+fd = os.open('f', os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+os.write(fd, b'A' * 5000)
+os.write(w1, b'x')
+os.read(r2, 1)
+os.write(fd, b'B' * 100)
+os.close(fd)
+os.wait()
+`
+
+test('given a file its writer holds while another process opens it to read, with no traced call of the writer in between, then content at that open is what the reader read', async () => {
+  const r = await recordNatively(['python3', '-c', OPENED_WHILE_WRITTEN])
+  try {
+    const f = join(r.dir, 'f')
+    const opens = r.events.filter((e) => e.kind === 'fd.open' && e.path === f)
+    assert.equal(opens.length, 2, 'the writer\'s open and the reader\'s')
+    assert.deepEqual(await contentAt(r, opens[1].seq, f), await readFile(join(r.dir, 'seen')))
+    assert.deepEqual(await contentAt(r, last(r), f), await readFile(f))
+  } finally {
+    await r.cleanup()
+  }
+})
+
 test('given an 8 MiB file written in 64 KiB pieces with an open of another file between pieces, then it is read at its close, not at every open: the journal holds about its size', async () => {
   const program = `
 import os
