@@ -61,7 +61,7 @@ bool Tracer::fdStatNow(pid_t tid, int fd, struct stat& st) {
 
 void Tracer::attributesAtClose(Task& t, int fd, const FdEntry& e, const Origin& o) {
   struct stat st;
-  if (!namedNode(e) || !fdStatNow(t.tid, fd, st)) return;
+  if (!namedNode(e) || !statOf(t.tid, fd, e.inode, st)) return;
   // the usual case: one stat (shared with a read-back at the same stop), nothing changed
   auto it = attrs_.find(inodeOf(st));
   if (it != attrs_.end() && it->second == Attributes::of(st)) return;

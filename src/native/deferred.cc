@@ -82,7 +82,10 @@ void Tracer::adoptWritable(Task& t, int fd, FdEntry& e, bool empty, uint64_t siz
     wholeKnown_.insert(e.inode);
     forgetPages(e.inode, 0, ~0ull);
     auto w = written_.find(e.inode);
-    if (w != written_.end() && w->second.backing < 0) written_.erase(w);
+    if (w != written_.end() && w->second.backing < 0) {
+      letGo(w->second);
+      written_.erase(w);
+    }
   } else if (wholeKnown_.count(e.inode) == 0) {
     observeAtOpen(t, fd, e, size, o);  // whole when small (then known whole), else per-write pre-images
   }
@@ -92,6 +95,19 @@ void Tracer::adoptWritable(Task& t, int fd, FdEntry& e, bool empty, uint64_t siz
   w.path = e.path;
   if (!w.open) openWritten_++;
   w.open = true;
+  if (w.own < 0) w.own = reopenFd(t.tid, fd);  // -1 (no fd left, say): /proc as before
+}
+
+void Tracer::letGo(Written& w) {
+  w.open = false;
+  if (w.own >= 0) close(w.own);
+  w.own = -1;
+}
+
+bool Tracer::statOf(pid_t tid, int fd, const std::string& inode, struct stat& st) {
+  auto w = written_.find(inode);
+  if (w != written_.end() && w->second.own >= 0) return fstat(w->second.own, &st) == 0;
+  return fdStatNow(tid, fd, st);
 }
 
 bool Tracer::perWriteStops(const Task& t) const {
@@ -144,7 +160,7 @@ void Tracer::syncAtCall(Task& t, const Origin& o, int exposed, bool all, long nr
     if (it == written_.end()) continue;
     Written& w = it->second;
     struct stat st;
-    if (!fdStatNow(t.tid, fd, st)) continue;
+    if (!statOf(t.tid, fd, e.inode, st)) continue;
     if (w.settled && static_cast<uint64_t>(st.st_size) == w.size && mtimeNs(st) == w.mtime) continue;
     // a large file is read at the calls that can show it, not at every call of its writer: reading
     // it whole at each of them would cost its size per call (an archive written while its inputs
@@ -155,10 +171,10 @@ void Tracer::syncAtCall(Task& t, const Origin& o, int exposed, bool all, long nr
     // `make > log` exiting one by one): read when the last one lets go, or anyone else looks;
     // otherwise a log that every child appends to is read whole at each exit, quadratic in its size
     if (large && lettingGo && writingGoesOn(t, fd, e, nr)) continue;
-    int f = reopenFd(t.tid, fd);
+    int f = w.own >= 0 ? w.own : reopenFd(t.tid, fd);
     if (f < 0) continue;
     readBack(f, e.inode, liveName(fdPath(t.tid, fd)), o);
-    close(f);
+    if (f != w.own) close(f);
   }
   // what other tasks wrote to the file the call shows, through their own descriptors (a copy out of
   // it, a view, a truncation by this task's fd): read through a holder, as before another task's open
@@ -293,11 +309,11 @@ void Tracer::syncWritten(const std::string& inode, pid_t current, uint64_t ts) {
     return;
   }
   struct stat st;
-  if (fdStatNow(holder->tid, fd, st) && unchanged(w, st)) return;
-  int f = reopenFd(holder->tid, fd);
+  if (statOf(holder->tid, fd, inode, st) && unchanged(w, st)) return;
+  int f = w.own >= 0 ? w.own : reopenFd(holder->tid, fd);
   if (f < 0) return;
   readBack(f, inode, liveName(fdPath(holder->tid, fd)), Origin{static_cast<uint32_t>(holder->tgid), static_cast<uint32_t>(holder->tid), ts});
-  close(f);
+  if (f != w.own) close(f);
 }
 
 bool Tracer::unchanged(const Written& w, const struct stat& st) {
@@ -357,7 +373,7 @@ void Tracer::syncAllWritten(uint64_t ts, bool last) {
   // and it changed since the last reading
   for (auto& [inode, w] : written_) {
     if (!w.open) continue;
-    w.open = false;
+    letGo(w);
     if (w.backing >= 0) {
       readBacking(inode, w, Origin{static_cast<uint32_t>(root_), static_cast<uint32_t>(root_), ts});
       close(w.backing);
@@ -380,7 +396,7 @@ void Tracer::settleIfUnheld(const std::string& inode) {
   if (it == written_.end() || !it->second.open || it->second.backing >= 0) return;
   for (const auto& [tid, t] : tasks_)
     if (t.fds && !t.exiting && writingFd(*t.fds, inode) >= 0) return;
-  it->second.open = false;
+  letGo(it->second);
   openWritten_--;
 }
 

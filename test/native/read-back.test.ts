@@ -3,7 +3,7 @@
 // stays proportional to what changed (no whole-file re-reads per call, holes are not journaled).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFile, stat, writeFile } from 'node:fs/promises'
+import { readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Event } from '../../src/events/index.js'
 import { worldAt } from '../../src/engine/replay.js'
@@ -58,6 +58,23 @@ test('given a file its writer holds while another process opens it to read, with
     assert.equal(opens.length, 2, 'the writer\'s open and the reader\'s')
     assert.deepEqual(await contentAt(r, opens[1].seq, f), await readFile(join(r.dir, 'seen')))
     assert.deepEqual(await contentAt(r, last(r), f), await readFile(f))
+  } finally {
+    await r.cleanup()
+  }
+})
+
+test('given 300 files written and closed, 20 held until their writer is killed, and a file truncated by a new open while eyrie holds the old one, then eyrie keeps none of their descriptors after the run', async () => {
+  const script = [
+    'for i in $(seq 1 300); do echo $i > f$i; done',
+    'exec 3>g; echo a >&3; : > g; echo b >&3', // the same inode adopted again, emptied
+    '(for i in $(seq 1 20); do exec {fd}>h$i; echo x >&$fd; done; kill -9 $BASHPID)',
+  ].join('; ')
+  const r = await recordNatively(['bash', '-c', `${script}; true`])
+  try {
+    assert.deepEqual(await contentAt(r, last(r), join(r.dir, 'f300')), Buffer.from('300\n'))
+    assert.deepEqual(await contentAt(r, last(r), join(r.dir, 'h20')), Buffer.from('x\n'))
+    const held = (await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')))).filter((p) => p.startsWith(`${r.dir}/`))
+    assert.deepEqual(held, [], 'descriptors on the workload files left open by the recording')
   } finally {
     await r.cleanup()
   }
