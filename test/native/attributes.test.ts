@@ -97,52 +97,37 @@ test('strace import: given the same script, every mode and owner eyrie knows is 
   }
 })
 
-// before the attach: a file held open, its mode and owner set; after it, a mode change through that
-// very descriptor (no call by name) and its close
-const HELD = `
+// before the attach: a file held open, its mode and owner set; after it (`go`), `change` through
+// that very descriptor (no call by name), then `after`
+const heldScript = (change: string, after: string): string => `
 import os, time
 fd = os.open('held', os.O_WRONLY | os.O_CREAT, 0o640); os.fchown(fd, 5, 6)
 start = os.environ['START']
 open(os.path.join(start, 'ready'), 'w').close()
 while not os.path.exists(os.path.join(start, 'go')): time.sleep(0.005)
-os.fchmod(fd, 0o600); os.close(fd)
+${change}
+${after}
 `
 
-// the same, but the descriptor stays open, and the process runs on after eyrie detaches
-const HELD_ON = `
-import os, time
-fd = os.open('held', os.O_WRONLY | os.O_CREAT, 0o640); os.fchown(fd, 5, 6)
-start = os.environ['START']
-open(os.path.join(start, 'ready'), 'w').close()
-while not os.path.exists(os.path.join(start, 'go')): time.sleep(0.005)
-os.fchmod(fd, 0o604); os.fchown(fd, 7, -1)
-open(os.path.join(start, 'changed'), 'w').close()
-while not os.path.exists(os.path.join(start, 'end')): time.sleep(0.005)
-os.close(fd)
-`
-
-test('attach: given a mode and owner changed through a descriptor still open when eyrie detaches, the journal ends with them', async () => {
-  const r = await attachNatively(['python3', '-c', HELD_ON], { detachOnce: 'changed' })
+/** The held file's [mode, uid, gid] in R(0) and at the end of the journal of an attach to `script`. */
+const heldAttributes = async (script: string, opts: { detachOnce?: string } = {}): Promise<[unknown, unknown]> => {
+  const r = await attachNatively(['python3', '-c', script], opts)
   try {
     const held = join(r.dir, 'held')
     const at = async (seq: number): Promise<unknown> => (await known(r, seq, r.dir)).find(([p]) => p === held)?.slice(1)
-    const snapshot = r.events.find((e) => e.kind === 'snapshot')?.seq ?? 0
-    assert.deepEqual(await at(snapshot), [0o640, 5, 6])
-    assert.deepEqual(await at(r.events.at(-1)?.seq ?? 0), [0o604, 7, 6])
+    return [await at(r.events.find((e) => e.kind === 'snapshot')?.seq ?? 0), await at(r.events.at(-1)?.seq ?? 0)]
   } finally {
     await r.cleanup()
   }
+}
+
+test('attach: given a mode and owner changed through a descriptor still open when eyrie detaches, the journal ends with them', async () => {
+  // the process runs on after the detach, the descriptor open, until told to end
+  const after = ["open(os.path.join(start, 'changed'), 'w').close()", "while not os.path.exists(os.path.join(start, 'end')): time.sleep(0.005)", 'os.close(fd)'].join('\n')
+  const script = heldScript('os.fchmod(fd, 0o604); os.fchown(fd, 7, -1)', after)
+  assert.deepEqual(await heldAttributes(script, { detachOnce: 'changed' }), [[0o640, 5, 6], [0o604, 7, 6]])
 })
 
 test('attach: given a file held open before the attach, R(0) has its mode and owner, and a change through the held descriptor shows at its close', async () => {
-  const r = await attachNatively(['python3', '-c', HELD])
-  try {
-    const held = join(r.dir, 'held')
-    const at = async (seq: number): Promise<unknown> => (await known(r, seq, r.dir)).find(([p]) => p === held)?.slice(1)
-    const snapshot = r.events.find((e) => e.kind === 'snapshot')?.seq ?? 0
-    assert.deepEqual(await at(snapshot), [0o640, 5, 6])
-    assert.deepEqual(await at(r.events.at(-1)?.seq ?? 0), [0o600, 5, 6])
-  } finally {
-    await r.cleanup()
-  }
+  assert.deepEqual(await heldAttributes(heldScript('os.fchmod(fd, 0o600)', 'os.close(fd)')), [[0o640, 5, 6], [0o600, 5, 6]])
 })
