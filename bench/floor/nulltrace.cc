@@ -6,7 +6,8 @@
 //   nulltrace [--exits] -- CMD [ARGS...]
 // --exits: every traced call stops at its exit too (PTRACE_SYSCALL from its seccomp stop), as most
 // of eyrie's do (opens, chmods, mmaps; not closes, nor a mkdir of a directory that exists).
-// Prints "nulltrace: N stops" on stderr; its exit status is CMD's (128 + signal if killed).
+// Prints "nulltrace: N stops" on stderr; its exit status is CMD's (128 + signal if killed). A tool
+// for the benchmarks: signals pass through, but a job-control stop (SIGSTOP to a task) is not kept.
 #include <errno.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>

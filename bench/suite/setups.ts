@@ -74,6 +74,12 @@ const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`
 const straceArgs = (seccomp: boolean): string[] =>
   ['strace', '-f', ...(seccomp ? ['--seccomp-bpf'] : []), '-o', '/dev/null', '-e', `trace=${STRACE_CALLS.join(',')}`, '--']
 
+const floor = (built: SetupContext['nulltrace']): Setup => {
+  if (!('path' in built)) return { id: 'ptrace-floor', available: false, why: built.why }
+  const { path } = built
+  return { id: 'ptrace-floor', available: true, watched: false, pollRss: false, command: (w) => [path, '--', ...w] }
+}
+
 export const detectSetups = (ctx: SetupContext): Setup[] => {
   const help = spawnSync(ctx.eyrie[0], [...ctx.eyrie.slice(1), 'record', '--help'], { encoding: 'utf8' })
   const recordHelp = help.status === 0 ? help.stdout : ''
@@ -100,9 +106,7 @@ export const detectSetups = (ctx: SetupContext): Setup[] => {
     eyrieSetup('eyrie', []),
     eyrieSetup('eyrie-scan', ['--scan']),
     eyrieSetup('eyrie-scan-all', ['--scan-all']),
-    'path' in ctx.nulltrace
-      ? { id: 'ptrace-floor', available: true, watched: false, pollRss: false, command: (w) => [(ctx.nulltrace as { path: string }).path, '--', ...w] }
-      : { id: 'ptrace-floor', available: false, why: ctx.nulltrace.why },
+    floor(ctx.nulltrace),
     strace('strace', false),
     strace('strace-seccomp', true),
     ctx.onAccess === null
