@@ -46,23 +46,10 @@ void Tracer::attributesSeen(const std::string& path, const struct stat& st, Chan
   if (owner) emit(Kind::FileChown, o, [&](Record& r) { r.str(path).num(now.uid).num(now.gid).nullableStr(inode).flag(nofollow); });
 }
 
-bool Tracer::fdStatNow(pid_t tid, int fd, struct stat& st) {
-  FdStatMemo& m = fdStatMemo_;
-  if (stopId_ == 0) return fdStat(tid, fd, st);
-  if (m.stop != stopId_ || m.tid != tid || m.fd != fd) {
-    if (!fdStat(tid, fd, m.st)) return false;
-    m.stop = stopId_;
-    m.tid = tid;
-    m.fd = fd;
-  }
-  st = m.st;
-  return true;
-}
-
 void Tracer::attributesAtClose(Task& t, int fd, const FdEntry& e, const Origin& o) {
   struct stat st;
   if (!namedNode(e) || !statOf(t.tid, fd, e.inode, st)) return;
-  // the usual case: one stat (shared with a read-back at the same stop), nothing changed
+  // the usual case: one stat (of eyrie's own fd for a file written without stops), nothing changed
   auto it = attrs_.find(inodeOf(st));
   if (it != attrs_.end() && it->second == Attributes::of(st)) return;
   std::string path = fdPath(t.tid, fd);

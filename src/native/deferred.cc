@@ -107,7 +107,7 @@ void Tracer::letGo(Written& w) {
 bool Tracer::statOf(pid_t tid, int fd, const std::string& inode, struct stat& st) {
   auto w = written_.find(inode);
   if (w != written_.end() && w->second.own >= 0) return fstat(w->second.own, &st) == 0;
-  return fdStatNow(tid, fd, st);
+  return fdStat(tid, fd, st);
 }
 
 bool Tracer::perWriteStops(const Task& t) const {

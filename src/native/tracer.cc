@@ -141,12 +141,6 @@ void Tracer::resume(Task& t, int sig) {
 static bool isStopSignal(int sig) { return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU; }
 
 void Tracer::onStop(pid_t tid, int status, uint64_t ts) {
-  // what fdStatNow remembers holds within this stop only (0: outside any, nothing is remembered)
-  stopId_ = ++stopCount_;
-  struct Leave {
-    uint64_t& id;
-    ~Leave() { id = 0; }
-  } leave{stopId_};
   int sig = WSTOPSIG(status);
   int event = static_cast<unsigned>(status) >> 16;
   // what the stop counts as in --stats (a call's entry and exit stops say so where they are read)

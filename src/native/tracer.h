@@ -163,9 +163,6 @@ class Tracer {
   void attributesMade(const std::string& path, const Origin& o);
   /** chmod, fchmodat(2), chown, lchown, fchownat that succeeded: the file they changed. */
   void attributesExit(Task& t, const Origin& o);
-  /** fdStat, remembered for the rest of this stop: a close of a file written without stops stats
-   *  it for the read-back and again for its mode (a stat through /proc is a path walk, ~8 µs) */
-  bool fdStatNow(pid_t tid, int fd, struct stat& st);
   /** No other task that goes on holds t's fd table: its fds close with it. */
   bool lastHolder(const Task& t) const;
   void closeRangeExit(Task& t, const Origin& o);
@@ -217,7 +214,7 @@ class Tracer {
   /** No fd table holds it writable any more (or the run ends): its own fd goes. */
   static void letGo(Written& w);
   /** The stat of the file fd names in tid, which eyrie knows as `inode`: through eyrie's own fd when
-   *  it writes without stops, else fdStatNow. */
+   *  it writes without stops, else through /proc. */
   bool statOf(pid_t tid, int fd, const std::string& inode, struct stat& st);
   void forgetPages(const std::string& inode, uint64_t from, uint64_t to);
   bool perWriteStops(const Task& t) const;
@@ -301,14 +298,6 @@ class Tracer {
   uint64_t startedNs_ = 0;                                 // CLOCK_MONOTONIC at start: cfg_.lentByStamp hold until + admitNs
   std::unordered_map<std::string, uint64_t> writableAt_;   // inode -> epoch of its last writable open
   std::unordered_map<std::string, Attributes> attrs_;      // inode -> permissions and owner the journal says last
-  uint64_t stopCount_ = 0;
-  uint64_t stopId_ = 0;                                    // the stop being handled (0: none): what fdStatNow remembers holds for it
-  struct FdStatMemo {
-    uint64_t stop = 0;
-    pid_t tid = 0;
-    int fd = -1;
-    struct stat st {};
-  } fdStatMemo_;
   uint64_t writableEpoch_ = 0;
   int openWritten_ = 0;                                // entries of written_ with open set
   std::vector<uint8_t> readBuf_;
