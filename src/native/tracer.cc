@@ -391,12 +391,16 @@ void Tracer::onExitEvent(Task& t, uint64_t ts) {
   // its fds are about to close: what it wrote is read back now, and a mode or owner changed through one shows
   Origin o{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(t.tid), ts};
   if (!starting_) syncAtCall(t, o, -1, true, -1);
-  if (!starting_ && t.fds && lastHolder(t))
-    for (const auto& [fd, e] : t.fds->fds) attributesAtClose(t, fd, e, o);
+  attributesLettingGo(t, o);
   // the last task of a memory is about to drop it: its shared file views still hold the bytes
   if (--t.mem->users == 0 && t.mem->sharedFileViews && !starting_) {
     syncViews(t, 0, ~0ull, o);
   }
+}
+
+void Tracer::attributesLettingGo(Task& t, const Origin& o) {
+  if (starting_ || !t.fds || !lastHolder(t)) return;
+  for (const auto& [fd, e] : t.fds->fds) attributesAtClose(t, fd, e, o);
 }
 
 bool Tracer::lastHolder(const Task& t) const {
@@ -503,10 +507,7 @@ void Tracer::detachStopped(Task& t, int sig) {
     t.mem->synced = true;
     syncViews(t, 0, ~0ull, o);
   }
-  // the last eyrie sees of these descriptors: a mode or owner changed through one (fchmod, fchown:
-  // no stop) since it was last looked at shows now, as at a close or an exit
-  if (!starting_ && t.fds && lastHolder(t))
-    for (const auto& [fd, e] : t.fds->fds) attributesAtClose(t, fd, e, o);
+  attributesLettingGo(t, o);  // the last eyrie sees of these descriptors
   pid_t tid = t.tid;
   leaveSerial(t);
   ptrace(PTRACE_DETACH, tid, 0, sig);

@@ -165,6 +165,9 @@ class Tracer {
   void attributesExit(Task& t, const Origin& o);
   /** No other task that goes on holds t's fd table: its fds close with it. */
   bool lastHolder(const Task& t) const;
+  /** t lets go of its fd table (its exit, eyrie's detach): if no other task holds it, a mode or
+   *  owner changed through one of its fds (fchmod, fchown: no stop) shows now, as at a close. */
+  void attributesLettingGo(Task& t, const Origin& o);
   void closeRangeExit(Task& t, const Origin& o);
   std::string pathArg(Task& t, int dirfd, uint64_t addr, bool followLast);
   /** The name a Unix socket address binds (resolved like any path), "" for another family, an
