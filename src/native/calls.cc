@@ -203,13 +203,16 @@ bool Tracer::entry(Task& t, const Origin& o) {
     case SYS_sync_file_range:
     case SYS_chdir:
     case SYS_fchdir:
-    case SYS_mremap:
       if (t.mem && t.mem->sharedFileViews) syncViews(t, a[0], a[0] + a[1], o);
       return true;
+    case SYS_mremap:
+      if (t.mem && t.mem->sharedFileViews) syncViews(t, a[0], a[0] + a[1], o);
+      // a move to a place of its choosing lands where nothing was mapped
+      return mayHoldView(t, a[0], a[1]) || ((a[3] & MREMAP_FIXED) != 0 && mayHoldView(t, a[4], a[2]));
     case SYS_mprotect:
       // once a view is read-only its earlier stores no longer show as a shared writable mapping
       if ((a[2] & PROT_WRITE) == 0 && t.mem && t.mem->sharedFileViews) syncViews(t, a[0], a[0] + a[1], o);
-      return true;
+      return mayHoldView(t, a[0], a[1]);
     case SYS_truncate: {
       c.path = pathArg(t, AT_FDCWD, a[0], true);
       struct stat st;
@@ -279,14 +282,14 @@ bool Tracer::entry(Task& t, const Origin& o) {
     case SYS_mmap: {
       // MAP_FIXED replaces what was mapped there: stores in a shared view it replaces are read first
       if ((a[3] & MAP_FIXED) != 0 && t.mem && t.mem->sharedFileViews) syncViews(t, a[0], a[0] + a[1], o);
+      if ((a[3] & MAP_ANONYMOUS) != 0) return (a[3] & MAP_FIXED) != 0 && mayHoldView(t, a[0], a[1]);
       if ((a[3] & MAP_FIXED) != 0) return true;  // whatever it maps replaces what was there
-      if ((a[3] & MAP_ANONYMOUS) != 0) return false;
       const FdEntry* e = fdOf(t, asFd(a[4]));
       return e != nullptr && e->regular;
     }
     case SYS_munmap:
       if (t.mem && t.mem->sharedFileViews) syncViews(t, a[0], a[0] + a[1], o);
-      return true;
+      return mayHoldView(t, a[0], a[1]);
     case SYS_msync:
       // a shared view's pages are the file's page cache: what they hold now is the file's content
       if (t.mem && t.mem->sharedFileViews) syncViews(t, a[0], a[0] + a[1], o);
@@ -439,7 +442,10 @@ void Tracer::exit(Task& t, int64_t ret, const Origin& o) {
       FdEntry* e = (a[3] & MAP_ANONYMOUS) != 0 ? nullptr : fdOf(t, asFd(a[4]));
       if (e == nullptr || !e->regular) {
         // anonymous memory and devices are not tracked, but MAP_FIXED puts them where a file view may have been
-        if ((a[3] & MAP_FIXED) != 0) emit(Kind::ViewUnmap, o, [&](Record& r) { r.num(static_cast<uint64_t>(ret)).num(a[1]); });
+        if ((a[3] & MAP_FIXED) != 0) {
+          emit(Kind::ViewUnmap, o, [&](Record& r) { r.num(static_cast<uint64_t>(ret)).num(a[1]); });
+          if (t.mem) t.mem->views.remove(ret, AddressRanges::pageEnd(ret, a[1]));
+        }
         return;
       }
       int type = static_cast<int>(a[3]) & MAP_TYPE;
@@ -455,15 +461,20 @@ void Tracer::exit(Task& t, int64_t ret, const Origin& o) {
         r.num(static_cast<uint64_t>(ret)).num(a[1]).num(static_cast<uint32_t>(a[2])).flag(shared).str(path);
         r.nullableStr(e->inode).num(a[5]).flag(deleted);
       });
+      if (t.mem) t.mem->views.add(ret, AddressRanges::pageEnd(ret, a[1]));
       return;
     }
-    case SYS_munmap: emit(Kind::ViewUnmap, o, [&](Record& r) { r.num(a[0]).num(a[1]); }); return;
+    case SYS_munmap:
+      emit(Kind::ViewUnmap, o, [&](Record& r) { r.num(a[0]).num(a[1]); });
+      if (t.mem) t.mem->views.remove(a[0], AddressRanges::pageEnd(a[0], a[1]));
+      return;
     case SYS_madvise:
       emit(Kind::ViewRemove, o, [&](Record& r) { r.num(a[0]).num(a[1]); });
       holesPunched(t, a[0], a[0] + a[1]);
       return;
     case SYS_mremap:
       emit(Kind::ViewRemap, o, [&](Record& r) { r.num(a[0]).num(a[1]).num(static_cast<uint64_t>(ret)).num(a[2]); });
+      if (t.mem) t.mem->views.add(ret, AddressRanges::pageEnd(ret, a[2]));  // what moved (the old place may keep some: a superset)
       return;
     case SYS_io_uring_setup: noteIoUring(t, UringVia::Setup, static_cast<int>(ret), o); return;
     case SYS_mprotect:

@@ -11,6 +11,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ranges.h"
+
 namespace eyrie {
 
 /** What the tracer needs to know about one fd: enough to decide whether its calls matter. */
@@ -34,6 +36,12 @@ struct Memory {
   bool sharedFileViews = false;  // some MAP_SHARED file mapping that can store was made: worth reading at unmap/exit
   bool synced = false;           // read once more when eyrie let go of it (detach)
   int users = 0;
+  // where the journal has file views of it: known from an exec eyrie saw, not for memory it found
+  // (attach) or that the command had before its exec
+  bool viewsKnown = false;
+  AddressRanges views;
+  /** Whether a memory call on [addr, addr + len) may change a view the journal holds. */
+  bool mayHoldView(uint64_t addr, uint64_t len) const { return !viewsKnown || views.intersects(addr, AddressRanges::pageEnd(addr, len)); }
 };
 
 /** A call's fd argument: the kernel takes the low 32 bits, signed (AT_FDCWD is -100). */

@@ -362,6 +362,7 @@ void Tracer::onExec(Task& t, uint64_t ts) {
   if (x.mem && !x.exiting) x.mem->users--;
   x.mem = std::make_shared<Memory>();
   x.mem->users = 1;
+  x.mem->viewsKnown = !starting_;  // while attaching, R(0) reads its views
   x.exiting = false;
   x.call = Call{};
   x.wantExit = false;

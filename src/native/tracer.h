@@ -175,6 +175,8 @@ class Tracer {
   std::string unixSocketName(Task& t, uint64_t addr, uint32_t len);
   FdEntry* fdOf(Task& t, int fd);
   bool wantPositions(const FdEntry* e) const;
+  /** A memory call needs its exit (and a record) only where the journal may hold a file view. */
+  static bool mayHoldView(const Task& t, uint64_t addr, uint64_t len) { return !t.mem || t.mem->mayHoldView(addr, len); }
   int decide(Task& t, const char* call, const std::string& path, uint64_t flags, const Origin& o, const struct stat* known = nullptr);
   // clean verdicts JavaScript lent for reuse (admissions.cc)
   struct Note {

@@ -267,6 +267,7 @@ void Tracer::mapsFromProc(Task& t, uint64_t lo, uint64_t hi, const Origin& o) {
       r.num(from).num(to - from).num(static_cast<uint32_t>(m.prot)).flag(m.shared).str(path);
       r.nullableStr(inode).num(m.offset + (from - m.start)).flag(deleted);
     });
+    if (t.mem) t.mem->views.add(from, to);
   }
 }
 
