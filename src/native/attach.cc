@@ -86,7 +86,7 @@ bool Tracer::startAttach(Outcome& out) {
   for (auto& [tid, t] : tasks_) {
     if (!t.announced || t.tid != t.tgid) continue;
     noteHeld(t, false);
-    noteSharedMappings(t);  // views made before eyrie came
+    noteFoundMappings(t);  // views made before eyrie came: where they are, and the shared ones
     findRings(tid, Origin{static_cast<uint32_t>(tid), static_cast<uint32_t>(tid), nowNs()});  // and rings
   }
   for (auto& [tid, t] : tasks_) {

@@ -241,7 +241,9 @@ class Tracer {
   /** view.map for the file mappings /proc/PID/maps shows in [lo, hi) */
   void mapsFromProc(Task& t, uint64_t lo, uint64_t hi, const Origin& o);
   void remapFromProc(Task& t, uint64_t lo, uint64_t hi, const Origin& o);
-  void noteSharedMappings(Task& t);
+  /** attach: the file mappings of a memory R(0) found are where its views are (and shared ones are
+   *  read out from then on) */
+  void noteFoundMappings(Task& t);
   /** After MADV_REMOVE over [lo, hi): the pages of the files behind its shared views are holes now. */
   void holesPunched(Task& t, uint64_t lo, uint64_t hi);
 

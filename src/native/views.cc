@@ -231,11 +231,15 @@ void Tracer::requestSync(uint64_t generation) {
   if (p > 0) kill(wakeTarget(p), SIGURG);  // as requestStop
 }
 
-void Tracer::noteSharedMappings(Task& t) {
-  for (const Mapping& m : fileMappings(t.tid)) {
+void Tracer::noteFoundMappings(Task& t) {
+  // R(0) read the same maps while every task was stopped: they are where its memory's views are
+  std::vector<Mapping> found = fileMappings(t.tid);
+  for (const Mapping& m : found) {
+    if (t.mem) t.mem->views.add(m.start, m.end);
     struct stat st;
     if (m.shared && statMapping(t.tid, m, st)) noteSharedMapping(t, inodeOf(st));
   }
+  if (t.mem && !found.empty()) t.mem->viewsKnown = true;  // none: unreadable (a process maps its program)
 }
 
 void Tracer::holesPunched(Task& t, uint64_t lo, uint64_t hi) {
