@@ -18,7 +18,11 @@ export interface Codec<S> {
 export const msgpackCodec = <S>(): Codec<S> => {
   const packr = new Packr({ structuredClone: true, mapsAsObjects: false, useRecords: true })
   return {
-    encode: (state) => packr.pack(state),
+    encode: (state) => {
+      const bytes = packr.pack(state)
+      packr.pack(null) // as encodeWorld: let go of the map of every object in the state
+      return bytes
+    },
     decode: (bytes) => packr.unpack(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
   }
 }

@@ -10,6 +10,10 @@ const packr = new Packr({ structuredClone: true, useRecords: true, mapsAsObjects
 
 export const encodeWorld = (w: World): Uint8Array => {
   const body = packr.pack(w)
+  // msgpackr keeps the structured-clone map of the last value it packed (each of its objects, and a
+  // record per object) until its next pack: a recorder's world, deleted files included, between
+  // checkpoints
+  packr.pack(null)
   const out = Buffer.allocUnsafe(body.length + 1)
   out[0] = STATE_VERSION
   body.copy(out, 1)
