@@ -1,7 +1,7 @@
 // Where an address space may hold a file view: a set of disjoint, page-aligned [start, end) ranges.
-// It only has to contain every view the journal gave the address space (a superset costs stops, never
-// events): memory calls outside it change no view, so they need no exit stop and no record (a JIT's
-// mprotects, a malloc's munmaps).
+// It must contain every view the journal gave the address space (more only costs exit stops and
+// records that change nothing): memory calls outside it change no view, so they need no exit stop
+// and no record (a JIT's mprotects, a malloc's munmaps).
 #pragma once
 
 #include <cstdint>
@@ -55,8 +55,6 @@ class AddressRanges {
     if (it != runs_.begin() && std::prev(it)->second > lo) return true;
     return it != runs_.end() && it->first < hi;
   }
-
-  bool empty() const { return runs_.empty(); }
 
  private:
   std::map<uint64_t, uint64_t> runs_;  // start -> end
