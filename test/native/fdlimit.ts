@@ -1,6 +1,6 @@
 // Run by record-start.test.ts under a low RLIMIT_NOFILE: starts a recording with 1, 2, ... free
 // descriptors and prints, as JSON, what each start said and whether it left the table as it found it.
-import { closeSync, openSync, readdirSync } from 'node:fs'
+import { closeSync, openSync, readdirSync, readlinkSync } from 'node:fs'
 import { traceCommand } from '../../src/native/index.js'
 
 const fill = (held: number[]): void => {
@@ -12,10 +12,18 @@ const fill = (held: number[]): void => {
     }
   }
 }
-// the descriptors open now; a table that leaked into the freed room has none left for the listing
-const openFds = (): number | 'none free' => {
+// the descriptors open now, each with what it is (a pipe left open is a new "N -> pipe:[...]"; one
+// the runtime closes meanwhile is not a leak); a table that leaked into the freed room has none left
+// for the listing
+const openFds = (): string[] | 'none free' => {
   try {
-    return readdirSync('/proc/self/fd').length
+    return readdirSync('/proc/self/fd').flatMap((fd) => {
+      try {
+        return [`${fd} -> ${readlinkSync(`/proc/self/fd/${fd}`)}`]
+      } catch {
+        return [] // the listing's own descriptor, closed by now
+      }
+    })
   } catch {
     return 'none free'
   }
