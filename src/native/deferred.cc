@@ -161,7 +161,7 @@ void Tracer::syncAtCall(Task& t, const Origin& o, int exposed, bool all, long nr
     Written& w = it->second;
     struct stat st;
     if (!statOf(t.tid, fd, e.inode, st)) continue;
-    if (w.settled && static_cast<uint64_t>(st.st_size) == w.size && mtimeNs(st) == w.mtime) continue;
+    if (unchanged(w, st)) continue;
     // a large file is read at the calls that can show it, not at every call of its writer: reading
     // it whole at each of them would cost its size per call (an archive written while its inputs
     // are opened one by one)
@@ -171,10 +171,7 @@ void Tracer::syncAtCall(Task& t, const Origin& o, int exposed, bool all, long nr
     // `make > log` exiting one by one): read when the last one lets go, or anyone else looks;
     // otherwise a log that every child appends to is read whole at each exit, quadratic in its size
     if (large && lettingGo && writingGoesOn(t, fd, e, nr)) continue;
-    int f = w.own >= 0 ? w.own : reopenFd(t.tid, fd);
-    if (f < 0) continue;
-    readBack(f, e.inode, liveName(fdPath(t.tid, fd)), o);
-    if (f != w.own) close(f);
+    readBackThrough(w, t.tid, fd, e.inode, o);
   }
   // what other tasks wrote to the file the call shows, through their own descriptors (a copy out of
   // it, a view, a truncation by this task's fd): read through a holder, as before another task's open
@@ -310,9 +307,13 @@ void Tracer::syncWritten(const std::string& inode, pid_t current, uint64_t ts) {
   }
   struct stat st;
   if (statOf(holder->tid, fd, inode, st) && unchanged(w, st)) return;
-  int f = w.own >= 0 ? w.own : reopenFd(holder->tid, fd);
+  readBackThrough(w, holder->tid, fd, inode, Origin{static_cast<uint32_t>(holder->tgid), static_cast<uint32_t>(holder->tid), ts});
+}
+
+void Tracer::readBackThrough(Written& w, pid_t tid, int fd, const std::string& inode, const Origin& o) {
+  int f = w.own >= 0 ? w.own : reopenFd(tid, fd);
   if (f < 0) return;
-  readBack(f, inode, liveName(fdPath(holder->tid, fd)), Origin{static_cast<uint32_t>(holder->tgid), static_cast<uint32_t>(holder->tid), ts});
+  readBack(f, inode, liveName(fdPath(tid, fd)), o);
   if (f != w.own) close(f);
 }
 

@@ -215,6 +215,8 @@ class Tracer {
   void syncWritten(const std::string& inode, pid_t current, uint64_t ts);
   void syncAllWritten(uint64_t ts, bool last);
   void readBack(int f, const std::string& inode, const std::string& path, const Origin& o);
+  /** readBack through eyrie's own fd on the file, else a reopen of tid's fd (closed after). */
+  void readBackThrough(Written& w, pid_t tid, int fd, const std::string& inode, const Origin& o);
   void settleIfUnheld(const std::string& inode);
   /** No fd table holds it writable any more (or the run ends): its own fd goes. */
   static void letGo(Written& w);
