@@ -99,6 +99,7 @@ void Tracer::adoptWritable(Task& t, int fd, FdEntry& e, bool empty, uint64_t siz
 }
 
 void Tracer::letGo(Written& w) {
+  if (w.open) openWritten_--;
   w.open = false;
   if (w.own >= 0) close(w.own);
   w.own = -1;
@@ -389,7 +390,6 @@ void Tracer::syncAllWritten(uint64_t ts, bool last) {
     readBack(f, inode, w.path, Origin{static_cast<uint32_t>(root_), static_cast<uint32_t>(root_), ts});
     close(f);
   }
-  openWritten_ = 0;
 }
 
 void Tracer::settleIfUnheld(const std::string& inode) {
@@ -398,7 +398,6 @@ void Tracer::settleIfUnheld(const std::string& inode) {
   for (const auto& [tid, t] : tasks_)
     if (t.fds && !t.exiting && writingFd(*t.fds, inode) >= 0) return;
   letGo(it->second);
-  openWritten_--;
 }
 
 void Tracer::forgetPages(const std::string& inode, uint64_t from, uint64_t to) {

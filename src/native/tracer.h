@@ -218,8 +218,9 @@ class Tracer {
   /** readBack through eyrie's own fd on the file, else a reopen of tid's fd (closed after). */
   void readBackThrough(Written& w, pid_t tid, int fd, const std::string& inode, const Origin& o);
   void settleIfUnheld(const std::string& inode);
-  /** No fd table holds it writable any more (or the run ends): its own fd goes. */
-  static void letGo(Written& w);
+  /** No fd table holds it writable any more (or the run ends): it no longer counts as open, and its
+   *  own fd goes. */
+  void letGo(Written& w);
   /** The stat of the file fd names in tid, which eyrie knows as `inode`: through eyrie's own fd when
    *  it writes without stops, else through /proc. */
   bool statOf(pid_t tid, int fd, const std::string& inode, struct stat& st);
