@@ -112,8 +112,8 @@ export const remapView = (w: World, p: Proc, addr: number, len: number, newAddr:
     const node = w.nodes.get(v.node)
     if (node !== undefined) node.views++ // before the carves, which may drop the last of the old pieces
   }
-  p.views = carve(w, carve(w, p.views, addr, len), newAddr, newLen).concat(moved)
-  p.views.sort((a, b) => a.addr - b.addr)
+  // moved is in address order and lands where the second carve left nothing
+  p.views = insertAt(carve(w, carve(w, p.views, addr, len), newAddr, newLen), newAddr, moved)
 }
 
 export const protectView = (w: World, p: Proc, addr: number, len: number, prot: number): void => {
