@@ -8,7 +8,7 @@ Channel::Channel(Sink& sink, size_t capacity, std::chrono::milliseconds slice, s
     : sink_(sink),
       capacity_(std::max<size_t>(capacity, 1)),
       slice_(slice),
-      sealAt_(std::max<size_t>(capacity_ / 2, 1)),
+      sealAt_(std::max<size_t>(std::min(capacity_ / 2, kBatchBytes), 1)),
       pool_(std::move(pool)) {
   fresh();
   flusher_ = std::thread([this] { flusher(); });

@@ -61,13 +61,20 @@ class Sink {
   virtual void close() = 0;
 };
 
+/** The most a batch gathers before it goes (bar its last record). A file read back whole at its close
+ *  comes as one burst of its size: in one batch, the pool's buffers grew to the burst (two fresh
+ *  64 MiB buffers, their pages faulted in by the tracer's reads while the tracee waited) and
+ *  JavaScript got nothing until the burst was whole; in batches of this size the buffers stay small
+ *  and warm, and the journal writes the first ones while the tracer reads the rest. */
+constexpr size_t kBatchBytes = size_t(4) << 20;
+
 class Channel {
  public:
   /** `slice`: the longest a record waits in the open batch (a quiet tracee must not hold back the
    *  last ones). Each batch costs JavaScript ~1 ms of CPU (decode, fold, LMDB commit and sync) on the
    *  cores the workload runs on: x264 made 258 batches with 5 ms and 111 with 50 ms (the
    *  default, TraceOptions.batchMs), and the recorder's CPU fell from ~440 to ~290 ms. A question
-   *  (ask), the end and half the capacity seal the batch at once. */
+   *  (ask), the end and kBatchBytes (or half the capacity, if less) seal the batch at once. */
   Channel(Sink& sink, size_t capacity, std::chrono::milliseconds slice, std::shared_ptr<Pool> pool);
   ~Channel();
   Channel(const Channel&) = delete;

@@ -70,11 +70,11 @@ export interface TraceOptions {
    *  not yet on disk: the next message then goes at once, and the batch's room in the buffer comes
    *  back when `durable` resolves (a rejection fails the trace, as a rejected onBatch does). */
   onBatch(drafts: Draft[]): Promise<void | BatchInOrder> | void
-  /** Bytes of encoded events in flight to onBatch before the tracees wait (default 64 MiB). One
+  /** Bytes of encoded events in flight to onBatch before the tracees wait (default 128 MiB). One
    *  record larger than this (a large write) still goes, alone. */
   readonly bufferBytes?: number
   /** The longest the open batch waits before it goes to onBatch, ms (default 50; a question, the end
-   *  and half the buffer send it at once). Each batch costs the consumer ~1 ms of CPU (decode, fold,
+   *  and 4 MiB in it, or half the buffer if less, send it at once). Each batch costs the consumer ~1 ms of CPU (decode, fold,
    *  commit, sync); a consumer that must keep up closely (live retention collects between batches)
    *  takes a shorter one. */
   readonly batchMs?: number
@@ -132,9 +132,12 @@ export interface TraceResult {
 
 // Room for the disk's latency: a batch's room comes back once it is durable (segment written and
 // synced, LMDB committed and synced), and with 16 MiB a 7z extraction writing 77 MB/s waited ~0.2 s
-// of its 2.2 s for it (8 waits); with 64 MiB, none. The recorder's peak RSS grows with it (145 ->
-// 225 MiB on that run): the batches in flight are held until durable.
-const DEFAULT_BUFFER = 64 * 1024 * 1024
+// of its 2.2 s for it (8 waits); with 64 MiB, none, until its corpus got a 90 MB file: read back
+// whole at its close, a burst larger than the room, it waited 25-110 ms a run (of 120-200 ms that
+// close cost the tracer), with 128 MiB never (75-105 ms). The recorder's peak RSS grows with what
+// is in flight, not with the room (200-230 MiB on that run either way, batches of 4 MiB:
+// channel.h): the batches in flight are held until durable.
+const DEFAULT_BUFFER = 128 * 1024 * 1024
 
 // why 50 and not fewer: the cost of a batch, measured, is with the slice in src/native/channel.h
 const DEFAULT_BATCH_MS = 50

@@ -105,3 +105,27 @@ test('given batchMs, when the program makes a call and then sleeps, then the cal
     await cleanup()
   }
 })
+
+test('given a 40 MiB file read back whole at its close, then it reaches onBatch in batches of about 4 MiB, every byte once and in order', async () => {
+  const { dir, cleanup } = await tempDir()
+  try {
+    const sizes: number[] = []
+    // one write, no call between: the whole file is read back at the close, one burst of 40 MiB
+    const py = "import os; d = bytes(range(256)) * 4096 * 40; f = os.open('big', os.O_WRONLY | os.O_CREAT, 0o644); os.write(f, d); os.close(f)"
+    const { drafts, result } = await record(['python3', '-c', py], dir, {
+      onBatch: async (batch) => void sizes.push(batch.reduce((n, d) => n + (d.data?.length ?? 0), 0)),
+    })
+    assert.equal(result.status, 0)
+    const syncs = drafts.filter((d) => d.body.kind === 'file.sync' && d.body.path === `${dir}/big`)
+    const bytes = Buffer.concat(syncs.map((d) => d.data ?? new Uint8Array()))
+    assert.equal(bytes.length, 40 << 20)
+    assert.ok(bytes.equals(Buffer.from(new Uint8Array(256 * 4096 * 40).map((_, i) => i % 256))), 'the bytes read back are the file')
+    // a batch goes at 4 MiB, bar its last record (a read of at most 1 MiB): the burst is not one batch
+    // (the pool's buffers would grow to it, and the journal would get nothing until it was whole)
+    const largest = Math.max(...sizes)
+    assert.ok(largest <= (5 << 20) + 4096, `largest batch ${largest} bytes`)
+    assert.ok(sizes.filter((n) => n > 0).length >= 8, `${sizes.length} batches`)
+  } finally {
+    await cleanup()
+  }
+})
