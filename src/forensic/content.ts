@@ -4,7 +4,7 @@
 import { createHash, type Hash } from 'node:crypto'
 import type { Journal } from '../journal/journal.js'
 import { readCompactedPieces } from '../engine/content.js'
-import { parseCompacted, readCompacted, readPlan, type CompactedBytes, type Content, type Piece } from '../projections/index.js'
+import { firstExtentEndingAfter, parseCompacted, readCompacted, readPlan, type CompactedBytes, type Content, type Piece } from '../projections/index.js'
 
 export interface Range { readonly start: number; readonly end: number }
 
@@ -149,24 +149,12 @@ export const digestOf = async (cache: PayloadCache, content: Content): Promise<D
   return { size: content.size, sha256, unknownBytes: unknownTotal(unknown), unknown }
 }
 
-/** Index of the first extent whose end > offset. */
-const firstEndingAfter = (c: Content, offset: number): number => {
-  let lo = 0
-  let hi = c.extents.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if (c.extents[mid].end <= offset) lo = mid + 1
-    else hi = mid
-  }
-  return lo
-}
-
 /** The pieces of [from, to) only: O(log n + pieces in range), so appending to a long file does not
  *  re-plan the whole file for every version. */
 export const planRange = (c: Content, from: number, to: number): Piece[] => {
   const out: Piece[] = []
   let pos = from
-  for (let i = firstEndingAfter(c, from); i < c.extents.length && pos < to; i++) {
+  for (let i = firstExtentEndingAfter(c.extents, from); i < c.extents.length && pos < to; i++) {
     const x = c.extents[i]
     if (x.start >= to) break
     if (x.start > pos) out.push({ start: pos, end: x.start, unknown: true })

@@ -2,6 +2,8 @@
 // journal bytes (payload of event `seq`, starting at `off`) or zeros. A gap inside [0, size) is
 // *unknown*: bytes eyrie never saw. Holes the kernel would read as zeros are explicit zero extents.
 
+import { firstEndingAfter } from './sorted.js'
+
 export interface Extent {
   start: number
   end: number // exclusive
@@ -22,22 +24,13 @@ export interface Content {
 export const knownEmpty = (): Content => ({ extents: [], size: 0 })
 export const unknownContent = (): Content => ({ extents: [], size: null })
 
-/** Index of the first extent whose end > offset (binary search). */
-const firstEndingAfter = (xs: readonly Extent[], offset: number): number => {
-  let lo = 0
-  let hi = xs.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if (xs[mid].end <= offset) lo = mid + 1
-    else hi = mid
-  }
-  return lo
-}
+/** Index of the first extent whose end > offset. */
+export const firstExtentEndingAfter = (xs: readonly Extent[], offset: number): number => firstEndingAfter(xs, offset, (x) => x.end)
 
 /** Remove [start, end) from the map, trimming or splitting extents that straddle it. Returns the index
  *  where the range now begins. */
 const cut = (xs: Extent[], start: number, end: number): number => {
-  let i = firstEndingAfter(xs, start)
+  let i = firstExtentEndingAfter(xs, start)
   const removeFrom = i
   const keep: Extent[] = []
   while (i < xs.length && xs[i].start < end) {
@@ -93,13 +86,13 @@ export const cloneRange = (from: Content, fromOffset: number, len: number, into:
   if (len === 0) return
   const end = fromOffset + len
   const moved: Extent[] = []
-  for (let i = firstEndingAfter(from.extents, fromOffset); i < from.extents.length && from.extents[i].start < end; i++) {
+  for (let i = firstExtentEndingAfter(from.extents, fromOffset); i < from.extents.length && from.extents[i].start < end; i++) {
     const x = from.extents[i]
     const [s, e] = [Math.max(x.start, fromOffset), Math.min(x.end, end)]
     moved.push({ start: s - fromOffset + intoOffset, end: e - fromOffset + intoOffset, seq: x.seq, off: x.seq === ZERO ? 0 : x.off + (s - x.start) })
   }
   putBytes(into, intoOffset, len, ZERO, 0) // the range unknown (a hole before it zeros), the size grown
-  into.extents.splice(firstEndingAfter(into.extents, intoOffset), 0, ...moved)
+  into.extents.splice(firstExtentEndingAfter(into.extents, intoOffset), 0, ...moved)
 }
 
 /** Moves every extent from index `from` on by `delta` bytes. */
@@ -131,7 +124,7 @@ export const truncateTo = (c: Content, size: number): void => {
     return
   }
   const xs = c.extents
-  const i = firstEndingAfter(xs, size)
+  const i = firstExtentEndingAfter(xs, size)
   if (i < xs.length && xs[i].start < size) {
     xs[i] = { ...xs[i], end: size }
     xs.length = i + 1

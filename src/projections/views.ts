@@ -1,6 +1,7 @@
 // Memory-mapped views of files, per process: mmap adds a region (replacing what it overlaps, as
 // MAP_FIXED does), munmap/mremap/mprotect split regions at their edges.
 import { releaseIfUnused } from './names.js'
+import { firstEndingAfter } from './sorted.js'
 import type { Proc, View, World } from './state.js'
 
 const PAGE = 4096
@@ -12,19 +13,11 @@ const pageUp = (n: number): number => Math.ceil(n / PAGE) * PAGE
 // changed in place.
 
 /** The index of the first view that ends after addr. */
-const firstEndingAfter = (views: readonly View[], addr: number): number => {
-  let [lo, hi] = [0, views.length]
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if (views[mid].addr + views[mid].len <= addr) lo = mid + 1
-    else hi = mid
-  }
-  return lo
-}
+const firstViewEndingAfter = (views: readonly View[], addr: number): number => firstEndingAfter(views, addr, (v) => v.addr + v.len)
 
 /** The views in [addr, end): the indexes [from, to). */
 const within = (views: readonly View[], addr: number, end: number): [number, number] => {
-  const from = firstEndingAfter(views, addr)
+  const from = firstViewEndingAfter(views, addr)
   let to = from
   while (to < views.length && views[to].addr < end) to++
   return [from, to]
@@ -61,7 +54,7 @@ const carve = (w: World, views: View[], addr: number, len: number): View[] => {
 
 /** views (nothing mapped in [addr, ...) where `added` goes) with `added` (sorted) put in place. */
 const insertAt = (views: readonly View[], addr: number, added: readonly View[]): View[] => {
-  const at = firstEndingAfter(views, addr)
+  const at = firstViewEndingAfter(views, addr)
   return [...views.slice(0, at), ...added, ...views.slice(at)]
 }
 
