@@ -16,7 +16,7 @@ import { startOnAccess, type OnAccess } from './onaccess.js'
 import { markdown, type Results, type WorkloadResult } from './report.js'
 import { diskBytes, stampWrapper, stopRunning, timed } from './run.js'
 import { buildNulltrace, detectSetups, floorStopsIn, isEyrie, SETUP_IDS, type Available, type SetupId } from './setups.js'
-import { median, schedule, summarize, type Sample } from './stats.js'
+import { farOff, median, schedule, summarize, type Sample } from './stats.js'
 import { checkTargets } from './targets.js'
 import { GROUP_TITLES, workloads, type Group, type Workload } from './workloads.js'
 
@@ -226,6 +226,11 @@ try {
     for (const [i, { setup, round }] of order.entries()) {
       const s = active.find((a) => a.id === setup)
       if (s === undefined) continue
+      const far = round > 0 ? farOff(samples, setup) : null
+      if (far !== null) {
+        log(`[${w.id} ${i + 1}/${order.length}] round ${round + 1} ${setup}: not run again (${far.toFixed(1)}x in its first round, far from every target)`)
+        continue
+      }
       try {
         const sample = await runOnce(w, s, round)
         samples.push(sample)

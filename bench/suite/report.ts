@@ -3,7 +3,7 @@ import type { Figure } from './figures.js'
 import type { Sizes } from './inputs.js'
 import type { Commit, Machine } from './machine.js'
 import { isEyrie, SETUP_LABELS, type SetupId } from './setups.js'
-import type { Sample, Spread, Summary } from './stats.js'
+import { FAR_OFF, type Sample, type Spread, type Summary } from './stats.js'
 import type { TargetCheck } from './targets.js'
 import type { Group } from './workloads.js'
 
@@ -68,7 +68,7 @@ export const markdown = (r: Results): string => {
     '',
     '## Relative running time',
     '',
-    'Median of the paired ratios (min–max): each monitored run divided by the mean of the baseline runs just before and after it. Time is the workload\'s, from its start inside the monitor to the monitor\'s exit (a recorder\'s final commit included, its start-up not: see "outside" below). The baseline column is its median time and, in parentheses, the spread of each baseline run over the previous one (the noise floor).',
+    `Median of the paired ratios (min–max): each monitored run divided by the mean of the baseline runs just before and after it. Time is the workload\'s, from its start inside the monitor to the monitor\'s exit (a recorder\'s final commit included, its start-up not: see "outside" below). The baseline column is its median time and, in parentheses, the spread of each baseline run over the previous one (the noise floor). A setup over ${FAR_OFF}x in its first round is not run again (one figure, no spread): it is far from every target, and its runs would take most of the suite's time.`,
     '',
     row(['workload', 'baseline', ...monitored.map((s) => SETUP_LABELS[s])]),
     row(['---', ...used.map(() => '---:')]),

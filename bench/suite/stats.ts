@@ -73,6 +73,18 @@ export const schedule = (monitored: readonly SetupId[], reps: number): Array<{ s
   return out
 }
 
+/** A setup this many times slower than the baseline in its first round is not run again: its ratio
+ *  is far from every target, and its runs would take most of the suite's time (sqlite's 100,000
+ *  transactions under strace or clamonacc: 2 to 9 minutes a run). */
+export const FAR_OFF = 10
+
+/** The ratio of `setup` when every run of it so far (`samples` of one workload, in the order they
+ *  ran) was over FAR_OFF times the baseline's: it need not run again. Null otherwise. */
+export const farOff = (samples: readonly Sample[], setup: SetupId): number | null => {
+  const r = summarize(samples).find((s) => s.setup === setup)?.ratio
+  return r !== undefined && r !== null && r.min > FAR_OFF ? r.median : null
+}
+
 const medianOrNull = (xs: ReadonlyArray<number | null>): number | null => {
   const v = xs.filter((x): x is number => x !== null)
   return v.length === 0 ? null : median(v)
