@@ -1,5 +1,6 @@
-// Permissions and owners. chmod, fchmodat(2), chown, lchown and fchownat stop (their exit stats the
-// file they changed); fchmod and fchown do not: tar restores 7,000 modes and owners through
+// Permissions and owners. chmod, fchmodat(2), chown, lchown and fchownat stop at entry, where the file
+// is named; what they changed is read from it at the task's next stop (readLater; an exit stop
+// where every call stops anyway); fchmod and fchown do not stop: tar restores 7,000 modes and owners through
 // descriptors, 28,000 stops it would make. A change through a descriptor is seen where the
 // descriptor goes: its close, an exec (close-on-exec ones), the exit of the last task holding its
 // table; the stat there is compared with what the journal says last for the inode (attrs_: every
@@ -77,26 +78,85 @@ void Tracer::attributesMade(const std::string& path, const Origin& o) {
   if (!path.empty() && lstat(path.c_str(), &st) == 0) attributesSeen(path, st, Changed::All, S_ISLNK(st.st_mode), o);
 }
 
-void Tracer::attributesExit(Task& t, const Origin& o) {
-  const Call& c = t.call;
+namespace {
+
+bool changesOwner(long nr) { return nr == SYS_chown || nr == SYS_lchown || nr == SYS_fchownat; }
+bool namesAt(long nr) { return nr == SYS_fchmodat || nr == SYS_fchmodat2 || nr == SYS_fchownat; }
+
+/** The file as the call asked it to be: its mode, or its owner and group (-1: left as they are). */
+bool asAsked(const Call& c, const struct stat& st) {
+  const uint64_t* a = c.args;
+  if (!changesOwner(c.nr)) return (st.st_mode & 07777u) == (static_cast<uint32_t>(a[namesAt(c.nr) ? 2 : 1]) & 07777u);
+  uint32_t uid = static_cast<uint32_t>(a[c.nr == SYS_fchownat ? 2 : 1]), gid = static_cast<uint32_t>(a[c.nr == SYS_fchownat ? 3 : 2]);
+  return (uid == static_cast<uint32_t>(-1) || st.st_uid == uid) && (gid == static_cast<uint32_t>(-1) || st.st_gid == gid);
+}
+
+}  // namespace
+
+bool Tracer::attributesEntry(Task& t) {
+  Call& c = t.call;
   const uint64_t* a = c.args;
   long nr = c.nr;
-  bool at = nr == SYS_fchmodat || nr == SYS_fchmodat2 || nr == SYS_fchownat;
-  bool owner = nr == SYS_chown || nr == SYS_lchown || nr == SYS_fchownat;
+  bool at = namesAt(nr);
   // fchmodat2 and fchownat take AT_SYMLINK_NOFOLLOW (a symlink's own mode cannot change: that
   // fails; its owner can) and AT_EMPTY_PATH (the file dirfd holds); lchown never follows
   int flags = nr == SYS_fchmodat2 ? static_cast<int>(a[3]) : nr == SYS_fchownat ? static_cast<int>(a[4]) : 0;
   bool nofollow = nr == SYS_lchown || (flags & AT_SYMLINK_NOFOLLOW) != 0;
   int dirfd = at ? asFd(a[0]) : AT_FDCWD;
   std::string raw;
-  if (!readString(t.tid, a[at ? 1 : 0], raw, PATH_MAX)) return;
+  if (!readString(t.tid, a[at ? 1 : 0], raw, PATH_MAX)) return false;
   bool byFd = raw.empty() && (flags & AT_EMPTY_PATH) != 0;
-  std::string path = byFd ? fdPath(t.tid, dirfd) : resolvePath(t.tid, dirfd, raw, !nofollow);
+  c.path = byFd ? fdPath(t.tid, dirfd) : resolvePath(t.tid, dirfd, raw, !nofollow);
+  c.flags = nofollow ? AT_SYMLINK_NOFOLLOW : 0;
+  // the file by its fd: its stat at the exit, through the fd, even once it has no name
+  if (byFd) c.byFd = dirfd;
+  stripDeleted(c.path);
+  return !c.path.empty() && (byFd || !readLater(t));
+}
+
+void Tracer::attributesExit(Task& t, const Origin& o) {
+  const Call& c = t.call;
+  bool nofollow = c.flags != 0;
   struct stat st;
-  std::string walk = walkPath(t.tid, dirfd, raw);
-  bool found = byFd ? fdStat(t.tid, dirfd, st) : (nofollow ? lstat(walk.c_str(), &st) : stat(walk.c_str(), &st)) == 0;
-  stripDeleted(path);
-  if (found) attributesSeen(path, st, owner ? Changed::Owner : Changed::Mode, nofollow && S_ISLNK(st.st_mode), o);
+  bool found = c.byFd >= 0 ? fdStat(t.tid, c.byFd, st) : (nofollow ? lstat(c.path.c_str(), &st) : stat(c.path.c_str(), &st)) == 0;
+  if (found) attributesSeen(c.path, st, changesOwner(c.nr) ? Changed::Owner : Changed::Mode, nofollow && S_ISLNK(st.st_mode), o);
+}
+
+void Tracer::dirMade(const std::string& path, const struct stat* st, const Origin& o) {
+  if (st != nullptr) noteAttributes(*st);
+  emit(Kind::FileMkdir, o, [&](Record& r) { recordAttributes(r.str(path), st); });
+}
+
+bool Tracer::readLater(Task& t) {
+  if (cfg_.everyCall() || perWriteStops(t)) return false;  // its exit stops anyway: read there
+  t.later = t.call;
+  later_++;
+  return true;
+}
+
+void Tracer::settleLater(Task& t, bool own, const Origin& o) {
+  const Call& c = *t.later;
+  bool mkdir = c.nr == SYS_mkdir || c.nr == SYS_mkdirat;
+  bool nofollow = mkdir || c.flags != 0;
+  struct stat st;
+  bool seen = (nofollow ? lstat(c.path.c_str(), &st) : stat(c.path.c_str(), &st)) == 0;
+  if (mkdir) {
+    seen = seen && S_ISDIR(st.st_mode);
+    if (!seen && !own) return;
+    if (seen) dirMade(c.path, &st, o);
+  } else {
+    // once over, the call did what the file shows, no more: only a difference from what the
+    // journal says is journaled (as at a close); still to run, it may not have changed anything yet
+    if (!own && !(seen && asAsked(c, st))) return;
+    if (seen) attributesSeen(c.path, st, own ? Changed::Nothing : changesOwner(c.nr) ? Changed::Owner : Changed::Mode, c.flags != 0 && S_ISLNK(st.st_mode), o);
+  }
+  t.later.reset();
+  later_--;
+}
+
+void Tracer::settleOthersLater(pid_t current, uint64_t ts) {
+  for (auto& [tid, u] : tasks_)
+    if (tid != current && u.later) settleLater(u, false, Origin{static_cast<uint32_t>(u.tgid), static_cast<uint32_t>(tid), ts});
 }
 
 }  // namespace eyrie

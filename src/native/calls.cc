@@ -247,19 +247,19 @@ bool Tracer::entry(Task& t, const Origin& o) {
       if (!readString(t.tid, c.nr == SYS_mkdir ? a[0] : a[1], raw, PATH_MAX)) return true;
       if (existsFor(t.tid, dirfd, raw)) return false;
       c.path = resolvePath(t.tid, dirfd, raw, false);
-      return true;
+      return !readLater(t);
     }
     case SYS_symlink:
     case SYS_symlinkat:
     case SYS_mknod:
     case SYS_mknodat:
-    case SYS_bind:
+    case SYS_bind: return true;  // what they create is named at exit, when they succeeded
     case SYS_chmod:
     case SYS_fchmodat:
     case SYS_fchmodat2:
     case SYS_chown:
     case SYS_lchown:
-    case SYS_fchownat: return true;  // what they create or change is named at exit, when they succeeded
+    case SYS_fchownat: return attributesEntry(t);
     case SYS_link:
       c.path = pathArg(t, AT_FDCWD, a[0], false);
       c.path2 = pathArg(t, AT_FDCWD, a[1], false);
@@ -400,8 +400,7 @@ void Tracer::exit(Task& t, int64_t ret, const Origin& o) {
       if (c.path.empty()) return;  // named at entry; its mode is the call's less the umask: a stat says
       struct stat st;
       bool seen = stat(c.path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-      if (seen) noteAttributes(st);
-      emit(Kind::FileMkdir, o, [&](Record& r) { recordAttributes(r.str(c.path), seen ? &st : nullptr); });
+      dirMade(c.path, seen ? &st : nullptr, o);
       return;
     }
     case SYS_chmod:

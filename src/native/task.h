@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -56,7 +57,8 @@ struct Call {
   std::string inode;  // a link's source when it has no name ("" otherwise)
   int created = -1;   // fd.open's created: -1 unknown, 0, 1
   bool syncAtExit = false;  // an open: what is written without stops to the file it opens is read at its exit
-  uint64_t flags = 0;   // open flags (openat2 keeps them in memory)
+  uint64_t flags = 0;   // open flags (openat2 keeps them in memory); chmod, chown: AT_SYMLINK_NOFOLLOW or 0
+  int byFd = -1;        // chmod, chown of the file an fd holds (AT_EMPTY_PATH): that fd
   bool located = false;  // offset below is where the write lands (pre-images, copies)
   bool explicitOffset = false;  // a copy into the file at an offset the caller gave
   uint64_t offset = 0;
@@ -82,6 +84,9 @@ struct Task {
   bool announced = false;  // its proc.spawn was emitted (or it was there from the start)
   bool held = false;       // stopped at its first stop, waiting for its parent's fork event
   bool wantExit = false;   // resumed to see the exit of `call`
+  // a call resumed without its exit stop whose outcome the file shows (chmod and chown by name, a
+  // mkdir): read at this task's next stop, or at another's once the file shows it (attributes.cc)
+  std::optional<Call> later;
   bool exiting = false;    // reported PTRACE_EVENT_EXIT: no longer a user of its memory
   bool exitEmitted = false;  // its proc.exit went out at that stop (threads)
   bool listening = false;  // in a group-stop, resumed with PTRACE_LISTEN

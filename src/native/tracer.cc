@@ -173,6 +173,10 @@ void Tracer::onStop(pid_t tid, int status, uint64_t ts) {
     return resume(t, 0);
   }
   Origin o{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(tid), ts};
+  // what its last call resumed without an exit stop did comes before anything it does next, and
+  // what another's did, where it shows, before this stop (attributes.cc)
+  if (t.later) settleLater(t, true, o);
+  if (later_ > 0) settleOthersLater(tid, ts);
   // its parent is exiting: once the kernel has given it another, that comes before what it does next
   if (!orphaning_.empty() && orphaning_.count(t.tgid) != 0) reparent(t.tgid, ts);
   if (detaching_) {
@@ -249,6 +253,7 @@ void Tracer::onGone(pid_t tid, int status, uint64_t ts) {
   if (it == tasks_.end()) return;
   Task& t = it->second;
   int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  if (t.later) settleLater(t, true, Origin{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(tid), ts});  // killed: no stop came
   if (t.announced && !starting_ && !t.exitEmitted) {
     bool leader = t.tid == t.tgid;
     // the leader's status is the process's (reported once every thread is gone); others are threads
