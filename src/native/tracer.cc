@@ -334,6 +334,7 @@ void Tracer::onExec(Task& t, uint64_t ts) {
     Task moved = tasks_[static_cast<pid_t>(former)];
     tasks_.erase(static_cast<pid_t>(former));
     leaveSerial(tasks_[tid]);  // the old leader is gone: whatever it was in or waiting for ends
+    if (tasks_[tid].later) settleLater(tasks_[tid], true, Origin{static_cast<uint32_t>(t.tgid), static_cast<uint32_t>(tid), ts});  // and its last call is over
     if (tasks_[tid].mem && !tasks_[tid].exiting) tasks_[tid].mem->users--;
     moved.tid = tid;
     tasks_[tid] = moved;
