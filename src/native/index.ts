@@ -74,9 +74,9 @@ export interface TraceOptions {
    *  record larger than this (a large write) still goes, alone. */
   readonly bufferBytes?: number
   /** The longest the open batch waits before it goes to onBatch, ms (default 50; a question, the end
-   *  and 4 MiB in it, or half the buffer if less, send it at once). Each batch costs the consumer ~1 ms of CPU (decode, fold,
-   *  commit, sync); a consumer that must keep up closely (live retention collects between batches)
-   *  takes a shorter one. */
+   *  and 4 MiB in it, or half the buffer if less, send it at once). Each batch costs the consumer
+   *  ~1 ms of CPU (decode, fold, commit, sync); a consumer that must keep up closely (live retention
+   *  collects between batches) takes a shorter one. */
   readonly batchMs?: number
   /** 0 lets the call run; an errno (EACCES = 13) makes it fail with that error instead. The tracee
    *  waits for the answer; earlier batches were handed to onBatch (and settled: in order) before the question. */

@@ -162,14 +162,14 @@ class Tracer {
   /** A node mknod, bind or symlink made (no open says its mode and owner): what lstat says. */
   void attributesMade(const std::string& path, const Origin& o);
   /** chmod, fchmodat(2), chown, lchown, fchownat at entry: the file they change, named (c.path);
-   *  false: no exit stop, what they did is read later (readLater) */
+   *  false: no exit stop (what they did is read later: readLater; or the name could not be read) */
   bool attributesEntry(Task& t);
   /** chmod, fchmodat(2), chown, lchown, fchownat that succeeded: the file they changed. */
   void attributesExit(Task& t, const Origin& o);
   /** A call whose outcome the file will show (chmod, chown, a mkdir; not where every call stops
    *  anyway) goes without its exit stop: it is read at the task's next stop (settleLater). true:
-   *  so it goes. An exit stop costs the task ~25-90 us here: 7z's chmod of every file it extracts, tar's
-   *  mkdir, fchownat and chmod of every directory. */
+   *  so it goes. An exit stop costs the task ~25-90 us here: 7z's chmod of every file it
+   *  extracts, tar's mkdir, fchownat and chmod of every directory. */
   bool readLater(Task& t);
   /** file.mkdir for a directory a call made (its stat, when there is one). */
   void dirMade(const std::string& path, const struct stat* st, const Origin& o);
@@ -277,9 +277,9 @@ class Tracer {
   Config cfg_;
   Channel& ch_;
   std::unordered_map<pid_t, Task> tasks_;
-  std::unordered_set<pid_t> goneEarly_;
-  std::unordered_set<pid_t> orphaning_;
-  bool denialJournaled_ = false;  // the last question's denial came with its access.denied journaled  // processes whose parent is exiting (their next stops look)  // exited before their parent's fork event was seen
+  std::unordered_set<pid_t> goneEarly_;   // exited before their parent's fork event was seen
+  std::unordered_set<pid_t> orphaning_;   // processes whose parent is exiting (their next stops look)
+  bool denialJournaled_ = false;  // the last question's denial came with its access.denied journaled
   pid_t root_ = 0;
   bool starting_ = false;  // attach: stopping everyone for the snapshot; nothing is emitted yet
   bool detaching_ = false;
