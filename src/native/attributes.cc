@@ -82,6 +82,7 @@ namespace {
 
 bool changesOwner(long nr) { return nr == SYS_chown || nr == SYS_lchown || nr == SYS_fchownat; }
 bool namesAt(long nr) { return nr == SYS_fchmodat || nr == SYS_fchmodat2 || nr == SYS_fchownat; }
+bool statName(const std::string& path, bool nofollow, struct stat& st) { return (nofollow ? lstat(path.c_str(), &st) : stat(path.c_str(), &st)) == 0; }
 
 /** The file as the call asked it to be: its mode, or its owner and group (-1: left as they are). */
 bool asAsked(const Call& c, const struct stat& st) {
@@ -118,7 +119,7 @@ void Tracer::attributesExit(Task& t, const Origin& o) {
   const Call& c = t.call;
   bool nofollow = c.flags != 0;
   struct stat st;
-  bool found = c.byFd >= 0 ? fdStat(t.tid, c.byFd, st) : (nofollow ? lstat(c.path.c_str(), &st) : stat(c.path.c_str(), &st)) == 0;
+  bool found = c.byFd >= 0 ? fdStat(t.tid, c.byFd, st) : statName(c.path, nofollow, st);
   if (found) attributesSeen(c.path, st, changesOwner(c.nr) ? Changed::Owner : Changed::Mode, nofollow && S_ISLNK(st.st_mode), o);
 }
 
@@ -139,7 +140,7 @@ void Tracer::settleLater(Task& t, bool own, const Origin& o) {
   bool mkdir = c.nr == SYS_mkdir || c.nr == SYS_mkdirat;
   bool nofollow = mkdir || c.flags != 0;
   struct stat st;
-  bool seen = (nofollow ? lstat(c.path.c_str(), &st) : stat(c.path.c_str(), &st)) == 0;
+  bool seen = statName(c.path, nofollow, st);
   if (mkdir) {
     seen = seen && S_ISDIR(st.st_mode);
     if (!seen && !own) return;
