@@ -5,6 +5,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { Packr } from 'msgpackr'
 import type { Event } from '../events/index.js'
+import { packLettingGo } from '../projections/checkpoint.js'
 import type { Journal } from '../journal/journal.js'
 import { parseTimeRef, resolveTimeRef, type TimeRef } from '../engine/timeref.js'
 
@@ -18,11 +19,7 @@ export interface Codec<S> {
 export const msgpackCodec = <S>(): Codec<S> => {
   const packr = new Packr({ structuredClone: true, mapsAsObjects: false, useRecords: true })
   return {
-    encode: (state) => {
-      const bytes = packr.pack(state)
-      packr.pack(null) // as encodeWorld: let go of the map of every object in the state
-      return bytes
-    },
+    encode: (state) => packLettingGo(packr, state),
     decode: (bytes) => packr.unpack(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
   }
 }

@@ -8,12 +8,17 @@ import type { World } from './state.js'
 const STATE_VERSION = 3
 const packr = new Packr({ structuredClone: true, useRecords: true, mapsAsObjects: false })
 
+/** `structured.pack(value)` by a Packr with structuredClone, which keeps the structured-clone map of
+ *  the last value it packed (each of its objects, and a record per object) until its next pack: a
+ *  recorder's world, deleted files included, between checkpoints. Packing null lets go of it. */
+export const packLettingGo = (structured: Packr, value: unknown): Buffer => {
+  const bytes = structured.pack(value)
+  structured.pack(null)
+  return bytes
+}
+
 export const encodeWorld = (w: World): Uint8Array => {
-  const body = packr.pack(w)
-  // msgpackr keeps the structured-clone map of the last value it packed (each of its objects, and a
-  // record per object) until its next pack: a recorder's world, deleted files included, between
-  // checkpoints
-  packr.pack(null)
+  const body = packLettingGo(packr, w)
   const out = Buffer.allocUnsafe(body.length + 1)
   out[0] = STATE_VERSION
   body.copy(out, 1)
