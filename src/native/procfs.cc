@@ -185,7 +185,7 @@ std::string seenBy(pid_t tid, const std::string& path) {
 }
 
 namespace {
-std::string traced(pid_t tid, int dirfd, const std::string& raw, bool followLast, bool& canonical);
+std::string canonicalFor(pid_t tid, int dirfd, const std::string& raw, bool directory, std::string* walk);
 }  // namespace
 
 std::string resolvePath(pid_t tid, int dirfd, const std::string& name, bool followLast, std::string* walk) {
@@ -195,10 +195,7 @@ std::string resolvePath(pid_t tid, int dirfd, const std::string& name, bool foll
   // the kernel's walk, made here as the tracee's (tracedPath: its /proc/self, its root and mounts),
   // then the name the host knows that file by
   if (followLast) {
-    bool known;
-    std::string w = traced(tid, dirfd, path, true, known);
-    if (walk != nullptr) *walk = w;
-    std::string c = known ? w : canonical(w, true, false);
+    std::string c = canonicalFor(tid, dirfd, path, false, walk);
     if (!c.empty()) return c;
   }
   // the parent directory, through the kernel; the last name as given
@@ -208,10 +205,10 @@ std::string resolvePath(pid_t tid, int dirfd, const std::string& name, bool foll
   std::string last = path.substr(slash == std::string::npos ? 0 : slash + 1, end - (slash == std::string::npos ? 0 : slash + 1) + 1);
   std::string dirPart = slash == std::string::npos ? "" : path.substr(0, slash + 1);
   if (last == "." || last == "..") {
-    std::string c = canonical(tracedPath(tid, dirfd, path, true), true, true);
+    std::string c = canonicalFor(tid, dirfd, path, true, nullptr);
     if (!c.empty()) return c;
   } else {
-    std::string c = canonical(tracedPath(tid, dirfd, dirPart.empty() ? (absolute ? "/" : ".") : dirPart, true), true, true);
+    std::string c = canonicalFor(tid, dirfd, dirPart.empty() ? (absolute ? "/" : ".") : dirPart, true, nullptr);
     if (!c.empty()) return join(c, last);
   }
   // nothing to walk (the call will fail, or a race removed it): say what the name meant lexically
@@ -341,13 +338,15 @@ namespace {
  *  follows them. Magic links (/proc/PID/{fd/N,cwd,root,exe}, and /dev/fd/N, /dev/stdin through
  *  them) are refused (RESOLVE_NO_MAGICLINKS); /proc/self is an ordinary link naming the reader, so a
  *  walk that ends in /proc may have gone through eyrie's own: both are left to walkBelow (nullopt), as
- *  is a name that reaches nothing. Otherwise the canonical name of what it reached. A loader's
+ *  is a name that reaches nothing and a tracee with a root of its own (`root`, rootBase's). Otherwise
+ *  the canonical name of what it reached (`flags`: O_NOFOLLOW, O_DIRECTORY). A loader's
  *  /lib/x86_64-linux-gnu/libc.so.6 took ~8 calls (an lstat per name, a readlink per link), now 3. */
-std::optional<std::string> kernelWalk(pid_t tid, int dirfd, const std::string& raw, bool followLast) {
+std::optional<std::string> kernelWalk(pid_t tid, const std::string& root, int dirfd, const std::string& raw, int flags) {
+  if (!root.empty()) return std::nullopt;
   int base = AT_FDCWD;  // an absolute name: the tracee's root is eyrie's
   if (raw[0] != '/' && (base = open(baseOf(tid, dirfd).c_str(), O_PATH | O_CLOEXEC | O_DIRECTORY)) < 0) return std::nullopt;
   open_how how{};
-  how.flags = O_PATH | O_CLOEXEC | (followLast ? 0 : O_NOFOLLOW);
+  how.flags = O_PATH | O_CLOEXEC | flags;
   how.resolve = RESOLVE_NO_MAGICLINKS;
   int fd = static_cast<int>(syscall(SYS_openat2, base, raw.c_str(), &how, sizeof how));
   if (base != AT_FDCWD) close(base);
@@ -361,24 +360,26 @@ std::optional<std::string> kernelWalk(pid_t tid, int dirfd, const std::string& r
   return out;
 }
 
-/** tracedPath; `canonical` says whether the name is also the canonical one (kernelWalk's). */
-std::string traced(pid_t tid, int dirfd, const std::string& raw, bool followLast, bool& canonical) {
-  canonical = false;
-  if (raw.empty()) return baseOf(tid, dirfd);
-  std::string root = rootBase(tid);
-  if (root.empty())
-    if (auto w = kernelWalk(tid, dirfd, raw, followLast)) {
-      canonical = true;
-      return *w;
-    }
-  return walkBelow(tid, root, baseOf(tid, dirfd), raw, followLast, true);
+/** The canonical name of what `raw` (its last name followed) names for the tracee, "" for nothing (or
+ *  no directory, when one is wanted); `walk`, if given, receives a name the host can walk to it. */
+std::string canonicalFor(pid_t tid, int dirfd, const std::string& raw, bool directory, std::string* walk) {
+  const std::string root = rootBase(tid);
+  if (auto c = kernelWalk(tid, root, dirfd, raw, directory ? O_DIRECTORY : 0)) {
+    if (walk != nullptr) *walk = *c;
+    return *c;
+  }
+  std::string w = walkBelow(tid, root, baseOf(tid, dirfd), raw, true, true);
+  if (walk != nullptr) *walk = w;
+  return canonical(w, true, directory);
 }
 
 }  // namespace
 
 std::string tracedPath(pid_t tid, int dirfd, const std::string& raw, bool followLast) {
-  bool canonical;
-  return traced(tid, dirfd, raw, followLast, canonical);
+  if (raw.empty()) return baseOf(tid, dirfd);
+  const std::string root = rootBase(tid);
+  if (auto w = kernelWalk(tid, root, dirfd, raw, followLast ? 0 : O_NOFOLLOW)) return *w;
+  return walkBelow(tid, root, baseOf(tid, dirfd), raw, followLast, true);
 }
 
 std::string inRootPath(pid_t tid, int dirfd, const std::string& raw, bool followLast) {

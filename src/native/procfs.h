@@ -44,7 +44,7 @@ std::string walkPath(pid_t tid, int dirfd, const std::string& path);
 /** A name the host can walk now to reach what `raw` names for the tracee, with every symlink on the
  *  way expanded as the kernel does for the tracee (one leading to /proc/self or /dev/fd leads to the
  *  tracee's, not eyrie's); the kernel's per-process links under /proc/TID are left to the kernel.
- *  For decisions: one lstat per name on the way. */
+ *  One openat2 where the kernel's own walk is the tracee's, else an lstat per name on the way. */
 std::string tracedPath(pid_t tid, int dirfd, const std::string& raw, bool followLast);
 /** Where tracee tid's absolute names start: "" for the host's root and mounts (eyrie's), else its
  *  /proc/TID/root (a chroot, a mount namespace of its own: unshare -m, a container), which eyrie
