@@ -388,6 +388,7 @@ std::string inRootPath(pid_t tid, int dirfd, const std::string& raw, bool follow
 }
 
 std::string judgedName(const std::string& canonical, const std::string& walk, bool follow) {
+  if (walk == canonical) return canonical;  // one name (the kernel's walk made it): nothing to tell apart
   struct stat w, c;
   if ((follow ? stat(walk.c_str(), &w) : lstat(walk.c_str(), &w)) != 0) return canonical;
   if (!canonical.empty() && stat(canonical.c_str(), &c) == 0 && c.st_dev == w.st_dev && c.st_ino == w.st_ino) return canonical;
