@@ -1,6 +1,6 @@
 // R(seq) = R(nearest checkpoint <= seq) + E(checkpoint, seq]. Memory is bounded by the world, not by
 // the journal's length: events stream through in batches.
-import type { Draft, Event } from '../events/index.js'
+import { withEnvelope, type Draft, type Event } from '../events/index.js'
 import type { Journal } from '../journal/journal.js'
 import { expandFrom, policyFor, prepareCheckpoint, writeCheckpoint } from '../journal/checkpoint.js'
 import { applyCompaction, decodeWorld, emptyWorld, evolve, type CompactionPolicy, type World } from '../projections/index.js'
@@ -21,7 +21,7 @@ export const foldedWorldAt = async (j: Journal, guest: string, seq: number): Pro
 
 /** An event as the journal will store it: the draft's body inside its envelope. Trusted: the draft
  *  was decoded at its boundary already. */
-export const eventOf = (guest: string, seq: number, d: Draft): Event => ({ ...d.body, guest, seq, ts: d.ts, pid: d.pid, tid: d.tid })
+export const eventOf = (guest: string, seq: number, d: Draft): Event => withEnvelope(d.body, { guest, seq, ts: d.ts, pid: d.pid, tid: d.tid })
 
 /** Appends drafts to a guest, keeps R(now) up to date, and writes a checkpoint every N events. */
 export class Ingest {

@@ -5,7 +5,7 @@ import fc from 'fast-check'
 import * as E from 'fp-ts/lib/Either.js'
 import { Packr } from 'msgpackr'
 import {
-  decodeBinary, decodeBody, decodeEvent, encodeBody, formatJsonLine, hasPayload, KINDS, parseJsonLine,
+  decodeBinary, decodeBody, decodeEvent, encodeBody, formatJsonLine, hasPayload, KINDS, parseJsonLine, withEnvelope,
   type Body, type Draft, type Event,
 } from '../../src/events/index.js'
 import { arbBody, arbDraft, bodyArbitraries } from '../support/arbitraries.js'
@@ -113,5 +113,16 @@ test('given an encoded record with random bytes changed or cut off, when decoded
       else assert.equal(typeof decoded.left, 'string')
     }),
     { numRuns: runs(2000) },
+  )
+})
+
+test('given any body and an envelope, withEnvelope is the body in it, and the envelope wins over fields of its names a body may carry (untrusted input is not stripped)', () => {
+  fc.assert(
+    fc.property(arbDraft, fc.string(), fc.nat(), (d, guest, seq) => {
+      assert.deepEqual(withEnvelope(d.body, { guest, seq, ts: d.ts, pid: d.pid, tid: d.tid }), eventOf(guest, seq, d))
+      const stray: Body = Object.assign({ guest: 'other', seq: seq + 1, ts: d.ts + 1n, pid: d.pid + 1, tid: d.tid + 1 }, d.body)
+      assert.deepEqual(withEnvelope(stray, { guest, seq, ts: d.ts, pid: d.pid, tid: d.tid }), eventOf(guest, seq, d))
+    }),
+    { numRuns: runs(200) },
   )
 })

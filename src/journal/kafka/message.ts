@@ -14,7 +14,7 @@
 // has every chunk when the event arrives. The checksums inside the entry cover the joined chunks.
 import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
-import { decodeBinary, formatErrors, hasPayload, type Draft, type Event } from '../../events/index.js'
+import { decodeBinary, formatErrors, hasPayload, withEnvelope, type Draft, type Event } from '../../events/index.js'
 import { checksum, CRC_BYTES, seal, unseal } from '../checksum.js'
 import { eventValue } from '../record.js'
 import { GUEST_SEQ } from '../values.js'
@@ -286,7 +286,7 @@ export const isEntry = (slot: Slot): slot is Entry => 'event' in slot
 export const ownRecord = (guest: string, value: Buffer, first: number, drafts: readonly Draft[]): Decoded => {
   const at = (seq: number): Entry => {
     const d = drafts[seq - first]
-    return { seq, event: { ...d.body, guest, seq, ts: d.ts, pid: d.pid, tid: d.tid }, data: d.data !== undefined && d.data.length > 0 ? d.data : undefined }
+    return { seq, event: withEnvelope(d.body, { guest, seq, ts: d.ts, pid: d.pid, tid: d.tid }), data: d.data !== undefined && d.data.length > 0 ? d.data : undefined }
   }
   const r = new Reader(value)
   r.at = 2
