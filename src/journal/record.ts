@@ -9,6 +9,7 @@
 // slab: one allocation-free pass instead of rest-spread + pack + alloc + copy + seal. Anything else
 // (other strings, arrays, unexpected fields) goes through encodeBody. A property test holds
 // the two paths byte-identical (test/journal/record.test.ts).
+import * as t from 'io-ts'
 import { bodyCodecs, encodeBody, FORMAT_VERSION, kindCode, type Body } from '../events/index.js'
 import { checksumRange, CRC_BYTES, seal } from './checksum.js'
 
@@ -29,17 +30,27 @@ const layouts = new Map<string, KindLayout | null>()
 const fixstr = (name: string): Uint8Array | undefined =>
   name.length < 32 && /^[\x20-\x7e]*$/.test(name) ? Uint8Array.from([0xa0 | name.length, ...Buffer.from(name, 'latin1')]) : undefined
 
+/** The field names a body codec declares: its own (t.type, t.partial: optional ones) or its members'
+ *  (an intersection: fd.open's optional attributes); null for any other codec. */
+const declaredNames = (codec: t.Mixed): string[] | null => {
+  if (codec instanceof t.InterfaceType || codec instanceof t.PartialType) return Object.keys(codec.props as t.Props)
+  if (!(codec instanceof t.IntersectionType)) return null
+  const names = (codec.types as t.Mixed[]).map(declaredNames)
+  return names.every((n) => n !== null) ? names.flat() : null
+}
+
 const layoutOf = (body: Body): KindLayout | null => {
   let layout = layouts.get(body.kind)
   if (layout !== undefined) return layout
   layout = null
   const code = kindCode.get(body.kind)
-  const codec = bodyCodecs[body.kind]
-  // a kind with optional fields (an intersection: the snapshot) is not flat: the slow path
-  if (code !== undefined && 'props' in codec) {
+  const names = declaredNames(bodyCodecs[body.kind])
+  // fields that are there are written in the order they are in the body, as msgpackr does; a value
+  // that is not flat (the snapshot's arrays) takes the slow path when it is met
+  if (code !== undefined && names !== null) {
     const keys = new Map<string, Uint8Array>()
     let bound = CRC_BYTES + HEADER + 3
-    for (const name of Object.keys(codec.props)) {
+    for (const name of names) {
       const bytes = fixstr(name)
       if (name === 'kind' || bytes === undefined) continue // a field without a fixstr name takes the slow path
       keys.set(name, bytes)
