@@ -131,3 +131,24 @@ test('attach: given a mode and owner changed through a descriptor still open whe
 test('attach: given a file held open before the attach, R(0) has its mode and owner, and a change through the held descriptor shows at its close', async () => {
   assert.deepEqual(await heldAttributes(heldScript('os.fchmod(fd, 0o600)', 'os.close(fd)')), [[0o640, 5, 6], [0o600, 5, 6]])
 })
+
+test('native: given files renamed while open, one with a new file made at its old name, then changed by fchmod and closed, each chmod names where its file is now', async () => {
+  const py = [
+    'import os',
+    'fd = os.open("moved", os.O_WRONLY | os.O_CREAT, 0o600); os.rename("moved", "there"); os.fchmod(fd, 0o604); os.close(fd)',
+    'fd = os.open("swap", os.O_WRONLY | os.O_CREAT, 0o600); os.rename("swap", "swapped")',
+    'os.close(os.open("swap", os.O_WRONLY | os.O_CREAT, 0o600)); os.fchmod(fd, 0o606); os.close(fd)',
+  ].join('\n')
+  const r = await recordNatively(['/usr/bin/python3', '-c', py])
+  try {
+    const under = (p: string): boolean => p.startsWith(`${r.dir}/`)
+    const chmods = r.events.flatMap((e) => (e.kind === 'file.chmod' && under(e.path) ? [[e.path.slice(r.dir.length + 1), e.mode.toString(8)]] : []))
+    assert.deepEqual(chmods, [['there', '604'], ['swapped', '606']])
+    const truth = (await attributesOf(r.dir)).map(([p, mode]) => [p.slice(r.dir.length + 1), mode?.toString(8)])
+    assert.deepEqual(truth, [['swap', '600'], ['swapped', '606'], ['there', '604']], 'the kernel')
+    const w = await worldAt(r.journal, r.guest, r.events.at(-1)?.seq ?? 0)
+    assert.deepEqual(ls(w, r.dir).filter((e) => e.path !== r.dir).map((e) => [e.path.slice(r.dir.length + 1), e.mode?.toString(8)]), truth, 'the replay')
+  } finally {
+    await r.cleanup()
+  }
+})
