@@ -1,6 +1,6 @@
 // Building event streams by hand, for example tests: seqs and timestamps are assigned in order, and
 // payload bytes are kept beside the events as the journal keeps them.
-import { O_CREAT, O_TRUNC, O_WRONLY, type Body, type Draft, type Event } from '../events/index.js'
+import { O_CREAT, O_TRUNC, O_WRONLY, withEnvelope, type Body, type Draft, type Event } from '../events/index.js'
 
 const bytesOf = (data: string | Uint8Array): Uint8Array => (typeof data === 'string' ? new TextEncoder().encode(data) : data)
 
@@ -13,7 +13,7 @@ export class StreamBuilder {
 
   add(pid: number, body: Body, data?: Uint8Array, tid = pid): this {
     const seq = this.events.length + 1
-    this.events.push({ ...body, guest: this.guest, seq, ts: this.ts0 + BigInt(seq - 1) * 1000n, pid, tid })
+    this.events.push(withEnvelope(body, { guest: this.guest, seq, ts: this.ts0 + BigInt(seq - 1) * 1000n, pid, tid }))
     if (data !== undefined) this.payloads.set(seq, data)
     return this
   }

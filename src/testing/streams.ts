@@ -5,7 +5,7 @@
 // shrinks well); a small model of the kernel turns them into events, skipping actions that do not
 // apply, and keeps its own answer (files and fd tables at the end) for comparison.
 import fc from 'fast-check'
-import { O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, writable, type Body, type Event } from '../events/index.js'
+import { O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, withEnvelope, writable, type Body, type Event } from '../events/index.js'
 
 export interface StreamOptions {
   readonly guest?: string
@@ -86,7 +86,7 @@ export const interpret = (actions: readonly Action[], opts: StreamOptions = {}):
   const payloads = new Map<number, Uint8Array>()
   const emit = (p: ProcModel, body: Body, data?: Uint8Array, tid = p.pid): void => {
     const seq = events.length + 1
-    events.push({ ...body, guest, seq, ts: 1_700_000_000_000_000_000n + BigInt(seq) * 1000n, pid: p.pid, tid })
+    events.push(withEnvelope(body, { guest, seq, ts: 1_700_000_000_000_000_000n + BigInt(seq) * 1000n, pid: p.pid, tid }))
     if (data !== undefined) payloads.set(seq, data)
   }
   let nextPid = 1000
