@@ -1,15 +1,14 @@
 // One clamd, spoken to through the `clamscan` package in its socket mode: PING, VERSION and INSTREAM
-// (scanStream). Bytes always travel over the socket, never as a path, so clamd judges what the guest
-// sees, not what happens to be on the disk. Every call is bounded by a timeout: a stopped or wedged
-// clamd must never hold a tracee for ever.
+// (scanStream); an INSTREAM a tracee waits for goes over a connection kept open instead (session.ts:
+// clamscan connects anew for each request). Bytes always travel over the socket, never as a path, so
+// clamd judges what the guest sees, not what happens to be on the disk. Every call is bounded by a
+// timeout: a stopped or wedged clamd must never hold a tracee for ever.
 import { Readable } from 'node:stream'
 import type NodeClam from 'clamscan'
 import { describeEndpoint, type ClamdEndpoint } from './endpoint.js'
 import { reasonOf, ScannerError } from './errors.js'
+import { CHUNK, Sessions } from './session.js'
 import { CLEAN, infected, scanError, type Verdict } from './verdict.js'
-
-/** INSTREAM chunk size: clamd reads each chunk into memory before scanning on. */
-const CHUNK = 1 << 20
 
 /** Races `p` against a timer. `onTimeout` gives (or throws) the answer when the timer wins; a late
  *  settlement of `p` is handed to `late`: it cannot change the answer any more, and it must not
@@ -57,6 +56,14 @@ const verdictOf = (r: { isInfected: boolean | null; viruses: string[] } & { resu
   return scanError(`clamd gave no verdict: ${typeof r.resultString === 'string' ? r.resultString.slice(0, 200) : 'empty reply'}`)
 }
 
+/** The verdict in clamd's reply to an INSTREAM ("stream: OK", "stream: NAME FOUND", "... ERROR"). */
+export const verdictOfReply = (reply: string): Verdict => {
+  if (reply === 'stream: OK') return CLEAN
+  const found = /^stream: (.+) FOUND$/.exec(reply)
+  if (found !== null) return infected(found[1])
+  return scanError(/ ERROR$/.test(reply) ? `clamd: ${reply.slice(0, 200)}` : `clamd gave no verdict: ${reply.slice(0, 200) || 'empty reply'}`)
+}
+
 export interface ClientStats {
   /** INSTREAM requests sent */
   instreams: number
@@ -66,8 +73,16 @@ export interface ClientStats {
 
 export class ClamdClient {
   readonly stats: ClientStats = { instreams: 0, late: 0 }
+  private readonly sessions: Sessions
 
-  private constructor(private readonly clam: NodeClam, readonly endpoint: ClamdEndpoint, readonly timeoutMs: number) {}
+  private constructor(private readonly clam: NodeClam, readonly endpoint: ClamdEndpoint, readonly timeoutMs: number) {
+    this.sessions = new Sessions(endpoint)
+  }
+
+  /** Connections opened for the requests a tracee waited for (each carries many). */
+  get sessionsOpened(): number {
+    return this.sessions.opened
+  }
 
   /** A client for `endpoint`; does not touch the network (use ping()). */
   static async create(endpoint: ClamdEndpoint, timeoutMs: number): Promise<ClamdClient> {
@@ -125,14 +140,22 @@ export class ClamdClient {
     }
   }
 
-  /** Scans bytes over INSTREAM within `timeoutMs` (default: the client's). Never throws: a transport
-   *  failure or a timeout is an error verdict with answered = false; clamd's own ERROR reply (a size
-   *  limit, say) is an error verdict with answered = true. */
-  async scan(bytes: Uint8Array, timeoutMs = this.timeoutMs): Promise<Scanned> {
+  /** Scans bytes over INSTREAM within `timeoutMs` (default: the client's); `held`: a tracee waits
+   *  for it (over a connection kept open). Never throws: a transport failure or a timeout is an error
+   *  verdict with answered = false; clamd's own ERROR reply (a size limit, say) is an error verdict
+   *  with answered = true. */
+  async scan(bytes: Uint8Array, timeoutMs = this.timeoutMs, held = false): Promise<Scanned> {
     // clamscan sends no INSTREAM command for a stream without data (clamd answers UNKNOWN COMMAND);
     // clamd reports an empty file clean, and so do we, without asking
     if (bytes.length === 0) return { verdict: CLEAN, answered: true }
     this.stats.instreams++
+    if (held) {
+      try {
+        return { verdict: verdictOfReply(await this.sessions.instream(bytes, timeoutMs)), answered: true }
+      } catch (err) {
+        return { verdict: scanError(reasonOf(err)), answered: false }
+      }
+    }
     const stream = chunked(bytes)
     const timedOut = (): Scanned => {
       // clamscan owns the socket; ending our side stops the upload, clamd's answer (if any) is dropped

@@ -276,7 +276,7 @@ export class Scanner {
       }
       asked = true
       this.stats.clamd++
-      return this.client.scan(bytes, left)
+      return this.client.scan(bytes, left, front)
     }, front)
     const waited = (): Scanned => {
       if (asked) return { verdict: scanError(`no answer from clamd at ${describeEndpoint(this.clamd.endpoint)} within ${this.timeoutMs} ms`), answered: false }
@@ -318,6 +318,11 @@ export class Scanner {
   /** Contents up to this size may be packed by scanMany (0: none are). */
   get packBytes(): number {
     return this.o.packBytes ?? (this.clamd.unpacksArchives === true ? PACK_BYTES : 0)
+  }
+
+  /** Connections kept open to clamd so far, for the scans a caller waited for (client.ts). */
+  get sessionsOpened(): number {
+    return this.client.sessionsOpened
   }
 
   /** The connection pool's size: INSTREAM requests at once, at most. */

@@ -1,6 +1,7 @@
 // A unix-socket server that speaks just enough of clamd's protocol to be connected to (PING, VERSION)
 // and then misbehaves on INSTREAM: answers garbage, says nothing, or hangs up. Commands arrive as
-// clamscan sends them: a bare `PING`, `nVERSION\n`, `zINSTREAM\0`; INSTREAM data as u32be-length chunks ending with 0.
+// clamscan sends them: a bare `PING`, `nVERSION\n`, `zINSTREAM\0`, or after `zIDSESSION\0` (eyrie's
+// kept connections); INSTREAM data as u32be-length chunks ending with 0.
 import { createServer, type Server, type Socket } from 'node:net'
 import { join } from 'node:path'
 
@@ -44,10 +45,14 @@ export class FakeClamd {
         if (how.kind === 'nonsense') return void c.end('\x8fZZ\x00not clamd\n')
         // clamscan sends a bare `PING` (no prefix, no terminator)
         if (buf.subarray(0, 4).toString('latin1') === 'PING') return void c.end('PONG\n')
-        const end = buf.findIndex((b) => b === 0 || b === 0x0a)
-        if (end < 0) return
-        const command = buf.subarray(1, end).toString('latin1')
-        buf = buf.subarray(end + 1)
+        let command = 'IDSESSION'
+        // a session (eyrie's connection for the scans a tracee waits for): its commands follow
+        while (command === 'IDSESSION') {
+          const end = buf.findIndex((b) => b === 0 || b === 0x0a)
+          if (end < 0) return
+          command = buf.subarray(1, end).toString('latin1')
+          buf = buf.subarray(end + 1)
+        }
         if (command === 'VERSION') return void c.end('ClamAV 0.0.0/0/fake\0')
         if (command !== 'INSTREAM') return void c.end(`${command}: UNKNOWN COMMAND\0`)
         this.instreams++

@@ -59,34 +59,57 @@ test('given eight callers asking about the same new content at once, then clamd 
   assert.ok(results.every((r) => r.verdict.kind === 'clean'), 'EICAR only matches as a whole file (hash signature)')
 })
 
-test('given four different contents at once and a pool of four, then four connections are open at the same time', async () => {
+test('given four different contents at once and a pool of four, then four connections are opened at the same time', async () => {
   const s = await viaProxy({ connections: 4 })
-  await eventually(() => proxy.open === 0)
   proxy.hold()
-  proxy.maxOpen = 0
   proxy.maxActive = 0
   const scans = Promise.all(Array.from({ length: 4 }, () => s.scanBytes(randomBytes(64 << 10))))
-  await eventually(() => proxy.open >= 4)
+  await eventually(() => proxy.held >= 4)
   proxy.release()
   const results = await scans
-  assert.equal(proxy.maxOpen, 4)
+  assert.equal(proxy.maxActive, 4)
   assert.ok(results.every((r) => r.verdict.kind === 'clean' && r.source === 'scan'))
 })
 
-test('given six different contents at once and a pool of two, then never more than two connections are open', async () => {
+test('given six different contents at once and a pool of two, then never more than two connections are opened or scanning', async () => {
   const s = await viaProxy({ connections: 2 })
-  await eventually(() => proxy.open === 0)
   proxy.hold()
-  proxy.maxOpen = 0
   proxy.maxActive = 0
   const scans = Promise.all(Array.from({ length: 6 }, () => s.scanBytes(randomBytes(64 << 10))))
-  await eventually(() => proxy.open >= 2)
+  await eventually(() => proxy.held >= 2)
   await new Promise((r) => setTimeout(r, 100))
-  assert.equal(proxy.open, 2)
+  assert.equal(proxy.held, 2)
   proxy.release()
   const results = await scans
   assert.equal(proxy.maxActive, 2)
   assert.equal(results.filter((r) => r.verdict.kind === 'clean').length, 6)
+})
+
+test('given scans a caller waits for, one after another, then they share one connection kept open (an IDSESSION); background ones open their own', async () => {
+  const s = await viaProxy({ connections: 4 })
+  const [sessions, instreams, opened] = [proxy.sessions, proxy.instreams, s.sessionsOpened]
+  for (let i = 0; i < 5; i++) assert.equal((await s.scanBytes(randomBytes(4096))).source, 'scan')
+  assert.equal((await s.scanBytes(eicar())).verdict.kind, 'infected', 'verdicts come back over a session as they do alone')
+  assert.equal(proxy.instreams - instreams, 6)
+  assert.equal(proxy.sessions - sessions, 1)
+  assert.equal(s.sessionsOpened - opened, 1)
+  // nobody waits for these: clamscan, a connection per request
+  await s.scanBytes(randomBytes(4096), undefined, true)
+  await s.scanBytes(randomBytes(4096), undefined, true)
+  assert.equal(proxy.instreams - instreams, 8)
+  assert.equal(proxy.sessions - sessions, 1)
+})
+
+test('given a kept connection closed while idle (clamd\'s IdleTimeout, a restart), when the next scan a caller waits for comes, then it goes on a new connection and gets its verdict', async () => {
+  const s = await viaProxy()
+  assert.equal((await s.scanBytes(randomBytes(4096))).verdict.kind, 'clean')
+  const [sessions, opened] = [proxy.sessions, s.sessionsOpened]
+  proxy.hangUp()
+  await eventually(() => proxy.open === 0)
+  const r = await s.scanBytes(eicar())
+  assert.equal(r.verdict.kind, 'infected')
+  assert.equal(proxy.sessions - sessions, 1)
+  assert.equal(s.sessionsOpened - opened, 1)
 })
 
 test('given a cache of two entries, when a third verdict is stored, then the least recently used one goes', () => {

@@ -24,18 +24,21 @@ export const tmp = (prefix: string): Promise<string> => mkdtemp(join(tmpdir(), `
 
 export const withPrivateClamd = async (dir?: string): Promise<Clamd> => startClamd({ signatures: SIGNATURES, dir, threads: 4 })
 
-/** A unix socket that forwards every connection to clamd and counts INSTREAM requests; `hold` keeps
- *  new connections waiting (not forwarded) until released, so a test can see how many a client opens
- *  at once. */
+/** A unix socket that forwards every connection to clamd and counts INSTREAM requests (one per
+ *  connection, as clamscan sends them, or many in an IDSESSION); `hold` keeps new connections waiting
+ *  (not forwarded) until released, so a test can see how many a client opens at once. */
 export class CountingProxy {
   instreams = 0
+  /** connections open now (a session stays open between its requests) */
   open = 0
-  maxOpen = 0
-  /** INSTREAM requests whose answer has not ended yet (the proxy sees a connection close only after
-   *  the client may already have opened the next one; the answer's end comes before that) */
+  /** connections held back now (`hold`) */
+  held = 0
+  /** INSTREAM requests sent and not yet answered (clamd ends each reply with a NUL) */
   active = 0
   maxActive = 0
-  private held: Array<() => void> = []
+  /** connections whose first command was IDSESSION */
+  sessions = 0
+  private waiting: Array<() => void> = []
   private holding = false
   private readonly sockets = new Set<Socket>()
 
@@ -54,8 +57,6 @@ export class CountingProxy {
   private accept(client: Socket, target: string): void {
     this.sockets.add(client)
     this.open++
-    this.maxOpen = Math.max(this.maxOpen, this.open)
-    let first = true
     client.once('close', () => {
       this.open--
       this.sockets.delete(client)
@@ -64,34 +65,40 @@ export class CountingProxy {
     const forward = () => {
       const upstream = connect(target)
       this.sockets.add(upstream)
-      upstream.once('close', () => this.sockets.delete(upstream))
-      let scanning = false
+      // the commands sent, in order, whose replies have not come yet (true: an INSTREAM)
+      const owed: boolean[] = []
+      const settle = (n: number) => {
+        for (const scan of owed.splice(0, n)) if (scan) this.active--
+      }
+      const commands = commandReader((command) => {
+        if (command === 'IDSESSION') this.sessions++
+        if (command === 'IDSESSION' || command === 'END') return
+        owed.push(command === 'INSTREAM')
+        if (command !== 'INSTREAM') return
+        this.instreams++
+        this.maxActive = Math.max(this.maxActive, ++this.active)
+      })
       client.on('data', (d: Buffer) => {
-        if (first && d.subarray(0, 10).toString('latin1') === 'zINSTREAM\0') {
-          this.instreams++
-          scanning = true
-          this.maxActive = Math.max(this.maxActive, ++this.active)
-        }
-        first = false
+        commands(d)
         upstream.write(d)
       })
       client.on('end', () => upstream.end())
-      upstream.on('data', (d) => client.write(d))
+      upstream.on('data', (d: Buffer) => {
+        settle(d.toString('latin1').split('\0').length - 1)
+        client.write(d)
+      })
       upstream.once('close', () => {
-        if (scanning) this.active--
-        scanning = false
+        settle(owed.length)
+        this.sockets.delete(upstream)
       })
-      upstream.on('end', () => {
-        if (scanning) this.active--
-        scanning = false
-        client.end()
-      })
+      upstream.on('end', () => client.end())
       upstream.on('error', () => client.destroy())
       client.on('error', () => upstream.destroy())
       client.resume()
     }
-    if (this.holding) this.held.push(forward)
-    else forward()
+    if (!this.holding) return forward()
+    this.held++
+    this.waiting.push(forward)
   }
 
   hold(): void {
@@ -100,13 +107,53 @@ export class CountingProxy {
 
   release(): void {
     this.holding = false
-    for (const f of this.held.splice(0)) f()
+    this.held = 0
+    for (const f of this.waiting.splice(0)) f()
+  }
+
+  /** Closes every connection (as clamd closes a session idle past its IdleTimeout); keeps listening. */
+  hangUp(): void {
+    for (const s of this.sockets) s.destroy()
   }
 
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy()
     await new Promise<void>((res) => this.server.close(() => res()))
     await rm(this.dir, { recursive: true, force: true })
+  }
+}
+
+/** Reads clamd commands ("zNAME\0", "nNAME\n") from a client's bytes as they come, INSTREAM's
+ *  chunks (a 4-byte big-endian length, then that many bytes; 0 ends them) skipped; calls `on` with
+ *  each command's name. */
+const commandReader = (on: (command: string) => void) => {
+  let pending = Buffer.alloc(0)
+  let chunkLeft = -1 // -1: reading a command; else bytes of the current chunk still to skip
+  let inStream = false
+  return (d: Buffer): void => {
+    pending = Buffer.concat([pending, d])
+    for (;;) {
+      if (inStream && chunkLeft > 0) {
+        const skip = Math.min(chunkLeft, pending.length)
+        pending = pending.subarray(skip)
+        chunkLeft -= skip
+        if (chunkLeft > 0) return
+        continue
+      }
+      if (inStream) {
+        if (pending.length < 4) return
+        chunkLeft = pending.readUInt32BE(0)
+        pending = pending.subarray(4)
+        if (chunkLeft === 0) [inStream, chunkLeft] = [false, -1]
+        continue
+      }
+      const end = pending.indexOf(pending[0] === 0x6e ? 0x0a : 0x00) // n...\n or z...\0
+      if (end < 0) return
+      const command = pending.subarray(1, end).toString('latin1')
+      pending = pending.subarray(end + 1)
+      on(command)
+      if (command === 'INSTREAM') [inStream, chunkLeft] = [true, 0]
+    }
   }
 }
 
