@@ -5,7 +5,7 @@ import type { Journal } from '../journal/journal.js'
 import type { TraceOptions } from '../native/index.js'
 import type { World } from '../projections/index.js'
 import {
-  closedForWriting, closeJudge, withNodes, describeJudgmentError, Gate, gateDecider, Judgments, liveSource, openFilterOf,
+  closedForWriting, closeJudge, withNodes, describeJudgmentError, Gate, gateDecider, gateForesight, Judgments, liveSource, openFilterOf,
   type FailurePolicy, type Later, type ReadGuard, type ScannerStats, type SerialAppends,
 } from '../scanner/index.js'
 import { openScanner, type ClamdOpts } from './scan.js'
@@ -90,6 +90,7 @@ export const scanningTrace = (clamd: RecordScanner, r: RecordingState, s: ScanSe
   const trace: TraceOptions = {
     lent,
     decide: gateDecider(gate, { append: r.append, reading, onDecision, later: (p) => r.late.add(p), before: (path) => r.appends.hurry(queue.settle(path)) }),
+    foresee: gateForesight(gate),
     decideOpens: true,
     ...(openFilter === null ? {} : { openFilter }),
     onBatch: async (drafts) => {

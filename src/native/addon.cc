@@ -32,6 +32,7 @@ void deliverToJs(Napi::Env env, Napi::Function onMessage, Message* m, const std:
       onMessage.Call({Napi::String::New(env, "batch"), buf});
       return;
     }
+    case Message::Type::Foresee:  // a Decide on its way, ahead of the batch before it (no id: no answer)
     case Message::Type::Decide: {
       auto o = Napi::Object::New(env);
       o.Set("id", Napi::Number::New(env, static_cast<double>(m->id)));
@@ -41,7 +42,7 @@ void deliverToJs(Napi::Env env, Napi::Function onMessage, Message* m, const std:
       // the name's bytes as they are: JavaScript makes it a string by the one rule (src/events/names.ts)
       o.Set("path", Napi::Buffer<char>::Copy(env, m->decide.path.data(), m->decide.path.size()));
       o.Set("flags", Napi::Number::New(env, static_cast<double>(m->decide.flags)));
-      onMessage.Call({Napi::String::New(env, "decide"), o});
+      onMessage.Call({Napi::String::New(env, m->type == Message::Type::Decide ? "decide" : "foresee"), o});
       return;
     }
     case Message::Type::Snapshot: {

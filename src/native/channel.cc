@@ -75,6 +75,13 @@ int64_t Channel::ask(Message* request, int64_t fallback, std::string* note) {
     delete request;
     return fallback;
   }
+  if (request->type == Message::Type::Decide && (!open_->empty() || outstanding_ > 0)) {
+    // JavaScript handles the batches before the question (the question needs them in R(now)): told
+    // of the question first, it may start what needs no batch (reading and scanning a host file)
+    auto* f = new Message(Message::Type::Foresee);
+    f->decide = request->decide;
+    sink_.deliver(f);
+  }
   sealLocked(lock, true);
   uint64_t id = request->id = nextId_++;
   sink_.deliver(request);

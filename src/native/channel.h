@@ -42,7 +42,7 @@ struct Outcome {
 };
 
 struct Message {
-  enum class Type { Batch, Decide, Snapshot, Synced, Done };
+  enum class Type { Batch, Decide, Foresee, Snapshot, Synced, Done };
   explicit Message(Type t) : type(t) {}
   Type type;
   uint64_t id = 0;

@@ -81,6 +81,11 @@ export interface TraceOptions {
   /** 0 lets the call run; an errno (EACCES = 13) makes it fail with that error instead. The tracee
    *  waits for the answer; earlier batches were handed to onBatch (and settled: in order) before the question. */
   readonly decide?: (req: DecisionRequest) => Promise<Decided>
+  /** Told of a question as soon as the tracer asks it, ahead of the batch handed to onBatch before
+   *  `decide` is called: work that needs no batch (reading and scanning a file the host holds) may
+   *  start meanwhile. A hint only (`decide` still decides), given when batches are ahead of the
+   *  question (not yet durable, or not yet sent). Must not throw. */
+  readonly foresee?: (req: DecisionRequest) => void
   /** How long a clean verdict lent by `decide` holds, ms (default 60,000; 0 lends none). */
   readonly admitMs?: number
   /** Clean verdicts lent before the run (an earlier run's, remembered by the scanner): an exec or
@@ -311,7 +316,21 @@ const start = (config: NativeConfig, opts: TraceOptions): Running => {
         throw new Error(`bug: unknown native message ${type}`)
     }
   }
+  const foresee = (payload: unknown): void => {
+    if (failure !== undefined || opts.foresee === undefined) return
+    const { id: _id, path, ...request } = decodeMessage(DecideMessage, 'foresee', payload)
+    opts.foresee({ ...request, path: nameFromBytes(path) })
+  }
   const session = new Session(config, (type, payload) => {
+    // a question on its way is told of at once, not behind the batch ahead of it: that is its point
+    if (type === 'foresee') {
+      try {
+        foresee(payload)
+      } catch (err) {
+        fail(err)
+      }
+      return
+    }
     chain = chain.then(() => handle(type, payload)).catch(fail)
   })
   const syncViews = (): Promise<void> =>

@@ -158,6 +158,13 @@ export class Gate {
     return Promise.all(judged.map((j, i) => ('errno' in j ? j : this.decide(paths[i], 'close', 'close', j))))
   }
 
+  /** A question about content with these bytes is on its way (gateForesight): they go to clamd
+   *  now, so the verdict is cached or under way when the question comes. Decides nothing: the
+   *  question reads and judges anew (bytes changed meanwhile have another hash, scanned again). */
+  foresee(bytes: Uint8Array): void {
+    void this.o.scanner.scanBytes(bytes) // never rejects
+  }
+
   /** Forget what is remembered about a path (the recorder saw it change). Stamps make this optional. */
   forget(path: string): void {
     this.memo.delete(path)

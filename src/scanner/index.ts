@@ -12,7 +12,7 @@ export { DEFAULT_FAILURE_POLICY, parseFailurePolicy, type FailurePolicy, type Fa
 export { Gate, EACCES, type ContentRef, type ContentSource, type Decision, type GateOptions, type Trigger } from './gate.js'
 export { quarantine, listQuarantine, restoreQuarantine, quarantineDir, type QuarantineRecord, type QuarantineInfo, type RestoreOptions } from './quarantine.js'
 export { ScannerError, type ScannerErrorCode } from './errors.js'
-export { liveSource, gateDecider, wallClock, type GateRequest, type DeciderOptions, type GateDeciderOptions, type LiveSourceOptions } from './live.js'
+export { liveSource, gateDecider, gateForesight, wallClock, type GateRequest, type DeciderOptions, type GateDeciderOptions, type LiveSourceOptions } from './live.js'
 export { closedForWriting, closeJudge, scanClosedFiles, withNodes, type Closed, type CloseJudgeOptions } from './closes.js'
 export { Judgments, SerialAppends, Later, ReadGuard, describeJudgmentError, DEFAULT_BOUND, DEFAULT_BATCH, type Appended, type JudgmentsOptions, type JudgmentsStats } from './judgments.js'
 export { scanContent, scanAt, scanHistory, filesIn, tally, type ContentScan, type HistoryScan, type Version } from './forensic.js'

@@ -3,7 +3,7 @@
 // existed before recording began), the file on the host. The decider has the interceptor's
 // `decide(req)` shape: it journals the gate's events (a denial's committed before the tracee learns
 // of it) and lends clean verdicts to the tracer.
-import { closeSync, openSync, readSync, statSync } from 'node:fs'
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { nameToBytes, O_ACCMODE, O_WRONLY, type Body, type Draft } from '../events/index.js'
 import type { Journal } from '../journal/journal.js'
@@ -57,6 +57,30 @@ const fillFromDisk = async (path: string, into: Buffer, ranges: ReadonlyArray<{ 
     await fh.close()
   }
   return got
+}
+
+/** A regular host file's bytes when it holds at most `max`, read now; null otherwise, and for what
+ *  cannot be read (a hint's: the question reads the file again and says why). Opened without
+ *  blocking: the name may have become a FIFO since anyone looked. */
+const hostBytesNow = (path: string, max: number): Uint8Array | null => {
+  let fd: number
+  try {
+    fd = openSync(nameToBytes(path), constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY)
+  } catch {
+    return null
+  }
+  try {
+    const st = fstatSync(fd)
+    if (!st.isFile() || st.size > max) return null
+    const buf = Buffer.alloc(st.size)
+    let got = 0
+    for (let n = 1; got < st.size && n > 0; got += n) n = readSync(fd, buf, got, st.size - got, got)
+    return buf.subarray(0, got)
+  } catch {
+    return null
+  } finally {
+    closeSync(fd)
+  }
 }
 
 const readHead = async (path: string, n: number): Promise<Uint8Array> => {
@@ -157,6 +181,16 @@ export interface GateDeciderOptions extends Omit<DeciderOptions, 'append'> {
 // the wall clock at start, advanced by the monotonic clock: ordered and near real time
 const clockBase = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint()
 export const wallClock = (): bigint => clockBase + process.hrtime.bigint()
+
+/** The interceptor's `foresee`: a question's file, as the host holds it, is read and sent to clamd
+ *  while JavaScript handles the batch ahead of the question (which cost a question ~0.4 ms before
+ *  clamd was asked): its verdict is cached or under way when the question reads the same bytes. */
+export const gateForesight = (gate: Gate) => (req: GateRequest): void => {
+  const exec = req.call === 'execve' || req.call === 'execveat'
+  if (!exec && (req.flags & O_ACCMODE) === O_WRONLY) return // gateDecider lets these run unjudged
+  const bytes = hostBytesNow(req.path, SYNC_READ_BYTES)
+  if (bytes !== null) gate.foresee(bytes)
+}
 
 /** The interceptor's `decide`: exec/execveat are judged as execs, opens that can read as opens
  *  (write-only opens read nothing: their bytes are judged on close), anything else passes. A file

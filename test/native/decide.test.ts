@@ -85,3 +85,36 @@ test('given decideOpens, when ls lists a directory (opendir: O_DIRECTORY), then 
     await cleanup()
   }
 })
+
+test('given foresee and a slow consumer, when sh runs a program, then the question is foreseen while earlier batches are still being handled, and decided after the batch ahead of it', async () => {
+  const { dir, cleanup } = await tempDir()
+  try {
+    const log: string[] = []
+    const { result } = await record(['sh', '-c', 'echo hi > out; /bin/true'], dir, {
+      batchMs: 1, // batches go while sh runs, each taking onBatch a while
+      onBatch: async () => {
+        log.push('batch')
+        await new Promise((r) => setTimeout(r, 100))
+        log.push('batch done')
+      },
+      foresee: (req) => {
+        log.push(`foresee ${req.call} ${req.path}`)
+      },
+      decide: async (req) => {
+        log.push(`decide ${req.call} ${req.path}`)
+        return 0
+      },
+    })
+    assert.equal(result.status, 0)
+    const foreseen = log.indexOf('foresee execve /usr/bin/true')
+    const decided = log.indexOf('decide execve /usr/bin/true')
+    assert.ok(foreseen >= 0 && decided > foreseen, log.join(', '))
+    // told at once, not behind the batches before it: one of them was being handled then
+    const before = log.slice(0, foreseen)
+    assert.ok(before.filter((l) => l === 'batch').length > before.filter((l) => l === 'batch done').length, log.join(', '))
+    // the batch ahead of the question (sh's write of out) went to onBatch before the question
+    assert.ok(log.slice(foreseen + 1, decided).includes('batch'), log.join(', '))
+  } finally {
+    await cleanup()
+  }
+})

@@ -11,10 +11,10 @@ import { openLmdbJournal } from '../../src/journal/lmdb.js'
 import type { Journal } from '../../src/journal/journal.js'
 import type { Clamd } from '../../src/scanner/clamd.js'
 import { Gate } from '../../src/scanner/gate.js'
-import { gateDecider, liveSource } from '../../src/scanner/live.js'
+import { gateDecider, gateForesight, liveSource } from '../../src/scanner/live.js'
 import { listQuarantine } from '../../src/scanner/quarantine.js'
 import { Scanner } from '../../src/scanner/scanner.js'
-import { CountingProxy, eicar, MARKER, withPrivateClamd, tmp } from './support.js'
+import { CountingProxy, eicar, eventually, MARKER, withPrivateClamd, tmp } from './support.js'
 
 let clamd: Clamd
 let proxy: CountingProxy
@@ -158,6 +158,23 @@ test('given the interceptor-shaped decider, then execs and read opens are judged
     [[42n, 5, 6, 'scan.verdict'], [42n, 5, 6, 'access.denied']],
     [[42n, 5, 6, 'scan.verdict'], [42n, 5, 6, 'access.denied']],
   ])
+})
+
+test('given a question foreseen, then its file goes to clamd at once, and the question\'s verdict is that scan\'s (clamd asked once); a write-only open is not foreseen', async () => {
+  const gate = gateFor(null)
+  const foresee = gateForesight(gate)
+  const decide = gateDecider(gate, { append: async () => {} })
+  const path = join(root, 'foreseen.sh')
+  await writeFile(path, `#!/bin/sh\n# ${MARKER} ${randomBytes(8).toString('hex')}\n`, { mode: 0o755 })
+  const before = proxy.instreams
+  foresee({ pid: 5, tid: 6, call: 'openat', path, flags: 0o1 })
+  await new Promise((r) => setTimeout(r, 200))
+  assert.equal(proxy.instreams, before, 'write-only: nothing to judge')
+  foresee({ pid: 5, tid: 6, call: 'openat', path, flags: 0 })
+  await eventually(() => proxy.instreams === before + 1)
+  assert.deepEqual(await decide({ pid: 5, tid: 6, call: 'openat', path, flags: 0 }), { errno: 13, journaled: true })
+  assert.equal(proxy.instreams, before + 1)
+  foresee({ pid: 5, tid: 6, call: 'execve', path: join(root, 'no-such-file'), flags: 0 }) // the question says ENOENT
 })
 
 test('given no such file, then the gate lets the kernel answer (ENOENT) and journals nothing', async () => {
