@@ -77,6 +77,8 @@ interface Judged {
   readonly sha256: string
   readonly source: VerdictSource | 'memo'
   readonly head: Uint8Array | null
+  /** the whole content, when `judge` read it (not for a verdict from memory) */
+  readonly bytes?: Uint8Array
 }
 
 const MAX_INTERPRETERS = 4 // the kernel's limit on nested #! interpreters
@@ -84,8 +86,14 @@ const MAX_INTERPRETERS = 4 // the kernel's limit on nested #! interpreters
 /** A placeholder in afterCloses for a small content judged with the others at the end. */
 const CLOSE_PENDING: Judged = { verdict: scanError('bug: not judged'), sha256: '', source: 'none', head: null }
 
+/** Contents whose ELF interpreter is remembered (by sha256: the interpreter is in the bytes). */
+const INTERPRETERS = 4096
+
 export class Gate {
   private readonly memo = new Map<string, { stamp: string; sha256: string; head: Uint8Array }>()
+  /** sha256 -> the content's PT_INTERP (null: none): the loader asked about at every exec is not
+   *  read again for it (64 KiB each time) */
+  private readonly interpreters = new Map<string, string | null>()
   private readonly moving = new Map<string, Promise<QuarantineRecord | string>>()
   readonly failure: FailurePolicy
 
@@ -179,7 +187,7 @@ export class Gate {
     if (own.errno !== 0 || judged.head === null || depth >= MAX_INTERPRETERS || this.o.source === undefined) return own
     let interp: string | null
     try {
-      interp = shebangOf(judged.head) ?? (await this.elfInterpreter(ref))
+      interp = shebangOf(judged.head) ?? (await this.elfInterpreter(ref, judged))
     } catch (err) {
       const failed = await this.decide(path, 'exec', call, { verdict: scanError(`cannot read ${path}: ${reasonOf(err)}`), sha256: '', source: 'none', head: null })
       return { ...failed, events: [...own.events, ...failed.events] }
@@ -191,13 +199,20 @@ export class Gate {
     return { ...inner, path, events: [...own.events, ...inner.events], message: `${path}: interpreter ${inner.message}` }
   }
 
-  /** An ELF program's interpreter (what the kernel loads with it, unseen by any call): read from
-   *  its first 64 KiB, or all of it where the program headers lie further. */
-  private async elfInterpreter(ref: ContentRef): Promise<string | null> {
-    const first = ref.head !== undefined ? await ref.head(1 << 16) : await ref.read()
+  /** An ELF program's interpreter (what the kernel loads with it, unseen by any call): known by its
+   *  content's hash, else found in the bytes judged, or read from its first 64 KiB, or all of it
+   *  where the program headers lie further. */
+  private async elfInterpreter(ref: ContentRef, judged: Judged): Promise<string | null> {
+    const known = judged.sha256 === '' ? undefined : this.interpreters.get(judged.sha256)
+    if (known !== undefined) return known
+    const first = judged.bytes ?? (ref.head !== undefined ? await ref.head(1 << 16) : await ref.read())
     const found = elfInterpreterOf(first)
-    if (found.reaches <= first.length) return found.interp
-    return elfInterpreterOf(await ref.read()).interp
+    const interp = found.reaches <= first.length ? found.interp : elfInterpreterOf(await ref.read()).interp
+    if (judged.sha256 !== '') {
+      if (this.interpreters.size >= INTERPRETERS) this.interpreters.clear() // bounded; refilled as execs come
+      this.interpreters.set(judged.sha256, interp)
+    }
+    return interp
   }
 
   private async lookup(path: string): Promise<ContentRef | null> {
@@ -219,7 +234,8 @@ export class Gate {
   private async judge(path: string, ref: ContentRef): Promise<Judged> {
     const bytes = await this.contentOf(path, ref)
     if (!(bytes instanceof Uint8Array)) return bytes
-    return this.judged(path, ref, bytes, await this.o.scanner.scanBytes(bytes))
+    // with its bytes, for an exec's interpreter (afterCloses keeps no bytes: it holds many judgments)
+    return { ...this.judged(path, ref, bytes, await this.o.scanner.scanBytes(bytes)), bytes }
   }
 
   /** What judging a content starts from: a verdict known, or refused for its size, without reading

@@ -10,7 +10,7 @@ import { Ingest } from '../../src/engine/replay.js'
 import { openLmdbJournal } from '../../src/journal/lmdb.js'
 import type { Journal } from '../../src/journal/journal.js'
 import type { Clamd } from '../../src/scanner/clamd.js'
-import { Gate } from '../../src/scanner/gate.js'
+import { Gate, type ContentSource } from '../../src/scanner/gate.js'
 import { gateDecider, gateForesight, liveSource } from '../../src/scanner/live.js'
 import { listQuarantine } from '../../src/scanner/quarantine.js'
 import { Scanner } from '../../src/scanner/scanner.js'
@@ -175,6 +175,26 @@ test('given a question foreseen, then its file goes to clamd at once, and the qu
   assert.deepEqual(await decide({ pid: 5, tid: 6, call: 'openat', path, flags: 0 }), { errno: 13, journaled: true })
   assert.equal(proxy.instreams, before + 1)
   foresee({ pid: 5, tid: 6, call: 'execve', path: join(root, 'no-such-file'), flags: 0 }) // the question says ENOENT
+})
+
+test('given execs of two programs naming one ELF interpreter, then the interpreter is read once (judged, and then known by its hash with its own interpreter, none), and neither program is read again for its PT_INTERP', async () => {
+  const reads = new Map<string, number>()
+  const live = liveSource({ journal, guest: 'live', world: () => ingest.now })
+  const counted: ContentSource = async (path) => {
+    const ref = await live(path)
+    if (ref === null) return null
+    const count = () => reads.set(path, (reads.get(path) ?? 0) + 1)
+    return { ...ref, head: (n) => (count(), ref.head?.(n) ?? ref.read()), read: () => (count(), ref.read()) }
+  }
+  const gate = new Gate({ scanner, source: counted, quarantineTo: null, guest: 'live' })
+  const programs = ['one', 'two'].map((name) => join(root, `prog-${name}`))
+  for (const p of programs) {
+    await writeFile(p, Buffer.concat([await readFile('/usr/bin/true'), randomBytes(16)]), { mode: 0o755 })
+    const d = await gate.decideExec(p)
+    assert.equal(d.errno, 0, d.message)
+    assert.deepEqual(d.interpreter?.path, '/lib64/ld-linux-x86-64.so.2')
+  }
+  assert.deepEqual(Object.fromEntries(reads), { [programs[0]]: 1, [programs[1]]: 1, '/lib64/ld-linux-x86-64.so.2': 1 })
 })
 
 test('given no such file, then the gate lets the kernel answer (ENOENT) and journals nothing', async () => {
