@@ -18,6 +18,17 @@ test('given an mmap of a file, then view.map has the returned address, the prote
   ])
 })
 
+test('given an mmap of a file unlinked since it was opened, then its view is mapped by no name (the fold must not bring the name back)', async () => {
+  const b = await bodiesOf([
+    at(7, `mmap(NULL, 1, PROT_READ|PROT_WRITE, MAP_SHARED, ${fdp(4, '/w/c')}(deleted), 0) = 0x7feda6bf1000`),
+    at(7, `mmap(NULL, 1, PROT_READ, MAP_PRIVATE, ${fdp(4, '/w/c (deleted)')}, 0) = 0x7feda6bf2000`), // before strace 6.1
+  ])
+  assert.deepEqual(b, [
+    { kind: 'view.map', addr: 0x7feda6bf1000, len: 1, prot: 3, shared: true, path: '/w/c', inode: null, offset: 0, deleted: true },
+    { kind: 'view.map', addr: 0x7feda6bf2000, len: 1, prot: 1, shared: false, path: '/w/c', inode: null, offset: 0, deleted: true },
+  ])
+})
+
 test('given anonymous maps, a map of /dev/zero and a failed map, then no view is reported', async () => {
   const b = await bodiesOf([
     at(7, 'mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7fed5f2d6000'),

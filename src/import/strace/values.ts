@@ -2,7 +2,7 @@
 // structs and arrays. Each reader takes one argument's text and returns a value or why it is not one.
 import * as E from 'fp-ts/lib/Either.js'
 import { posix } from 'node:path'
-import { nameFromBytes } from '../../events/index.js'
+import { DELETED_SUFFIX, nameFromBytes, withoutDeleted } from '../../events/index.js'
 import { decodeEscaped, skipString, splitTop } from './text.js'
 import type { FlagTable } from './flags.js'
 import { show } from './show.js'
@@ -30,6 +30,11 @@ export const readNat = (raw: string): E.Either<string, number> => {
 
 /** An fd argument: `3`, `3</abs/path>`, `3</abs/path>(deleted)`, `AT_FDCWD<...>`; fd null is AT_FDCWD. */
 export interface FdRef { readonly fd: number | null; readonly path: string | null; readonly deleted: boolean }
+
+/** The name an fd's file has, and whether it has none left (unlinked, or never had one): strace 6.1
+ *  shows the kernel's "(deleted)" after the decoration, earlier ones " (deleted)" inside it. */
+export const fdName = (ref: FdRef): { readonly path: string | null; readonly deleted: boolean } =>
+  ref.path?.endsWith(DELETED_SUFFIX) === true ? { path: withoutDeleted(ref.path), deleted: true } : { path: ref.path, deleted: ref.deleted }
 const FD_ARG = /^(-?[0-9]+|AT_FDCWD)(?:<([^>]*)>)?(\(deleted\))?$/
 export const readFd = (raw: string): E.Either<string, FdRef> => {
   const m = FD_ARG.exec(raw)

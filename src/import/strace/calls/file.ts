@@ -7,7 +7,7 @@ import { Args, type Parsed } from '../args.js'
 import type { Call } from '../call.js'
 import { draft, resolveAt, type Ctx } from '../context.js'
 import { AT_EMPTY_PATH, AT_FLAGS, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, AT_SYMLINK_NOFOLLOW, FALLOC_FLAGS, MODE_TYPES, PERMISSION_NAMES, RENAME_FLAGS } from '../flags.js'
-import { readPathText, type FdRef } from '../values.js'
+import { fdName, readPathText, type FdRef } from '../values.js'
 
 const none: Parsed = E.right([])
 
@@ -213,9 +213,10 @@ export const parseFchmodat = (call: Call, ctx: Ctx): Parsed => parseChmodAt(call
 const byFdName = (a: Args, ctx: Ctx, call: Call, fd: FdRef, make: (path: string) => Body): Parsed => {
   if (call.ret.kind !== 'ok') return none
   return a.done(() => {
-    if (fd.deleted) return []
-    if (fd.path === null || !fd.path.startsWith('/')) return E.left(`fd ${fd.fd ?? 'AT_FDCWD'} shows no path in argument 1 of ${call.name} (strace -y shows it)`)
-    return [draft(ctx, make(fd.path))]
+    const { path, deleted } = fdName(fd)
+    if (deleted) return []
+    if (path === null || !path.startsWith('/')) return E.left(`fd ${fd.fd ?? 'AT_FDCWD'} shows no path in argument 1 of ${call.name} (strace -y shows it)`)
+    return [draft(ctx, make(path))]
   })
 }
 

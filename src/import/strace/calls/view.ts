@@ -6,6 +6,7 @@ import { Args, type Parsed } from '../args.js'
 import type { Call } from '../call.js'
 import { draft, type Ctx } from '../context.js'
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_FLAGS, MREMAP_FLAGS, MSYNC_FLAGS, PROT_FLAGS, mapShared } from '../flags.js'
+import { fdName } from '../values.js'
 
 const none: Parsed = E.right([])
 
@@ -27,8 +28,11 @@ export const parseMmap = (call: Call, ctx: Ctx): Parsed => {
   return a.done(() => {
     // Anonymous memory is no file's content; neither is a map of a device or a memfd. Put with
     // MAP_FIXED where a file view was, it replaces that view.
-    if ((flags & MAP_ANONYMOUS) !== 0 || fd.path === null || !ctx.isContent(fd)) return (flags & MAP_FIXED) !== 0 ? [draft(ctx, { kind: 'view.unmap', addr, len })] : []
-    return [draft(ctx, { kind: 'view.map', addr, len, prot, shared: mapShared(flags), path: fd.path, inode: null, offset })]
+    const { path, deleted } = fdName(fd)
+    if ((flags & MAP_ANONYMOUS) !== 0 || path === null || !ctx.isContent(fd)) return (flags & MAP_FIXED) !== 0 ? [draft(ctx, { kind: 'view.unmap', addr, len })] : []
+    // a file unlinked since it was opened is mapped by no name: its old one may be another's now
+    const map = { kind: 'view.map' as const, addr, len, prot, shared: mapShared(flags), path, inode: null, offset }
+    return [draft(ctx, deleted ? { ...map, deleted: true } : map)]
   })
 }
 
