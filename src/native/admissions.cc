@@ -97,6 +97,25 @@ bool Tracer::heldWritable(const std::string& inode) const {
   return false;
 }
 
+// The open filter (scanfilter.h) on a regular file a tracee opens: by its name, else by its first
+// bytes, which are remembered by the file's stat, as loans are, while no traced task has had it
+// open for writing or maps it shared (a compiler reads the same headers for every unit, the loader
+// ld.so.cache at every exec: an open, a read and a close each time). `walk` reaches the file.
+bool Tracer::passesOpenFilter(const std::string& name, const std::string& walk, const struct stat& st) {
+  const ScanFilter& f = cfg_.openFilter;
+  if (f.byName(name)) return true;
+  std::string inode = inodeOf(st);
+  // writableAt_ is kept only while loans are made (admitNs): without it, nothing is remembered
+  if (cfg_.admitNs == 0 || writableAt_.count(inode) != 0 || sharedInodes_.count(inode) != 0) return f.byMagic(walk).value_or(true);
+  std::string stamp = stampOf(st);
+  auto known = magicByStamp_.find(stamp);
+  if (known != magicByStamp_.end()) return known->second;
+  std::optional<bool> magic = f.byMagic(walk);
+  if (!magic) return true;  // cannot tell: ask (and look again next time)
+  if (magicByStamp_.size() >= kMaxAdmissions) magicByStamp_.clear();  // bounded; refilled as opens come
+  return magicByStamp_[stamp] = *magic;
+}
+
 // A loan JavaScript wrote (src/native/index.ts): "<sha256> exec|open", for an exec then
 // " <sha256> <name>" of the ELF interpreter it judged clean with the program
 std::optional<Tracer::Note> Tracer::noteOf(const std::string& note) {

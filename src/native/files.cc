@@ -127,7 +127,7 @@ bool Tracer::openEntry(Task& t, const Origin& o, int dirfd, uint64_t pathAddr, u
   if (ask && c.created != 1) {
     struct stat st;
     if (lstat(walk.c_str(), &st) != 0) ask = errno != ENOENT && errno != ENOTDIR;
-    else if (!S_ISLNK(st.st_mode)) ask = passed = S_ISREG(st.st_mode) && cfg_.openFilter.passes(raw, walk);
+    else if (!S_ISLNK(st.st_mode)) ask = passed = S_ISREG(st.st_mode) && passesOpenFilter(raw, walk, st);
   }
   if (ask && c.created != 1) {
     bool follow = (flags & O_NOFOLLOW) == 0;

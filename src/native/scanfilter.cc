@@ -45,21 +45,28 @@ bool ScanFilter::worthAsking(const std::string& path) const {
 }
 
 bool ScanFilter::passes(const std::string& path, const std::string& content) const {
+  return byName(path) || byMagic(content).value_or(true);
+}
+
+bool ScanFilter::byName(const std::string& path) const {
   if (all) return true;
   // JavaScript lower-cases beyond ASCII (the Kelvin sign becomes k): such a name is its to judge
   auto name = path.begin() + static_cast<std::ptrdiff_t>(path.rfind('/') + 1);
   if (std::any_of(name, path.end(), [](char ch) { return static_cast<unsigned char>(ch) >= 0x80; })) return true;
   std::string ext = extensionOf(path);
-  if (!ext.empty() && extensions.count(ext) > 0) return true;
+  return !ext.empty() && extensions.count(ext) > 0;
+}
+
+std::optional<bool> ScanFilter::byMagic(const std::string& content) const {
   size_t want = 0;
   for (const auto& m : magic) want = std::max(want, m.size());
   // O_NONBLOCK: the file may have become a FIFO since the stat
   int fd = open(content.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) return true;
+  if (fd < 0) return std::nullopt;
   std::string head(want, '\0');
   ssize_t n = pread(fd, head.data(), want, 0);
   close(fd);
-  if (n < 0) return true;
+  if (n < 0) return std::nullopt;
   head.resize(static_cast<size_t>(n));
   for (const auto& m : magic)
     if (head.size() >= m.size() && head.compare(0, m.size(), m) == 0) return true;

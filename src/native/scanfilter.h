@@ -6,6 +6,7 @@
 // decider sees a superset of what its filter would scan. Names that are not there, or are no regular
 // file, are never asked about (the decider passes them), --scan-all included.
 #pragma once
+#include <optional>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -27,6 +28,11 @@ struct ScanFilter {
    *  not plain ASCII), or when the first bytes read through `content` (the same file, by any name)
    *  are a listed magic or cannot be read. */
   bool passes(const std::string& path, const std::string& content) const;
+  /** true with `all`, or when the last name of `path` has a listed extension (or is not plain ASCII) */
+  bool byName(const std::string& path) const;
+  /** Whether the first bytes read through `content` are a listed magic; nullopt when they cannot be
+   *  read to tell. */
+  std::optional<bool> byMagic(const std::string& content) const;
 };
 
 /** The extension as filter.ts extensionOf reads it: the last component's, lower case; `.so.N...`

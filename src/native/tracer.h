@@ -208,6 +208,7 @@ class Tracer {
   Admission& lend(const std::string& path, const struct stat& st, uint64_t epoch, const Note& note, uint64_t from);
   void noteWritable(const std::string& inode);
   bool heldWritable(const std::string& inode) const;
+  bool passesOpenFilter(const std::string& name, const std::string& walk, const struct stat& st);
   void deny(Task& t, int err, const char* call, const std::string& path, const Origin& o);
 
   // io_uring (calls.cc): processes whose file operations may bypass the calls eyrie sees
@@ -323,6 +324,7 @@ class Tracer {
   std::unordered_map<std::string, Admission> admissions_;  // by path (admissions.cc)
   uint64_t startedNs_ = 0;                                 // CLOCK_MONOTONIC at start: cfg_.lentByStamp hold until + admitNs
   std::unordered_map<std::string, uint64_t> writableAt_;   // inode -> epoch of its last writable open
+  std::unordered_map<std::string, bool> magicByStamp_;     // stat stamp -> its first bytes pass the open filter
   std::unordered_map<std::string, Attributes> attrs_;      // inode -> permissions and owner the journal says last
   uint64_t writableEpoch_ = 0;
   int openWritten_ = 0;                                // entries of written_ with open set

@@ -4,6 +4,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { copyFile, mkdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises'
 import { realpathSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import type { DecisionRequest, Decided } from '../../src/native/index.js'
 import { openFilterOf } from '../../src/scanner/filter.js'
@@ -53,6 +54,34 @@ test('given the scanner filter, then the tracer asks only about opens it may sca
     assert.deepEqual(mine, ['X.PY', 'archive.ZIP', 'blob.dat', 'caf\u00e9', 'doc.txt', 'libx.so.1.2', 'run', 'setup.bin.txt'])
     // python's own modules and libraries are asked about (.py, .so), its data files are not
     assert.ok(asked.some((r) => r.path.endsWith('.so.6')), 'libc asked about')
+  } finally {
+    await cleanup()
+  }
+})
+
+test('given a file the filter passed over, when another process gives it an ELF head between two reads by the traced program, then the second open is asked about (the tracer remembers first bytes by the file\'s stat)', async () => {
+  const { dir, cleanup } = await tempDir()
+  try {
+    const [f, ready, go] = ['data', 'ready', 'go'].map((n) => join(dir, n))
+    await writeFile(f, 'plain text, as long as the head to come')
+    for (const fifo of [ready, go]) assert.equal(spawnSync('mkfifo', [fifo]).status, 0)
+    const reads = 'import os, sys\nf, ready, go = sys.argv[1:]\nfor i in range(3): os.close(os.open(f, os.O_RDONLY))\nopen(ready, "w").close()\nopen(go).read()\nos.close(os.open(f, os.O_RDONLY))'
+    const asked: string[] = []
+    const recording = record(['python3', '-c', reads, f, ready, go], dir, {
+      decideOpens: true,
+      openFilter,
+      decide: async (req) => {
+        if (req.path === f) asked.push(req.path)
+        return 0
+      },
+    })
+    await readFile(ready) // the program read it three times and waits
+    assert.deepEqual(asked, [])
+    // the same size: only the times tell
+    await writeFile(f, Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), Buffer.from('plain text, as long as the head to come').subarray(4)]))
+    await writeFile(go, 'go')
+    assert.equal((await recording).result.status, 0)
+    assert.deepEqual(asked, [f])
   } finally {
     await cleanup()
   }
