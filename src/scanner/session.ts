@@ -49,7 +49,7 @@ class Session {
     this.socket.unref() // an idle connection keeps nothing alive; a request refs it while it waits
     this.socket.write('zIDSESSION\0', 'latin1')
     this.socket.on('data', (d: Buffer) => this.received(d.toString('latin1')))
-    this.socket.on('error', (err: Error) => this.fail(`${describeEndpoint(endpoint)}: ${err.message}`))
+    this.socket.on('error', (err: Error) => this.fail(`clamd at ${describeEndpoint(endpoint)}: ${err.message}`))
     this.socket.on('close', () => this.fail(`clamd at ${describeEndpoint(endpoint)} closed the connection`))
   }
 
