@@ -76,8 +76,17 @@ bool fdInfo(pid_t tid, int fd, uint64_t& pos, int& flags) {
 }
 
 TaskStat taskStat(pid_t tid) {
-  std::ifstream f("/proc/" + std::to_string(tid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  // read(), not a stream: a task that dies between the open and the read fails the read (ESRCH),
+  // and libstdc++'s filebuf throws on that from an istreambuf_iterator, which ended the recorder
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/stat", tid);
+  int f = open(path, O_RDONLY | O_CLOEXEC);
+  if (f < 0) return {};
+  char buf[1024];
+  ssize_t n = read(f, buf, sizeof buf);
+  close(f);
+  if (n <= 0) return {};
+  std::string stat(buf, static_cast<size_t>(n));
   size_t close = stat.rfind(')');  // "pid (comm) state ppid ...": comm may hold ')' and spaces
   if (close == std::string::npos) return {};
   std::istringstream rest(stat.substr(close + 2));
