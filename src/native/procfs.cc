@@ -29,6 +29,19 @@ std::string readLink(const char* path) {
   return std::string(buf, static_cast<size_t>(n));
 }
 
+/** The first `max` bytes of a small /proc file, "" when it cannot be read. read(), not a stream: a
+ *  task that dies between the open and the read fails the read (ESRCH), and libstdc++'s filebuf
+ *  throws on that from an istreambuf_iterator, which ended the recorder. */
+std::string readSmall(const char* path, size_t max) {
+  int f = open(path, O_RDONLY | O_CLOEXEC);
+  if (f < 0) return "";
+  std::string out(max, '\0');
+  ssize_t n = read(f, out.data(), max);
+  close(f);
+  out.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  return out;
+}
+
 /** Canonical path of an existing object, through the kernel's own walk. */
 std::string canonical(const std::string& path, bool follow, bool directory) {
   int flags = O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW) | (directory ? O_DIRECTORY : 0);
@@ -60,15 +73,9 @@ bool fdStat(pid_t tid, int fd, struct stat& st) { return stat(fdLink(tid, fd).c_
 bool fdInfo(pid_t tid, int fd, uint64_t& pos, int& flags) {
   char path[64];
   snprintf(path, sizeof path, "/proc/%d/fdinfo/%d", tid, fd);
-  int f = open(path, O_RDONLY | O_CLOEXEC);
-  if (f < 0) return false;
-  char buf[512];
-  ssize_t n = read(f, buf, sizeof buf - 1);
-  close(f);
-  if (n <= 0) return false;
-  buf[n] = 0;
-  const char* p = strstr(buf, "pos:");
-  const char* q = strstr(buf, "flags:");
+  const std::string info = readSmall(path, 511);
+  const char* p = strstr(info.c_str(), "pos:");
+  const char* q = strstr(info.c_str(), "flags:");
   if (p == nullptr || q == nullptr) return false;
   pos = strtoull(p + 4, nullptr, 10);
   flags = static_cast<int>(strtol(q + 6, nullptr, 8));
@@ -76,17 +83,9 @@ bool fdInfo(pid_t tid, int fd, uint64_t& pos, int& flags) {
 }
 
 TaskStat taskStat(pid_t tid) {
-  // read(), not a stream: a task that dies between the open and the read fails the read (ESRCH),
-  // and libstdc++'s filebuf throws on that from an istreambuf_iterator, which ended the recorder
   char path[64];
   snprintf(path, sizeof path, "/proc/%d/stat", tid);
-  int f = open(path, O_RDONLY | O_CLOEXEC);
-  if (f < 0) return {};
-  char buf[1024];
-  ssize_t n = read(f, buf, sizeof buf);
-  close(f);
-  if (n <= 0) return {};
-  std::string stat(buf, static_cast<size_t>(n));
+  const std::string stat = readSmall(path, 1024);
   size_t close = stat.rfind(')');  // "pid (comm) state ppid ...": comm may hold ')' and spaces
   if (close == std::string::npos) return {};
   std::istringstream rest(stat.substr(close + 2));
