@@ -7,7 +7,7 @@ import { Readable } from 'node:stream'
 import type NodeClam from 'clamscan'
 import { describeEndpoint, type ClamdEndpoint } from './endpoint.js'
 import { reasonOf, ScannerError } from './errors.js'
-import { CHUNK, Sessions } from './session.js'
+import { chunksOf, Sessions } from './session.js'
 import { CLEAN, infected, scanError, type Verdict } from './verdict.js'
 
 /** Races `p` against a timer. `onTimeout` gives (or throws) the answer when the timer wins; a late
@@ -41,13 +41,7 @@ export const withTimeout = <T>(p: Promise<T>, ms: number, onTimeout: () => T, la
     )
   })
 
-const chunked = (bytes: Uint8Array): Readable => {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  function* pieces(): Generator<Buffer> {
-    for (let off = 0; off < buf.length; off += CHUNK) yield buf.subarray(off, Math.min(off + CHUNK, buf.length))
-  }
-  return Readable.from(pieces(), { objectMode: false })
-}
+const chunked = (bytes: Uint8Array): Readable => Readable.from(chunksOf(bytes), { objectMode: false })
 
 /** The verdict clamd gave, as clamscan reports it. isInfected null: clamd said something else. */
 const verdictOf = (r: { isInfected: boolean | null; viruses: string[] } & { resultString?: unknown }): Verdict => {

@@ -22,12 +22,16 @@ export class SessionError extends Error {
   }
 }
 
+/** The bytes in INSTREAM chunks (views, no copies). */
+export function* chunksOf(bytes: Uint8Array): Generator<Buffer> {
+  const all = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  for (let off = 0; off < all.length; off += CHUNK) yield all.subarray(off, Math.min(off + CHUNK, all.length))
+}
+
 /** zINSTREAM of `bytes`: the command, the chunks with their big-endian lengths, the empty chunk. */
 export const instreamFrames = (bytes: Uint8Array): Buffer[] => {
   const frames: Buffer[] = [Buffer.from('zINSTREAM\0', 'latin1')]
-  const all = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  for (let off = 0; off < all.length; off += CHUNK) {
-    const piece = all.subarray(off, Math.min(off + CHUNK, all.length))
+  for (const piece of chunksOf(bytes)) {
     const length = Buffer.alloc(4)
     length.writeUInt32BE(piece.length)
     frames.push(length, piece)
