@@ -6,6 +6,7 @@
 // attach (attachPid): a filter cannot be added to a running process from outside, so the tracer
 // stops at every system call and picks the ones that matter: attach is markedly slower.
 import { constants } from 'node:os'
+import type * as t from 'io-ts'
 import { nameFromBytes, type Draft, type Positions } from '../events/index.js'
 import { addon, decodeMessage, decodeStats, DecideMessage, DoneMessage, SnapshotMessage, SyncedMessage, type NativeConfig, type NativeSession, type StopStats } from './binding.js'
 import { decodeBatch } from './decode.js'
@@ -155,6 +156,9 @@ const loanable = (c: CleanVerdict): boolean =>
 const noteOf = (c: CleanVerdict): string =>
   `${c.sha256} ${c.exec ? 'exec' : 'open'}${c.interpreter === undefined ? '' : ` ${c.interpreter.sha256} ${c.interpreter.path}`}`
 
+/** The question a decide (or foresee) message asks, its name made a string by the one rule. */
+const requestOf = ({ id: _id, path, ...request }: t.TypeOf<typeof DecideMessage>): DecisionRequest => ({ ...request, path: nameFromBytes(path) })
+
 const signalName = (n: number): string | null => {
   if (n === 0) return null
   for (const [name, value] of Object.entries(constants.signals)) if (value === n) return name
@@ -264,8 +268,7 @@ const start = (config: NativeConfig, opts: TraceOptions): Running => {
         let note = ''
         try {
           if (failure === undefined && opts.decide !== undefined) {
-            const { id: _id, path, ...request } = req
-            const d = await opts.decide({ ...request, path: nameFromBytes(path) })
+            const d = await opts.decide(requestOf(req))
             if (typeof d === 'number') verdict = d
             else if ('journaled' in d && d.journaled === true && d.errno > 0) [verdict, note] = [d.errno, 'journaled']
             else if ('clean' in d && d.errno === 0 && loanable(d.clean)) note = noteOf(d.clean)
@@ -318,8 +321,7 @@ const start = (config: NativeConfig, opts: TraceOptions): Running => {
   }
   const foresee = (payload: unknown): void => {
     if (failure !== undefined || opts.foresee === undefined) return
-    const { id: _id, path, ...request } = decodeMessage(DecideMessage, 'foresee', payload)
-    opts.foresee({ ...request, path: nameFromBytes(path) })
+    opts.foresee(requestOf(decodeMessage(DecideMessage, 'foresee', payload)))
   }
   const session = new Session(config, (type, payload) => {
     // a question on its way is told of at once, not behind the batch ahead of it: that is its point
