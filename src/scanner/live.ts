@@ -3,7 +3,7 @@
 // existed before recording began), the file on the host. The decider has the interceptor's
 // `decide(req)` shape: it journals the gate's events (a denial's committed before the tracee learns
 // of it) and lends clean verdicts to the tracer.
-import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs'
+import { closeSync, constants, fstatSync, openSync, readSync, statSync, type BigIntStats } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { nameToBytes, O_ACCMODE, O_WRONLY, type Body, type Draft } from '../events/index.js'
 import type { Journal } from '../journal/journal.js'
@@ -14,13 +14,17 @@ import type { ContentRef, ContentSource, Gate } from './gate.js'
 
 interface DiskStat { readonly size: number; readonly stamp: string }
 
+/** What identifies a host file's content without reading it: changed by any write (size, mtime),
+ *  any rename or chmod (ctime), and any replacement (device, inode). */
+const stampOf = (st: BigIntStats): string => `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`
+
 // statSync, not the promise: a local stat is a few microseconds, a trip through libuv's thread pool
 // is tens to hundreds under load, and this stat is the whole cost of re-admitting an unchanged binary
 const diskStat = (path: string): DiskStat | null => {
   try {
     const st = statSync(nameToBytes(path), { bigint: true })
     if (!st.isFile()) return null
-    return { size: Number(st.size), stamp: `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}` }
+    return { size: Number(st.size), stamp: stampOf(st) }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return null
     throw err
@@ -32,14 +36,26 @@ const diskStat = (path: string): DiskStat | null => {
  *  here, more than reading a small file from the page cache. */
 const SYNC_READ_BYTES = 1 << 20
 
-/** Reads [start, end) ranges of a host file into `into` (zeros past its end stay zeros); returns the
- *  bytes read. */
-const fillFromDisk = async (path: string, into: Buffer, ranges: ReadonlyArray<{ start: number; end: number }>): Promise<number> => {
+/** Opened without blocking (the name may have become a FIFO or a device since it was looked at: a
+ *  blocking open would stop the thread that answers every tracee) and refused unless it is still the
+ *  file that was looked at: bytes read from another file would be judged under the first one's stamp. */
+const HOST_OPEN = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY
+
+const sameFile = (path: string, expect: string, st: BigIntStats): void => {
+  if (!st.isFile()) throw new Error(`${path} is no longer a regular file`)
+  const now = stampOf(st)
+  if (now !== expect) throw new Error(`${path} changed between its look and its read (dev:ino:size:mtime:ctime ${expect}, now ${now})`)
+}
+
+/** Reads [start, end) ranges of the host file looked at as `expect` into `into` (zeros past its end
+ *  stay zeros); returns the bytes read. */
+const fillFromDisk = async (path: string, expect: string, into: Buffer, ranges: ReadonlyArray<{ start: number; end: number }>): Promise<number> => {
   if (ranges.length === 0) return 0
   let got = 0
   if (ranges.reduce((n, r) => n + r.end - r.start, 0) <= SYNC_READ_BYTES) {
-    const fd = openSync(nameToBytes(path), 'r')
+    const fd = openSync(nameToBytes(path), HOST_OPEN)
     try {
+      sameFile(path, expect, fstatSync(fd, { bigint: true }))
       for (const r of ranges) {
         for (let pos = r.start, n = 1; pos < r.end && n > 0; pos += n, got += n) n = readSync(fd, into, pos, r.end - pos, pos)
       }
@@ -48,8 +64,9 @@ const fillFromDisk = async (path: string, into: Buffer, ranges: ReadonlyArray<{ 
     }
     return got
   }
-  const fh = await open(nameToBytes(path), 'r')
+  const fh = await open(nameToBytes(path), HOST_OPEN)
   try {
+    sameFile(path, expect, await fh.stat({ bigint: true }))
     for (const r of ranges) {
       for (let pos = r.start, n = 1; pos < r.end && n > 0; pos += n, got += n) n = (await fh.read(into, pos, r.end - pos, pos)).bytesRead
     }
@@ -60,12 +77,11 @@ const fillFromDisk = async (path: string, into: Buffer, ranges: ReadonlyArray<{ 
 }
 
 /** A regular host file's bytes when it holds at most `max`, read now; null otherwise, and for what
- *  cannot be read (a hint's: the question reads the file again and says why). Opened without
- *  blocking: the name may have become a FIFO since anyone looked. */
+ *  cannot be read (a hint's: the question reads the file again and says why). */
 const hostBytesNow = (path: string, max: number): Uint8Array | null => {
   let fd: number
   try {
-    fd = openSync(nameToBytes(path), constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY)
+    fd = openSync(nameToBytes(path), HOST_OPEN)
   } catch {
     return null
   }
@@ -83,9 +99,9 @@ const hostBytesNow = (path: string, max: number): Uint8Array | null => {
   }
 }
 
-const readHead = async (path: string, n: number): Promise<Uint8Array> => {
+const readHead = async (path: string, expect: string, n: number): Promise<Uint8Array> => {
   const buf = Buffer.alloc(n)
-  return buf.subarray(0, await fillFromDisk(path, buf, [{ start: 0, end: n }]))
+  return buf.subarray(0, await fillFromDisk(path, expect, buf, [{ start: 0, end: n }]))
 }
 
 export interface LiveSourceOptions {
@@ -111,10 +127,10 @@ export const liveSource = (o: LiveSourceOptions): ContentSource => async (path: 
       stamp: `host|${disk.stamp}`,
       hostStamp: disk.stamp,
       size: disk.size,
-      head: (n) => readHead(path, n),
+      head: (n) => readHead(path, disk.stamp, n),
       read: async () => {
         const buf = Buffer.alloc(disk.size)
-        await fillFromDisk(path, buf, [{ start: 0, end: disk.size }])
+        await fillFromDisk(path, disk.stamp, buf, [{ start: 0, end: disk.size }])
         return buf
       },
     }
@@ -135,7 +151,7 @@ export const liveSource = (o: LiveSourceOptions): ContentSource => async (path: 
     const { bytes, unknown } = await materialize(o.journal, o.guest, wanted)
     if (unknown.length > 0) {
       if (disk === null) throw new Error(`${unknown.length} range(s) of ${path} were never seen and the file is gone from the host`)
-      await fillFromDisk(path, bytes, unknown)
+      await fillFromDisk(path, disk.stamp, bytes, unknown)
     }
     return bytes
   }
