@@ -274,7 +274,8 @@ export class Gate {
   }
 
   private judged(path: string, ref: ContentRef, bytes: Uint8Array, r: ScanResult): Judged {
-    const head = bytes.slice(0, 256)
+    // a copy: a Buffer's slice is a view, and the memo would keep every judged file's bytes alive
+    const head = Uint8Array.prototype.slice.call(bytes, 0, 256)
     if (ref.stamp !== undefined && r.verdict.kind !== 'error') this.remember(path, { stamp: ref.stamp, sha256: r.sha256, head })
     if (ref.hostStamp !== undefined && r.verdict.kind !== 'error') this.o.stamps?.stamp(ref.hostStamp, { sha256: r.sha256, head })
     return { verdict: r.verdict, sha256: r.sha256, source: r.source, head }

@@ -2,6 +2,8 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { existsSync } from 'node:fs'
 import { appendFile, chmod, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -232,4 +234,30 @@ test('given content over the scan limit whose size the source knows, then it is 
   await writeFile(fits, Buffer.concat([Buffer.from('\x7fELF'), randomBytes(996)]))
   assert.deepEqual((await gate.decideOpen(fits)).verdict, { kind: 'clean' })
   assert.equal(reads, 1)
+})
+
+test('given files judged, then the gate remembers their first bytes, not their content: each judged file\'s bytes can be collected', async () => {
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  const live = liveSource({ journal, guest: 'live', world: () => ingest.now })
+  const read: Array<WeakRef<ArrayBufferLike>> = []
+  const gate = new Gate({
+    scanner,
+    source: async (p) => {
+      const ref = await live(p)
+      return ref === null ? null : { ...ref, read: async () => { const b = await ref.read(); read.push(new WeakRef(b.buffer)); return b } }
+    },
+  })
+  for (let i = 0; i < 4; i++) {
+    const path = join(root, `judged-${i}.sh`)
+    await writeFile(path, Buffer.concat([Buffer.from('#!/bin/sh\n'), randomBytes(1 << 20)]))
+    assert.deepEqual((await gate.decideOpen(path)).verdict, { kind: 'clean' })
+  }
+  assert.equal(read.length, 4)
+  // a WeakRef is cleared by a collection after the job that last read it
+  for (let i = 0; i < 3; i++) {
+    await new Promise((res) => setImmediate(res))
+    gc()
+  }
+  assert.deepEqual(read.map((r) => r.deref() === undefined), [true, true, true, true], 'no judged file\'s bytes are kept')
 })
