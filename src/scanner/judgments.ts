@@ -319,8 +319,6 @@ export class SerialAppends {
   }
 }
 
-/** Shared sections (judgments reading content from R(now)) and exclusive ones (live retention freeing
- *  payloads): an exclusive section waits for the shared ones under way and holds new ones back. */
 /** Commits nobody waits for now whose failure must not be lost: `settled()` waits for every one
  *  added so far (it never rejects); `failure` is the first that failed. */
 export class Later {
@@ -343,6 +341,8 @@ export class Later {
   }
 }
 
+/** Shared sections (judgments reading content from R(now)) and exclusive ones (live retention freeing
+ *  payloads): an exclusive section waits for the shared ones under way and holds new ones back. */
 export class ReadGuard {
   private readers = 0
   private writer: Promise<void> | null = null
