@@ -95,6 +95,8 @@ export class Gate {
    *  read again for it (64 KiB each time) */
   private readonly interpreters = new Map<string, string | null>()
   private readonly moving = new Map<string, Promise<QuarantineRecord | string>>()
+  /** judgments started ahead of their question (foresee), by path, under the stamp they judge */
+  private readonly ahead = new Map<string, { readonly stamp: string | null; readonly judged: Promise<Judged> | null }>()
   readonly failure: FailurePolicy
 
   constructor(private readonly o: GateOptions) {
@@ -166,11 +168,28 @@ export class Gate {
     return Promise.all(judged.map((j, i) => ('errno' in j ? j : this.decide(paths[i], 'close', 'close', j))))
   }
 
-  /** A question about content with these bytes is on its way (gateForesight): they go to clamd
-   *  now, so the verdict is cached or under way when the question comes. Decides nothing: the
-   *  question reads and judges anew (bytes changed meanwhile have another hash, scanned again). */
-  foresee(bytes: Uint8Array): void {
-    void this.o.scanner.scanBytes(bytes) // never rejects
+  /** A question about this path is on its way (gateForesight), behind batches R(now) does not hold
+   *  yet: a file whose bytes are all the host's (`hostStamp`: nothing of it journaled) is judged now,
+   *  as the question would judge it (the filter first, for an open; an exec's ELF interpreter found
+   *  too), and the question joins that judgment when it finds the same stamp (a batch ahead that
+   *  wrote the file, or a change on the host, gives another: judged anew). Decides nothing, never
+   *  throws: a hint. */
+  foresee(path: string, trigger: 'exec' | 'open'): void {
+    if (this.o.source === undefined || this.ahead.has(path)) return
+    const early = (async (): Promise<void> => {
+      const ref = await this.o.source!(path)
+      if (ref === null || ref.hostStamp === undefined || ref.stamp === undefined) return
+      if (trigger === 'open' && !matchByName(path, this.o.filter).scan) {
+        const head = await this.headOf(path, ref)
+        if (head instanceof Error || !shouldScan(path, head, this.o.filter).scan) return
+      }
+      const judged = this.judge(path, ref)
+      this.ahead.set(path, { stamp: ref.stamp, judged })
+      const j = await judged
+      if (trigger === 'exec' && j.head !== null && shebangOf(j.head) === null && j.verdict.kind === 'clean') await this.elfInterpreter(ref, j)
+    })()
+    this.ahead.set(path, { stamp: null, judged: null })
+    void early.catch(() => {}).finally(() => this.ahead.delete(path)) // the question reads and says why
   }
 
   /** Forget what is remembered about a path (the recorder saw it change). Stamps make this optional. */
@@ -232,6 +251,8 @@ export class Gate {
 
   /** The verdict for a path's content: from the memo (unchanged stamp), the cache, or clamd. */
   private async judge(path: string, ref: ContentRef): Promise<Judged> {
+    const early = this.ahead.get(path)
+    if (early?.judged != null && early.stamp === ref.stamp) return early.judged
     const bytes = await this.contentOf(path, ref)
     if (!(bytes instanceof Uint8Array)) return bytes
     // with its bytes, for an exec's interpreter (afterCloses keeps no bytes: it holds many judgments)

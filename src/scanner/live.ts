@@ -76,29 +76,6 @@ const fillFromDisk = async (path: string, expect: string, into: Buffer, ranges: 
   return got
 }
 
-/** A regular host file's bytes when it holds at most `max`, read now; null otherwise, and for what
- *  cannot be read (a hint's: the question reads the file again and says why). */
-const hostBytesNow = (path: string, max: number): Uint8Array | null => {
-  let fd: number
-  try {
-    fd = openSync(nameToBytes(path), HOST_OPEN)
-  } catch {
-    return null
-  }
-  try {
-    const st = fstatSync(fd)
-    if (!st.isFile() || st.size > max) return null
-    const buf = Buffer.alloc(st.size)
-    let got = 0
-    for (let n = 1; got < st.size && n > 0; got += n) n = readSync(fd, buf, got, st.size - got, got)
-    return buf.subarray(0, got)
-  } catch {
-    return null
-  } finally {
-    closeSync(fd)
-  }
-}
-
 const readHead = async (path: string, expect: string, n: number): Promise<Uint8Array> => {
   const buf = Buffer.alloc(n)
   return buf.subarray(0, await fillFromDisk(path, expect, buf, [{ start: 0, end: n }]))
@@ -198,14 +175,13 @@ export interface GateDeciderOptions extends Omit<DeciderOptions, 'append'> {
 const clockBase = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint()
 export const wallClock = (): bigint => clockBase + process.hrtime.bigint()
 
-/** The interceptor's `foresee`: a question's file, as the host holds it, is read and sent to clamd
- *  while JavaScript handles the batch ahead of the question (which cost a question ~0.4 ms before
- *  clamd was asked): its verdict is cached or under way when the question reads the same bytes. */
+/** The interceptor's `foresee`: a question's file, if its bytes are all the host's, is judged while
+ *  JavaScript handles the batch ahead of the question (which cost a question ~0.4 ms before clamd
+ *  was asked); the question joins that judgment (Gate.foresee). */
 export const gateForesight = (gate: Gate) => (req: GateRequest): void => {
   const exec = req.call === 'execve' || req.call === 'execveat'
   if (!exec && (req.flags & O_ACCMODE) === O_WRONLY) return // gateDecider lets these run unjudged
-  const bytes = hostBytesNow(req.path, SYNC_READ_BYTES)
-  if (bytes !== null) gate.foresee(bytes)
+  gate.foresee(req.path, exec ? 'exec' : 'open')
 }
 
 /** The interceptor's `decide`: exec/execveat are judged as execs, opens that can read as opens

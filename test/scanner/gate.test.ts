@@ -162,20 +162,38 @@ test('given the interceptor-shaped decider, then execs and read opens are judged
   ])
 })
 
-test('given a question foreseen, then its file goes to clamd at once, and the question\'s verdict is that scan\'s (clamd asked once); a write-only open is not foreseen', async () => {
-  const gate = gateFor(null)
+test('given a question foreseen, then its file is judged at once and the question joins that judgment: clamd asked once, the file read once; write-only opens and opens the filter passes over are not foreseen', async () => {
+  const live = liveSource({ journal, guest: 'live', world: () => ingest.now })
+  let reads = 0
+  const gate = new Gate({ scanner, source: async (p) => {
+    const ref = await live(p)
+    return ref === null ? null : { ...ref, read: () => (reads++, ref.read()) }
+  } })
   const foresee = gateForesight(gate)
   const decide = gateDecider(gate, { append: async () => {} })
   const path = join(root, 'foreseen.sh')
   await writeFile(path, `#!/bin/sh\n# ${MARKER} ${randomBytes(8).toString('hex')}\n`, { mode: 0o755 })
+  const plain = join(root, 'foreseen.txt')
+  await writeFile(plain, `plain text ${randomBytes(8).toString('hex')}\n`)
   const before = proxy.instreams
   foresee({ pid: 5, tid: 6, call: 'openat', path, flags: 0o1 })
+  foresee({ pid: 5, tid: 6, call: 'openat', path: plain, flags: 0 })
   await new Promise((r) => setTimeout(r, 200))
-  assert.equal(proxy.instreams, before, 'write-only: nothing to judge')
+  assert.equal(proxy.instreams, before, 'write-only, and a .txt without program magic: nothing to judge')
+  assert.equal(reads, 0)
   foresee({ pid: 5, tid: 6, call: 'openat', path, flags: 0 })
   await eventually(() => proxy.instreams === before + 1)
   assert.deepEqual(await decide({ pid: 5, tid: 6, call: 'openat', path, flags: 0 }), { errno: 13, journaled: true })
-  assert.equal(proxy.instreams, before + 1)
+  assert.equal(proxy.instreams, before + 1, 'clamd asked once')
+  assert.equal(reads, 1, 'the question read nothing again')
+  // a program foreseen and then asked about while its judgment is under way: one read, one scan
+  const tool = join(root, 'foreseen-tool')
+  await writeFile(tool, Buffer.concat([Buffer.from('\x7fELF'), randomBytes(4096)]), { mode: 0o755 })
+  foresee({ pid: 5, tid: 6, call: 'execve', path: tool, flags: 0 })
+  const d = await decide({ pid: 5, tid: 6, call: 'execve', path: tool, flags: 0 })
+  assert.equal(typeof d === 'object' && d.errno === 0 && d.clean !== undefined, true, JSON.stringify(d))
+  assert.equal(proxy.instreams, before + 2)
+  assert.equal(reads, 2)
   foresee({ pid: 5, tid: 6, call: 'execve', path: join(root, 'no-such-file'), flags: 0 }) // the question says ENOENT
 })
 
