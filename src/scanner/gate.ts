@@ -81,6 +81,12 @@ interface Judged {
   readonly bytes?: Uint8Array
 }
 
+/** A judgment started before its question (Gate.foresee), of the content under `stamp`. */
+interface Ahead {
+  readonly stamp: string
+  readonly judged: Promise<Judged>
+}
+
 const MAX_INTERPRETERS = 4 // the kernel's limit on nested #! interpreters
 
 /** A placeholder in afterCloses for a small content judged with the others at the end. */
@@ -95,8 +101,8 @@ export class Gate {
    *  read again for it (64 KiB each time) */
   private readonly interpreters = new Map<string, string | null>()
   private readonly moving = new Map<string, Promise<QuarantineRecord | string>>()
-  /** judgments started ahead of their question (foresee), by path, under the stamp they judge */
-  private readonly ahead = new Map<string, { readonly stamp: string | null; readonly judged: Promise<Judged> | null }>()
+  /** judgments started ahead of their question (foresee), by path; null: none (not the host's, filtered out) */
+  private readonly ahead = new Map<string, Promise<Ahead | null>>()
   readonly failure: FailurePolicy
 
   constructor(private readonly o: GateOptions) {
@@ -176,20 +182,25 @@ export class Gate {
    *  throws: a hint. */
   foresee(path: string, trigger: 'exec' | 'open'): void {
     if (this.o.source === undefined || this.ahead.has(path)) return
-    const early = (async (): Promise<void> => {
-      const ref = await this.o.source!(path)
-      if (ref === null || ref.hostStamp === undefined || ref.stamp === undefined) return
-      if (trigger === 'open' && !matchByName(path, this.o.filter).scan) {
-        const head = await this.headOf(path, ref)
-        if (head instanceof Error || !shouldScan(path, head, this.o.filter).scan) return
-      }
-      const judged = this.judge(path, ref)
-      this.ahead.set(path, { stamp: ref.stamp, judged })
-      const j = await judged
-      if (trigger === 'exec' && j.head !== null && shebangOf(j.head) === null && j.verdict.kind === 'clean') await this.elfInterpreter(ref, j)
-    })()
-    this.ahead.set(path, { stamp: null, judged: null })
-    void early.catch(() => {}).finally(() => this.ahead.delete(path)) // the question reads and says why
+    // never rejects: what fails here (a stat, a read) fails the question too, which says why
+    const early = this.judgedAhead(path, trigger, this.o.source).catch(() => null)
+    this.ahead.set(path, early)
+    void early.then((e) => e?.judged).finally(() => this.ahead.delete(path))
+  }
+
+  private async judgedAhead(path: string, trigger: 'exec' | 'open', source: ContentSource): Promise<Ahead | null> {
+    const ref = await source(path)
+    if (ref === null || ref.hostStamp === undefined || ref.stamp === undefined) return null
+    if (trigger === 'open' && !matchByName(path, this.o.filter).scan) {
+      const head = await this.headOf(path, ref)
+      if (head instanceof Error || !shouldScan(path, head, this.o.filter).scan) return null
+    }
+    const judged = this.judgeAnew(path, ref).then(async (j) => {
+      // the question finds it known by the content's hash (or reads it itself, and says what failed)
+      if (trigger === 'exec' && j.head !== null && shebangOf(j.head) === null && j.verdict.kind === 'clean') await this.elfInterpreter(ref, j).catch(() => null)
+      return j
+    })
+    return { stamp: ref.stamp, judged }
   }
 
   /** Forget what is remembered about a path (the recorder saw it change). Stamps make this optional. */
@@ -251,8 +262,12 @@ export class Gate {
 
   /** The verdict for a path's content: from the memo (unchanged stamp), the cache, or clamd. */
   private async judge(path: string, ref: ContentRef): Promise<Judged> {
-    const early = this.ahead.get(path)
-    if (early?.judged != null && early.stamp === ref.stamp) return early.judged
+    const early = await this.ahead.get(path)
+    if (early != null && early.stamp === ref.stamp) return early.judged
+    return this.judgeAnew(path, ref)
+  }
+
+  private async judgeAnew(path: string, ref: ContentRef): Promise<Judged> {
     const bytes = await this.contentOf(path, ref)
     if (!(bytes instanceof Uint8Array)) return bytes
     // with its bytes, for an exec's interpreter (afterCloses keeps no bytes: it holds many judgments)

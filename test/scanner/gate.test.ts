@@ -197,6 +197,21 @@ test('given a question foreseen, then its file is judged at once and the questio
   foresee({ pid: 5, tid: 6, call: 'execve', path: join(root, 'no-such-file'), flags: 0 }) // the question says ENOENT
 })
 
+test('given a foresight that fails (its look at the file throws), then the question still judges the file itself', async () => {
+  const live = liveSource({ journal, guest: 'live', world: () => ingest.now })
+  let looks = 0
+  const gate = new Gate({ scanner, source: async (p) => {
+    if (looks++ === 0) throw new Error('stat failed')
+    return live(p)
+  } })
+  const path = join(root, 'foresight-fails.sh')
+  await writeFile(path, `#!/bin/sh\n# ${MARKER} ${randomBytes(8).toString('hex')}\n`)
+  gateForesight(gate)({ pid: 5, tid: 6, call: 'openat', path, flags: 0 })
+  const d = await gateDecider(gate, { append: async () => {} })({ pid: 5, tid: 6, call: 'openat', path, flags: 0 })
+  assert.deepEqual(d, { errno: 13, journaled: true })
+  assert.equal(looks, 2)
+})
+
 test('given execs of two programs naming one ELF interpreter, then the interpreter is read once (judged, and then known by its hash with its own interpreter, none), and neither program is read again for its PT_INTERP', async () => {
   const reads = new Map<string, number>()
   const live = liveSource({ journal, guest: 'live', world: () => ingest.now })
