@@ -197,6 +197,20 @@ test('given a question foreseen, then its file is judged at once and the questio
   foresee({ pid: 5, tid: 6, call: 'execve', path: join(root, 'no-such-file'), flags: 0 }) // the question says ENOENT
 })
 
+test('given a question foreseen on the host file, when a batch ahead of the question writes infected bytes into it (journaled, not yet on the host), then the question judges those, not the foresight\'s', async () => {
+  const gate = gateFor(null)
+  const path = join(root, 'rewritten-ahead.py')
+  await writeFile(path, `print("harmless ${randomBytes(8).toString('hex')}")\n`)
+  gateForesight(gate)({ pid: 78, tid: 78, call: 'openat', path, flags: 0 })
+  const t = 1_700_000_000_000_000_000n
+  const data = Buffer.from(`import os\n# ${MARKER}\n`)
+  await ingest.push([
+    { ts: t, pid: 78, tid: 78, body: { kind: 'fd.open', fd: 3, path, flags: 0o1101, inode: null, created: false } },
+    { ts: t + 1n, pid: 78, tid: 78, body: { kind: 'file.write', fd: 3, offset: null, len: data.length, known: data.length }, data },
+  ])
+  assert.deepEqual(await gateDecider(gate, { append: async () => {} })({ pid: 78, tid: 78, call: 'openat', path, flags: 0 }), { errno: 13, journaled: true })
+})
+
 test('given a foresight that fails (its look at the file throws), then the question still judges the file itself', async () => {
   const live = liveSource({ journal, guest: 'live', world: () => ingest.now })
   let looks = 0
