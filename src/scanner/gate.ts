@@ -120,11 +120,9 @@ export class Gate {
   async decideOpen(path: string, content?: ContentRef | null, call = 'openat'): Promise<Decision> {
     const ref = content === undefined ? await this.lookup(path) : content
     if (ref === null) return this.pass(path, 'open', 'no such file')
-    if (!matchByName(path, this.o.filter).scan) {
-      const head = await this.headOf(path, ref)
-      if (head instanceof Error) return this.decide(path, 'open', call, { verdict: scanError(reasonOf(head)), sha256: '', source: 'none', head: null })
-      if (!shouldScan(path, head, this.o.filter).scan) return this.pass(path, 'open', 'filtered out')
-    }
+    const passes = await this.passesFilter(path, ref)
+    if (passes instanceof Error) return this.decide(path, 'open', call, { verdict: scanError(reasonOf(passes)), sha256: '', source: 'none', head: null })
+    if (!passes) return this.pass(path, 'open', 'filtered out')
     return this.decide(path, 'open', call, await this.judge(path, ref))
   }
 
@@ -133,10 +131,7 @@ export class Gate {
   async afterClose(path: string, content?: ContentRef | null): Promise<Decision> {
     const ref = content === undefined ? await this.lookup(path) : content
     if (ref === null) return this.pass(path, 'close', 'no such file')
-    if (!matchByName(path, this.o.filter).scan) {
-      const head = await this.headOf(path, ref)
-      if (!(head instanceof Error) && !shouldScan(path, head, this.o.filter).scan) return this.pass(path, 'close', 'filtered out')
-    }
+    if ((await this.passesFilter(path, ref)) === false) return this.pass(path, 'close', 'filtered out')
     return this.decide(path, 'close', 'close', await this.judge(path, ref))
   }
 
@@ -155,12 +150,9 @@ export class Gate {
         judged.push(this.pass(path, 'close', 'no such file'))
         continue
       }
-      if (!matchByName(path, this.o.filter).scan) {
-        const head = await this.headOf(path, ref)
-        if (!(head instanceof Error) && !shouldScan(path, head, this.o.filter).scan) {
-          judged.push(this.pass(path, 'close', 'filtered out'))
-          continue
-        }
+      if ((await this.passesFilter(path, ref)) === false) {
+        judged.push(this.pass(path, 'close', 'filtered out'))
+        continue
       }
       const bytes = await this.contentOf(path, ref)
       if (!(bytes instanceof Uint8Array)) judged.push(bytes)
@@ -191,10 +183,7 @@ export class Gate {
   private async judgedAhead(path: string, trigger: 'exec' | 'open', source: ContentSource): Promise<Ahead | null> {
     const ref = await source(path)
     if (ref === null || ref.hostStamp === undefined || ref.stamp === undefined) return null
-    if (trigger === 'open' && !matchByName(path, this.o.filter).scan) {
-      const head = await this.headOf(path, ref)
-      if (head instanceof Error || !shouldScan(path, head, this.o.filter).scan) return null
-    }
+    if (trigger === 'open' && (await this.passesFilter(path, ref)) !== true) return null
     const judged = this.judgeAnew(path, ref).then(async (j) => {
       // the question finds it known by the content's hash (or reads it itself, and says what failed)
       if (trigger === 'exec' && j.head !== null && shebangOf(j.head) === null && j.verdict.kind === 'clean') await this.elfInterpreter(ref, j).catch(() => null)
@@ -248,6 +237,14 @@ export class Gate {
   private async lookup(path: string): Promise<ContentRef | null> {
     if (this.o.source === undefined) throw new Error('bug: Gate called without content and without a source')
     return this.o.source(path)
+  }
+
+  /** Whether the filter passes the file: by its name, else by its first bytes; the error that kept
+   *  them from being read (each caller says what that means for it). */
+  private async passesFilter(path: string, ref: ContentRef): Promise<boolean | Error> {
+    if (matchByName(path, this.o.filter).scan) return true
+    const head = await this.headOf(path, ref)
+    return head instanceof Error ? head : shouldScan(path, head, this.o.filter).scan
   }
 
   private async headOf(path: string, ref: ContentRef): Promise<Uint8Array | Error> {
