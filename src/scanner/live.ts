@@ -19,9 +19,12 @@ interface DiskStat {
   readonly file: string
 }
 
+/** Which file it is: device:inode. */
+const fileOf = (st: BigIntStats): string => `${st.dev}:${st.ino}`
+
 /** What identifies a host file's content without reading it: changed by any write (size, mtime),
  *  any rename or chmod (ctime), and any replacement (device, inode). */
-const stampOf = (st: BigIntStats): string => `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`
+const stampOf = (st: BigIntStats): string => `${fileOf(st)}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`
 
 // statSync, not the promise: a local stat is a few microseconds, a trip through libuv's thread pool
 // is tens to hundreds under load, and this stat is the whole cost of re-admitting an unchanged binary
@@ -29,7 +32,7 @@ const diskStat = (path: string): DiskStat | null => {
   try {
     const st = statSync(nameToBytes(path), { bigint: true })
     if (!st.isFile()) return null
-    return { size: Number(st.size), stamp: stampOf(st), file: `${st.dev}:${st.ino}` }
+    return { size: Number(st.size), stamp: stampOf(st), file: fileOf(st) }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return null
     throw err
@@ -50,7 +53,7 @@ const HOST_OPEN = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY
 
 const sameFile = (path: string, file: string, st: BigIntStats): void => {
   if (!st.isFile()) throw new Error(`${path} is no longer a regular file`)
-  const now = `${st.dev}:${st.ino}`
+  const now = fileOf(st)
   if (now !== file) throw new Error(`${path} was replaced between its look and its read (device:inode ${file}, now ${now})`)
 }
 

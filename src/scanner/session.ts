@@ -147,11 +147,6 @@ export class Sessions {
     }
   }
 
-  /** Closes every idle connection (clamd ends their sessions). */
-  close(): void {
-    for (const s of this.idle.splice(0)) s.destroy()
-  }
-
   private take(): Session {
     for (let s = this.idle.pop(); s !== undefined; s = this.idle.pop()) if (s.reusable) return s
     this.opened++
