@@ -100,7 +100,8 @@ bool Tracer::heldWritable(const std::string& inode) const {
 // The open filter (scanfilter.h) on a regular file a tracee opens: by its name, else by its first
 // bytes, which are remembered by the file's stat, as loans are, while no traced task has had it
 // open for writing or maps it shared (a compiler reads the same headers for every unit, the loader
-// ld.so.cache at every exec: an open, a read and a close each time). `walk` reaches the file.
+// ld.so.cache at every exec: an open, a read and a close each time). `walk` reaches the file. Every
+// open the tracer may ask about goes through here: by name (openEntry) or by a handle.
 bool Tracer::passesOpenFilter(const std::string& name, const std::string& walk, const struct stat& st) {
   const ScanFilter& f = cfg_.openFilter;
   if (f.byName(name)) return true;

@@ -76,7 +76,7 @@ bool Tracer::openByHandleEntry(Task& t, const Origin& o) {
     std::string walk = fdLink(getpid(), own);
     std::string name = fdPath(getpid(), own);
     stripDeleted(name);
-    if (ask && S_ISREG(st.st_mode) && cfg_.openFilter.passes(name, walk)) {
+    if (ask && S_ISREG(st.st_mode) && passesOpenFilter(name, walk, st)) {
       path = judgedName(name, walk, true);  // no name leads there (unlinked): eyrie's fd, open meanwhile
       err = decide(t, "open_by_handle_at", path, c.flags, o);
     }
